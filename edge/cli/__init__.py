@@ -1,0 +1,22 @@
+"""The ``kakou`` command: a thin shell over the library; each sub-command lives in its own module."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kakou")
+def main() -> None:
+    """Kakou (卡口): the community entry checkpoint."""
+
+
+def _register() -> None:
+    # Sub-command modules import heavy libraries; they are attached here once.
+    from edge.cli import passes
+
+    for command in passes.COMMANDS:
+        main.add_command(command)
+
+
+_register()
