@@ -1,0 +1,579 @@
+"""The five-step rule (一停二看三问四测五行) as a pure state machine.
+
+``step(state, event, ctx)`` returns the next state and the commands the lane must carry out, in
+order. It does no I/O, reads no clock (every event carries its ``Instant``) and starts no thread,
+so every transition is a plain function call in tests. Commands are ordered so that a
+``RecordEntry`` always precedes the ``OpenGate`` it justifies: the lane stops at the first command
+that fails, which keeps the gate shut when an entry could not be stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from drivers.base import Reading
+from edge.model import (
+    Direction,
+    EntryDraft,
+    GateMode,
+    Instant,
+    MeasuredTemperature,
+    Outcome,
+    PassClaims,
+    Step,
+    Verdict,
+)
+from edge.policy import (
+    Check,
+    PassHistory,
+    Policy,
+    Severity,
+    check_answers,
+    check_pass,
+    judge_reading,
+    missing_answers,
+    needs_measure,
+)
+
+# ---------------------------------------------------------------------------- reason codes
+
+
+class Reason(StrEnum):
+    """Reason codes the rule itself adds (pass and policy codes come from their modules)."""
+
+    FEVER = "fever"
+    FEVER_NOT_CONFIRMED = "fever_not_confirmed"
+    TIMEOUT_ASK = "timeout_ask"
+    TIMEOUT_MEASURE = "timeout_measure"
+    TIMEOUT_HOLD = "timeout_hold"
+    SUPERSEDED = "superseded"
+    GUARD_CANCELLED = "guard_cancelled"
+    MODE_CHANGED = "mode_changed"
+    EMERGENCY_FREE_EXIT = "emergency_free_exit"
+    MANUAL_READING = "manual_reading"
+
+
+# ---------------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, slots=True)
+class PassShown:
+    """A code was scanned and verified; ``token_digest`` identifies the token without storing it."""
+
+    at: Instant
+    verdict: Verdict
+    token_digest: str
+    history: PassHistory = field(default_factory=PassHistory)
+
+
+@dataclass(frozen=True, slots=True)
+class AnswersGiven:
+    at: Instant
+    answers: Mapping[str, str]
+    guard_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TemperatureTaken:
+    at: Instant
+    reading: Reading
+
+
+@dataclass(frozen=True, slots=True)
+class GuardOverride:
+    """A guard opens the gate against the rule; needs the guard's id and a written reason."""
+
+    at: Instant
+    guard_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class GuardCancel:
+    at: Instant
+    guard_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModeChange:
+    at: Instant
+    mode: GateMode
+    guard_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """The clock moved; timeouts and due re-measures are found here."""
+
+    at: Instant
+
+
+Event = (
+    PassShown | AnswersGiven | TemperatureTaken | GuardOverride | GuardCancel | ModeChange | Tick
+)
+
+# -------------------------------------------------------------------------------- commands
+
+
+@dataclass(frozen=True, slots=True)
+class RecordEntry:
+    """Commit this entry durably. Must succeed before any later command runs."""
+
+    draft: EntryDraft
+
+
+@dataclass(frozen=True, slots=True)
+class OpenGate:
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class HoldGateOpen:
+    """Emergency free exit: the gate stays open until the mode changes back."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseGate:
+    """Lock the gate now (leaving emergency mode)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RequestReading:
+    """Ask the thermometer for a measurement."""
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """Show a signal on the LEDs and buzzer: pass, deny, fever, wait or idle."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """Tell the resident and the guard what happens now (kiosk and console)."""
+
+    step: Step
+    code: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RaiseAlarm:
+    kind: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """A guard action or input the rule refused, with why; nothing else changed."""
+
+    code: str
+    detail: str
+
+
+Command = (
+    RecordEntry
+    | OpenGate
+    | HoldGateOpen
+    | ReleaseGate
+    | RequestReading
+    | Signal
+    | Prompt
+    | RaiseAlarm
+    | Reject
+)
+
+# ----------------------------------------------------------------------------------- state
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """One person's way through the steps, from a shown pass to its single entry."""
+
+    started: Instant
+    step: Step
+    step_since_s: float
+    token_digest: str = ""
+    claims: PassClaims | None = None
+    soft_findings: tuple[str, ...] = ()
+    answers: tuple[tuple[str, str], ...] = ()
+    temperatures: tuple[MeasuredTemperature, ...] = ()
+    last_request_s: float | None = None
+    first_fever_s: float | None = None
+    recheck_prompted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LaneState:
+    """The lane between events: the gate mode, the visit in progress, and the last pass seen."""
+
+    mode: GateMode = GateMode.NORMAL
+    visit: Visit | None = None
+    last_digest: str = ""
+    last_ended_s: float = float("-inf")
+
+    @property
+    def step(self) -> Step:
+        return self.visit.step if self.visit else Step.STOP
+
+
+@dataclass(frozen=True, slots=True)
+class LaneContext:
+    """What the rule needs to know about the lane it runs: fixed for the lane's life."""
+
+    lane: str
+    gate: str
+    direction: Direction
+    policy: Policy
+    open_s: float = 3.0
+    extra_reasons: tuple[str, ...] = field(default=())
+
+
+Result = tuple[LaneState, list[Command]]
+
+
+# ------------------------------------------------------------------------------------ step
+
+
+def step(state: LaneState, event: Event, ctx: LaneContext) -> Result:
+    """Advance the rule by one event."""
+    match event:
+        case PassShown():
+            return _on_pass(state, event, ctx)
+        case AnswersGiven():
+            return _on_answers(state, event, ctx)
+        case TemperatureTaken():
+            return _on_reading(state, event, ctx)
+        case GuardOverride():
+            return _on_override(state, event, ctx)
+        case GuardCancel():
+            return _on_cancel(state, event, ctx)
+        case ModeChange():
+            return _on_mode(state, event, ctx)
+        case Tick():
+            return _on_tick(state, event, ctx)
+
+
+def _draft(
+    ctx: LaneContext,
+    state: LaneState,
+    outcome: Outcome,
+    at: Instant,
+    reasons: tuple[str, ...],
+    visit: Visit | None,
+    *,
+    guard_id: str | None = None,
+    guard_note: str | None = None,
+) -> EntryDraft:
+    claims = visit.claims if visit else None
+    return EntryDraft(
+        lane=ctx.lane,
+        direction=ctx.direction,
+        outcome=outcome,
+        started_at=visit.started.wall if visit else at.wall,
+        decided_at=at.wall,
+        reasons=_unique(reasons + (visit.soft_findings if visit else ())),
+        pass_id=claims.pass_id if claims else None,
+        pass_kind=claims.kind if claims else None,
+        holder=claims.holder if claims else None,
+        household=claims.unit if claims else None,
+        key_id=claims.key_id if claims else None,
+        answers=visit.answers if visit else (),
+        temperatures=visit.temperatures if visit else (),
+        guard_id=guard_id,
+        guard_note=guard_note,
+        gate_mode=state.mode,
+        clock_synced=(visit.started.clock_synced if visit else True) and at.clock_synced,
+    )
+
+
+def _unique(codes: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(codes))
+
+
+def _end(
+    state: LaneState,
+    ctx: LaneContext,
+    outcome: Outcome,
+    at: Instant,
+    reasons: tuple[str, ...],
+    *,
+    guard_id: str | None = None,
+    guard_note: str | None = None,
+) -> Result:
+    """Finish the visit in progress (or a visit-less guard action) as exactly one entry."""
+    visit = state.visit
+    fever_suspect = visit is not None and visit.first_fever_s is not None
+    if outcome is Outcome.ABANDONED and fever_suspect:
+        reasons = (*reasons, Reason.FEVER_NOT_CONFIRMED)
+    draft = _draft(
+        ctx, state, outcome, at, reasons, visit, guard_id=guard_id, guard_note=guard_note
+    )
+    commands: list[Command] = [RecordEntry(draft)]
+    if outcome in (Outcome.PASSED, Outcome.OVERRIDDEN):
+        if state.mode is not GateMode.EMERGENCY:
+            commands.append(OpenGate(ctx.open_s))
+        commands += [Signal("pass"), Prompt(Step.PASS, outcome.value)]
+    elif outcome is Outcome.FEVER:
+        commands += [
+            Signal("fever"),
+            RaiseAlarm("fever", _fever_detail(visit)),
+            Prompt(Step.HOLD, "fever"),
+        ]
+    elif outcome is Outcome.DENIED:
+        commands += [Signal("deny"), Prompt(Step.LOOK, "denied", ",".join(draft.reasons))]
+    else:
+        commands += [Signal("idle"), Prompt(Step.STOP, outcome.value, ",".join(draft.reasons))]
+    if outcome is Outcome.ABANDONED and fever_suspect:
+        # A person over the fever line who left before the re-measure is still reported (上报).
+        commands.append(RaiseAlarm("fever_unconfirmed", _fever_detail(visit)))
+    new_state = LaneState(
+        mode=state.mode,
+        visit=None,
+        last_digest=visit.token_digest if visit else state.last_digest,
+        last_ended_s=at.mono_s if visit else state.last_ended_s,
+    )
+    return new_state, commands
+
+
+def _fever_detail(visit: Visit | None) -> str:
+    temps = visit.temperatures if visit else ()
+    who = visit.claims.unit if visit and visit.claims else "unknown"
+    readings = ", ".join(f"{t.body_c:.1f}" for t in temps if t.plausible)
+    return f"household {who}; readings °C: {readings}"
+
+
+def _with_step(visit: Visit, new_step: Step, at: Instant) -> Visit:
+    return replace(visit, step=new_step, step_since_s=at.mono_s)
+
+
+def _on_pass(state: LaneState, event: PassShown, ctx: LaneContext) -> Result:
+    at = event.at
+    digest = event.token_digest
+    visit = state.visit
+    if visit and visit.token_digest == digest:
+        return state, []  # the same pass read again while its visit goes on
+    if (
+        visit is None
+        and digest == state.last_digest
+        and at.mono_s - state.last_ended_s < ctx.policy.timeouts.same_pass_ignore_s
+    ):
+        return state, []  # still holding the phone up after passing
+    commands: list[Command] = []
+    if visit is not None:
+        state, ended = _end(state, ctx, Outcome.ABANDONED, at, (Reason.SUPERSEDED,))
+        commands += ended
+    new_visit = Visit(
+        started=at,
+        step=Step.LOOK,
+        step_since_s=at.mono_s,
+        token_digest=digest,
+        claims=event.verdict.claims,
+    )
+    state = replace(state, visit=new_visit)
+    if state.mode is GateMode.EMERGENCY:
+        reasons: tuple[str, ...] = (Reason.EMERGENCY_FREE_EXIT,)
+        if event.verdict.reason is not None:
+            reasons += (event.verdict.reason.value,)
+        state, ended = _end(state, ctx, Outcome.PASSED, at, reasons)
+        return state, commands + ended
+    if not event.verdict.valid:
+        assert event.verdict.reason is not None
+        state, ended = _end(state, ctx, Outcome.DENIED, at, (event.verdict.reason.value,))
+        return state, commands + ended
+    claims = event.verdict.claims
+    assert claims is not None
+    checks = check_pass(
+        ctx.policy,
+        claims,
+        gate=ctx.gate,
+        direction=ctx.direction,
+        mode=state.mode,
+        now=at.wall,
+        history=event.history,
+    )
+    state, more = _apply_checks(state, ctx, checks, at)
+    commands += more
+    if state.visit is None:
+        return state, commands
+    return _advance_from(state, ctx, Step.LOOK, at, commands)
+
+
+def _apply_checks(state: LaneState, ctx: LaneContext, checks: list[Check], at: Instant) -> Result:
+    """Hard findings end the visit denied; soft ones ride along to the entry."""
+    hard = tuple(c.finding.value for c in checks if c.severity is Severity.HARD)
+    soft = tuple(c.finding.value for c in checks if c.severity is Severity.SOFT)
+    assert state.visit is not None
+    state = replace(
+        state, visit=replace(state.visit, soft_findings=state.visit.soft_findings + soft)
+    )
+    if hard:
+        return _end(state, ctx, Outcome.DENIED, at, hard)
+    return state, []
+
+
+def _advance_from(
+    state: LaneState, ctx: LaneContext, done: Step, at: Instant, commands: list[Command]
+) -> Result:
+    """Move to the next step the policy asks for after ``done``; pass when none remain."""
+    visit = state.visit
+    assert visit is not None
+    assert visit.claims is not None
+    kind = visit.claims.kind
+    if done is Step.LOOK and ctx.policy.rule_for(kind).questions:
+        state = replace(state, visit=_with_step(visit, Step.ASK, at))
+        qids = ",".join(ctx.policy.rule_for(kind).questions)
+        return state, [*commands, Signal("wait"), Prompt(Step.ASK, "answer_questions", qids)]
+    if done in (Step.LOOK, Step.ASK) and needs_measure(ctx.policy, kind, ctx.direction):
+        visit = replace(_with_step(visit, Step.MEASURE, at), last_request_s=at.mono_s)
+        state = replace(state, visit=visit)
+        return state, [*commands, Signal("wait"), Prompt(Step.MEASURE, "measure"), RequestReading()]
+    state, ended = _end(state, ctx, Outcome.PASSED, at, ())
+    return state, commands + ended
+
+
+def _on_answers(state: LaneState, event: AnswersGiven, ctx: LaneContext) -> Result:
+    visit = state.visit
+    if visit is None or visit.step is not Step.ASK or visit.claims is None:
+        return state, [Reject("not_asking", "no visit is waiting for answers")]
+    kind = visit.claims.kind
+    missing = missing_answers(ctx.policy, kind, event.answers)
+    if missing:
+        return state, [Reject("answers_missing", ",".join(missing))]
+    asked = ctx.policy.rule_for(kind).questions
+    answers = tuple((qid, event.answers[qid]) for qid in asked)
+    state = replace(state, visit=replace(visit, answers=answers))
+    state, commands = _apply_checks(
+        state, ctx, check_answers(ctx.policy, kind, event.answers), event.at
+    )
+    if state.visit is None:
+        return state, commands
+    return _advance_from(state, ctx, Step.ASK, event.at, commands)
+
+
+def _on_reading(state: LaneState, event: TemperatureTaken, ctx: LaneContext) -> Result:
+    visit = state.visit
+    if visit is None or visit.step not in (Step.MEASURE, Step.HOLD):
+        return state, []  # nobody is being measured: a stray reading is not evidence of anything
+    at = event.at
+    measured = judge_reading(ctx.policy, event.reading, at.wall)
+    visit = replace(visit, temperatures=(*visit.temperatures, measured))
+    if event.reading.manual:
+        visit = replace(visit, soft_findings=_unique((*visit.soft_findings, Reason.MANUAL_READING)))
+    state = replace(state, visit=visit)
+    if not measured.plausible:
+        visit = replace(visit, last_request_s=at.mono_s)
+        return replace(state, visit=visit), [
+            Prompt(visit.step, "remeasure", f"{measured.body_c:.1f}")
+        ]
+    if visit.step is Step.MEASURE:
+        if not measured.fever:
+            return _end(state, ctx, Outcome.PASSED, at, ())
+        visit = replace(_with_step(visit, Step.HOLD, at), first_fever_s=at.mono_s)
+        return replace(state, visit=visit), [
+            Signal("wait"),
+            Prompt(Step.HOLD, "fever_recheck", f"{ctx.policy.fever.recheck_after_s:.0f}"),
+        ]
+    # HOLD: only a re-measure taken after the confirmation delay decides.
+    assert visit.first_fever_s is not None
+    if at.mono_s - visit.first_fever_s < ctx.policy.fever.recheck_after_s:
+        return state, []
+    if measured.fever:
+        return _end(state, ctx, Outcome.FEVER, at, (Reason.FEVER,))
+    return _end(state, ctx, Outcome.PASSED, at, (Reason.FEVER_NOT_CONFIRMED,))
+
+
+def _on_override(state: LaneState, event: GuardOverride, ctx: LaneContext) -> Result:
+    if not event.guard_id.strip():
+        return state, [Reject("guard_required", "an override needs the guard's id")]
+    if not event.reason.strip():
+        return state, [Reject("reason_required", "an override needs a written reason")]
+    pending = state.visit.soft_findings if state.visit else ()
+    return _end(
+        state,
+        ctx,
+        Outcome.OVERRIDDEN,
+        event.at,
+        pending,
+        guard_id=event.guard_id,
+        guard_note=event.reason.strip(),
+    )
+
+
+def _on_cancel(state: LaneState, event: GuardCancel, ctx: LaneContext) -> Result:
+    if state.visit is None:
+        return state, [Reject("no_visit", "no visit in progress")]
+    return _end(
+        state, ctx, Outcome.ABANDONED, event.at, (Reason.GUARD_CANCELLED,), guard_id=event.guard_id
+    )
+
+
+def _on_mode(state: LaneState, event: ModeChange, ctx: LaneContext) -> Result:
+    if not event.guard_id.strip() or not event.reason.strip():
+        return state, [Reject("reason_required", "a mode change needs the guard's id and a reason")]
+    if event.mode is state.mode:
+        return state, [Reject("same_mode", f"the gate is already in {event.mode.value} mode")]
+    commands: list[Command] = []
+    if state.visit is not None:
+        state, commands = _end(state, ctx, Outcome.ABANDONED, event.at, (Reason.MODE_CHANGED,))
+    previous = state.mode
+    state = replace(state, mode=event.mode)
+    entry = _draft(
+        ctx,
+        state,
+        Outcome.MODE_CHANGE,
+        event.at,
+        (f"mode_{event.mode.value}",),
+        None,
+        guard_id=event.guard_id,
+        guard_note=event.reason.strip(),
+    )
+    commands.append(RecordEntry(entry))
+    if event.mode is GateMode.EMERGENCY:
+        commands += [HoldGateOpen(), RaiseAlarm("emergency", event.reason.strip())]
+    elif previous is GateMode.EMERGENCY:
+        commands.append(ReleaseGate())
+    commands.append(Prompt(Step.STOP, f"mode_{event.mode.value}"))
+    return state, commands
+
+
+def _on_tick(state: LaneState, event: Tick, ctx: LaneContext) -> Result:
+    visit = state.visit
+    if visit is None:
+        return state, []
+    at = event.at
+    timeouts = ctx.policy.timeouts
+    waited_s = at.mono_s - visit.step_since_s
+    if visit.step is Step.ASK and waited_s >= timeouts.ask_s:
+        return _end(state, ctx, Outcome.ABANDONED, at, (Reason.TIMEOUT_ASK,))
+    if visit.step is Step.MEASURE:
+        if waited_s >= timeouts.measure_s:
+            return _end(state, ctx, Outcome.ABANDONED, at, (Reason.TIMEOUT_MEASURE,))
+        return _maybe_request(state, visit, at, ctx)
+    if visit.step is Step.HOLD:
+        assert visit.first_fever_s is not None
+        due_s = visit.first_fever_s + ctx.policy.fever.recheck_after_s
+        if at.mono_s >= due_s + timeouts.hold_s:
+            return _end(state, ctx, Outcome.ABANDONED, at, (Reason.TIMEOUT_HOLD,))
+        if at.mono_s < due_s:
+            return state, []
+        if not visit.recheck_prompted:
+            visit = replace(visit, recheck_prompted=True, last_request_s=at.mono_s)
+            return replace(state, visit=visit), [
+                Prompt(Step.HOLD, "remeasure_now"),
+                RequestReading(),
+            ]
+        return _maybe_request(state, visit, at, ctx)
+    return state, []
+
+
+def _maybe_request(state: LaneState, visit: Visit, at: Instant, ctx: LaneContext) -> Result:
+    """Ask the thermometer again after a pause, so a missed or implausible reading retries."""
+    last = visit.last_request_s
+    if last is not None and at.mono_s - last < ctx.policy.fever.remeasure_interval_s:
+        return state, []
+    return replace(state, visit=replace(visit, last_request_s=at.mono_s)), [RequestReading()]
