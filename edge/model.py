@@ -94,7 +94,7 @@ class Step(StrEnum):
     ASK = "ask"
     MEASURE = "measure"
     HOLD = "hold"  # a reading at or over the fever line waits for its confirming re-measure
-    PASS = "pass"  # noqa: S105 (a step name, not a password)
+    PASS = "pass"
 
 
 class Outcome(StrEnum):

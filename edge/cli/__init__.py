@@ -1,4 +1,4 @@
-"""The ``kakou`` command: a thin shell over the library; each sub-command lives in its own module."""
+"""The ``kakou`` command: a thin shell over the library; one module per sub-command."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ def main() -> None:
 
 def _register() -> None:
     # Sub-command modules import heavy libraries; they are attached here once.
-    from edge.cli import passes
+    from edge.cli import entries, passes, run, sim
 
-    for command in passes.COMMANDS:
-        main.add_command(command)
+    for module in (run, passes, entries, sim):
+        for command in module.COMMANDS:
+            main.add_command(command)
 
 
 _register()

@@ -1,0 +1,104 @@
+"""`kakou sim`: drive a running simulated lane from another terminal, over the console API."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+import click
+import httpx
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+
+
+def _client(url: str) -> httpx.Client:
+    return httpx.Client(base_url=url, timeout=10.0)
+
+
+def _post(url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    try:
+        with _client(url) as client:
+            response = client.post(path, json=body)
+    except httpx.HTTPError as exc:
+        raise click.ClickException(
+            f"cannot reach the gate at {url} ({exc}); is `kakou run` running?"
+        ) from exc
+    if response.status_code >= 400:
+        raise click.ClickException(f"{response.status_code}: {response.text}")
+    result: dict[str, Any] = response.json()
+    return result
+
+
+@click.group()
+@click.option("--url", default=DEFAULT_URL, show_default=True, help="The running gate's console.")
+@click.pass_context
+def sim(ctx: click.Context, url: str) -> None:
+    """Drive a running simulated lane (started by `kakou run` with the default config)."""
+    ctx.obj = url.rstrip("/")
+
+
+@sim.command()
+@click.argument("token")
+@click.option("--lane", default=None, help="Lane id (default: the first lane).")
+@click.pass_obj
+def present(url: str, token: str, lane: str | None) -> None:
+    """Show TOKEN to the lane's simulated scanner ('-' reads it from stdin)."""
+    text = sys.stdin.read().strip() if token == "-" else token
+    result = _post(url, "/api/v1/sim/present", {"lane": lane, "text": text})
+    click.echo(f"presented on lane {result['lane']}")
+
+
+@sim.command()
+@click.argument("values_c", nargs=-1, type=float, required=True)
+@click.option("--then", "then_c", type=float, default=None, help="Reading after the list.")
+@click.option("--lane", default=None, help="Lane id (default: the first lane).")
+@click.pass_obj
+def temp(url: str, values_c: tuple[float, ...], then_c: float | None, lane: str | None) -> None:
+    """Set what the simulated thermometer reads next (one value per measurement)."""
+    body = {"lane": lane, "values_c": list(values_c), "then_c": then_c}
+    result = _post(url, "/api/v1/sim/temperature", body)
+    click.echo(f"thermometer on lane {result['lane']} will read {', '.join(map(str, values_c))}")
+
+
+@sim.command()
+@click.argument("count", type=click.IntRange(1, 100_000))
+@click.option("--seed", type=int, default=None, help="Crowd seed (default: time-based).")
+@click.option("--lane", default=None, help="Lane id (default: the first lane).")
+@click.pass_obj
+def crowd(url: str, count: int, seed: int | None, lane: str | None) -> None:
+    """Send COUNT simulated people through the lane and check every decision."""
+    seed = int(time.time()) if seed is None else seed
+    status = _post(url, "/api/v1/sim/crowd", {"lane": lane, "count": count, "seed": seed})
+    crowd_id = status["id"]
+    shown = -1
+    with _client(url) as client:
+        while status["state"] == "running":
+            if status["recorded"] != shown and status["recorded"] % 20 == 0:
+                shown = status["recorded"]
+                click.echo(f"  {shown}/{count} entries recorded", err=True)
+            time.sleep(0.5)
+            status = client.get(f"/api/v1/sim/crowd/{crowd_id}").json()
+    _print_summary(status)
+    if status["state"] != "done" or status["mismatches"] or status["matched"] != count:
+        sys.exit(1)
+
+
+def _print_summary(status: dict[str, Any]) -> None:
+    click.echo(f"crowd {status['id']}: {status['state']}")
+    click.echo(
+        f"  people {status['total']}, entries {status['recorded']}, "
+        f"matching the expected decision {status['matched']}"
+    )
+    click.echo("  outcome        expected  recorded")
+    names = sorted(set(status["by_expected"]) | set(status["by_actual"]))
+    for name in names:
+        expected, actual = status["by_expected"].get(name, 0), status["by_actual"].get(name, 0)
+        click.echo(f"  {name:<14} {expected:>8}  {actual:>8}")
+    for mismatch in status["mismatches"]:
+        click.echo(f"  MISMATCH {mismatch}")
+    if status.get("error"):
+        click.echo(f"  error: {status['error']}")
+
+
+COMMANDS: list[click.Command] = [sim]

@@ -1,0 +1,47 @@
+"""What the console's routes depend on, injected through FastAPI dependencies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Protocol
+
+from fastapi import Depends, HTTPException, Request
+
+from drivers.base import DeviceStatus
+from edge.lane import Lane
+from edge.store import Store
+
+
+class SimulationControl(Protocol):
+    """The simulator's controls as the console sees them (edge.simulation implements it)."""
+
+    def present(self, lane: str, text: str) -> None: ...
+    def temperature(self, lane: str, values_c: list[float], then_c: float | None) -> None: ...
+    def start_crowd(self, lane: str, count: int, seed: int) -> str: ...
+    def crowd_status(self, crowd_id: str) -> dict[str, Any] | None: ...
+
+
+@dataclass
+class ConsoleContext:
+    store: Store
+    lanes: Mapping[str, Lane]
+    device_status: Callable[[], list[DeviceStatus]]
+    simulation: SimulationControl | None = None
+
+
+def get_context(request: Request) -> ConsoleContext:
+    context: ConsoleContext = request.app.state.context
+    return context
+
+
+ContextDep = Annotated[ConsoleContext, Depends(get_context)]
+
+
+def lane_or_404(context: ConsoleContext, lane_id: str | None) -> Lane:
+    if lane_id is None:
+        return next(iter(context.lanes.values()))
+    lane = context.lanes.get(lane_id)
+    if lane is None:
+        raise HTTPException(status_code=404, detail=f"no lane {lane_id!r}")
+    return lane

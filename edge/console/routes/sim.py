@@ -1,0 +1,56 @@
+"""Simulation controls for `kakou sim`: only mounted when the configuration enables simulation."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+
+from edge.console.deps import ConsoleContext, ContextDep, SimulationControl
+from edge.console.schemas import (
+    CrowdStatus,
+    SimCrowdRequest,
+    SimPresentRequest,
+    SimTemperatureRequest,
+)
+
+router = APIRouter(prefix="/api/v1/sim", tags=["simulation"])
+
+
+def _sim(context: ConsoleContext, lane: str | None) -> tuple[SimulationControl, str]:
+    if context.simulation is None:
+        raise HTTPException(status_code=404, detail="simulation is not enabled")
+    lane_id = lane or next(iter(context.lanes))
+    if lane_id not in context.lanes:
+        raise HTTPException(status_code=404, detail=f"no lane {lane_id!r}")
+    return context.simulation, lane_id
+
+
+@router.post("/present", status_code=202)
+def present(body: SimPresentRequest, context: ContextDep) -> dict[str, str]:
+    sim, lane = _sim(context, body.lane)
+    sim.present(lane, body.text)
+    return {"lane": lane, "status": "presented"}
+
+
+@router.post("/temperature", status_code=202)
+def temperature(body: SimTemperatureRequest, context: ContextDep) -> dict[str, str]:
+    sim, lane = _sim(context, body.lane)
+    sim.temperature(lane, body.values_c, body.then_c)
+    return {"lane": lane, "status": "set"}
+
+
+@router.post("/crowd", status_code=202, response_model=CrowdStatus)
+def start_crowd(body: SimCrowdRequest, context: ContextDep) -> CrowdStatus:
+    sim, lane = _sim(context, body.lane)
+    crowd_id = sim.start_crowd(lane, body.count, body.seed)
+    status = sim.crowd_status(crowd_id)
+    assert status is not None
+    return CrowdStatus(**status)
+
+
+@router.get("/crowd/{crowd_id}", response_model=CrowdStatus)
+def crowd_status(crowd_id: str, context: ContextDep) -> CrowdStatus:
+    sim, _ = _sim(context, None)
+    status = sim.crowd_status(crowd_id)
+    if status is None:
+        raise HTTPException(status_code=404, detail=f"no crowd {crowd_id!r}")
+    return CrowdStatus(**status)

@@ -1,0 +1,100 @@
+"""Request and response bodies of the console API (/api/v1): the OpenAPI contract."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from edge.model import GateMode
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AnswersRequest(_Body):
+    guard_id: str = Field(min_length=1, max_length=64, description="Guard who asked.")
+    answers: dict[str, str] = Field(description="Question id → chosen answer.")
+
+
+class OverrideRequest(_Body):
+    guard_id: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=500, description="Why the rule is overridden.")
+
+
+class CancelRequest(_Body):
+    guard_id: str = Field(min_length=1, max_length=64)
+
+
+class ModeRequest(_Body):
+    guard_id: str = Field(min_length=1, max_length=64)
+    mode: GateMode
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ManualReadingRequest(_Body):
+    guard_id: str = Field(min_length=1, max_length=64)
+    body_c: float = Field(ge=25.0, le=45.0, description="Reading from a handheld thermometer.")
+
+
+class ActionResponse(BaseModel):
+    accepted: bool
+    rejected_code: str | None = None
+    rejected_detail: str | None = None
+    entry_ids: list[str] = Field(default_factory=list)
+
+
+class LaneView(BaseModel):
+    lane: str
+    gate: str
+    direction: str
+    mode: str
+    step: str
+    alive: bool
+    unsaved_entries: int
+    relay_energised: bool
+    visit: dict[str, Any] | None
+
+
+class EntriesPage(BaseModel):
+    entries: list[dict[str, Any]]
+    next_after_seq: int | None = Field(description="Pass as after_seq to get the next page.")
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded", "down"]
+    integrity: str
+    lanes: list[LaneView]
+    devices: list[dict[str, str]]
+    entries_stored: int
+
+
+class SimPresentRequest(_Body):
+    lane: str | None = Field(default=None, description="Lane id; the first lane when omitted.")
+    text: str = Field(max_length=1_100_000, description="What the scanner reads.")
+
+
+class SimTemperatureRequest(_Body):
+    lane: str | None = None
+    values_c: list[float] = Field(min_length=1, max_length=50)
+    then_c: float | None = Field(default=None, description="Reading once the list is used up.")
+
+
+class SimCrowdRequest(_Body):
+    lane: str | None = None
+    count: int = Field(ge=1, le=100_000)
+    seed: int = Field(default=0)
+
+
+class CrowdStatus(BaseModel):
+    id: str
+    state: Literal["running", "done", "failed"]
+    total: int
+    presented: int
+    recorded: int
+    matched: int
+    mismatches: list[dict[str, Any]]
+    by_expected: dict[str, int]
+    by_actual: dict[str, int]
+    error: str | None = None

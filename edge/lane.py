@@ -1,0 +1,388 @@
+"""The lane: the imperative shell around the pure rule for one gate lane.
+
+One worker thread owns the rule's state. Device callbacks and guard actions only enqueue; the
+worker verifies passes, reads the pass history, steps the rule and carries out its commands in
+order. A command that fails stops the rest of its list, so an entry that could not be stored
+never opens the gate (fail-secure); the unsaved entry is kept and retried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from drivers.base import Indicator, Reading, Relay, Scan, Thermometer
+from edge import passes
+from edge.bus import Bus
+from edge.clock import Clock
+from edge.model import (
+    Entry,
+    EntryDraft,
+    GateMode,
+    Instant,
+    Step,
+    Verdict,
+    VerifyReason,
+)
+from edge.policy import PassHistory, quota_window_start
+from edge.rule import (
+    AnswersGiven,
+    Command,
+    Event,
+    GuardCancel,
+    GuardOverride,
+    HoldGateOpen,
+    LaneContext,
+    LaneState,
+    ModeChange,
+    OpenGate,
+    PassShown,
+    Prompt,
+    RaiseAlarm,
+    RecordEntry,
+    Reject,
+    ReleaseGate,
+    RequestReading,
+    Signal,
+    TemperatureTaken,
+    Tick,
+    step,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_SCAN_CHARS = 4096  # far above any pass (2 KB) yet bounded: a 1 MB scan is cut, never held
+
+
+class EntrySink(Protocol):
+    """What the lane needs from the store: durable entries and the pass history."""
+
+    def record_entry(
+        self,
+        draft: EntryDraft,
+        *,
+        boot_id: str,
+        recorded_at: Any,
+        extra: Mapping[str, str] | None = None,
+    ) -> Entry: ...
+
+    def last_passed_direction(self, pass_id: str) -> Any: ...
+
+    def household_exits(self, household: str, since: Any) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TrustMaterial:
+    """Keys and revocations the lane verifies against; swapped whole when the store changes."""
+
+    keys: Mapping[str, Any]
+    revoked: frozenset[str]
+
+
+TrustLoader = Callable[[], TrustMaterial]
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """What a guard action led to: the rule's refusal, or the entries it recorded."""
+
+    rejected: Reject | None
+    entries: tuple[Entry, ...]
+
+
+_StepInput = Callable[[Instant], Event | None]
+_QueueItem = tuple[_StepInput, "Future[ActionResult]"]
+_TICK: _QueueItem = (lambda at: None, Future())  # sentinel: time to tick
+
+
+class Lane:
+    """Runs one lane: devices in, rule in the middle, store and actuators out."""
+
+    def __init__(
+        self,
+        ctx: LaneContext,
+        *,
+        community: str,
+        store: EntrySink,
+        clock: Clock,
+        trust: TrustLoader,
+        relay: Relay,
+        indicator: Indicator,
+        bus: Bus,
+        boot_id: str,
+        thermometer: Thermometer | None = None,
+        tick_s: float = 0.1,
+    ) -> None:
+        self.ctx = ctx
+        self.community = community
+        self._store = store
+        self._clock = clock
+        self._trust_loader = trust
+        self._trust = trust()
+        self._relay = relay
+        self._indicator = indicator
+        self._thermometer = thermometer
+        self._bus = bus
+        self._boot_id = boot_id
+        self._tick_s = tick_s
+        self._state = LaneState(mode=ctx.policy.mode)
+        self._queue: queue.Queue[_QueueItem | None] = queue.Queue()
+        self._unsaved: list[EntryDraft] = []
+        self._thread: threading.Thread | None = None
+        self._alive = threading.Event()
+        self.last_tick_mono_s = 0.0
+
+    # ----------------------------------------------------------------- life cycle
+
+    def start(self) -> None:
+        self._relay.release()  # whatever the pin did before us, the gate starts locked
+        self._indicator.show("idle")
+        self._thread = threading.Thread(target=self._run, name=f"lane-{self.ctx.lane}", daemon=True)
+        self._alive.set()
+        self._thread.start()
+        if self._thermometer is not None:
+            self._thermometer.start(self.submit_reading)
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._relay.release()
+        self._indicator.show("idle")
+
+    @property
+    def alive(self) -> bool:
+        return self._alive.is_set() and self._thread is not None and self._thread.is_alive()
+
+    @property
+    def state(self) -> LaneState:
+        return self._state
+
+    def reload_trust(self) -> Future[ActionResult]:
+        """Re-read keys and revocations (after config or downlink changes)."""
+        return self._submit(self._swap_trust)
+
+    def _swap_trust(self, at: Instant) -> None:
+        self._trust = self._trust_loader()
+
+    # ------------------------------------------------------------------- inputs
+
+    def submit_scan(self, scan: Scan) -> Future[ActionResult]:
+        return self._submit(lambda at: self._pass_event(scan, at))
+
+    def submit_reading(self, reading: Reading) -> None:
+        self._submit(lambda at: TemperatureTaken(at=at, reading=reading))
+
+    def answer(self, answers: Mapping[str, str], guard_id: str | None) -> Future[ActionResult]:
+        return self._submit(
+            lambda at: AnswersGiven(at=at, answers=dict(answers), guard_id=guard_id)
+        )
+
+    def override(self, guard_id: str, reason: str) -> Future[ActionResult]:
+        return self._submit(lambda at: GuardOverride(at=at, guard_id=guard_id, reason=reason))
+
+    def cancel(self, guard_id: str) -> Future[ActionResult]:
+        return self._submit(lambda at: GuardCancel(at=at, guard_id=guard_id))
+
+    def set_mode(self, mode: GateMode, guard_id: str, reason: str) -> Future[ActionResult]:
+        return self._submit(
+            lambda at: ModeChange(at=at, mode=mode, guard_id=guard_id, reason=reason)
+        )
+
+    def _submit(self, make: Callable[[Instant], Event | None]) -> Future[ActionResult]:
+        future: Future[ActionResult] = Future()
+        self._queue.put((make, future))
+        return future
+
+    # -------------------------------------------------------------------- worker
+
+    def _run(self) -> None:
+        next_tick_s = time.monotonic()
+        try:
+            while True:
+                try:
+                    item = self._queue.get(timeout=max(0.0, next_tick_s - time.monotonic()))
+                except queue.Empty:
+                    item = _TICK
+                if item is None:
+                    return
+                if item is not _TICK:
+                    make, future = item
+                    self._handle(make, future)
+                if time.monotonic() >= next_tick_s:  # ticks also run under a steady stream
+                    next_tick_s = time.monotonic() + self._tick_s
+                    self.last_tick_mono_s = time.monotonic()
+                    self._retry_unsaved()
+                    self._handle(lambda at: Tick(at=at), None)
+        except BaseException:
+            log.critical("lane %s worker died; the gate stays locked", self.ctx.lane, exc_info=True)
+            self._relay.release()
+            self._bus.publish("alarm", self.ctx.lane, kind="lane_down", detail="worker died")
+            raise
+        finally:
+            self._alive.clear()
+
+    def _handle(self, make: _StepInput, future: Future[ActionResult] | None) -> None:
+        at = self._clock.now()
+        try:
+            event = make(at)
+            result = self._apply(event) if event is not None else ActionResult(None, ())
+        except Exception as exc:  # keep the lane alive; the gate stays as it is (locked)
+            log.exception("lane %s failed handling input", self.ctx.lane)
+            if future is not None:
+                future.set_exception(exc)
+            return
+        if future is not None:
+            future.set_result(result)
+
+    def _apply(self, event: Event) -> ActionResult:
+        before = self._state.step
+        self._state, commands = step(self._state, event, self.ctx)
+        result = self._execute(commands)
+        if self._state.step is not before:
+            self._bus.publish("step", self.ctx.lane, step=self._state.step.value)
+        return result
+
+    def _execute(self, commands: list[Command]) -> ActionResult:
+        entries: list[Entry] = []
+        rejected: Reject | None = None
+        last_entry: Entry | None = None
+        for command in commands:
+            match command:
+                case RecordEntry(draft=draft):
+                    last_entry = self._record(draft)
+                    if last_entry is None:
+                        self._indicator.show("deny")
+                        return ActionResult(rejected, tuple(entries))  # fail-secure: stop here
+                    entries.append(last_entry)
+                case OpenGate(seconds=seconds):
+                    self._relay.pulse(seconds)
+                    self._bus.publish(
+                        "relay",
+                        self.ctx.lane,
+                        action="pulse",
+                        seconds=seconds,
+                        entry_id=last_entry.id if last_entry else None,
+                        seq=last_entry.seq if last_entry else None,
+                    )
+                case HoldGateOpen():
+                    self._relay.hold_open()
+                    self._bus.publish("relay", self.ctx.lane, action="hold_open")
+                case ReleaseGate():
+                    self._relay.release()
+                    self._bus.publish("relay", self.ctx.lane, action="release")
+                case RequestReading():
+                    self._request_reading()
+                case Signal(name=name):
+                    self._indicator.show(name)
+                case Prompt(step=prompt_step, code=code, detail=detail):
+                    self._bus.publish(
+                        "prompt", self.ctx.lane, step=prompt_step.value, code=code, detail=detail
+                    )
+                case RaiseAlarm(kind=kind, detail=detail):
+                    log.warning("alarm %s on lane %s: %s", kind, self.ctx.lane, detail)
+                    self._bus.publish("alarm", self.ctx.lane, kind=kind, detail=detail)
+                case Reject():
+                    rejected = command
+                    self._bus.publish(
+                        "reject", self.ctx.lane, code=command.code, detail=command.detail
+                    )
+        return ActionResult(rejected, tuple(entries))
+
+    def _record(self, draft: EntryDraft) -> Entry | None:
+        if self._unsaved:
+            self._unsaved.append(draft)  # keep order: earlier unsaved entries go first
+            self._retry_unsaved()
+            return None
+        try:
+            entry = self._store.record_entry(
+                draft, boot_id=self._boot_id, recorded_at=self._clock.now().wall
+            )
+        except Exception:  # disk full, I/O error: keep the entry, keep the gate shut
+            log.exception("could not store an entry on lane %s; gate kept shut", self.ctx.lane)
+            self._unsaved.append(draft)
+            self._bus.publish("alarm", self.ctx.lane, kind="store_failed", detail="entry unsaved")
+            return None
+        self._bus.publish("entry", self.ctx.lane, entry=entry)
+        return entry
+
+    def _retry_unsaved(self) -> None:
+        while self._unsaved:
+            draft = self._unsaved[0]
+            try:
+                entry = self._store.record_entry(
+                    draft, boot_id=self._boot_id, recorded_at=self._clock.now().wall
+                )
+            except Exception:
+                log.warning("store still failing; %d entries unsaved", len(self._unsaved))
+                return
+            self._unsaved.pop(0)
+            self._bus.publish("entry", self.ctx.lane, entry=entry)
+
+    def _request_reading(self) -> None:
+        if self._thermometer is None:
+            self._bus.publish("prompt", self.ctx.lane, step=Step.MEASURE.value, code="manual")
+            return
+        self._thermometer.request()
+
+    def _pass_event(self, scan: Scan, at: Instant) -> PassShown:
+        text = scan.text[:MAX_SCAN_CHARS]
+        digest = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:16]
+        if scan.truncated:
+            verdict = Verdict(VerifyReason.TOO_LARGE, detail=f"{scan.raw_length} bytes scanned")
+        else:
+            verdict = passes.verify(
+                text,
+                keys=self._trust.keys,
+                revoked=self._trust.revoked,
+                community=self.community,
+                gate=self.ctx.gate,
+                now=at.wall,
+            )
+        history = PassHistory()
+        if verdict.claims is not None and verdict.valid:
+            history = PassHistory(
+                last_direction=self._store.last_passed_direction(verdict.claims.pass_id),
+                household_exits_in_window=self._store.household_exits(
+                    verdict.claims.unit, quota_window_start(self.ctx.policy, at.wall)
+                ),
+            )
+        self._bus.publish(
+            "scan",
+            self.ctx.lane,
+            source=scan.source,
+            valid=verdict.valid,
+            reason=verdict.reason.value if verdict.reason else None,
+        )
+        return PassShown(at=at, verdict=verdict, token_digest=digest, history=history)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The lane's state for the console and the simulator."""
+        visit = self._state.visit
+        return {
+            "lane": self.ctx.lane,
+            "gate": self.ctx.gate,
+            "direction": self.ctx.direction.value,
+            "mode": self._state.mode.value,
+            "step": self._state.step.value,
+            "alive": self.alive,
+            "unsaved_entries": len(self._unsaved),
+            "relay_energised": self._relay.is_energised,
+            "visit": None
+            if visit is None
+            else {
+                "pass_id": visit.claims.pass_id if visit.claims else None,
+                "kind": visit.claims.kind.value if visit.claims else None,
+                "holder": visit.claims.holder if visit.claims else None,
+                "household": visit.claims.unit if visit.claims else None,
+                "temperatures_c": [t.body_c for t in visit.temperatures],
+                "soft_findings": list(visit.soft_findings),
+            },
+        }

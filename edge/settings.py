@@ -1,0 +1,240 @@
+"""Configuration: one TOML file, validated once at start-up into typed settings.
+
+Every problem is reported with the file, the field path and what is wrong, all at once, so a
+volunteer fixing a config sees the whole list. With no file, the embedded default runs a
+simulated lane (edge/defaults/sim.toml). Secrets never live here: key files are referenced by path.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from edge.model import Direction
+from edge.policy import Policy
+
+DEFAULT_CONFIG_NAME = "sim.toml"
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used; ``problems`` lists each as 'file: field: why'."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SimScannerSettings(_Model):
+    """A simulated GM65 scanner on a pseudo-terminal; the real serial driver reads it."""
+
+    kind: Literal["sim"] = "sim"
+    re_read_s: float = Field(default=1.0, ge=0, le=10, description="Same code again = one scan.")
+
+
+class SerialScannerSettings(_Model):
+    """A QR scanner module on a serial port (GM65 family or a generic line-mode scanner)."""
+
+    kind: Literal["serial"]
+    url: str = Field(description="Device path or pyserial URL, e.g. /dev/serial/by-id/usb-...")
+    model: Literal["gm65", "line"] = Field(default="gm65", description="Protocol family.")
+    baud: int = Field(default=9600, description="UART speed; GM65 modules ship at 9600.")
+    re_read_s: float = Field(default=1.0, ge=0, le=10, description="Same code again = one scan.")
+    configure: bool = Field(
+        default=True, description="Send CR tail and UTF-8 settings to a GM65 at start-up."
+    )
+
+
+class SimThermometerSettings(_Model):
+    """A simulated GY-MCU90614 IR thermometer on a pseudo-terminal."""
+
+    kind: Literal["sim"] = "sim"
+    ambient_c: float = Field(
+        default=20.0, description="What the sensor reads when nobody stands in front of it."
+    )
+
+
+class SerialThermometerSettings(_Model):
+    """An IR thermometer module on a serial port."""
+
+    kind: Literal["serial"]
+    url: str = Field(description="Device path or pyserial URL.")
+    model: Literal["gy-mcu90614"] = Field(default="gy-mcu90614", description="Protocol family.")
+    baud: int = Field(default=9600, description="9600 for GY-MCU90614; some 90615 boards 115200.")
+    object_first: bool = Field(
+        default=True, description="Frame order: object then ambient (one public sample swaps them)."
+    )
+    timeout_s: float = Field(default=1.0, gt=0, le=10, description="Wait for a reply this long.")
+
+
+class NoThermometerSettings(_Model):
+    """No thermometer: the guard enters readings from a handheld one."""
+
+    kind: Literal["none"]
+
+
+ScannerSettings = Annotated[SimScannerSettings | SerialScannerSettings, Field(discriminator="kind")]
+ThermometerSettings = Annotated[
+    SimThermometerSettings | SerialThermometerSettings | NoThermometerSettings,
+    Field(discriminator="kind"),
+]
+
+
+class RelaySettings(_Model):
+    pin: int = Field(default=17, ge=0, le=53, description="BCM GPIO of the gate lock relay.")
+    active_high: bool = Field(
+        default=True, description="False for relay boards that energise on a low input."
+    )
+    open_s: float = Field(default=3.0, gt=0, le=30, description="How long one pass opens the gate.")
+
+
+class IndicatorSettings(_Model):
+    green_pin: int = Field(default=27, ge=0, le=53, description="BCM GPIO of the green LED.")
+    red_pin: int = Field(default=22, ge=0, le=53, description="BCM GPIO of the red LED.")
+    buzzer_pin: int = Field(default=23, ge=0, le=53, description="BCM GPIO of the buzzer.")
+
+
+class LaneSettings(_Model):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$", description="Lane id, e.g. 'in-1'.")
+    direction: Direction = Field(default=Direction.IN, description="Which way people walk here.")
+    scanner: ScannerSettings = Field(default_factory=SimScannerSettings)
+    thermometer: ThermometerSettings = Field(default_factory=SimThermometerSettings)
+    relay: RelaySettings = Field(default_factory=RelaySettings)
+    indicator: IndicatorSettings = Field(default_factory=IndicatorSettings)
+
+    def pins(self) -> list[int]:
+        ind = self.indicator
+        return [self.relay.pin, ind.green_pin, ind.red_pin, ind.buzzer_pin]
+
+
+class SiteSettings(_Model):
+    community: str = Field(
+        pattern=r"^[A-Za-z0-9_-]{1,32}$", description="Community id; passes name it as issuer."
+    )
+    gate: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$", description="This gate's id.")
+    state_dir: Path = Field(
+        default=Path("kakou-data"), description="Database and keys; relative to the working dir."
+    )
+
+
+class PassesSettings(_Model):
+    trusted_keys_dir: Path = Field(
+        default=Path("keys"),
+        description="Folder of trusted issuer public keys (*.pub); relative to state_dir.",
+    )
+    revocations_file: Path | None = Field(
+        default=None, description="Revoked pass ids, one per line; relative to state_dir."
+    )
+
+
+class GpioSettings(_Model):
+    pin_factory: Literal["mock", "lgpio", "rpigpio", "pigpio", "native"] = Field(
+        default="lgpio", description="gpiozero pin factory; 'mock' only for simulation."
+    )
+
+
+class ConsoleSettings(_Model):
+    enabled: bool = Field(default=True, description="Serve the console and API.")
+    host: str = Field(default="127.0.0.1", description="Listen address; loopback by default.")
+    port: int = Field(default=8080, ge=1, le=65535, description="Listen port.")
+
+
+class ClockSettings(_Model):
+    assume_synced: bool = Field(
+        default=False, description="Treat the clock as synchronised (machines with an RTC)."
+    )
+
+
+class SimSettings(_Model):
+    enabled: bool = Field(
+        default=False, description="Simulation endpoints for `kakou sim` (never on a real gate)."
+    )
+    issuer_kid: str = Field(default="sim", description="Key id of the simulator's pass issuer.")
+
+
+class Settings(_Model):
+    site: SiteSettings
+    passes: PassesSettings = Field(default_factory=PassesSettings)
+    policy: Policy = Field(default_factory=Policy)
+    lanes: list[LaneSettings] = Field(min_length=1, description="At least one lane.")
+    gpio: GpioSettings = Field(default_factory=GpioSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    clock: ClockSettings = Field(default_factory=ClockSettings)
+    sim: SimSettings = Field(default_factory=SimSettings)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Settings:
+        ids = [lane.id for lane in self.lanes]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"lane ids must be unique, got {ids}")
+        seen: dict[int, str] = {}
+        for lane in self.lanes:
+            for pin in lane.pins():
+                if pin in seen:
+                    raise ValueError(f"GPIO {pin} used twice (lanes {seen[pin]} and {lane.id})")
+                seen[pin] = lane.id
+        uses_sim = any(
+            lane.scanner.kind == "sim" or lane.thermometer.kind == "sim" for lane in self.lanes
+        )
+        if uses_sim and not self.sim.enabled:
+            raise ValueError("simulated devices need [sim] enabled = true")
+        if self.sim.enabled and self.gpio.pin_factory != "mock":
+            raise ValueError("[sim] enabled needs gpio.pin_factory = 'mock' (never on real pins)")
+        return self
+
+    def state_path(self, path: Path) -> Path:
+        return path if path.is_absolute() else self.site.state_dir / path
+
+    @property
+    def db_path(self) -> Path:
+        return self.site.state_dir / "kakou.db"
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif parts:
+            parts.append(f".{item}")
+        else:
+            parts.append(str(item))
+    return "".join(parts) or "(top level)"
+
+
+def parse_settings(text: str, source: str) -> Settings:
+    """Validate TOML text; raise ConfigError naming the source, each field and its problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, [f"{source}: not valid TOML: {exc}"]) from exc
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            f"{source}: {_field_path(tuple(err['loc']))}: {err['msg']}" for err in exc.errors()
+        ]
+        raise ConfigError(source, problems) from exc
+
+
+def default_config_text() -> str:
+    return resources.files("edge.defaults").joinpath(DEFAULT_CONFIG_NAME).read_text("utf-8")
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Load the file at ``path``, or the embedded simulated default when ``path`` is None."""
+    if path is None:
+        return parse_settings(default_config_text(), f"(embedded default {DEFAULT_CONFIG_NAME})")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), [f"{path}: cannot read: {exc}"]) from exc
+    return parse_settings(text, str(path))

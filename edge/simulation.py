@@ -1,0 +1,362 @@
+"""The simulated gate: people with passes walking up to simulated devices.
+
+A crowd is a list of people, each with a pass (mostly valid; some expired, revoked, forged or
+garbage), the temperatures the sensor will read from them, and the outcome the rule should reach.
+People act only through the devices a real person would use — the scanner and the thermometer,
+both simulated modules on pseudo-terminals — and through a guard's answers on the console, so the
+real drivers, the real lane and the real store do the work.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import uuid
+from collections import Counter, deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from edge import passes
+from edge.bus import Bus, BusEvent
+from edge.model import Entry, Outcome, PassKind, VerifyReason
+from edge.rule import Reason
+
+log = logging.getLogger(__name__)
+
+PERSON_TIMEOUT_S = 60.0
+SIM_GUARD = "sim-guard"
+
+
+class ScannerSim(Protocol):
+    def present(self, payload: str | bytes) -> None: ...
+
+
+class ThermometerSim(Protocol):
+    def present(self, values_c: list[float], then_c: float | None = None) -> None: ...
+
+
+class LaneActions(Protocol):
+    def answer(self, answers: Mapping[str, str], guard_id: str | None) -> Any: ...
+
+
+@dataclass(frozen=True)
+class SimLane:
+    """One lane's simulated devices and the lane a guard would answer on."""
+
+    scanner: ScannerSim
+    thermometer: ThermometerSim
+    lane: LaneActions
+
+
+@dataclass(frozen=True)
+class Person:
+    """One simulated person and what the rule should decide for them."""
+
+    category: str
+    token: str
+    temperatures_c: tuple[float, ...]
+    expected: Outcome
+    expected_reason: str | None = None
+    answers: Mapping[str, str] | None = None
+    walks_away: bool = False
+
+
+# (category, weight): most people are ordinary residents with a normal temperature.
+CATEGORIES: tuple[tuple[str, int], ...] = (
+    ("resident", 62),
+    ("temporary_questions", 8),
+    ("cold_morning", 6),
+    ("fever", 5),
+    ("fever_not_confirmed", 3),
+    ("expired", 3),
+    ("revoked", 3),
+    ("forged", 3),
+    ("unknown_key", 2),
+    ("garbage", 2),
+    ("walks_away", 3),
+)
+
+
+@dataclass
+class Issuer:
+    """What the crowd signs passes with: the trusted simulator key and an untrusted forger."""
+
+    community: str
+    key_id: str
+    key: Ed25519PrivateKey
+    forger: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
+
+    def token(
+        self,
+        rng: random.Random,
+        number: int,
+        kind: PassKind,
+        now: datetime,
+        *,
+        valid_days: tuple[float, float] = (-30, 335),
+        key: Ed25519PrivateKey | None = None,
+        key_id: str | None = None,
+    ) -> tuple[str, str]:
+        pass_id = f"S-{number:06d}"
+        building, unit, room = rng.randint(1, 12), rng.randint(1, 4), rng.randint(101, 1802)
+        start = now + timedelta(days=valid_days[0])
+        token = passes.issue(
+            key or self.key,
+            key_id=key_id or self.key_id,
+            community=self.community,
+            pass_id=pass_id,
+            kind=kind,
+            holder=rng.choice(SURNAMES) + "*",
+            unit=f"{building}-{unit}-{room}",
+            not_before=start,
+            expires=now + timedelta(days=valid_days[1]),
+            issued_at=start,
+        )
+        return pass_id, token
+
+
+SURNAMES = ("王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱")
+
+
+def make_crowd(
+    count: int, *, seed: int, issuer: Issuer, now: datetime, first_number: int = 1
+) -> tuple[list[Person], list[str]]:
+    """The people of a crowd and the pass ids that must be revoked before it starts."""
+    rng = random.Random(seed)
+    names = [name for name, _ in CATEGORIES]
+    weights = [weight for _, weight in CATEGORIES]
+    people: list[Person] = []
+    revoke: list[str] = []
+    for index in range(count):
+        category = rng.choices(names, weights)[0]
+        if index == count - 1 and category == "walks_away":
+            category = "resident"  # the last person's visit must end on its own
+        number = first_number + index
+        people.append(_person(category, rng, number, issuer, now, revoke))
+    return people, revoke
+
+
+def _normal_c(rng: random.Random) -> float:
+    return round(rng.uniform(36.0, 37.1), 1)
+
+
+def _person(
+    category: str, rng: random.Random, number: int, issuer: Issuer, now: datetime, revoke: list[str]
+) -> Person:
+    resident = PassKind.RESIDENT
+    if category == "temporary_questions":
+        _, token = issuer.token(rng, number, PassKind.TEMPORARY, now)
+        answers = {"travel_14d": "no", "symptoms": "no"}
+        return Person(category, token, (_normal_c(rng),), Outcome.PASSED, answers=answers)
+    if category == "cold_morning":
+        _, token = issuer.token(rng, number, resident, now)
+        cold = round(rng.uniform(32.5, 34.4), 1)
+        return Person(category, token, (cold, _normal_c(rng)), Outcome.PASSED)
+    if category == "fever":
+        _, token = issuer.token(rng, number, resident, now)
+        first, second = round(rng.uniform(37.5, 39.0), 1), round(rng.uniform(37.4, 39.0), 1)
+        return Person(category, token, (first, second), Outcome.FEVER, Reason.FEVER.value)
+    if category == "fever_not_confirmed":
+        _, token = issuer.token(rng, number, resident, now)
+        temps = (round(rng.uniform(37.4, 38.0), 1), _normal_c(rng))
+        return Person(category, token, temps, Outcome.PASSED, Reason.FEVER_NOT_CONFIRMED.value)
+    if category == "expired":
+        _, token = issuer.token(rng, number, resident, now, valid_days=(-400, -1))
+        return Person(category, token, (), Outcome.DENIED, VerifyReason.EXPIRED.value)
+    if category == "revoked":
+        pass_id, token = issuer.token(rng, number, resident, now)
+        revoke.append(pass_id)
+        return Person(category, token, (), Outcome.DENIED, VerifyReason.REVOKED.value)
+    if category == "forged":
+        _, token = issuer.token(rng, number, resident, now, key=issuer.forger)
+        return Person(category, token, (), Outcome.DENIED, VerifyReason.BAD_SIGNATURE.value)
+    if category == "unknown_key":
+        _, token = issuer.token(rng, number, resident, now, key=issuer.forger, key_id="other")
+        return Person(category, token, (), Outcome.DENIED, VerifyReason.UNKNOWN_KEY.value)
+    if category == "garbage":
+        junk = "".join(
+            rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 $%*+-./:") for _ in range(80)
+        )
+        return Person(category, "KK1:" + junk, (), Outcome.DENIED, VerifyReason.BAD_ENCODING.value)
+    if category == "walks_away":
+        _, token = issuer.token(rng, number, resident, now)
+        return Person(
+            category, token, (), Outcome.ABANDONED, Reason.SUPERSEDED.value, walks_away=True
+        )
+    _, token = issuer.token(rng, number, resident, now)
+    return Person("resident", token, (_normal_c(rng),), Outcome.PASSED)
+
+
+@dataclass
+class CrowdRun:
+    """Progress of one crowd, compared entry by entry with what each person should get."""
+
+    id: str
+    total: int
+    state: str = "running"
+    presented: int = 0
+    recorded: int = 0
+    matched: int = 0
+    mismatches: list[dict[str, Any]] = field(default_factory=list)
+    by_expected: Counter[str] = field(default_factory=Counter)
+    by_actual: Counter[str] = field(default_factory=Counter)
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "state": self.state,
+            "total": self.total,
+            "presented": self.presented,
+            "recorded": self.recorded,
+            "matched": self.matched,
+            "mismatches": list(self.mismatches[:50]),
+            "by_expected": dict(self.by_expected),
+            "by_actual": dict(self.by_actual),
+            "error": self.error,
+        }
+
+
+class Crowd:
+    """Walks a crowd through one lane, one person at a time, and checks every entry."""
+
+    def __init__(
+        self, run: CrowdRun, people: list[Person], sim_lane: SimLane, lane_id: str
+    ) -> None:
+        self.run = run
+        self._people = people
+        self._sim = sim_lane
+        self._lane_id = lane_id
+        self._expecting: deque[Person] = deque()
+        self._cond = threading.Condition()
+        self._prompts: deque[str] = deque()
+
+    def on_bus(self, event: BusEvent) -> None:
+        if event.lane != self._lane_id:
+            return
+        with self._cond:
+            if event.topic == "entry":
+                self._check(event.data["entry"])
+            elif event.topic == "prompt":
+                self._prompts.append(str(event.data.get("code")))
+            self._cond.notify_all()
+
+    def _check(self, entry: Entry) -> None:
+        if not self._expecting:
+            return  # an entry not made by this crowd (a guard, another tool)
+        person = self._expecting.popleft()
+        outcome = entry.draft.outcome
+        self.run.recorded += 1
+        self.run.by_actual[outcome.value] += 1
+        reason_ok = person.expected_reason is None or person.expected_reason in entry.draft.reasons
+        if outcome is person.expected and reason_ok:
+            self.run.matched += 1
+        else:
+            self.run.mismatches.append(
+                {
+                    "seq": entry.seq,
+                    "category": person.category,
+                    "expected": person.expected.value,
+                    "expected_reason": person.expected_reason,
+                    "actual": outcome.value,
+                    "reasons": list(entry.draft.reasons),
+                }
+            )
+
+    def _wait(self, predicate: Callable[[], bool], timeout_s: float = PERSON_TIMEOUT_S) -> None:
+        with self._cond:
+            if not self._cond.wait_for(predicate, timeout=timeout_s):
+                raise TimeoutError("the lane did not respond in time")
+
+    def walk(self) -> None:
+        try:
+            for person in self._people:
+                self._one(person)
+            self._wait(lambda: not self._expecting)
+            self.run.state = "done"
+        except Exception as exc:  # report any failure to whoever polls the crowd
+            log.exception("crowd %s failed", self.run.id)
+            self.run.state = "failed"
+            self.run.error = str(exc)
+
+    def _one(self, person: Person) -> None:
+        with self._cond:
+            after_walk_away = bool(self._expecting)
+            self._prompts.clear()
+            self._expecting.append(person)
+            self.run.by_expected[person.expected.value] += 1
+        if not after_walk_away:
+            self._sim.thermometer.present(list(person.temperatures_c))
+        self._sim.scanner.present(person.token)
+        self.run.presented += 1
+        if after_walk_away:
+            # The sensor saw nobody until the walk-away's visit ended; now this person stands there.
+            self._wait(lambda: not self._expecting or self._expecting[0] is person)
+            self._sim.thermometer.present(list(person.temperatures_c))
+        if person.answers is not None:
+            self._wait(lambda: "answer_questions" in self._prompts)
+            self._sim.lane.answer(person.answers, SIM_GUARD).result(timeout=PERSON_TIMEOUT_S)
+        if person.walks_away:
+            self._wait(lambda: "remeasure" in self._prompts)
+            return
+        self._wait(lambda: person not in self._expecting)
+
+
+class Simulation:
+    """The simulator's controls: present a code, set the next temperatures, start a crowd."""
+
+    def __init__(
+        self,
+        lanes: Mapping[str, SimLane],
+        *,
+        bus: Bus,
+        issuer: Issuer,
+        revoke: Callable[[list[str]], None],
+        clock_now: Callable[[], datetime],
+    ) -> None:
+        self._lanes = lanes
+        self._bus = bus
+        self._issuer = issuer
+        self._revoke = revoke
+        self._now = clock_now
+        self._runs: dict[str, CrowdRun] = {}
+        self._next_number = 1
+        self._lock = threading.Lock()
+
+    def present(self, lane: str, text: str) -> None:
+        self._lanes[lane].scanner.present(text)
+
+    def temperature(self, lane: str, values_c: list[float], then_c: float | None) -> None:
+        self._lanes[lane].thermometer.present(values_c, then_c)
+
+    def start_crowd(self, lane: str, count: int, seed: int) -> str:
+        with self._lock:
+            first = self._next_number
+            self._next_number += count
+        people, revoke = make_crowd(
+            count, seed=seed, issuer=self._issuer, now=self._now(), first_number=first
+        )
+        if revoke:
+            self._revoke(revoke)
+        run = CrowdRun(id=uuid.uuid4().hex[:12], total=count)
+        crowd = Crowd(run, people, self._lanes[lane], lane)
+        unsubscribe = self._bus.subscribe(crowd.on_bus)
+        self._runs[run.id] = run
+
+        def walk() -> None:
+            try:
+                crowd.walk()
+            finally:
+                unsubscribe()
+
+        threading.Thread(target=walk, name=f"crowd-{run.id}", daemon=True).start()
+        return run.id
+
+    def crowd_status(self, crowd_id: str) -> dict[str, Any] | None:
+        run = self._runs.get(crowd_id)
+        return run.as_dict() if run else None
