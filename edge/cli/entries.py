@@ -1,0 +1,157 @@
+"""`kakou entries`: print the gate's entry log, as a table or as JSON lines.
+
+Reads through ``Store`` like the console does; WAL lets it read while the service writes.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from edge.model import Entry
+from edge.store import Store, StoreError, StoreNotFound
+from edge.store.records import entry_to_document
+
+DEFAULT_DB_PATH = Path("kakou-data/kakou.db")
+"""The running service's database, relative to its working (state) directory."""
+
+_MISSING = "-"
+
+
+def parse_since(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """An ISO 8601 time; one without an offset is taken as this machine's local time."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 time (e.g. 2026-11-23T08:00)", ctx, param
+        ) from None
+    return moment if moment.tzinfo is not None else moment.astimezone()
+
+
+def _display_width(text: str) -> int:
+    """Terminal columns: CJK characters (names, households) take two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _display_width(text))
+
+
+def _temperatures(entry: Entry) -> str:
+    """Body temperatures in order; ``!`` marks a fever, ``?`` an implausible reading."""
+    marks = []
+    for measured in entry.draft.temperatures:
+        flag = "!" if measured.fever else ("?" if not measured.plausible else "")
+        manual = "m" if measured.reading.manual else ""
+        marks.append(f"{measured.body_c:.1f}{flag}{manual}")
+    return " ".join(marks) or _MISSING
+
+
+def table_rows(entries: Sequence[Entry]) -> list[list[str]]:
+    """The table's cells, one list per entry (local time, the abbreviated holder as stored)."""
+    rows = []
+    for entry in entries:
+        draft = entry.draft
+        rows.append(
+            [
+                str(entry.seq),
+                draft.decided_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+                draft.lane,
+                draft.direction.value,
+                draft.outcome.value,
+                draft.pass_kind.value if draft.pass_kind is not None else _MISSING,
+                draft.holder or _MISSING,
+                draft.household or _MISSING,
+                _temperatures(entry),
+                ",".join(draft.reasons) or _MISSING,
+            ]
+        )
+    return rows
+
+
+_HEADER = [
+    "SEQ",
+    "TIME",
+    "LANE",
+    "DIR",
+    "OUTCOME",
+    "KIND",
+    "HOLDER",
+    "HOUSEHOLD",
+    "TEMP",
+    "REASONS",
+]
+
+
+def format_table(entries: Sequence[Entry]) -> str:
+    """A plain aligned table; the last column is not padded."""
+    rows = [_HEADER, *table_rows(entries)]
+    widths = [max(_display_width(row[i]) for row in rows) for i in range(len(_HEADER) - 1)]
+    lines = []
+    for row in rows:
+        cells = [_pad(cell, width) for cell, width in zip(row, widths, strict=False)]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    return "\n".join(lines)
+
+
+@click.command()
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=DEFAULT_DB_PATH,
+    show_default=True,
+    help="The gate's database.",
+)
+@click.option(
+    "--since",
+    callback=parse_since,
+    default=None,
+    metavar="ISO-TIME",
+    help="Show entries decided at or after this time, oldest first (default: the newest).",
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Most entries shown."
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON document per line.")
+def entries(db_path: Path, since: datetime | None, limit: int, as_json: bool) -> None:
+    """Print the gate's entry log (the newest LIMIT entries, or LIMIT from --since on)."""
+    try:
+        # No integrity check here: the service runs it at start-up; a viewer should be quick.
+        store = Store.open_existing(db_path, check_integrity=False)
+    except StoreNotFound:
+        click.echo(
+            f"Error: no entry log at {db_path} (run from the gate's state directory or pass --db)",
+            err=True,
+        )
+        raise SystemExit(2) from None
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    with store:
+        try:
+            if since is None:
+                found = store.entries(limit=limit, newest_first=True)[::-1]
+            else:
+                found = store.entries(since=since, limit=limit)
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from exc
+        if as_json:
+            for entry in found:
+                click.echo(json.dumps(entry_to_document(entry), ensure_ascii=False))
+            return
+        click.echo(format_table(found))
+        click.echo(
+            f"{len(found)} shown; {store.community}/{store.gate} holds {store.entry_count()}, "
+            f"last seq {store.last_seq()}"
+        )
+
+
+COMMANDS = [entries]
