@@ -17,8 +17,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from gpiozero.pins import Factory as PinFactory
+
 from drivers.base import DeviceStatus, Health, Thermometer
-from drivers.gpio import GpioIndicator, GpioRelay, make_pin_factory
+from drivers.gpio import GpioIndicator, GpioRelay
 from drivers.scanner import SerialScanner
 from drivers.sim.scanner import SimGm65
 from drivers.sim.thermometer import SimGyMcu90614
@@ -121,6 +123,8 @@ def _build(settings: Settings, stack: ExitStack, *, start: bool) -> Gate:
     sim_lanes: dict[str, SimLane] = {}
     status_sources: list[Callable[[], DeviceStatus]] = []
     sim_dir = settings.site.state_dir / "sim"
+    if settings.sim.enabled:
+        sim_dir.mkdir(parents=True, exist_ok=True)
 
     for lane_settings in settings.lanes:
         relay = GpioRelay(
@@ -205,14 +209,16 @@ def _sim_devices(
     scanner_url = thermometer_url = None
     if lane.scanner.kind == "sim":
         scanner_sim = SimGm65(link_path=sim_dir / f"{lane.id}-scanner")
+        scanner_sim.start()
         stack.callback(scanner_sim.stop)
-        scanner_url = str(scanner_sim.link_path)
+        scanner_url = scanner_sim.port
     if lane.thermometer.kind == "sim":
         thermometer_sim = SimGyMcu90614(
             link_path=sim_dir / f"{lane.id}-thermometer", ambient_c=lane.thermometer.ambient_c
         )
+        thermometer_sim.start()
         stack.callback(thermometer_sim.stop)
-        thermometer_url = str(thermometer_sim.link_path)
+        thermometer_url = thermometer_sim.port
     sims = None
     if scanner_sim is not None and thermometer_sim is not None:
         sims = (scanner_sim, thermometer_sim)
@@ -224,15 +230,15 @@ def _scanner(lane: LaneSettings, sim_url: str | None) -> SerialScanner:
     if s.kind == "sim":
         assert sim_url is not None
         return SerialScanner(
-            name=f"{lane.id}/scanner", url=sim_url, model="gm65", re_read_s=s.re_read_s
+            f"{lane.id}/scanner", sim_url, family="gm65", reread_window_s=s.re_read_s
         )
     return SerialScanner(
-        name=f"{lane.id}/scanner",
-        url=s.url,
-        model=s.model,
+        f"{lane.id}/scanner",
+        s.url,
+        family=s.model,
         baud=s.baud,
-        re_read_s=s.re_read_s,
-        configure=s.configure,
+        reread_window_s=s.re_read_s,
+        configure_gm65=s.configure and s.model == "gm65",
     )
 
 
@@ -242,15 +248,41 @@ def _thermometer(lane: LaneSettings, sim_url: str | None) -> Thermometer | None:
         return None
     if t.kind == "sim":
         assert sim_url is not None
-        return SerialThermometer(name=f"{lane.id}/thermometer", url=sim_url, model="gy-mcu90614")
+        return SerialThermometer(f"{lane.id}/thermometer", sim_url, model="gy-mcu90614")
     return SerialThermometer(
-        name=f"{lane.id}/thermometer",
-        url=t.url,
+        f"{lane.id}/thermometer",
+        t.url,
         model=t.model,
         baud=t.baud,
         object_first=t.object_first,
-        timeout_s=t.timeout_s,
+        query_timeout_s=t.timeout_s,
     )
+
+
+def make_pin_factory(name: str) -> PinFactory:
+    """The gpiozero pin factory the configuration names, chosen explicitly: a factory that
+    cannot load is an error at start-up, never a silent fallback to another one."""
+    if name == "mock":
+        from gpiozero.pins.mock import MockFactory
+
+        return MockFactory()
+    if name == "lgpio":
+        from gpiozero.pins.lgpio import LGPIOFactory
+
+        return LGPIOFactory()
+    if name == "rpigpio":
+        from gpiozero.pins.rpigpio import RPiGPIOFactory
+
+        return RPiGPIOFactory()
+    if name == "pigpio":
+        from gpiozero.pins.pigpio import PiGPIOFactory
+
+        return PiGPIOFactory()
+    if name == "native":
+        from gpiozero.pins.native import NativeFactory
+
+        return NativeFactory()
+    raise ValueError(f"unknown pin factory {name!r}")
 
 
 def run(settings: Settings) -> int:
