@@ -5,8 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages: libzbar0 (QR decoding), socat (serial debugging), mosquitto (MQTT broker the
-# tests start on free ports), fonts for Chinese printed passes, python venv support.
-SYSTEM_PACKAGES=(python3 python3-venv python3-dev libzbar0 socat mosquitto fonts-wqy-microhei)
+# tests start on free ports), a CJK font embedded in printed passes, python venv support; and for
+# the tests: zbar-tools (reads printed QR codes back) and poppler-utils (renders PDF pages).
+SYSTEM_PACKAGES=(python3 python3-venv python3-dev libzbar0 socat mosquitto fonts-wqy-microhei
+  zbar-tools poppler-utils)
 
 missing=()
 for package in "${SYSTEM_PACKAGES[@]}"; do

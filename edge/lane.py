@@ -143,6 +143,8 @@ class Lane:
 
     def start(self) -> None:
         self._relay.release()  # whatever the pin did before us, the gate starts locked
+        if self._state.mode is GateMode.EMERGENCY:
+            self._relay.hold_open()  # configured to start in emergency free exit
         self._indicator.show("idle")
         self._thread = threading.Thread(target=self._run, name=f"lane-{self.ctx.lane}", daemon=True)
         self._alive.set()

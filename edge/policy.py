@@ -39,7 +39,8 @@ class Finding(StrEnum):
     ANSWER = "answer_refused"
 
 
-_HOURS_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+# A window may end at 24:00 (midnight) but at no later minute of hour 24.
+_HOURS_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-(([01]\d|2[0-3]):([0-5]\d)|24:00)$")
 
 
 class _Model(BaseModel):
@@ -98,10 +99,15 @@ class FeverPolicy(_Model):
     )
     plausible_min_c: float = Field(
         default=35.0,
+        ge=25.0,
+        le=40.0,
         description="Below this a reading is implausible (winter mornings read 33-34 °C).",
     )
     plausible_max_c: float = Field(
-        default=42.5, description="Above this a reading is implausible (sunlight, hot surface)."
+        default=42.5,
+        ge=36.0,
+        le=45.0,
+        description="Above this a reading is implausible (sunlight, hot surface).",
     )
     recheck_after_s: float = Field(
         default=60.0,
@@ -125,7 +131,7 @@ class FeverPolicy(_Model):
                 f"{self.plausible_min_c} < {self.threshold_c} < {self.plausible_max_c}"
             )
         for sensor, offset in self.offsets_c.items():
-            if abs(offset) > 5.0:
+            if not abs(offset) <= 5.0:  # also refuses NaN, which compares false
                 raise ValueError(f"offset for sensor {sensor!r} is {offset} °C; at most ±5 °C")
         return self
 

@@ -215,6 +215,8 @@ class LaneState:
     visit: Visit | None = None
     last_digest: str = ""
     last_ended_s: float = float("-inf")
+    last_stray_digest: str = ""
+    last_stray_s: float = float("-inf")
 
     @property
     def step(self) -> Step:
@@ -307,8 +309,13 @@ def _end(
 ) -> Result:
     """Finish the visit in progress (or a visit-less guard action) as exactly one entry."""
     visit = state.visit
-    fever_suspect = visit is not None and visit.first_fever_s is not None
-    if outcome is Outcome.ABANDONED and fever_suspect:
+    # Left (abandoned) or let through (overridden) before the confirming re-measure.
+    fever_unconfirmed = (
+        outcome in (Outcome.ABANDONED, Outcome.OVERRIDDEN)
+        and visit is not None
+        and visit.first_fever_s is not None
+    )
+    if fever_unconfirmed:
         reasons = (*reasons, Reason.FEVER_NOT_CONFIRMED)
     draft = _draft(
         ctx, state, outcome, at, reasons, visit, guard_id=guard_id, guard_note=guard_note
@@ -328,11 +335,11 @@ def _end(
         commands += [Signal("deny"), Prompt(Step.LOOK, "denied", ",".join(draft.reasons))]
     else:
         commands += [Signal("idle"), Prompt(Step.STOP, outcome.value, ",".join(draft.reasons))]
-    if outcome is Outcome.ABANDONED and fever_suspect:
+    if fever_unconfirmed:
         # A person over the fever line who left before the re-measure is still reported (上报).
         commands.append(RaiseAlarm("fever_unconfirmed", _fever_detail(visit)))
-    new_state = LaneState(
-        mode=state.mode,
+    new_state = replace(
+        state,
         visit=None,
         last_digest=visit.token_digest if visit else state.last_digest,
         last_ended_s=at.mono_s if visit else state.last_ended_s,
@@ -363,6 +370,8 @@ def _on_pass(state: LaneState, event: PassShown, ctx: LaneContext) -> Result:
         and at.mono_s - state.last_ended_s < ctx.policy.timeouts.same_pass_ignore_s
     ):
         return state, []  # still holding the phone up after passing
+    if visit is not None and not event.verdict.valid and state.mode is not GateMode.EMERGENCY:
+        return _stray_code(state, event, ctx)
     commands: list[Command] = []
     if visit is not None:
         state, ended = _end(state, ctx, Outcome.ABANDONED, at, (Reason.SUPERSEDED,))
@@ -401,6 +410,30 @@ def _on_pass(state: LaneState, event: PassShown, ctx: LaneContext) -> Result:
     if state.visit is None:
         return state, commands
     return _advance_from(state, ctx, Step.LOOK, at, commands)
+
+
+def _stray_code(state: LaneState, event: PassShown, ctx: LaneContext) -> Result:
+    """A code that does not verify, read while someone else is being checked: it is logged as a
+    denied entry of its own, and the visit in progress goes on undisturbed (a camera may read a
+    stray code; a forged pass must not cut short the person at the thermometer)."""
+    at = event.at
+    if (
+        event.token_digest == state.last_stray_digest
+        and at.mono_s - state.last_stray_s < ctx.policy.timeouts.same_pass_ignore_s
+    ):
+        return state, []
+    assert event.verdict.reason is not None
+    stray = Visit(
+        started=at,
+        step=Step.LOOK,
+        step_since_s=at.mono_s,
+        token_digest=event.token_digest,
+        claims=event.verdict.claims,
+    )
+    reasons = (event.verdict.reason.value,)
+    draft = _draft(ctx, state, Outcome.DENIED, at, reasons, stray)
+    state = replace(state, last_stray_digest=event.token_digest, last_stray_s=at.mono_s)
+    return state, [RecordEntry(draft), Prompt(Step.LOOK, "denied", ",".join(reasons))]
 
 
 def _apply_checks(state: LaneState, ctx: LaneContext, checks: list[Check], at: Instant) -> Result:
@@ -505,6 +538,8 @@ def _on_override(state: LaneState, event: GuardOverride, ctx: LaneContext) -> Re
 
 
 def _on_cancel(state: LaneState, event: GuardCancel, ctx: LaneContext) -> Result:
+    if not event.guard_id.strip():
+        return state, [Reject("guard_required", "a cancel needs the guard's id")]
     if state.visit is None:
         return state, [Reject("no_visit", "no visit in progress")]
     return _end(

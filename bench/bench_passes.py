@@ -1,0 +1,149 @@
+"""How fast a gate verifies passes, and how long tokens are: ``python bench/bench_passes.py``.
+
+Prints the median of several timed runs on one core, in CPU time so a busy machine skews less:
+verifications per second, issues per
+second, the share of a verification spent on the Ed25519 check versus decoding, and the token
+length and QR version of a typical pass of each kind. Figures only; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import NamedTuple
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from edge import passes
+from edge.model import PassKind, Verdict
+from edge.passes_pdf import qr_version
+
+# RFC 8032's first test key: public, used so token sizes match docs/passes.md run after run
+# (the signature bytes, and so how well zlib does, depend on the key).
+EXAMPLE_KEY = Ed25519PrivateKey.from_private_bytes(
+    bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+)
+RUNS = 7
+CALLS_PER_RUN = 2_000
+CHINA_TZ = timezone(timedelta(hours=8))
+ISSUED_AT = datetime(2026, 3, 1, 9, 30, tzinfo=CHINA_TZ)
+KEY_ID = "hxy1"
+COMMUNITY = "hxy"
+
+
+class TypicalPass(NamedTuple):
+    pass_id: str
+    holder: str
+    unit: str
+    days: int
+    gates: tuple[str, ...] = ()
+    plate: str | None = None
+
+
+# A typical pass of each kind, as the office would issue it.
+TYPICAL: dict[PassKind, TypicalPass] = {
+    PassKind.RESIDENT: TypicalPass("R-0001234", "张*", "3-2-501", 365),
+    PassKind.TEMPORARY: TypicalPass("T-0000417", "李*", "5-1-1202", 30),
+    PassKind.VISITOR: TypicalPass("V-0031337", "王*", "3-2-501", 1, gates=("north",)),
+    PassKind.STAFF: TypicalPass("S-0000012", "赵*", "物业中心", 365, gates=("north", "east")),
+    PassKind.VEHICLE: TypicalPass("C-0000088", "陈*", "7-3-302", 365, plate="京A12345"),
+}
+
+
+def typical_token(private_key: Ed25519PrivateKey, kind: PassKind) -> str:
+    spec = TYPICAL[kind]
+    return passes.issue(
+        private_key,
+        key_id=KEY_ID,
+        community=COMMUNITY,
+        pass_id=spec.pass_id,
+        kind=kind,
+        holder=spec.holder,
+        unit=spec.unit,
+        not_before=ISSUED_AT,
+        expires=passes.expiry_after_days(ISSUED_AT, spec.days),
+        issued_at=ISSUED_AT,
+        gates=spec.gates,
+        plate=spec.plate,
+    )
+
+
+def median_seconds_per_call(calls: dict[str, Callable[[], object]]) -> dict[str, float]:
+    """Median over RUNS of the mean CPU time of one call, for each of ``calls``.
+
+    CPU time of this thread, not wall time, so other work on a shared machine counts less; and
+    the runs of the different calls take turns, so a slow spell of the machine touches them all
+    alike and their ratios hold.
+    """
+    for call in calls.values():  # warm caches and the allocator
+        for _ in range(CALLS_PER_RUN // 10):
+            call()
+    per_call_s: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(RUNS):
+        for name, call in calls.items():
+            start_s = time.thread_time()
+            for _ in range(CALLS_PER_RUN):
+                call()
+            per_call_s[name].append((time.thread_time() - start_s) / CALLS_PER_RUN)
+    return {name: statistics.median(times_s) for name, times_s in per_call_s.items()}
+
+
+def main() -> None:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, no migrations
+    private_key = Ed25519PrivateKey.generate()
+    public_key = private_key.public_key()
+    keys = {KEY_ID: public_key}
+    revoked = frozenset(f"R-{n:07d}" for n in range(1_000))
+    token = typical_token(private_key, PassKind.RESIDENT)
+    at_gate = ISSUED_AT + timedelta(days=10)
+
+    def verify() -> Verdict:
+        return passes.verify(
+            token, keys=keys, revoked=revoked, community=COMMUNITY, gate="north", now=at_gate
+        )
+
+    verdict = verify()
+    assert verdict.valid, verdict  # a benchmark of a failing path would measure the wrong thing
+    message = b"x" * 71  # the size of this pass's Sig_structure
+    signature = private_key.sign(message)
+
+    seconds = median_seconds_per_call(
+        {
+            "verify": verify,
+            "decode": lambda: passes.decode_unverified(token),
+            "signature": lambda: public_key.verify(signature, message),
+            "issue": lambda: typical_token(private_key, PassKind.RESIDENT),
+        }
+    )
+    rows = [
+        ("verify (valid resident pass)", seconds["verify"]),
+        ("issue", seconds["issue"]),
+        ("Ed25519 check alone", seconds["signature"]),
+        ("decode alone (no signature)", seconds["decode"]),
+    ]
+    print(f"Kakou pass tokens ({passes.PREFIX}), one core, CPU time, median of {RUNS} runs")
+    for label, call_s in rows:
+        print(f"  {label:<30} {1 / call_s:8,.0f} /s  {call_s * 1e6:7.1f} µs")
+    signature_share = seconds["signature"] / seconds["verify"]
+    print(
+        f"  a verification's time: Ed25519 check {signature_share:.0%}, "
+        f"decoding and the other checks {1 - signature_share:.0%}"
+    )
+    print()
+    print("Typical token per kind (EC level M, alphanumeric mode; the docs' example key)")
+    print(f"  {'kind':<10} {'chars':>5} {'QR version':>10}")
+    for kind in PassKind:
+        kind_token = typical_token(EXAMPLE_KEY, kind)
+        print(f"  {kind.value:<10} {len(kind_token):>5} {qr_version(kind_token):>10}")
+
+
+if __name__ == "__main__":
+    main()
