@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -289,9 +290,9 @@ def run(settings: Settings) -> int:
     """Run the gate until SIGTERM or SIGINT; the relays are released on every way out."""
     gate = build_gate(settings)
     try:
-        bad = [s for s in gate.device_status() if s.health is Health.DOWN]
-        for status in bad:
-            log.warning("device %s is down: %s", status.name, status.detail)
+        for status in _settled_device_status(gate):
+            if status.health is not Health.OK:
+                log.warning("device %s is %s: %s", status.name, status.health, status.detail)
         if settings.console.enabled:
             _serve_console(gate)
         else:
@@ -299,6 +300,16 @@ def run(settings: Settings) -> int:
     finally:
         gate.stop()
     return 0
+
+
+def _settled_device_status(gate: Gate, settle_s: float = 2.0) -> list[DeviceStatus]:
+    """Device status once ports had a moment to open, so start-up does not cry wolf."""
+    deadline = time.monotonic() + settle_s
+    statuses = gate.device_status()
+    while any(s.health is not Health.OK for s in statuses) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        statuses = gate.device_status()
+    return statuses
 
 
 def _serve_console(gate: Gate) -> None:

@@ -328,8 +328,8 @@ class Simulation:
         self._next_number = 1
         self._lock = threading.Lock()
 
-    def present(self, lane: str, text: str) -> None:
-        self._lanes[lane].scanner.present(text)
+    def present(self, lane: str, payload: bytes) -> None:
+        self._lanes[lane].scanner.present(payload)
 
     def temperature(self, lane: str, values_c: list[float], then_c: float | None) -> None:
         self._lanes[lane].thermometer.present(values_c, then_c)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import sys
 import time
 from typing import Any
@@ -43,9 +45,13 @@ def sim(ctx: click.Context, url: str) -> None:
 @click.option("--lane", default=None, help="Lane id (default: the first lane).")
 @click.pass_obj
 def present(url: str, token: str, lane: str | None) -> None:
-    """Show TOKEN to the lane's simulated scanner ('-' reads it from stdin)."""
-    text = sys.stdin.read().strip() if token == "-" else token
-    result = _post(url, "/api/v1/sim/present", {"lane": lane, "text": text})
+    """Show TOKEN to the lane's simulated scanner ('-' reads it from stdin).
+
+    The exact bytes are sent, so binary junk and other encodings reach the scanner as typed.
+    """
+    payload = sys.stdin.buffer.read().strip() if token == "-" else os.fsencode(token)
+    body = {"lane": lane, "payload_b64": base64.b64encode(payload).decode("ascii")}
+    result = _post(url, "/api/v1/sim/present", body)
     click.echo(f"presented on lane {result['lane']}")
 
 
@@ -71,10 +77,10 @@ def crowd(url: str, count: int, seed: int | None, lane: str | None) -> None:
     seed = int(time.time()) if seed is None else seed
     status = _post(url, "/api/v1/sim/crowd", {"lane": lane, "count": count, "seed": seed})
     crowd_id = status["id"]
-    shown = -1
+    shown = 0
     with _client(url) as client:
         while status["state"] == "running":
-            if status["recorded"] != shown and status["recorded"] % 20 == 0:
+            if status["recorded"] >= shown + max(1, count // 10):
                 shown = status["recorded"]
                 click.echo(f"  {shown}/{count} entries recorded", err=True)
             time.sleep(0.5)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from edge.model import GateMode
 
@@ -72,7 +74,29 @@ class Health(BaseModel):
 
 class SimPresentRequest(_Body):
     lane: str | None = Field(default=None, description="Lane id; the first lane when omitted.")
-    text: str = Field(max_length=1_100_000, description="What the scanner reads.")
+    text: str | None = Field(
+        default=None, max_length=1_100_000, description="What the scanner reads, as text."
+    )
+    payload_b64: str | None = Field(
+        default=None,
+        max_length=1_500_000,
+        description="What the scanner reads, as base64 bytes (binary junk, other encodings).",
+    )
+
+    @model_validator(mode="after")
+    def _one_payload(self) -> SimPresentRequest:
+        if (self.text is None) == (self.payload_b64 is None):
+            raise ValueError("give exactly one of text or payload_b64")
+        return self
+
+    def payload(self) -> bytes:
+        if self.text is not None:
+            return self.text.encode("utf-8")
+        assert self.payload_b64 is not None
+        try:
+            return base64.b64decode(self.payload_b64, validate=True)
+        except binascii.Error as exc:
+            raise ValueError(f"payload_b64 is not base64: {exc}") from exc
 
 
 class SimTemperatureRequest(_Body):

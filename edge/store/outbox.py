@@ -24,7 +24,7 @@ _ENTRY_SELECT = ", ".join(f"e.{column}" for column in ENTRY_COLUMNS)
 _PENDING_SQL = f"""
     SELECT o.position, o.queued_at, o.published_at, o.publish_count, o.acked_at, {_ENTRY_SELECT}
     FROM outbox AS o JOIN entries AS e ON e.id = o.entry_id
-    WHERE o.acked_at IS NULL
+    WHERE o.acked_at IS NULL AND o.position > ?
     ORDER BY o.position
     LIMIT ?
 """  # noqa: S608  (built from the column constant; the limit is a bound parameter)
@@ -58,15 +58,17 @@ def _optional_time(value: object) -> datetime | None:
     return None if value is None else datetime.fromisoformat(str(value))
 
 
-def pending(store: Store, limit: int = 100) -> list[OutboxRow]:
+def pending(store: Store, limit: int = 100, *, after_position: int = 0) -> list[OutboxRow]:
     """Unacknowledged rows, oldest first (within a gate that is seq order).
 
     Rows already published but not acknowledged are included: after a reconnect the publisher
     sends them again, and the receiver treats a repeated (gate, seq) as a duplicate.
+    ``after_position`` starts after that outbox position: the publisher's cursor, so rows it
+    already has in flight are not read and parsed again at every call.
     """
     if limit < 1:
         raise ValueError("limit must be 1 or more")
-    rows = store._fetch(_PENDING_SQL, [limit])
+    rows = store._fetch(_PENDING_SQL, [after_position, limit])
     return [
         OutboxRow(
             position=int(row["position"] or 0),

@@ -27,7 +27,11 @@ def _sim(context: ConsoleContext, lane: str | None) -> tuple[SimulationControl, 
 @router.post("/present", status_code=202)
 def present(body: SimPresentRequest, context: ContextDep) -> dict[str, str]:
     sim, lane = _sim(context, body.lane)
-    sim.present(lane, body.text)
+    try:
+        payload = body.payload()
+    except ValueError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    sim.present(lane, payload)
     return {"lane": lane, "status": "presented"}
 
 
