@@ -301,8 +301,9 @@ class Lane:
     def _record(self, draft: EntryDraft) -> Entry | None:
         if self._unsaved:
             self._unsaved.append(draft)  # keep order: earlier unsaved entries go first
-            self._retry_unsaved()
-            return None
+            stored = self._retry_unsaved()
+            # Stored behind the earlier ones: as durable as any, so it justifies what follows.
+            return None if self._unsaved else stored[-1]
         try:
             entry = self._store.record_entry(
                 draft, boot_id=self._boot_id, recorded_at=self._clock.now().wall
@@ -315,7 +316,9 @@ class Lane:
         self._bus.publish("entry", self.ctx.lane, entry=entry)
         return entry
 
-    def _retry_unsaved(self) -> None:
+    def _retry_unsaved(self) -> list[Entry]:
+        """Store the unsaved entries, oldest first; returns those stored now."""
+        stored: list[Entry] = []
         while self._unsaved:
             draft = self._unsaved[0]
             try:
@@ -324,9 +327,11 @@ class Lane:
                 )
             except Exception:
                 log.warning("store still failing; %d entries unsaved", len(self._unsaved))
-                return
+                break
             self._unsaved.pop(0)
+            stored.append(entry)
             self._bus.publish("entry", self.ctx.lane, entry=entry)
+        return stored
 
     def _request_reading(self) -> None:
         if self._thermometer is None:

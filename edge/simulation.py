@@ -82,6 +82,10 @@ CATEGORIES: tuple[tuple[str, int], ...] = (
 )
 
 
+# Categories whose code does not verify: denied at the look step.
+DENIED_CATEGORIES = frozenset({"expired", "revoked", "forged", "unknown_key", "garbage"})
+
+
 @dataclass
 class Issuer:
     """What the crowd signs passes with: the trusted simulator key and an untrusted forger."""
@@ -136,6 +140,10 @@ def make_crowd(
         category = rng.choices(names, weights)[0]
         if index == count - 1 and category == "walks_away":
             category = "resident"  # the last person's visit must end on its own
+        if people and people[-1].walks_away and category in DENIED_CATEGORIES:
+            # A code that does not verify, read while a visit goes on, is logged as a stray and
+            # leaves that visit running (edge.rule): only a valid pass ends a walk-away's visit.
+            category = "resident"
         number = first_number + index
         people.append(_person(category, rng, number, issuer, now, revoke))
     return people, revoke

@@ -21,6 +21,8 @@ DEFAULT_DB_PATH = Path("kakou-data/kakou.db")
 """The running service's database, relative to its working (state) directory."""
 
 _MISSING = "-"
+TABLE_LIMIT = 50
+JSON_PAGE = 1000
 
 
 def parse_since(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
@@ -119,11 +121,15 @@ def format_table(entries: Sequence[Entry]) -> str:
     help="Show entries decided at or after this time, oldest first (default: the newest).",
 )
 @click.option(
-    "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Most entries shown."
+    "--limit",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"Most entries shown (table default {TABLE_LIMIT}; --json default: all).",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON document per line.")
-def entries(db_path: Path, since: datetime | None, limit: int, as_json: bool) -> None:
-    """Print the gate's entry log (the newest LIMIT entries, or LIMIT from --since on)."""
+def entries(db_path: Path, since: datetime | None, limit: int | None, as_json: bool) -> None:
+    """Print the gate's entry log: the newest entries as a table, or every entry as JSON lines
+    (both from --since on when given)."""
     try:
         # No integrity check here: the service runs it at start-up; a viewer should be quick.
         store = Store.open_existing(db_path, check_integrity=False)
@@ -136,6 +142,10 @@ def entries(db_path: Path, since: datetime | None, limit: int, as_json: bool) ->
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
     with store:
+        if as_json and limit is None:
+            _print_all_json(store, since)
+            return
+        limit = limit or TABLE_LIMIT
         try:
             if since is None:
                 found = store.entries(limit=limit, newest_first=True)[::-1]
@@ -152,6 +162,21 @@ def entries(db_path: Path, since: datetime | None, limit: int, as_json: bool) ->
             f"{len(found)} shown; {store.community}/{store.gate} holds {store.entry_count()}, "
             f"last seq {store.last_seq()}"
         )
+
+
+def _print_all_json(store: Store, since: datetime | None) -> None:
+    """Every entry in sequence order, a page at a time so a year of entries streams."""
+    after_seq: int | None = None
+    while True:
+        try:
+            page = store.entries(since=since, after_seq=after_seq, limit=JSON_PAGE)
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from exc
+        for entry in page:
+            click.echo(json.dumps(entry_to_document(entry), ensure_ascii=False))
+        if len(page) < JSON_PAGE:
+            return
+        after_seq = page[-1].seq
 
 
 COMMANDS = [entries]

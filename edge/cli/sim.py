@@ -26,6 +26,18 @@ def _post(url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         raise click.ClickException(
             f"cannot reach the gate at {url} ({exc}); is `kakou run` running?"
         ) from exc
+    return _body(response)
+
+
+def _get(client: httpx.Client, url: str, path: str) -> dict[str, Any]:
+    try:
+        response = client.get(path)
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"lost the gate at {url} ({exc})") from exc
+    return _body(response)
+
+
+def _body(response: httpx.Response) -> dict[str, Any]:
     if response.status_code >= 400:
         raise click.ClickException(f"{response.status_code}: {response.text}")
     result: dict[str, Any] = response.json()
@@ -84,7 +96,7 @@ def crowd(url: str, count: int, seed: int | None, lane: str | None) -> None:
                 shown = status["recorded"]
                 click.echo(f"  {shown}/{count} entries recorded", err=True)
             time.sleep(0.5)
-            status = client.get(f"/api/v1/sim/crowd/{crowd_id}").json()
+            status = _get(client, url, f"/api/v1/sim/crowd/{crowd_id}")
     _print_summary(status)
     if status["state"] != "done" or status["mismatches"] or status["matched"] != count:
         sys.exit(1)

@@ -18,7 +18,8 @@ def health(context: ContextDep) -> Health:
     status: str = "ok"
     if any(d.health is not DeviceHealth.OK for d in devices):
         status = "degraded"
-    if context.store.integrity != "ok" or not all(lane.alive for lane in lanes):
+    unsaved = any(lane.unsaved_entries for lane in lanes)
+    if context.store.integrity != "ok" or unsaved or not all(lane.alive for lane in lanes):
         status = "down"
     return Health(
         status=status,  # type: ignore[arg-type]

@@ -1,0 +1,126 @@
+"""A real gate behind the real console app: build_gate on a tmp state_dir (pty simulators,
+serial drivers, lanes, SQLite, gpiozero MockFactory), served through FastAPI's TestClient."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from drivers.sim.scanner import SimGm65
+from edge import passes
+from edge.boot import Gate, build_gate, ensure_sim_issuer
+from edge.bus import BusEvent
+from edge.console.app import create_app
+from edge.model import PassKind
+from edge.settings import Settings, load_settings
+from tests.drivers.waiting import wait_until
+
+WAIT_S = 5.0
+
+
+def gate_settings(state_dir: Path, **changes: Any) -> Settings:
+    """The embedded default with state in ``state_dir`` and the console served by the test."""
+    data = load_settings(None).model_dump(mode="json")
+    data["site"]["state_dir"] = str(state_dir)
+    data["console"]["enabled"] = False
+    data.update(changes)
+    return Settings.model_validate(data)
+
+
+@dataclass
+class Console:
+    """A running gate, a client for its API, and everything the gate announced."""
+
+    gate: Gate
+    client: TestClient
+    events: list[BusEvent] = field(default_factory=list)
+
+    def lane(self, lane_id: str = "in-1") -> dict[str, Any]:
+        response = self.client.get(f"/api/v1/lanes/{lane_id}")
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def entries(self, **params: Any) -> list[dict[str, Any]]:
+        response = self.client.get("/api/v1/entries", params={"limit": 1000, **params})
+        assert response.status_code == 200, response.text
+        found: list[dict[str, Any]] = response.json()["entries"]
+        return found
+
+    def wait_entries(self, count: int) -> list[dict[str, Any]]:
+        assert wait_until(lambda: len(self.entries()) >= count, WAIT_S), self.entries()
+        return self.entries()
+
+    def wait_step(self, step: str, lane_id: str = "in-1") -> None:
+        assert wait_until(lambda: self.lane(lane_id)["step"] == step, WAIT_S), self.lane(lane_id)
+
+    def of(self, topic: str, **data: Any) -> list[BusEvent]:
+        return [
+            e
+            for e in list(self.events)
+            if e.topic == topic and all(e.data.get(k) == v for k, v in data.items())
+        ]
+
+
+def serve(gate: Gate) -> Iterator[Console]:
+    console = Console(gate, TestClient(create_app(gate.console_context())))
+    gate.bus.subscribe(console.events.append)
+    with console.client:
+        yield console
+    gate.stop()
+
+
+@pytest.fixture
+def sim_console(tmp_path: Path) -> Iterator[Console]:
+    """The embedded simulated gate (sim routes mounted) behind its console."""
+    yield from serve(build_gate(gate_settings(tmp_path / "state")))
+
+
+@pytest.fixture
+def plain_console(tmp_path: Path) -> Iterator[Console]:
+    """A gate with simulation off: a serial scanner (a GM65 simulator on a pty the gate knows
+    nothing about) and no thermometer, so no sim routes are mounted."""
+    scanner = SimGm65(link_path=tmp_path / "ttySCANNER")
+    scanner.start()
+    lane = {
+        "id": "in-1",
+        "scanner": {"kind": "serial", "url": scanner.port, "configure": False},
+        "thermometer": {"kind": "none"},
+    }
+    settings = gate_settings(tmp_path / "state", lanes=[lane], sim={"enabled": False})
+    try:
+        yield from serve(build_gate(settings))
+    finally:
+        scanner.stop()
+
+
+TokenMaker = Callable[..., str]
+
+
+@pytest.fixture
+def make_token(sim_console: Console) -> TokenMaker:
+    """Passes signed with the simulated gate's own issuer key (trusted by its lane)."""
+    issuer = ensure_sim_issuer(sim_console.gate.settings)
+
+    def make(pass_id: str, kind: PassKind = PassKind.RESIDENT) -> str:
+        now = datetime.now(UTC)
+        return passes.issue(
+            issuer.key,
+            key_id=issuer.key_id,
+            community=issuer.community,
+            pass_id=pass_id,
+            kind=kind,
+            holder="张*",
+            unit="3-2-501",
+            not_before=now - timedelta(days=1),
+            expires=now + timedelta(days=30),
+            issued_at=now - timedelta(days=1),
+        )
+
+    return make
