@@ -6,9 +6,11 @@ cd "$(dirname "$0")/.."
 
 # System packages: libzbar0 (QR decoding), socat (serial debugging), mosquitto (MQTT broker the
 # tests start on free ports), a CJK font embedded in printed passes, python venv support; and for
-# the tests: zbar-tools (reads printed QR codes back) and poppler-utils (renders PDF pages).
+# the tests: zbar-tools (reads printed QR codes back), poppler-utils (renders PDF pages),
+# postgresql (the receiver's tests start their own server), chromium (console browser tests),
+# shellcheck and systemd (systemd-analyze verify on the install script and units).
 SYSTEM_PACKAGES=(python3 python3-venv python3-dev libzbar0 socat mosquitto fonts-wqy-microhei
-  zbar-tools poppler-utils)
+  zbar-tools poppler-utils postgresql chromium shellcheck systemd)
 
 missing=()
 for package in "${SYSTEM_PACKAGES[@]}"; do

@@ -7,35 +7,56 @@ every path out — normal exit, SIGTERM, an exception — releases the relays.
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gpiozero.pins import Factory as PinFactory
 
 from drivers.base import DeviceStatus, Health, Thermometer
+from drivers.camera import CameraScanner
+from drivers.door import DoorAlarm, GpioDoor
 from drivers.gpio import GpioIndicator, GpioRelay
+from drivers.qr import DecodeOptions, Roi
 from drivers.scanner import SerialScanner
 from drivers.sim.scanner import SimGm65
 from drivers.sim.thermometer import SimGyMcu90614
 from drivers.thermometer import SerialThermometer
-from edge import keys
-from edge.bus import Bus
+from edge import keys, timepolicy
+from edge.bus import Bus, BusEvent
 from edge.clock import SystemClock, read_boot_id
 from edge.console.app import create_app
 from edge.console.deps import ConsoleContext
 from edge.lane import Lane, TrustMaterial
+from edge.retention import RetentionWorker
 from edge.rule import LaneContext
 from edge.settings import LaneSettings, Settings
 from edge.simulation import Issuer, SimLane, Simulation
-from edge.store import Store
+from edge.store import Store, StoreError
+from edge.systemd import (
+    DEFAULT_CHECK_INTERVAL_S,
+    Notifier,
+    WorkerCheck,
+    credential_path,
+    dead_workers,
+    secret_file_warnings,
+    supervise,
+    watchdog_interval_s,
+)
+from edge.timepolicy import TrustedTime, TrustedTimeKeeper
+
+if TYPE_CHECKING:
+    import uvicorn  # imported at run time only when the console is on
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +71,7 @@ class Gate:
     lanes: dict[str, Lane]
     status_sources: list[Callable[[], DeviceStatus]]
     simulation: Simulation | None
+    time_keeper: TrustedTimeKeeper | None = None
     _stack: ExitStack = field(default_factory=ExitStack)
 
     def device_status(self) -> list[DeviceStatus]:
@@ -119,6 +141,7 @@ def _build(settings: Settings, stack: ExitStack, *, start: bool) -> Gate:
     bus = Bus()
     clock = SystemClock(assume_synced=settings.clock.assume_synced)
     boot_id = read_boot_id()
+    keeper = TrustedTimeKeeper(boot_id, TrustedTime.from_meta(store.get_meta(timepolicy.META_KEY)))
     pin_factory = make_pin_factory(settings.gpio.pin_factory)
     lanes: dict[str, Lane] = {}
     sim_lanes: dict[str, SimLane] = {}
@@ -142,8 +165,13 @@ def _build(settings: Settings, stack: ExitStack, *, start: bool) -> Gate:
             pin_factory=pin_factory,
         )
         stack.callback(indicator.close)
+        door = _door(lane_settings, relay, bus, pin_factory)
+        if door is not None:
+            stack.callback(door.close)
+            status_sources.append(door.status)
         scanner_url, thermometer_url, sims = _sim_devices(lane_settings, sim_dir, stack)
         scanner = _scanner(lane_settings, scanner_url)
+        camera = build_camera(lane_settings, settings)
         thermometer = _thermometer(lane_settings, thermometer_url)
         ctx = LaneContext(
             lane=lane_settings.id,
@@ -154,6 +182,8 @@ def _build(settings: Settings, stack: ExitStack, *, start: bool) -> Gate:
         )
         lane = Lane(
             ctx,
+            unsynced_policy=settings.clock.unsynced_policy,
+            trusted_time=lambda: keeper.latest,
             community=settings.site.community,
             store=store,
             clock=clock,
@@ -166,6 +196,8 @@ def _build(settings: Settings, stack: ExitStack, *, start: bool) -> Gate:
         )
         lanes[lane_settings.id] = lane
         status_sources.append(scanner.status)
+        if camera is not None:
+            status_sources.append(camera.status)
         if thermometer is not None:
             status_sources.append(thermometer.status)
         if start:
@@ -173,6 +205,9 @@ def _build(settings: Settings, stack: ExitStack, *, start: bool) -> Gate:
             stack.callback(lane.stop)
             scanner.start(_forward_scans(lane))
             stack.callback(scanner.stop)
+            if camera is not None:
+                camera.start(_forward_scans(lane))
+                stack.callback(camera.stop)
             if thermometer is not None:
                 stack.callback(thermometer.stop)
         if sims is not None:
@@ -189,9 +224,65 @@ def _build(settings: Settings, stack: ExitStack, *, start: bool) -> Gate:
         simulation = Simulation(
             sim_lanes, bus=bus, issuer=issuer, revoke=revoke, clock_now=lambda: clock.now().wall
         )
-    gate = Gate(settings, store, bus, lanes, status_sources, simulation)
+    gate = Gate(settings, store, bus, lanes, status_sources, simulation, keeper)
     gate._stack = stack
     return gate
+
+
+def build_camera(
+    lane: LaneSettings, settings: Settings, *, save_frames: bool = True
+) -> CameraScanner | None:
+    """The lane's QR camera as configured (``kakou doctor`` builds it too, saving no frames)."""
+    c = lane.camera
+    if c.kind == "none":
+        return None
+    return CameraScanner(
+        f"{lane.id}/camera",
+        c.source,
+        decode_options=DecodeOptions(
+            roi=Roi(*c.roi) if c.roi is not None else None, budget_ms=c.budget_ms
+        ),
+        max_decode_fps=c.max_decode_fps,
+        source_fps=c.source_fps,
+        capture_size=(c.width, c.height),
+        reread_window_s=c.re_read_s,
+        stale_after_s=c.stale_after_s,
+        down_after_s=c.down_after_s,
+        loop=c.loop,
+        save_dir=settings.state_path(c.save_frames_dir)
+        if save_frames and c.save_frames_dir
+        else None,
+        save_max_files=c.save_max_files,
+    )
+
+
+def _door(
+    lane: LaneSettings, relay: GpioRelay, bus: Bus, pin_factory: PinFactory
+) -> GpioDoor | None:
+    """The door contact: forced or held-open doors become alarms on the bus."""
+    d = lane.door
+    if d.contact_pin is None:
+        return None
+    lane_id = lane.id
+
+    def on_alarm(alarm: DoorAlarm) -> None:
+        bus.publish("alarm", lane_id, kind=alarm.kind.value, detail=alarm.detail)
+
+    def on_exit_request() -> None:
+        bus.publish("exit_request", lane_id)
+
+    return GpioDoor(
+        f"{lane_id}/door",
+        contact_pin=d.contact_pin,
+        exit_pin=d.exit_pin,
+        relay_energised=lambda: relay.is_energised,
+        on_alarm=on_alarm,
+        on_exit_request=on_exit_request,
+        held_open_s=d.held_open_s,
+        exit_grace_s=d.exit_grace_s,
+        bounce_s=d.bounce_s or None,
+        pin_factory=pin_factory,
+    )
 
 
 def _forward_scans(lane: Lane) -> Callable[[Any], None]:
@@ -286,18 +377,52 @@ def make_pin_factory(name: str) -> PinFactory:
     raise ValueError(f"unknown pin factory {name!r}")
 
 
+LANE_STALL_S = 15.0
+"""A lane worker that has not ticked (it ticks every 0.1 s) for this long counts as hung."""
+
+
 def run(settings: Settings) -> int:
-    """Run the gate until SIGTERM or SIGINT; the relays are released on every way out."""
+    """Run the gate until SIGTERM or SIGINT; the relays are released on every way out.
+
+    Under systemd (``Type=notify``) READY=1 follows start-up, and WATCHDOG=1 pings follow from
+    this, the main thread, only while every worker is alive (``edge.systemd.supervise``).
+    SIGTERM is a clean stop with exit status 0; after SIGABRT (the watchdog) or SIGKILL the
+    unit's ``ExecStopPost=kakou relay-off`` releases the relays instead.
+    """
+    stop = _stop_on_signals()  # before anything starts: a SIGTERM during start-up is a clean stop
+    notifier = Notifier.from_environment()
     gate = build_gate(settings)
+    gate.bus.subscribe(_journal_relay)
+    retention = RetentionWorker(
+        gate.store, settings.retention, bus=gate.bus, wall_now=lambda: datetime.now(UTC)
+    )
+    console: _ConsoleServer | None = None
     try:
         for status in _settled_device_status(gate):
             if status.health is not Health.OK:
                 log.warning("device %s is %s: %s", status.name, status.health, status.detail)
+        for warning in secret_warnings(settings):
+            log.warning("%s", warning)
+        retention.start()
         if settings.console.enabled:
-            _serve_console(gate)
-        else:
-            _wait_for_signal()
+            console = _serve_console(gate)
+            if console is None:
+                return 1
+        checks = worker_checks(gate, console=console, retention=retention)
+        dead = dead_workers(checks)
+        if dead:  # never report READY for a gate that is already half down: exit, be restarted
+            log.critical("worker(s) down at start: %s", ", ".join(dead))
+            return 1
+        _journal_relays_at_start(gate)
+        site = settings.site
+        notifier.ready(f"gate {site.community}/{site.gate}: {len(gate.lanes)} lane(s) running")
+        _wait_for_signal(stop, checks, notifier, on_tick=_trusted_time_chore(gate))
+        notifier.stopping()
     finally:
+        if console is not None:
+            console.stop()
+        retention.stop()
+        _release_relays(gate)
         gate.stop()
     return 0
 
@@ -312,28 +437,187 @@ def _settled_device_status(gate: Gate, settle_s: float = 2.0) -> list[DeviceStat
     return statuses
 
 
-def _serve_console(gate: Gate) -> None:
+@dataclass
+class _ConsoleServer:
+    """uvicorn on its own thread, so the main thread stays free to feed the watchdog."""
+
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def alive(self) -> bool:
+        return self.thread.is_alive()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout_s)
+
+
+def _serve_console(gate: Gate, start_timeout_s: float = 30.0) -> _ConsoleServer | None:
+    """Start the console; None (logged) if it could not listen, e.g. the port is taken."""
     import uvicorn
 
     app = create_app(gate.console_context())
-    config = uvicorn.Config(
-        app,
-        host=gate.settings.console.host,
-        port=gate.settings.console.port,
-        log_level="warning",
-        access_log=False,
-    )
+    host, port = gate.settings.console.host, gate.settings.console.port
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
-    log.info("console on http://%s:%d/", gate.settings.console.host, gate.settings.console.port)
-    server.run()  # uvicorn turns SIGTERM/SIGINT into a graceful shutdown
+    # Off the main thread uvicorn installs no signal handlers: SIGTERM stays ours.
+    thread = threading.Thread(target=server.run, name="console", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_timeout_s
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            log.critical("console could not start on %s:%d", host, port)
+            server.should_exit = True
+            return None
+        time.sleep(0.05)
+    log.info("console on http://%s:%d/", host, port)
+    return _ConsoleServer(server, thread)
 
 
-def _wait_for_signal() -> None:
+def _stop_on_signals() -> threading.Event:
+    """SIGTERM (systemd's stop) and SIGINT set the returned event: a normal, clean exit."""
     stop = threading.Event()
 
     def handler(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %s: stopping", signal.Signals(signum).name)
         stop.set()
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
-    stop.wait()
+    return stop
+
+
+def _wait_for_signal(
+    stop: threading.Event,
+    checks: list[WorkerCheck],
+    notifier: Notifier,
+    *,
+    on_tick: Callable[[], None] | None = None,
+) -> None:
+    """The main loop until ``stop``: watchdog pings while every worker is alive."""
+    interval_s = watchdog_interval_s() or DEFAULT_CHECK_INTERVAL_S
+    supervise(stop, checks, notifier, interval_s=interval_s, on_tick=on_tick)
+
+
+def worker_checks(
+    gate: Gate,
+    *,
+    console: _ConsoleServer | None = None,
+    retention: RetentionWorker | None = None,
+    stall_s: float = LANE_STALL_S,
+) -> list[WorkerCheck]:
+    """Every thread the gate needs, as liveness checks for the watchdog."""
+    checks = [
+        WorkerCheck(f"lane {lane_id}", functools.partial(_lane_alive, lane, stall_s))
+        for lane_id, lane in gate.lanes.items()
+    ]
+    checks += [
+        WorkerCheck(f"device {status.name}", functools.partial(_reader_alive, status.name))
+        for status in gate.device_status()
+    ]
+    if console is not None:
+        checks.append(WorkerCheck("console", console.alive))
+    if retention is not None:
+        checks.append(WorkerCheck("retention", lambda: retention.alive))
+    return checks
+
+
+def _lane_alive(lane: Lane, stall_s: float) -> bool:
+    return lane.alive and time.monotonic() - lane.last_tick_mono_s < stall_s
+
+
+def _reader_alive(device_name: str) -> bool:
+    # drivers.serialport names each reader thread "serial-<device name>"; the drivers expose no
+    # liveness of their own, and the thread ending (an internal error) is what must be caught.
+    wanted = f"serial-{device_name}"
+    return any(thread.name == wanted and thread.is_alive() for thread in threading.enumerate())
+
+
+def _journal_relay(event: BusEvent) -> None:
+    """Log every relay command: after a crash the journal shows whether the gate was open."""
+    if event.topic == "relay":
+        details = {key: value for key, value in event.data.items() if key != "action"}
+        log.info("relay %s: %s %s", event.lane, event.data.get("action"), details)
+
+
+def _journal_relays_at_start(gate: Gate) -> None:
+    """A relay a lane energised at start (configured emergency mode) is in no bus event: log it."""
+    for lane_id, lane in gate.lanes.items():
+        snapshot = lane.snapshot()
+        if snapshot["relay_energised"]:
+            log.info("relay %s energised at start (mode %s)", lane_id, snapshot["mode"])
+
+
+def _release_relays(gate: Gate) -> None:
+    """Stop each lane (it releases its relay), then read the pin back into the journal."""
+    for lane_id, lane in gate.lanes.items():
+        lane.stop()
+        if lane.snapshot()["relay_energised"]:
+            log.critical("relay %s still reads energised after release", lane_id)
+        else:
+            log.info("relay %s released at stop", lane_id)
+
+
+def _trusted_time_chore(gate: Gate) -> Callable[[], None]:
+    """Save the time while NTP vouches for it, for the unsynced-clock pass policy."""
+    clock = SystemClock(assume_synced=gate.settings.clock.assume_synced)
+    keeper = gate.time_keeper or TrustedTimeKeeper(
+        read_boot_id(), TrustedTime.from_meta(gate.store.get_meta(timepolicy.META_KEY))
+    )
+
+    def chore() -> None:
+        due = keeper.observe(clock.now())
+        if due is None:
+            return
+        try:
+            gate.store.set_meta(timepolicy.META_KEY, due.to_meta())
+        except (StoreError, sqlite3.Error, OSError) as exc:  # a full disk must not stop the gate
+            log.warning("could not save the trusted time: %s", exc)
+
+    return chore
+
+
+def secret_warnings(settings: Settings) -> list[str]:
+    """Configured secret files that are missing or readable by group or others."""
+    directory = settings.credentials.directory
+    return secret_file_warnings(
+        credential_path(name, directory) for name in settings.credentials.names()
+    )
+
+
+def release_outputs(settings: Settings, pin_factory: PinFactory | None = None) -> list[str]:
+    """Drive every lane's relay released and its LEDs and buzzer off; backs ``kakou relay-off``.
+
+    systemd runs it (``ExecStopPost=``) after every stop, crash or watchdog kill: when the process
+    driving a line dies the kernel keeps the line's last value (unless ``dtparam=strict_gpiod``),
+    so an energised relay would stay energised. Opening the pin with ``initial_value=False``
+    drives it released, honouring ``active_high``. Every lane is tried even if one fails.
+    Returns a line per lane for the journal; raises ``RuntimeError`` naming the failures.
+    """
+    factory = (
+        pin_factory if pin_factory is not None else make_pin_factory(settings.gpio.pin_factory)
+    )
+    done: list[str] = []
+    failed: list[str] = []
+    for lane in settings.lanes:
+        relay = lane.relay
+        try:
+            GpioRelay(relay.pin, active_high=relay.active_high, pin_factory=factory).close()
+        except Exception as exc:  # any pin error: report it and still try the other lanes
+            failed.append(f"{lane.id}: relay on GPIO {relay.pin} NOT released: {exc!r}")
+            continue
+        ind = lane.indicator
+        try:
+            GpioIndicator(
+                green_pin=ind.green_pin,
+                red_pin=ind.red_pin,
+                buzzer_pin=ind.buzzer_pin,
+                pin_factory=factory,
+            ).close()
+        except Exception as exc:  # the lock matters; a stuck buzzer is reported, not fatal
+            done.append(f"{lane.id}: indicator pins not reset: {exc!r}")
+        state = "energised when low" if not relay.active_high else "energised when high"
+        done.append(f"{lane.id}: relay on GPIO {relay.pin} released ({state})")
+    if failed:
+        raise RuntimeError("; ".join([*failed, *done]))
+    return done

@@ -55,6 +55,7 @@ from edge.rule import (
     Tick,
     step,
 )
+from edge.timepolicy import TrustedTime, UnsyncedPolicy, pass_time
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,8 @@ class Lane:
         boot_id: str,
         thermometer: Thermometer | None = None,
         tick_s: float = 0.1,
+        unsynced_policy: UnsyncedPolicy = UnsyncedPolicy.NOT_BEFORE_LAST_TRUSTED,
+        trusted_time: Callable[[], TrustedTime | None] = lambda: None,
     ) -> None:
         self.ctx = ctx
         self.community = community
@@ -132,6 +135,8 @@ class Lane:
         self._bus = bus
         self._boot_id = boot_id
         self._tick_s = tick_s
+        self._unsynced_policy = unsynced_policy
+        self._trusted_time = trusted_time
         self._state = LaneState(mode=ctx.policy.mode)
         self._queue: queue.Queue[_QueueItem | None] = queue.Queue()
         self._unsaved: list[EntryDraft] = []
@@ -345,14 +350,7 @@ class Lane:
         if scan.truncated:
             verdict = Verdict(VerifyReason.TOO_LARGE, detail=f"{scan.raw_length} bytes scanned")
         else:
-            verdict = passes.verify(
-                text,
-                keys=self._trust.keys,
-                revoked=self._trust.revoked,
-                community=self.community,
-                gate=self.ctx.gate,
-                now=at.wall,
-            )
+            verdict = self._verify(text, at)
         history = PassHistory()
         if verdict.claims is not None and verdict.valid:
             history = PassHistory(
@@ -369,6 +367,23 @@ class Lane:
             reason=verdict.reason.value if verdict.reason else None,
         )
         return PassShown(at=at, verdict=verdict, token_digest=digest, history=history)
+
+    def _verify(self, text: str, at: Instant) -> Verdict:
+        """Verify at the time the unsynced-clock policy allows (docs/operations.md): winding the
+        clock back must not revive an expired pass."""
+        judged = pass_time(
+            self._unsynced_policy, at, boot_id=self._boot_id, trusted=self._trusted_time()
+        )
+        if judged.at is None:
+            return Verdict(VerifyReason.CLOCK_UNSYNCED, detail="no pass is judged before NTP sync")
+        return passes.verify(
+            text,
+            keys=self._trust.keys,
+            revoked=self._trust.revoked,
+            community=self.community,
+            gate=self.ctx.gate,
+            now=judged.at,
+        )
 
     def snapshot(self) -> dict[str, Any]:
         """The lane's state for the console and the simulator."""

@@ -50,6 +50,9 @@ class VerifyReason(StrEnum):
     GATE_NOT_ALLOWED = "gate_not_allowed"
     REVOKED = "revoked"
     TOO_LARGE = "too_large"
+    # Not a property of the token: the gate's clock policy refuses to judge any pass until NTP
+    # has synchronised ([clock] unsynced_policy = "deny_until_synced").
+    CLOCK_UNSYNCED = "clock_unsynced"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from edge.model import Direction
 from edge.policy import Policy
+from edge.timepolicy import UnsyncedPolicy
 
 DEFAULT_CONFIG_NAME = "sim.toml"
 
@@ -102,6 +103,108 @@ class IndicatorSettings(_Model):
     buzzer_pin: int = Field(default=23, ge=0, le=53, description="BCM GPIO of the buzzer.")
 
 
+class NoCameraSettings(_Model):
+    """No camera: codes come from the serial scanner only."""
+
+    kind: Literal["none"] = "none"
+
+
+class CameraSettings(_Model):
+    """A camera reading QR codes: a V4L2 device, a video file or a folder of images."""
+
+    kind: Literal["camera"]
+    source: str = Field(
+        description="V4L2 index ('0'), device path ('/dev/video0'), video file or image folder."
+    )
+    width: int = Field(
+        default=1280,
+        ge=160,
+        le=3840,
+        description="Capture width. At 640x480 passes read poorly beyond ~22 cm; 720p to 40 cm.",
+    )
+    height: int = Field(default=720, ge=120, le=2160, description="Capture height.")
+    source_fps: float | None = Field(
+        default=None,
+        gt=0,
+        le=120,
+        description="Frame rate asked of a device; the pace of an image folder (default 5).",
+    )
+    max_decode_fps: float = Field(
+        default=10.0,
+        gt=0,
+        le=60,
+        description="Frames decoded per second at most; the rest are skipped, never queued.",
+    )
+    roi: tuple[float, float, float, float] | None = Field(
+        default=None,
+        description="Region of interest [x, y, width, height] as fractions of the frame.",
+    )
+    budget_ms: float = Field(
+        default=30.0, gt=0, le=1000, description="Time one frame may take before its cascade stops."
+    )
+    re_read_s: float = Field(default=1.0, ge=0, le=10, description="Same code again = one scan.")
+    stale_after_s: float = Field(
+        default=2.0, gt=0, le=60, description="No frame for this long: the camera is degraded."
+    )
+    down_after_s: float = Field(
+        default=5.0, gt=0, le=300, description="No frame for this long: down, and reopened."
+    )
+    loop: bool = Field(
+        default=False, description="Replay a video file or image folder at its end (demos)."
+    )
+    save_frames_dir: Path | None = Field(
+        default=None,
+        description="Keep the frame of each scan here (relative to state_dir). Off by default: "
+        "frames show residents' faces.",
+    )
+    save_max_files: int = Field(default=200, ge=1, description="Newest saved frames kept.")
+
+    @model_validator(mode="after")
+    def _checks(self) -> CameraSettings:
+        if self.stale_after_s > self.down_after_s:
+            raise ValueError("need stale_after_s <= down_after_s")
+        if self.roi is not None:
+            x, y, width, height = self.roi
+            if not (0 <= x < 1 and 0 <= y < 1 and width > 0 and height > 0):
+                raise ValueError(f"roi {self.roi}: x and y in [0, 1), width and height > 0")
+            if x + width > 1 or y + height > 1:
+                raise ValueError(f"roi {self.roi} reaches outside the frame")
+        return self
+
+
+LaneCameraSettings = Annotated[NoCameraSettings | CameraSettings, Field(discriminator="kind")]
+
+
+class DoorSettings(_Model):
+    """The door contact and the request-to-exit button; both optional."""
+
+    contact_pin: int | None = Field(
+        default=None,
+        ge=0,
+        le=53,
+        description="BCM GPIO of the door contact, closing to ground when the door is shut "
+        "(a cut wire then reads as open). None: no contact.",
+    )
+    exit_pin: int | None = Field(
+        default=None, ge=0, le=53, description="BCM GPIO of the request-to-exit button (to ground)."
+    )
+    held_open_s: float = Field(
+        default=30.0, gt=0, le=3600, description="Open longer than this: door_held_open alarm."
+    )
+    exit_grace_s: float = Field(
+        default=5.0,
+        ge=0,
+        le=60,
+        description="Opening this soon after an exit request: not forced.",
+    )
+    bounce_s: float = Field(
+        default=0.05, ge=0, le=1, description="Contact chatter shorter than this is one opening."
+    )
+
+    def pins(self) -> list[int]:
+        return [pin for pin in (self.contact_pin, self.exit_pin) if pin is not None]
+
+
 class LaneSettings(_Model):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$", description="Lane id, e.g. 'in-1'.")
     direction: Direction = Field(default=Direction.IN, description="Which way people walk here.")
@@ -109,10 +212,17 @@ class LaneSettings(_Model):
     thermometer: ThermometerSettings = Field(default_factory=SimThermometerSettings)
     relay: RelaySettings = Field(default_factory=RelaySettings)
     indicator: IndicatorSettings = Field(default_factory=IndicatorSettings)
+    camera: LaneCameraSettings = Field(
+        default_factory=NoCameraSettings,
+        description="A QR camera beside the scanner.",
+    )
+    door: DoorSettings = Field(
+        default_factory=DoorSettings, description="Door contact, exit button."
+    )
 
     def pins(self) -> list[int]:
         ind = self.indicator
-        return [self.relay.pin, ind.green_pin, ind.red_pin, ind.buzzer_pin]
+        return [self.relay.pin, ind.green_pin, ind.red_pin, ind.buzzer_pin, *self.door.pins()]
 
 
 class SiteSettings(_Model):
@@ -151,6 +261,12 @@ class ClockSettings(_Model):
     assume_synced: bool = Field(
         default=False, description="Treat the clock as synchronised (machines with an RTC)."
     )
+    unsynced_policy: UnsyncedPolicy = Field(
+        default=UnsyncedPolicy.NOT_BEFORE_LAST_TRUSTED,
+        description="How passes are judged before NTP syncs: not_before_last_trusted (device "
+        "time, never earlier than the last synchronised time seen), trust_device, or "
+        "deny_until_synced. See docs/operations.md.",
+    )
 
 
 class SimSettings(_Model):
@@ -158,6 +274,62 @@ class SimSettings(_Model):
         default=False, description="Simulation endpoints for `kakou sim` (never on a real gate)."
     )
     issuer_kid: str = Field(default="sim", description="Key id of the simulator's pass issuer.")
+
+
+class RetentionSettings(_Model):
+    """How long entries stay on the gate and how much disk they may take."""
+
+    entries_days: float = Field(
+        default=180.0,
+        gt=0,
+        description="Entries older than this AND acknowledged by the community receiver are "
+        "deleted; an unacknowledged entry is never deleted, whatever its age.",
+    )
+    max_db_mb: float = Field(
+        default=1024.0,
+        gt=0,
+        description="Size budget of the database: over it, the oldest acknowledged entries are "
+        "deleted first, even if younger than entries_days.",
+    )
+    min_free_mb: float = Field(
+        default=512.0,
+        ge=0,
+        description="Raise a disk_filling alarm when the state directory's disk has less free.",
+    )
+    min_free_percent: float = Field(
+        default=5.0,
+        ge=0,
+        le=100,
+        description="Raise a disk_filling alarm below this share of the disk free.",
+    )
+    interval_s: float = Field(
+        default=3600.0, ge=60, description="Run retention this often (and once at start)."
+    )
+
+
+class CredentialsSettings(_Model):
+    """Secrets kept in files of their own, never in this TOML (systemd LoadCredential=)."""
+
+    directory: Path = Field(
+        default=Path("/etc/kakou/credentials"),
+        description="Folder of secret files (root only, mode 0600). The unit loads it with "
+        "LoadCredential=; the service reads the copies in $CREDENTIALS_DIRECTORY, a manual run "
+        "reads this folder.",
+    )
+    mqtt_password: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        description="File name (in the credentials folder) of the MQTT broker password.",
+    )
+    mqtt_client_key: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        description="File name (in the credentials folder) of the MQTT TLS client private key.",
+    )
+
+    def names(self) -> list[str]:
+        """The configured credential names."""
+        return [name for name in (self.mqtt_password, self.mqtt_client_key) if name is not None]
 
 
 class Settings(_Model):
@@ -169,6 +341,8 @@ class Settings(_Model):
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     clock: ClockSettings = Field(default_factory=ClockSettings)
     sim: SimSettings = Field(default_factory=SimSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    credentials: CredentialsSettings = Field(default_factory=CredentialsSettings)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:

@@ -31,12 +31,13 @@ from drivers.sim.thermometer import SimGyMcu90614
 from drivers.thermometer import SerialThermometer
 from edge import passes
 from edge.bus import Bus, BusEvent
-from edge.clock import SystemClock
+from edge.clock import FakeClock, SystemClock
 from edge.lane import MAX_SCAN_CHARS, ActionResult, Lane, TrustMaterial
 from edge.model import Direction, Entry, EntryDraft, GateMode, Outcome, PassKind, VerifyReason
 from edge.policy import Policy
 from edge.rule import LaneContext, Reason, Reject
 from edge.store import Store
+from edge.timepolicy import TrustedTime, UnsyncedPolicy
 from tests.drivers.waiting import wait_until
 
 COMMUNITY = "demo"
@@ -195,6 +196,8 @@ def make_rig(tmp_path: Path, pin_factory: MockFactory) -> Iterator[RigFactory]:
         open_s: float = 3.0,
         tick_s: float = 0.1,
         trust: Callable[[], TrustMaterial] | None = None,
+        clock: Any = None,
+        **lane_options: Any,
     ) -> Rig:
         key = Ed25519PrivateKey.generate()
         store = store_class.open(tmp_path / "kakou.db", community=COMMUNITY, gate=GATE)
@@ -219,7 +222,7 @@ def make_rig(tmp_path: Path, pin_factory: MockFactory) -> Iterator[RigFactory]:
             ctx,
             community=COMMUNITY,
             store=store,
-            clock=SystemClock(assume_synced=True),
+            clock=clock or SystemClock(assume_synced=True),
             trust=trust or (lambda: material),
             relay=relay,
             indicator=indicator,
@@ -227,6 +230,7 @@ def make_rig(tmp_path: Path, pin_factory: MockFactory) -> Iterator[RigFactory]:
             boot_id="test-boot",
             thermometer=thermometer,
             tick_s=tick_s,
+            **lane_options,
         )
         lane.start()
         cleanups.append(lane.stop)
@@ -602,3 +606,51 @@ def test_without_a_thermometer_the_guard_is_prompted_and_a_manual_reading_decide
     assert Reason.MANUAL_READING.value in entry.draft.reasons
     assert [t.reading.manual for t in entry.draft.temperatures] == [True]
     rig.bus_log.wait_for("relay", action="pulse", entry_id=entry.id)
+
+
+# ------------------------------------------------------------------ the unsynchronised clock
+
+
+def _unsynced_clock(days_behind: float) -> FakeClock:
+    """A Pi after a power cut (or a wound-back clock): wall time behind, NTP not synced."""
+    return FakeClock(
+        wall=datetime.now(UTC) - timedelta(days=days_behind), mono_s=50.0, clock_synced=False
+    )
+
+
+def test_deny_until_synced_judges_no_pass_before_ntp(make_rig: RigFactory) -> None:
+    rig = make_rig(
+        policy=NO_MEASURE,
+        clock=_unsynced_clock(0),
+        unsynced_policy=UnsyncedPolicy.DENY_UNTIL_SYNCED,
+    )
+    (entry,) = rig.scan(rig.token("R-0001")).entries
+    assert entry.draft.outcome is Outcome.DENIED
+    assert entry.draft.reasons == (VerifyReason.CLOCK_UNSYNCED.value,)
+    assert entry.draft.clock_synced is False
+    assert not rig.relay_ever_energised()
+
+
+def test_winding_the_clock_back_does_not_revive_an_expired_pass(make_rig: RigFactory) -> None:
+    trusted = TrustedTime(wall=datetime.now(UTC), boot_id="earlier-boot", mono_s=10.0)
+    rig = make_rig(
+        policy=NO_MEASURE,
+        clock=_unsynced_clock(60),
+        unsynced_policy=UnsyncedPolicy.NOT_BEFORE_LAST_TRUSTED,
+        trusted_time=lambda: trusted,
+    )
+    expired_a_week_ago = rig.token("R-0002", valid_days=(-90, -7))
+    (entry,) = rig.scan(expired_a_week_ago).entries
+    assert entry.draft.outcome is Outcome.DENIED
+    assert entry.draft.reasons == (VerifyReason.EXPIRED.value,)
+    assert not rig.relay_ever_energised()
+
+
+def test_trusting_the_device_clock_is_what_the_default_policy_prevents(
+    make_rig: RigFactory,
+) -> None:
+    rig = make_rig(
+        policy=NO_MEASURE, clock=_unsynced_clock(60), unsynced_policy=UnsyncedPolicy.TRUST_DEVICE
+    )
+    (entry,) = rig.scan(rig.token("R-0003", valid_days=(-90, -7))).entries
+    assert entry.draft.outcome is Outcome.PASSED  # the wound-back clock fooled this policy

@@ -1,0 +1,277 @@
+"""drivers.camera: folder and video-file sources through the real capture and decode threads,
+newest-frame-only, the re-read window, contained decoder failures and the stale-frame watchdog."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from drivers import qr
+from drivers.base import DeviceStatus, Health, Scan
+from drivers.camera import CameraScanner, FolderSource, open_source
+from drivers.sim.camera import CameraFault, SimCamera, scene
+from tests.drivers.test_qr import EXPECTED, FIXTURES
+from tests.drivers.waiting import wait_until
+
+PASS_A = EXPECTED["printed_near.jpg"]
+PASS_B = EXPECTED["phone_tilted.jpg"]
+
+
+class Probe:
+    """A CameraScanner's scans and status changes, collected thread-safely."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.scans: list[Scan] = []
+        self.statuses: list[DeviceStatus] = []
+
+    def on_scan(self, scan: Scan) -> None:
+        with self.lock:
+            self.scans.append(scan)
+
+    def on_status(self, status: DeviceStatus) -> None:
+        with self.lock:
+            self.statuses.append(status)
+
+    @property
+    def texts(self) -> list[str]:
+        with self.lock:
+            return [scan.text for scan in self.scans]
+
+    def healths(self) -> list[Health]:
+        with self.lock:
+            return [status.health for status in self.statuses]
+
+
+@pytest.fixture
+def cameras() -> Iterator[list[CameraScanner]]:
+    started: list[CameraScanner] = []
+    yield started
+    for camera in started:
+        camera.stop()
+
+
+def start(
+    cameras: list[CameraScanner], probe: Probe, source: object, **options: object
+) -> CameraScanner:
+    camera = CameraScanner("cam-1", source, on_status=probe.on_status, **options)  # type: ignore[arg-type]
+    cameras.append(camera)
+    camera.start(probe.on_scan)
+    return camera
+
+
+def test_folder_source_reads_each_code_once_in_order(
+    tmp_path: Path, cameras: list[CameraScanner]
+) -> None:
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for index, name in enumerate(
+        ["empty_scene.jpg", "printed_near.jpg", "damaged_half_torn.jpg", "chinese_text.jpg"]
+    ):
+        shutil.copy(FIXTURES / name, folder / f"{index:02d}-{name}")
+    (folder / "04-truncated.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    (folder / "notes.txt").write_text("not an image")
+    probe = Probe()
+    camera = start(cameras, probe, folder, reread_window_s=0.5)
+    assert wait_until(lambda: "end of" in camera.status().detail, timeout_s=5)
+    assert probe.texts == [PASS_A, EXPECTED["chinese_text.jpg"]]
+    status = camera.status()
+    assert status.health is Health.DEGRADED  # a finished source is no longer a working camera
+    assert status.extra["frames"] == "4"  # the broken file was skipped, the text file ignored
+
+
+def write_video(path: Path, frames: list[qr.Frame], fps: float = 20.0) -> None:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, (640, 480))
+    assert writer.isOpened()
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+
+
+def test_video_file_source_one_scan_per_presentation(
+    tmp_path: Path, cameras: list[CameraScanner]
+) -> None:
+    assert PASS_A is not None
+    assert PASS_B is not None
+    empty, code_a, code_b = scene(None), scene(PASS_A), scene(PASS_B)
+    video = tmp_path / "gate.avi"
+    write_video(video, [empty] * 4 + [code_a] * 10 + [empty] * 4 + [code_b] * 10 + [empty] * 2)
+    probe = Probe()
+    camera = start(cameras, probe, str(video), reread_window_s=2.0, max_decode_fps=30)
+    assert wait_until(lambda: "end of" in camera.status().detail, timeout_s=8)
+    assert probe.texts == [PASS_A, PASS_B]
+    assert int(camera.status().extra["rereads"]) > 0
+
+
+def test_open_source_picks_the_source_by_its_spec(tmp_path: Path) -> None:
+    assert isinstance(open_source(FIXTURES), FolderSource)
+    with pytest.raises(OSError, match="cannot open video"):
+        open_source(tmp_path / "missing.avi")
+
+
+class NumberedSource:
+    """A fast live source whose frames carry their sequence number in the first pixels."""
+
+    finite = False
+    description = "numbered"
+    frame_interval_s = 0.0
+
+    def __init__(self) -> None:
+        self.produced = 0
+
+    def read(self) -> qr.Frame:
+        time.sleep(0.004)
+        self.produced += 1
+        frame = np.zeros((8, 8), np.uint8)
+        frame[0, :4] = np.frombuffer(self.produced.to_bytes(4, "big"), np.uint8)
+        return frame
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_slow_decoder_only_ever_sees_the_newest_frame(cameras: list[CameraScanner]) -> None:
+    source = NumberedSource()
+    seen: list[tuple[int, int]] = []
+
+    def slow_decoder(frame: qr.Frame) -> list[Scan]:
+        number = int.from_bytes(frame[0, :4].tobytes(), "big")
+        seen.append((number, source.produced))
+        time.sleep(0.1)
+        return []
+
+    camera = start(cameras, Probe(), lambda: source, decoder=slow_decoder, max_decode_fps=100)
+    assert wait_until(lambda: len(seen) >= 6, timeout_s=5)
+    camera.stop()
+    numbers = [number for number, _ in seen]
+    assert numbers == sorted(numbers)
+    # Each decode starts on the frame captured last (or the one just after it was taken) ...
+    assert all(newest - number <= 2 for number, newest in seen), seen
+    # ... and the ~20 frames captured during each 100 ms decode were dropped, not queued.
+    assert all(b - a >= 10 for a, b in itertools.pairwise(numbers[1:])), numbers
+    assert int(camera.status().extra["dropped"]) >= 50
+
+
+def test_the_reread_window_slides_while_the_code_stays_in_view(
+    cameras: list[CameraScanner],
+) -> None:
+    assert PASS_A is not None
+    sim = SimCamera(fps=30)
+    probe = Probe()
+    start(cameras, probe, sim.open, reread_window_s=0.3, max_decode_fps=20)
+    sim.present(PASS_A, seconds=1.0)  # held for longer than the window: still one scan
+    time.sleep(1.6)  # then out of view for longer than the window
+    assert probe.texts == [PASS_A]
+    sim.present(PASS_A, seconds=0.3)  # shown again after the window: a new presentation
+    assert wait_until(lambda: len(probe.texts) == 2, timeout_s=2)
+
+
+def test_frame_rate_cap_limits_decodes(cameras: list[CameraScanner]) -> None:
+    sim = SimCamera(fps=60)
+    camera = start(cameras, Probe(), sim.open, max_decode_fps=5)
+    time.sleep(1.0)
+    decoded = int(camera.status().extra.get("decoded", "0"))
+    assert 3 <= decoded <= 7, decoded
+    assert int(camera.status().extra["dropped"]) > 20
+
+
+def test_decoder_failures_are_bad_frames_and_the_camera_keeps_running(
+    monkeypatch: pytest.MonkeyPatch, cameras: list[CameraScanner]
+) -> None:
+    assert PASS_A is not None
+
+    def zxing_fails(*args: object, **kwargs: object) -> list[object]:
+        raise RuntimeError("zxing choked")
+
+    monkeypatch.setattr(qr.zxingcpp, "read_barcodes", zxing_fails)
+    sim = SimCamera(fps=30)
+    probe = Probe()
+    camera = start(cameras, probe, sim.open, max_decode_fps=20)
+    sim.present(PASS_A, seconds=5)
+    assert wait_until(lambda: int(camera.status().extra.get("decoded", "0")) >= 5)
+    # zxing fails on every frame; pyzbar, the cascade's second decoder, still reads the code.
+    assert wait_until(lambda: probe.texts == [PASS_A], timeout_s=3)
+    assert camera.status().health is Health.OK
+
+
+def test_an_unexpected_decoder_bug_reports_the_camera_down(cameras: list[CameraScanner]) -> None:
+    def buggy(frame: qr.Frame) -> list[Scan]:
+        raise KeyError("a bug")
+
+    camera = start(cameras, Probe(), SimCamera(fps=30).open, decoder=buggy)
+    assert wait_until(lambda: camera.status().health is Health.DOWN, timeout_s=3)
+    assert "internal error" in camera.status().detail
+
+
+@pytest.mark.parametrize("fault", [CameraFault.FREEZE, CameraFault.HANG])
+def test_watchdog_degrades_then_reopens_a_silent_source(
+    fault: CameraFault, cameras: list[CameraScanner]
+) -> None:
+    assert PASS_A is not None
+    sim = SimCamera(fps=30)
+    probe = Probe()
+    camera = start(
+        cameras,
+        probe,
+        sim.open,
+        stale_after_s=0.2,
+        down_after_s=0.5,
+        reopen_min_s=0.05,
+        reopen_max_s=0.2,
+    )
+    assert wait_until(lambda: camera.status().health is Health.OK)
+    sim.fault = fault
+    assert wait_until(lambda: camera.status().health is Health.DEGRADED, timeout_s=2)
+    assert wait_until(lambda: camera.status().health is Health.DOWN, timeout_s=2)
+    assert wait_until(lambda: sim.opens >= 2, timeout_s=3)  # reopened without a restart
+    assert "no frame for" in camera.status().extra["last_error"]
+    sim.fault = CameraFault.NONE
+    assert wait_until(lambda: camera.status().health is Health.OK, timeout_s=3)
+    sim.present(PASS_A, seconds=1.0)
+    assert wait_until(lambda: probe.texts == [PASS_A], timeout_s=3)
+    healths = probe.healths()
+    assert healths.index(Health.DEGRADED) < healths.index(Health.DOWN)
+
+
+def test_an_unplugged_camera_is_down_and_comes_back(cameras: list[CameraScanner]) -> None:
+    sim = SimCamera(fps=30)
+    sim.fault = CameraFault.UNPLUG
+    camera = start(cameras, Probe(), sim.open, reopen_min_s=0.05, reopen_max_s=0.2)
+    assert wait_until(lambda: "cannot open" in camera.status().detail)
+    assert camera.status().health is Health.DOWN
+    sim.fault = CameraFault.NONE
+    assert wait_until(lambda: camera.status().health is Health.OK, timeout_s=3)
+    sim.fault = CameraFault.UNPLUG  # unplugged while streaming: read fails, reopen with backoff
+    assert wait_until(lambda: camera.status().health is Health.DOWN, timeout_s=2)
+    sim.fault = CameraFault.NONE
+    assert wait_until(lambda: camera.status().health is Health.OK, timeout_s=3)
+    assert int(camera.status().extra["read_failures"]) >= 1
+
+
+def test_scan_frames_are_saved_only_when_asked(
+    tmp_path: Path, cameras: list[CameraScanner]
+) -> None:
+    assert PASS_A is not None
+    sim = SimCamera(fps=30)
+    probe = Probe()
+    start(cameras, probe, sim.open, save_dir=tmp_path / "frames", save_max_files=1)
+    sim.present(PASS_A, seconds=0.5)
+    assert wait_until(lambda: probe.texts == [PASS_A])
+    saved = list((tmp_path / "frames").glob("*.jpg"))
+    assert len(saved) == 1
+    assert [scan.text for scan in qr.decode(np.asarray(cv2.imread(str(saved[0])), np.uint8))] == [
+        PASS_A
+    ]
+    other = SimCamera(fps=30)
+    start(cameras, Probe(), other.open)
+    other.present(PASS_A, seconds=0.3)
+    time.sleep(0.5)
+    assert len(list(tmp_path.rglob("*.jpg"))) == 1

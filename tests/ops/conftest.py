@@ -1,0 +1,109 @@
+"""Fixtures for the operations tests: simulated gate configurations, free ports, mock pins."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gpiozero.pins.mock import MockFactory
+from sqlite_utils import Database
+
+from edge.model import ENTRY_SCHEMA_VERSION, Entry
+from edge.settings import Settings, default_config_text, load_settings
+from edge.store.migrations import migrate, schema_version
+from edge.store.records import ENTRY_COLUMNS, entry_to_row
+from tests.edge.store.drafts import T0, simple_draft
+
+REPO = Path(__file__).resolve().parents[2]
+KAKOU = Path(sys.executable).parent / "kakou"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_sim_config(
+    path: Path, *, state_dir: Path, port: int, console: bool = True, emergency: bool = False
+) -> Path:
+    """The embedded simulated gate as a file: state under ``state_dir``, console on ``port``.
+
+    ``emergency``: the gate starts in emergency free exit, its relay held energised from the
+    first moment (as a guard's emergency mode holds it), with no sign-in needed to get there.
+    """
+    text = default_config_text()
+    replacements = {
+        'state_dir = "kakou-data"': f'state_dir = "{state_dir}"',
+        "port = 8080": f"port = {port}\nenabled = {'true' if console else 'false'}",
+    }
+    for old, new in replacements.items():
+        assert old in text, f"the embedded default no longer has {old!r}"
+        text = text.replace(old, new)
+    if emergency:
+        text += '\n[policy]\nmode = "emergency"\n'
+    path.write_text(text, encoding="utf-8")
+    load_settings(path)  # still a valid configuration
+    return path
+
+
+def sim_settings(state_dir: Path, **changes: Any) -> Settings:
+    """The embedded default, console off, state in ``state_dir``; validated like a file."""
+    data = load_settings(None).model_dump(mode="json")
+    data["site"]["state_dir"] = str(state_dir)
+    data["console"]["enabled"] = False
+    for section, value in changes.items():
+        data[section] = {**data[section], **value} if isinstance(value, dict) else value
+    return Settings.model_validate(data)
+
+
+@pytest.fixture
+def mock_factory() -> Iterator[MockFactory]:
+    """A fresh MockFactory per test, reset and closed afterwards (gpiozero's own pattern)."""
+    factory = MockFactory()
+    yield factory
+    factory.reset()
+    factory.close()
+
+
+def write_version_1_database(path: Path, community: str, gate: str, count: int) -> list[Entry]:
+    """A database as the previous schema version (migration 1 only) left it, with entries."""
+    db = Database(path)
+    migrate(db, now=T0, target=1)
+    entries = [
+        Entry(
+            id=f"0190a0b0-0000-7000-8000-{seq:012d}",
+            seq=seq,
+            schema_version=ENTRY_SCHEMA_VERSION,
+            community=community,
+            gate=gate,
+            boot_id="old-boot",
+            recorded_at=T0 + timedelta(seconds=seq),
+            draft=simple_draft(pass_id=f"P-{seq}"),
+        )
+        for seq in range(1, count + 1)
+    ]
+    with db.atomic():
+        db.execute(
+            "INSERT INTO sequences (community, gate, last_seq) VALUES (?, ?, ?)",
+            [community, gate, count],
+        )
+        for entry in entries:
+            db.execute(
+                f"INSERT INTO entries ({', '.join(ENTRY_COLUMNS)}) "
+                f"VALUES ({', '.join('?' for _ in ENTRY_COLUMNS)})",
+                list(entry_to_row(entry).values()),
+            )
+            db.execute(
+                "INSERT INTO outbox (entry_id, community, gate, seq, queued_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [entry.id, community, gate, entry.seq, entry.recorded_at.isoformat()],
+            )
+    assert schema_version(db) == 1
+    db.close()
+    return entries

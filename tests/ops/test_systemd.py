@@ -1,0 +1,244 @@
+"""edge.systemd: sd_notify over a real datagram socket, the watchdog loop with injected liveness,
+credentials lookup, and the liveness checks of a real (simulated) gate."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gpiozero.pins.mock import MockFactory
+
+from edge import boot
+from edge.systemd import (
+    Notifier,
+    WorkerCheck,
+    credential_path,
+    dead_workers,
+    secret_file_warnings,
+    supervise,
+    watchdog_interval_s,
+)
+from tests.drivers.waiting import wait_until
+from tests.ops.conftest import sim_settings
+
+
+class NotifySocket:
+    """A unix datagram socket standing in for systemd's notify socket; collects messages."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        bind_to = "\0" + address[1:] if address.startswith("@") else address
+        self.sock.bind(bind_to)
+        self.sock.settimeout(0.05)
+        self.messages: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._collect, daemon=True)
+        self._thread.start()
+
+    def _collect(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.messages.append(self.sock.recv(4096).decode())
+            except TimeoutError:
+                continue
+
+    def lines(self) -> list[str]:
+        return [line for message in list(self.messages) for line in message.splitlines()]
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(1)
+        self.sock.close()
+
+
+@pytest.fixture
+def notify_socket() -> Iterator[NotifySocket]:
+    server = NotifySocket(f"@kakou-test-{uuid.uuid4().hex}")
+    yield server
+    server.close()
+
+
+def test_notifier_without_a_socket_does_nothing() -> None:
+    notifier = Notifier.from_environment({})
+    assert not notifier.enabled
+    assert notifier.ready("up") is False
+    assert notifier.watchdog() is False
+
+
+def test_notifier_speaks_sd_notify_to_an_abstract_socket(notify_socket: NotifySocket) -> None:
+    notifier = Notifier.from_environment({"NOTIFY_SOCKET": notify_socket.address})
+    assert notifier.ready("gate up")
+    assert notifier.watchdog()
+    assert notifier.stopping()
+    assert wait_until(lambda: len(notify_socket.messages) == 3)
+    assert notify_socket.messages == [
+        "READY=1\nSTATUS=gate up",
+        "WATCHDOG=1",
+        "STOPPING=1\nSTATUS=stopping",
+    ]
+
+
+def test_notifier_to_a_path_socket(tmp_path: Path) -> None:
+    server = NotifySocket(str(tmp_path / "notify"))
+    try:
+        assert Notifier(server.address).watchdog()
+        assert wait_until(lambda: server.messages == ["WATCHDOG=1"])
+    finally:
+        server.close()
+
+
+def test_a_vanished_socket_is_a_logged_failure_not_a_crash(tmp_path: Path) -> None:
+    assert Notifier(str(tmp_path / "gone")).watchdog() is False
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, None),
+        ({"WATCHDOG_USEC": "30000000"}, 15.0),
+        ({"WATCHDOG_USEC": "30000000", "WATCHDOG_PID": str(os.getpid())}, 15.0),
+        ({"WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "1"}, None),  # meant for another process
+        ({"WATCHDOG_USEC": "0"}, None),
+        ({"WATCHDOG_USEC": "soon"}, None),
+    ],
+)
+def test_watchdog_interval_is_half_of_watchdog_sec(
+    environ: dict[str, str], expected: float | None
+) -> None:
+    assert watchdog_interval_s(environ) == expected
+
+
+def test_pings_stop_for_good_when_a_worker_dies(notify_socket: NotifySocket) -> None:
+    lane_alive = threading.Event()
+    lane_alive.set()
+    checks = [
+        WorkerCheck("lane in-1", lane_alive.is_set),
+        WorkerCheck("device in-1/scanner", lambda: True),
+    ]
+    stop = threading.Event()
+    result: list[list[str]] = []
+    loop = threading.Thread(
+        target=lambda: result.append(
+            supervise(stop, checks, Notifier(notify_socket.address), interval_s=0.01)
+        )
+    )
+    loop.start()
+    try:
+        assert wait_until(lambda: notify_socket.lines().count("WATCHDOG=1") >= 5)
+        lane_alive.clear()  # the lane's worker thread died
+        assert wait_until(lambda: "STATUS=worker down: lane in-1" in notify_socket.lines())
+        pings = notify_socket.lines().count("WATCHDOG=1")
+        lane_alive.set()  # even if a check flickers back, a dead worker does not come back
+        stop.wait(0.3)  # thirty more rounds of the loop
+        assert notify_socket.lines().count("WATCHDOG=1") == pings
+        assert notify_socket.lines()[-1] == "STATUS=worker down: lane in-1"
+    finally:
+        stop.set()
+        loop.join(2)
+    assert result == [["lane in-1"]]
+
+
+def test_a_check_that_raises_counts_as_a_dead_worker() -> None:
+    def broken() -> bool:
+        raise RuntimeError("bug in a check")
+
+    assert dead_workers([WorkerCheck("ok", lambda: True), WorkerCheck("bad", broken)]) == ["bad"]
+
+
+def test_gate_liveness_checks_see_lanes_and_device_readers(
+    tmp_path: Path, mock_factory: MockFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(boot, "make_pin_factory", lambda name: mock_factory)
+    gate = boot.build_gate(sim_settings(tmp_path / "state"))
+    try:
+        checks = boot.worker_checks(gate)
+        assert {check.name for check in checks} == {
+            "lane in-1",
+            "device in-1/scanner",
+            "device in-1/thermometer",
+        }
+        assert wait_until(lambda: dead_workers(checks) == [])
+        gate.lanes["in-1"].stop()
+        assert dead_workers(checks) == ["lane in-1"]
+    finally:
+        gate.stop()
+    assert sorted(dead_workers(checks)) == [
+        "device in-1/scanner",
+        "device in-1/thermometer",
+        "lane in-1",
+    ]
+
+
+def test_a_hung_lane_counts_as_dead(
+    tmp_path: Path, mock_factory: MockFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(boot, "make_pin_factory", lambda name: mock_factory)
+    gate = boot.build_gate(sim_settings(tmp_path / "state"))
+    try:
+        lane = gate.lanes["in-1"]
+        assert wait_until(lambda: lane.last_tick_mono_s > 0)
+        assert dead_workers(boot.worker_checks(gate, stall_s=5.0)) == []
+        # A worker alive but not ticking for longer than stall_s (deadlocked) is not vouched for.
+        assert dead_workers(boot.worker_checks(gate, stall_s=0.0)) == ["lane in-1"]
+    finally:
+        gate.stop()
+
+
+# ------------------------------------------------------------------------------ credentials
+
+
+def test_credentials_come_from_systemd_when_it_loaded_them(tmp_path: Path) -> None:
+    loaded = tmp_path / "run-credentials"
+    loaded.mkdir()
+    (loaded / "kakou_mqtt-password").write_text("s3cret\n")
+    (loaded / "client.key").write_text("KEY")
+    source = tmp_path / "etc-credentials"
+    environ = {"CREDENTIALS_DIRECTORY": str(loaded)}
+    # The unit loads the whole folder: systemd prefixes each name with "kakou_".
+    assert credential_path("mqtt-password", source, environ) == loaded / "kakou_mqtt-password"
+    # A drop-in may load one credential under its own name.
+    assert credential_path("client.key", source, environ) == loaded / "client.key"
+    # Not loaded by systemd, or no systemd at all: the configured folder.
+    assert credential_path("other", source, environ) == source / "other"
+    assert credential_path("mqtt-password", source, {}) == source / "mqtt-password"
+
+
+@pytest.mark.parametrize("name", ["", "..", "../etc/shadow", "a/b"])
+def test_a_credential_name_cannot_reach_outside_its_folder(name: str, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="plain file name"):
+        credential_path(name, tmp_path, {})
+
+
+def test_readable_secret_files_are_warned_about_not_refused(tmp_path: Path) -> None:
+    private = tmp_path / "private"
+    private.write_text("x")
+    private.chmod(0o600)
+    shared = tmp_path / "shared"
+    shared.write_text("x")
+    shared.chmod(0o640)
+    warnings = secret_file_warnings([private, shared, tmp_path / "missing"])
+    assert warnings == [
+        f"{shared}: secret file is readable by group or others (mode 0640); run chmod 600 on it",
+        f"{tmp_path / 'missing'}: secret file does not exist",
+    ]
+
+
+def test_boot_checks_the_configured_secrets(tmp_path: Path) -> None:
+    folder = tmp_path / "credentials"
+    folder.mkdir()
+    (folder / "mqtt-password").write_text("x")
+    (folder / "mqtt-password").chmod(0o644)
+    settings = sim_settings(
+        tmp_path / "state", credentials={"directory": str(folder), "mqtt_password": "mqtt-password"}
+    )
+    assert boot.secret_warnings(settings) == [
+        f"{folder / 'mqtt-password'}: secret file is readable by group or others (mode 0644); "
+        "run chmod 600 on it"
+    ]
+    assert boot.secret_warnings(sim_settings(tmp_path / "state")) == []
