@@ -83,6 +83,7 @@ class Gate:
             lanes=self.lanes,
             device_status=self.device_status,
             simulation=self.simulation,
+            bus=self.bus,
         )
 
     def stop(self) -> None:

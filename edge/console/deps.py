@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 
 from drivers.base import DeviceStatus
+from edge.bus import Bus
 from edge.lane import Lane
 from edge.store import Store
+from edge.store.guards import GuardBook
 
 
 class SimulationControl(Protocol):
@@ -28,6 +32,13 @@ class ConsoleContext:
     lanes: Mapping[str, Lane]
     device_status: Callable[[], list[DeviceStatus]]
     simulation: SimulationControl | None = None
+    bus: Bus | None = None
+    """The lane's bus: live view, alarms and metrics listen on it (polling without it)."""
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    guards: GuardBook = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.guards = GuardBook(self.store)
 
 
 def get_context(request: Request) -> ConsoleContext:
@@ -45,3 +56,9 @@ def lane_or_404(context: ConsoleContext, lane_id: str | None) -> Lane:
     if lane is None:
         raise HTTPException(status_code=404, detail=f"no lane {lane_id!r}")
     return lane
+
+
+def invalid(loc: tuple[str, ...], message: str) -> RequestValidationError:
+    """A 422 shaped like FastAPI's own (the documented ``HTTPValidationError``), for checks
+    that a field's type alone cannot express."""
+    return RequestValidationError([{"type": "value_error", "loc": loc, "msg": message}])

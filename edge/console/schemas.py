@@ -10,33 +10,35 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from edge.model import GateMode
 
+_IGNORED = "Ignored, kept for old clients: the guard is the one signed in (the session)."
+
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class AnswersRequest(_Body):
-    guard_id: str = Field(min_length=1, max_length=64, description="Guard who asked.")
+    guard_id: str | None = Field(default=None, min_length=1, max_length=64, description=_IGNORED)
     answers: dict[str, str] = Field(description="Question id → chosen answer.")
 
 
 class OverrideRequest(_Body):
-    guard_id: str = Field(min_length=1, max_length=64)
+    guard_id: str | None = Field(default=None, min_length=1, max_length=64, description=_IGNORED)
     reason: str = Field(min_length=1, max_length=500, description="Why the rule is overridden.")
 
 
 class CancelRequest(_Body):
-    guard_id: str = Field(min_length=1, max_length=64)
+    guard_id: str | None = Field(default=None, min_length=1, max_length=64, description=_IGNORED)
 
 
 class ModeRequest(_Body):
-    guard_id: str = Field(min_length=1, max_length=64)
+    guard_id: str | None = Field(default=None, min_length=1, max_length=64, description=_IGNORED)
     mode: GateMode
     reason: str = Field(min_length=1, max_length=500)
 
 
 class ManualReadingRequest(_Body):
-    guard_id: str = Field(min_length=1, max_length=64)
+    guard_id: str | None = Field(default=None, min_length=1, max_length=64, description=_IGNORED)
     body_c: float = Field(ge=25.0, le=45.0, description="Reading from a handheld thermometer.")
 
 

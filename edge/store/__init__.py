@@ -80,6 +80,16 @@ _FIRST_SEQ_SINCE = """seq >= (
 _LAST_SEQ_UNTIL = """seq <= (
     SELECT max(seq) FROM entries WHERE community = ? AND gate = ? AND decided_at_us < ?
 )"""
+# With both ends given, each bound is taken over the window only: the index range is the window's
+# rows (a day: thousands), not everything after `since` or before `until` (millions).
+_FIRST_SEQ_WITHIN = """seq >= (
+    SELECT min(seq) FROM entries
+    WHERE community = ? AND gate = ? AND decided_at_us >= ? AND decided_at_us < ?
+)"""
+_LAST_SEQ_WITHIN = """seq <= (
+    SELECT max(seq) FROM entries
+    WHERE community = ? AND gate = ? AND decided_at_us >= ? AND decided_at_us < ?
+)"""
 LAST_PASSED_DIRECTION_SQL = """
     SELECT direction FROM entries
     WHERE pass_id = ? AND outcome IN ('passed', 'overridden')
@@ -469,11 +479,16 @@ class Store:
         # by seq would sort every row since `since` (the whole log for an old one). The "+" keeps
         # the outer query off the time index. The bound stays exact if the clock stepped back,
         # being a min/max over the range.
-        if since is not None:
+        if since is not None and until is not None:
+            window = (epoch_us(since, "since"), epoch_us(until, "until"))
+            filters.append(("+decided_at_us >= ? AND +decided_at_us < ?", window))
+            filters.append((_FIRST_SEQ_WITHIN, (*gate, *window)))
+            filters.append((_LAST_SEQ_WITHIN, (*gate, *window)))
+        elif since is not None:
             since_us = epoch_us(since, "since")
             filters.append(("+decided_at_us >= ?", (since_us,)))
             filters.append((_FIRST_SEQ_SINCE, (*gate, since_us)))
-        if until is not None:
+        elif until is not None:
             until_us = epoch_us(until, "until")
             filters.append(("+decided_at_us < ?", (until_us,)))
             filters.append((_LAST_SEQ_UNTIL, (*gate, until_us)))

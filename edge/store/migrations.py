@@ -189,9 +189,65 @@ def _v2_indexes_meta_guards(db: Database) -> None:
         db.execute(statement)
 
 
+def _v3_guards_sessions_audit(db: Database) -> None:
+    """Guard accounts, their sessions, who is on duty, and the audit log of guard actions.
+
+    The audit log is append-only like the entries: what a guard did at the gate is evidence.
+    """
+    statements = [
+        """
+        CREATE TABLE guards (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL CHECK (role IN ('guard', 'admin')),
+            secret_hash TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+            failed_count INTEGER NOT NULL DEFAULT 0,
+            locked_until TEXT,
+            created_at TEXT NOT NULL
+        ) STRICT
+        """,
+        """
+        CREATE TABLE guard_sessions (
+            token_hash TEXT PRIMARY KEY,
+            guard_id TEXT NOT NULL REFERENCES guards (id),
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            ended_at TEXT
+        ) STRICT
+        """,
+        """
+        CREATE TABLE duty (
+            id INTEGER PRIMARY KEY,
+            guard_id TEXT NOT NULL REFERENCES guards (id),
+            started_at TEXT NOT NULL,
+            ended_at TEXT
+        ) STRICT
+        """,
+        "CREATE INDEX duty_open ON duty (ended_at) WHERE ended_at IS NULL",
+        """
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            guard_id TEXT,
+            action TEXT NOT NULL,
+            lane TEXT,
+            detail TEXT NOT NULL
+        ) STRICT
+        """,
+        """
+        CREATE TRIGGER audit_append_only BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is never altered'); END
+        """,
+    ]
+    for statement in statements:
+        db.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _v1_initial_schema),
     Migration(2, "query indexes, meta table, guard triggers", _v2_indexes_meta_guards),
+    Migration(3, "guard accounts, sessions, duty, audit log", _v3_guards_sessions_audit),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from concurrent.futures import Future
+from typing import Any
 
 from fastapi import APIRouter, HTTPException
 
 from drivers.base import Reading
-from edge.console.deps import ContextDep, lane_or_404
+from edge.console.auth import GuardDep
+from edge.console.deps import ConsoleContext, ContextDep, lane_or_404
 from edge.console.schemas import (
     ActionResponse,
     AnswersRequest,
@@ -18,10 +20,16 @@ from edge.console.schemas import (
     OverrideRequest,
 )
 from edge.lane import ActionResult
+from edge.store.guards import Guard
 
 router = APIRouter(prefix="/api/v1/lanes", tags=["lanes"])
 
 ACTION_TIMEOUT_S = 5.0
+
+
+def _audit(context: ConsoleContext, guard: Guard, action: str, lane: str, **detail: Any) -> None:
+    """Every guard action is logged with who did it, before it is carried out."""
+    context.guards.audit(context.now(), guard.id, action, lane, detail)
 
 
 def _respond(future: Future[ActionResult]) -> ActionResponse:
@@ -49,28 +57,47 @@ def get_lane(lane_id: str, context: ContextDep) -> LaneView:
 
 
 @router.post("/{lane_id}/answers", response_model=ActionResponse)
-def answer(lane_id: str, body: AnswersRequest, context: ContextDep) -> ActionResponse:
-    return _respond(lane_or_404(context, lane_id).answer(body.answers, body.guard_id))
+def answer(
+    lane_id: str, body: AnswersRequest, guard: GuardDep, context: ContextDep
+) -> ActionResponse:
+    lane = lane_or_404(context, lane_id)
+    _audit(context, guard, "answers", lane.ctx.lane, answers=body.answers)
+    return _respond(lane.answer(body.answers, guard.id))
 
 
 @router.post("/{lane_id}/manual-reading", response_model=ActionResponse)
-def manual_reading(lane_id: str, body: ManualReadingRequest, context: ContextDep) -> ActionResponse:
+def manual_reading(
+    lane_id: str, body: ManualReadingRequest, guard: GuardDep, context: ContextDep
+) -> ActionResponse:
     lane = lane_or_404(context, lane_id)
-    reading = Reading(value_c=body.body_c, sensor=f"handheld:{body.guard_id}", manual=True)
+    _audit(context, guard, "manual_reading", lane.ctx.lane, body_c=body.body_c)
+    reading = Reading(value_c=body.body_c, sensor=f"handheld:{guard.id}", manual=True)
     lane.submit_reading(reading)
     return ActionResponse(accepted=True)
 
 
 @router.post("/{lane_id}/override", response_model=ActionResponse)
-def override(lane_id: str, body: OverrideRequest, context: ContextDep) -> ActionResponse:
-    return _respond(lane_or_404(context, lane_id).override(body.guard_id, body.reason))
+def override(
+    lane_id: str, body: OverrideRequest, guard: GuardDep, context: ContextDep
+) -> ActionResponse:
+    lane = lane_or_404(context, lane_id)
+    _audit(context, guard, "override", lane.ctx.lane, reason=body.reason)
+    return _respond(lane.override(guard.id, body.reason))
 
 
 @router.post("/{lane_id}/cancel", response_model=ActionResponse)
-def cancel(lane_id: str, body: CancelRequest, context: ContextDep) -> ActionResponse:
-    return _respond(lane_or_404(context, lane_id).cancel(body.guard_id))
+def cancel(
+    lane_id: str, body: CancelRequest, guard: GuardDep, context: ContextDep
+) -> ActionResponse:
+    lane = lane_or_404(context, lane_id)
+    _audit(context, guard, "cancel", lane.ctx.lane)
+    return _respond(lane.cancel(guard.id))
 
 
 @router.post("/{lane_id}/mode", response_model=ActionResponse)
-def set_mode(lane_id: str, body: ModeRequest, context: ContextDep) -> ActionResponse:
-    return _respond(lane_or_404(context, lane_id).set_mode(body.mode, body.guard_id, body.reason))
+def set_mode(
+    lane_id: str, body: ModeRequest, guard: GuardDep, context: ContextDep
+) -> ActionResponse:
+    lane = lane_or_404(context, lane_id)
+    _audit(context, guard, "mode", lane.ctx.lane, mode=body.mode.value, reason=body.reason)
+    return _respond(lane.set_mode(body.mode, guard.id, body.reason))

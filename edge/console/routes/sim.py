@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
-from edge.console.deps import ConsoleContext, ContextDep, SimulationControl
+from edge.console.deps import ConsoleContext, ContextDep, SimulationControl, invalid
 from edge.console.schemas import (
     CrowdStatus,
     SimCrowdRequest,
@@ -30,7 +30,7 @@ def present(body: SimPresentRequest, context: ContextDep) -> dict[str, str]:
     try:
         payload = body.payload()
     except ValueError as exc:
-        raise HTTPException(status_code=422, detail=str(exc)) from exc
+        raise invalid(("body", "payload_b64"), str(exc)) from exc
     sim.present(lane, payload)
     return {"lane": lane, "status": "presented"}
 

@@ -4,7 +4,7 @@ serial drivers, lanes, SQLite, gpiozero MockFactory), served through FastAPI's T
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,8 +17,10 @@ from edge import passes
 from edge.boot import Gate, build_gate, ensure_sim_issuer
 from edge.bus import BusEvent
 from edge.console.app import create_app
+from edge.console.deps import ConsoleContext
 from edge.model import PassKind
 from edge.settings import Settings, load_settings
+from edge.store.guards import Guard, GuardBook, Role
 from tests.drivers.waiting import wait_until
 
 WAIT_S = 5.0
@@ -40,6 +42,7 @@ class Console:
     gate: Gate
     client: TestClient
     events: list[BusEvent] = field(default_factory=list)
+    guard: Guard | None = None
 
     def lane(self, lane_id: str = "in-1") -> dict[str, Any]:
         response = self.client.get(f"/api/v1/lanes/{lane_id}")
@@ -68,10 +71,29 @@ class Console:
         ]
 
 
+GUARD_NAME = "值班员七号"
+GUARD_PIN = "2468"
+
+
+def console_context(gate: Gate) -> ConsoleContext:
+    """The gate's console context with its bus (the live view listens on it)."""
+    return replace(gate.console_context(), bus=gate.bus)
+
+
+def add_guard(gate: Gate, name: str, role: Role = Role.GUARD, pin: str = GUARD_PIN) -> Guard:
+    return GuardBook(gate.store).add(name, role, pin, now=datetime.now(UTC))
+
+
 def serve(gate: Gate) -> Iterator[Console]:
-    console = Console(gate, TestClient(create_app(gate.console_context())))
+    """The app on a TestClient signed in as an admin guard (actions need a session)."""
+    console = Console(gate, TestClient(create_app(console_context(gate))))
     gate.bus.subscribe(console.events.append)
+    console.guard = add_guard(gate, GUARD_NAME, Role.ADMIN)
     with console.client:
+        signed_in = console.client.post(
+            "/api/v1/auth/sign-in", json={"name": GUARD_NAME, "secret": GUARD_PIN}
+        )
+        assert signed_in.status_code == 200, signed_in.text
         yield console
     gate.stop()
 

@@ -1,0 +1,1 @@
+"""Request and response bodies of the console's newer routes, one module each (exact OpenAPI)."""

@@ -1,0 +1,30 @@
+"""What clients send: sign-in, hand-over, new accounts, alarm acknowledgements."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from edge.store.guards import Role
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SignInRequest(_Body):
+    name: str = Field(min_length=1, max_length=64, description="The guard's account name.")
+    secret: str = Field(min_length=1, max_length=256, description="PIN or password.")
+
+
+class HandOverRequest(_Body):
+    note: str = Field(default="", max_length=500, description="What the next shift should know.")
+
+
+class NewGuardRequest(_Body):
+    name: str = Field(min_length=1, max_length=64)
+    role: Role = Field(default=Role.GUARD)
+    secret: str = Field(min_length=4, max_length=256, description="PIN or password.")
+
+
+class AckRequest(_Body):
+    note: str = Field(default="", max_length=500, description="What the guard did about it.")

@@ -1,0 +1,48 @@
+"""What the console answers: the signed-in guard, the duty roster, alarms, the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class GuardView(BaseModel):
+    id: str
+    name: str
+    role: str
+
+
+class DutyView(BaseModel):
+    guard: GuardView
+    since: datetime
+
+
+class MeView(BaseModel):
+    guard: GuardView
+    on_duty: list[DutyView]
+
+
+class HandOverView(BaseModel):
+    on_duty: list[DutyView]
+    relieved: list[GuardView]
+
+
+class AlarmView(BaseModel):
+    id: str
+    lane: str
+    kind: str = Field(description="fever, store_failed, lane_down, device_down …")
+    detail: str
+    raised_at: datetime
+    acked_by: str | None = None
+    acked_at: datetime | None = None
+
+
+class AuditView(BaseModel):
+    id: int
+    at: datetime
+    guard_id: str | None
+    action: str
+    lane: str | None
+    detail: dict[str, Any]

@@ -1,0 +1,82 @@
+"""Words the guard reads: step names, outcomes, reason codes and alarms, Chinese first.
+
+Reason codes stay codes in the entry (evidence, stable across versions); the console says what
+they mean in plain words. An unknown code is shown as itself rather than hidden.
+"""
+
+from __future__ import annotations
+
+STEPS: dict[str, tuple[str, str]] = {
+    "stop": ("停", "Stop"),
+    "look": ("看", "Look"),
+    "ask": ("问", "Ask"),
+    "measure": ("测", "Measure"),
+    "hold": ("复测", "Re-measure"),
+    "pass": ("行", "Pass"),
+}
+
+OUTCOMES: dict[str, tuple[str, str]] = {
+    "passed": ("通行", "Passed"),
+    "denied": ("拒绝", "Denied"),
+    "fever": ("发热", "Fever"),
+    "abandoned": ("未完成", "Abandoned"),
+    "overridden": ("人工放行", "Overridden"),
+    "mode_change": ("模式变更", "Mode change"),
+}
+
+KINDS: dict[str, tuple[str, str]] = {
+    "resident": ("居民", "Resident"),
+    "visitor": ("访客", "Visitor"),
+    "temporary": ("临时通行", "Temporary"),
+    "staff": ("工作人员", "Staff"),
+    "vehicle": ("车辆", "Vehicle"),
+}
+
+REASONS: dict[str, tuple[str, str]] = {
+    "bad_encoding": ("通行码无法识别", "Code cannot be read"),
+    "bad_structure": ("通行码格式错误", "Code is malformed"),
+    "unknown_key": ("通行证签发方未知", "Unknown issuer"),
+    "bad_signature": ("通行证签名无效（可能伪造）", "Invalid signature (possibly forged)"),
+    "not_yet_valid": ("通行证尚未生效", "Pass not yet valid"),
+    "expired": ("通行证已过期", "Pass expired"),
+    "wrong_community": ("非本小区通行证", "Pass from another community"),
+    "gate_not_allowed": ("此通行证不能走本卡口", "Pass not valid at this gate"),
+    "revoked": ("通行证已被注销", "Pass revoked"),
+    "too_large": ("扫描内容过长", "Scan too large"),
+    "answer_refused": ("问询回答不符合进入条件", "An answer refuses entry"),
+    "answers_missing": ("问询未答完", "Questions not answered"),
+    "anti_passback": ("重复进出（防回传）", "Anti-passback: already in/out"),
+    "exit_quota_exceeded": ("本户外出次数已满", "Household exit quota used up"),
+    "kind_gate_not_allowed": ("此类人员不能走本卡口", "This kind may not use this gate"),
+    "kind_outside_hours": ("不在允许通行时段", "Outside permitted hours"),
+    "fever": ("体温≥37.3°C，复测仍发热", "Fever confirmed on re-measure"),
+    "fever_not_confirmed": ("首次体温偏高，复测正常", "High first reading, re-measure normal"),
+    "fever_unconfirmed": ("首次体温偏高，未复测", "High reading not re-measured"),
+    "guard_cancelled": ("值守人员取消", "Cancelled by the guard"),
+    "timeout_ask": ("问询超时", "Timed out at ask"),
+    "timeout_hold": ("复测超时", "Timed out waiting to re-measure"),
+    "timeout_measure": ("测温超时", "Timed out at measure"),
+    "emergency_free_exit": ("紧急疏散模式", "Emergency free exit"),
+    "lockdown": ("封控期间禁止通行", "Lockdown: no entry"),
+    "superseded": ("下一位已扫码", "Next person scanned"),
+    "mode_changed": ("卡口模式已变更", "Gate mode changed"),
+}
+
+ALARMS: dict[str, tuple[str, str]] = {
+    "fever": ("发热警报：请隔离复测并上报", "Fever: hold, re-measure, report"),
+    "store_failed": ("记录保存失败：闸门保持关闭", "Entry not saved: gate kept shut"),
+    "lane_down": ("通道程序停止：闸门已锁", "Lane worker stopped: gate locked"),
+    "device_down": ("设备离线", "Device down"),
+}
+
+
+def zh(table: dict[str, tuple[str, str]], code: str | None) -> str:
+    if code is None:
+        return ""
+    return table.get(code, (code, code))[0]
+
+
+def en(table: dict[str, tuple[str, str]], code: str | None) -> str:
+    if code is None:
+        return ""
+    return table.get(code, (code, code))[1]

@@ -1,0 +1,101 @@
+"""Sign-in, sign-out, the duty roster with shift hand-over, guard accounts and the audit log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+
+from edge.console.auth import (
+    SESSION_COOKIE,
+    AdminDep,
+    GuardDep,
+    session_token,
+    set_session_cookie,
+)
+from edge.console.defs.request import HandOverRequest, NewGuardRequest, SignInRequest
+from edge.console.defs.response import (
+    AuditView,
+    DutyView,
+    GuardView,
+    HandOverView,
+    MeView,
+)
+from edge.console.deps import ConsoleContext, ContextDep
+from edge.store.guards import SESSION_FOR, Guard, SignInFailure
+
+router = APIRouter(prefix="/api/v1", tags=["guards"])
+
+
+def guard_view(guard: Guard) -> GuardView:
+    return GuardView(id=guard.id, name=guard.name, role=guard.role.value)
+
+
+def _duty(context: ConsoleContext) -> list[DutyView]:
+    return [DutyView(guard=guard_view(g), since=at) for g, at in context.guards.on_duty()]
+
+
+@router.post("/auth/sign-in", response_model=MeView)
+def sign_in(body: SignInRequest, response: Response, context: ContextDep) -> MeView:
+    result = context.guards.sign_in(body.name, body.secret, now=context.now())
+    if isinstance(result, SignInFailure):
+        if result.code == "locked":
+            raise HTTPException(status_code=429, detail="too many failures; try again later")
+        raise HTTPException(status_code=401, detail="wrong name or PIN")
+    guard, token = result
+    set_session_cookie(response, token, int(SESSION_FOR.total_seconds()))
+    return MeView(guard=guard_view(guard), on_duty=_duty(context))
+
+
+@router.post("/auth/sign-out", status_code=204)
+def sign_out(request: Request, response: Response, context: ContextDep) -> None:
+    token = session_token(request)
+    if token is not None:
+        context.guards.sign_out(token, now=context.now())
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+
+
+@router.get("/auth/me", response_model=MeView)
+def me(guard: GuardDep, context: ContextDep) -> MeView:
+    return MeView(guard=guard_view(guard), on_duty=_duty(context))
+
+
+@router.get("/duty", response_model=list[DutyView])
+def duty(context: ContextDep) -> list[DutyView]:
+    return _duty(context)
+
+
+@router.post("/duty/take", response_model=HandOverView)
+def take_duty(body: HandOverRequest, guard: GuardDep, context: ContextDep) -> HandOverView:
+    relieved = context.guards.take_duty(guard, now=context.now(), note=body.note)
+    return HandOverView(on_duty=_duty(context), relieved=[guard_view(g) for g in relieved])
+
+
+@router.get("/guards", response_model=list[GuardView])
+def list_guards(admin: AdminDep, context: ContextDep) -> list[GuardView]:
+    return [guard_view(g) for g in context.guards.all()]
+
+
+@router.post("/guards", response_model=GuardView, status_code=201)
+def add_guard(body: NewGuardRequest, admin: AdminDep, context: ContextDep) -> GuardView:
+    try:
+        guard = context.guards.add(body.name, body.role, body.secret, now=context.now())
+    except ValueError as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from exc
+    context.guards.audit(context.now(), admin.id, "guard_created", None, {"guard": guard.id})
+    return guard_view(guard)
+
+
+@router.get("/audit", response_model=list[AuditView])
+def audit(
+    admin: AdminDep,
+    context: ContextDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    action: str | None = None,
+) -> list[AuditView]:
+    return [
+        AuditView(
+            id=r.id, at=r.at, guard_id=r.guard_id, action=r.action, lane=r.lane, detail=r.detail
+        )
+        for r in context.guards.audit_log(limit=limit, action=action)
+    ]

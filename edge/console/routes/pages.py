@@ -1,0 +1,373 @@
+# ruff: noqa: E501  (HTML templates read better with their lines whole)
+"""Server-rendered pages: sign-in, live lane view, log, daily report, status and the kiosk.
+
+Plain HTML with one small script and one stylesheet, all served by the gate (no CDN: the guard
+post is often offline). Chinese first; the language switch is a cookie the server reads.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from html import escape
+from typing import Annotated
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from edge.console import i18n, ledgers
+from edge.console.auth import MaybeGuardDep
+from edge.console.deps import ConsoleContext, ContextDep
+from edge.model import Outcome
+from edge.store.guards import Guard
+
+router = APIRouter(include_in_schema=False)
+
+LOG_PAGE = 50
+LANG_COOKIE = "kakou_lang"
+
+
+def lang_of(request: Request) -> str:
+    return "en" if request.cookies.get(LANG_COOKIE) == "en" else "zh"
+
+
+def t(lang: str, zh: str, en: str) -> str:
+    return escape(en if lang == "en" else zh)
+
+
+def _nav(lang: str, guard: Guard | None, current: str) -> str:
+    links = [
+        ("/", "实时", "Live"),
+        ("/log", "记录", "Log"),
+        ("/report", "日报", "Report"),
+        ("/status", "状态", "Status"),
+        ("/kiosk", "居民屏", "Kiosk"),
+    ]
+    items = "".join(
+        f'<a href="{href}" class="{"on" if href == current else ""}">{t(lang, zh, en)}</a>'
+        for href, zh, en in links
+    )
+    who = (
+        f'<span class="who" id="who">{escape(guard.name)} · {t(lang, "已登录", "signed in")}</span>'
+        f'<button class="small" id="sign-out">{t(lang, "退出", "Sign out")}</button>'
+        if guard
+        else f'<a href="/login">{t(lang, "登录", "Sign in")}</a>'
+    )
+    switch = "English" if lang == "zh" else "中文"
+    return (
+        f'<header><strong class="brand">卡口 Kakou</strong><nav>{items}</nav>'
+        f'<div class="me">{who}<button class="small" id="lang-switch">{switch}</button></div>'
+        "</header>"
+    )
+
+
+def page(
+    lang: str,
+    title: str,
+    body: str,
+    *,
+    guard: Guard | None = None,
+    current: str = "",
+    script: bool = True,
+    body_class: str = "",
+) -> HTMLResponse:
+    html = f"""<!doctype html>
+<html lang="{"en" if lang == "en" else "zh-CN"}">
+<head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)} · Kakou</title>
+<link rel="stylesheet" href="/static/console.css"></head>
+<body class="{body_class}">
+{_nav(lang, guard, current) if body_class != "kiosk" else ""}
+<main>{body}</main>
+{'<script src="/static/console.js"></script>' if script else ""}
+</body></html>"""
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+def _need_sign_in(request: Request) -> Response:
+    return RedirectResponse(f"/login?{urlencode({'next': request.url.path})}", status_code=303)
+
+
+@router.get("/login")
+def login(request: Request) -> Response:
+    lang = lang_of(request)
+    body = f"""
+<section class="card narrow">
+  <h1>{t(lang, "值守人员登录", "Guard sign-in")}</h1>
+  <form id="sign-in-form">
+    <label>{t(lang, "姓名", "Name")}<input name="name" id="name" autocomplete="username" required></label>
+    <label>{t(lang, "密码或PIN", "PIN or password")}
+      <input name="secret" id="secret" type="password" autocomplete="current-password" required>
+    </label>
+    <button type="submit" class="big primary">{t(lang, "登录", "Sign in")}</button>
+    <p class="error" id="sign-in-error" role="alert"></p>
+  </form>
+</section>"""
+    return page(lang, "登录", body, current="/login")
+
+
+@router.get("/")
+def live_view(request: Request, context: ContextDep, guard: MaybeGuardDep) -> Response:
+    if guard is None:
+        return _need_sign_in(request)
+    lang = lang_of(request)
+    lanes = "".join(
+        f'<section class="lane card" data-lane="{escape(lane_id)}" id="lane-{escape(lane_id)}">'
+        f"<h2>{t(lang, '通道', 'Lane')} {escape(lane_id)}</h2>"
+        '<ol class="steps"></ol><div class="visit"></div><div class="verdict"></div>'
+        '<div class="questions"></div>'
+        '<div class="actions">'
+        f'<form class="manual"><label>{t(lang, "手持测温 °C", "Handheld °C")}'
+        '<input name="body_c" type="number" step="0.1" min="30" max="45" inputmode="decimal">'
+        f'</label><button class="big">{t(lang, "提交体温", "Submit reading")}</button></form>'
+        f'<form class="override"><label>{t(lang, "人工放行原因（必填）", "Override reason (required)")}'
+        '<input name="reason" maxlength="500"></label>'
+        f'<button class="big warn">{t(lang, "人工放行", "Override")}</button></form>'
+        f'<button class="big cancel">{t(lang, "取消本次", "Cancel visit")}</button>'
+        "</div></section>"
+        for lane_id in context.lanes
+    )
+    sim = (
+        f'<section class="card sim"><h2>{t(lang, "模拟", "Simulation")}</h2>'
+        '<form id="sim-form"><input name="text" placeholder="pass token">'
+        f'<button class="big">{t(lang, "模拟扫码", "Present")}</button></form>'
+        '<form id="sim-temp"><input name="value" type="number" step="0.1" value="36.5">'
+        f'<button class="big">{t(lang, "设定体温", "Set temperature")}</button></form></section>'
+        if context.simulation is not None
+        else ""
+    )
+    body = f"""
+<div id="alarms" class="alarms" aria-live="assertive"></div>
+<section class="duty card"><span id="duty-list"></span>
+  <button class="big" id="take-duty">{t(lang, "接班", "Take the shift")}</button></section>
+<div class="lanes" id="lanes" data-lang="{lang}">{lanes}</div>
+{sim}"""
+    return page(lang, "实时", body, guard=guard, current="/")
+
+
+def _entries_table(lang: str, context: ConsoleContext, rows: list[list[str | int]]) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in ledgers.REGISTER_HEADINGS)
+    if lang == "en":
+        head = "".join(
+            f"<th>{h}</th>"
+            for h in (
+                "Seq",
+                "Time",
+                "Lane",
+                "Dir",
+                "Pass",
+                "Kind",
+                "Name",
+                "Household",
+                "Temp °C",
+                "Answers",
+                "Decision",
+                "Reasons",
+                "Guard",
+                "Note",
+            )
+        )
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(str(cell))}</td>" for cell in row) + "</tr>" for row in rows
+    )
+    return (
+        f'<div class="scroll"><table id="entries"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
+
+
+def _zone(context: ConsoleContext) -> ZoneInfo:
+    return ZoneInfo(next(iter(context.lanes.values())).ctx.policy.timezone)
+
+
+@router.get("/log")
+def log_page(
+    request: Request,
+    context: ContextDep,
+    guard: MaybeGuardDep,
+    day: date | None = None,
+    outcome: Outcome | None = None,
+    household: Annotated[str | None, Query(max_length=64)] = None,
+    before_seq: int | None = None,
+) -> Response:
+    if guard is None:
+        return _need_sign_in(request)
+    lang = lang_of(request)
+    zone = _zone(context)
+    since = until = None
+    if day is not None:
+        since = datetime.combine(day, time(0), tzinfo=zone)
+        until = since + timedelta(days=1)
+    entries = context.store.entries(
+        since=since,
+        until=until,
+        outcome=outcome,
+        household=household or None,
+        before_seq=before_seq,
+        newest_first=True,
+        limit=LOG_PAGE,
+    )
+    rows = [ledgers.register_row(e, zone) for e in entries]
+    if lang == "en":
+        for row, entry in zip(rows, entries, strict=True):
+            row[10] = i18n.en(i18n.OUTCOMES, entry.draft.outcome.value)
+            row[11] = "; ".join(i18n.en(i18n.REASONS, r) for r in entry.draft.reasons)
+    filters = {
+        k: v
+        for k, v in {
+            "day": day.isoformat() if day else None,
+            "outcome": outcome.value if outcome else None,
+            "household": household or None,
+        }.items()
+        if v
+    }
+    older = (
+        f'<a class="button" id="older" href="/log?'
+        f'{escape(urlencode({**filters, "before_seq": entries[-1].seq}))}">'
+        f"{t(lang, '更早', 'Older')} →</a>"
+        if len(entries) == LOG_PAGE
+        else ""
+    )
+    options = "".join(
+        f'<option value="{o.value}" {"selected" if outcome is o else ""}>'
+        f"{t(lang, *i18n.OUTCOMES[o.value])}</option>"
+        for o in Outcome
+    )
+    export_query = {k: v for k, v in filters.items() if k != "day"}
+    if since and until:
+        export_query.update(since=since.isoformat(), until=until.isoformat())
+    q = escape(urlencode(export_query))
+    body = f"""
+<section class="card">
+<h1>{t(lang, "出入记录", "Entry log")}</h1>
+<form class="filters" method="get" action="/log">
+  <label>{t(lang, "日期", "Day")}<input type="date" name="day" value="{escape(filters.get("day", ""))}"></label>
+  <label>{t(lang, "结果", "Decision")}<select name="outcome"><option value="">—</option>{options}</select></label>
+  <label>{t(lang, "住户", "Household")}<input name="household" value="{escape(household or "")}"></label>
+  <button class="big">{t(lang, "查询", "Search")}</button>
+</form>
+<p class="exports">{t(lang, "导出", "Export")}:
+  <a class="button" id="export-entries-csv" href="/api/v1/exports/entries.csv?{q}">登记表 CSV</a>
+  <a class="button" id="export-entries-xlsx" href="/api/v1/exports/entries.xlsx?{q}">登记表 XLSX</a>
+  <a class="button" id="export-fever-csv" href="/api/v1/exports/fever.csv?{q}">发热台账 CSV</a>
+  <a class="button" id="export-fever-xlsx" href="/api/v1/exports/fever.xlsx?{q}">发热台账 XLSX</a>
+</p>
+{_entries_table(lang, context, rows)}
+<p>{older}</p>
+</section>"""
+    return page(lang, "记录", body, guard=guard, current="/log")
+
+
+def hourly_svg(hours: dict[str, list[int]], lang: str) -> str:
+    """Stacked bars per hour: passed green, denied grey, fever red, others blue."""
+    colours = {
+        "passed": "#2e9e5b",
+        "overridden": "#d9a400",
+        "denied": "#8a8f98",
+        "fever": "#d7263d",
+        "abandoned": "#4a78c2",
+        "mode_change": "#6b4fbb",
+    }
+    totals = [sum(hours[o][h] for o in hours) for h in range(24)]
+    top = max([*totals, 1])
+    width, height, pad = 720, 240, 30
+    bar = (width - pad) / 24
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + 40}" '
+        f'role="img" aria-label="{t(lang, "每小时通行人次", "Entries per hour")}" class="chart">',
+        f'<text x="0" y="14" class="axis">{top}</text>',
+    ]
+    for h in range(24):
+        y = float(height)
+        for outcome, colour in colours.items():
+            n = hours.get(outcome, [0] * 24)[h]
+            if not n:
+                continue
+            bar_h = n / top * (height - 20)
+            y -= bar_h
+            parts.append(
+                f'<rect x="{pad + h * bar + 2:.1f}" y="{y:.1f}" width="{bar - 4:.1f}" '
+                f'height="{bar_h:.1f}" fill="{colour}"><title>{h:02d}:00 {outcome} {n}</title></rect>'
+            )
+        parts.append(
+            f'<text x="{pad + h * bar + bar / 2:.1f}" y="{height + 16}" class="axis" '
+            f'text-anchor="middle">{h}</text>'
+        )
+    legend_x = pad
+    for outcome, colour in colours.items():
+        parts.append(
+            f'<rect x="{legend_x}" y="{height + 24}" width="12" height="12" fill="{colour}"/>'
+            f'<text x="{legend_x + 16}" y="{height + 35}" class="axis">'
+            f"{t(lang, *i18n.OUTCOMES[outcome])}</text>"
+        )
+        legend_x += 110
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+@router.get("/report")
+def report_page(
+    request: Request, context: ContextDep, guard: MaybeGuardDep, day: date | None = None
+) -> Response:
+    if guard is None:
+        return _need_sign_in(request)
+    lang = lang_of(request)
+    zone = _zone(context)
+    day = day or context.now().astimezone(zone).date()
+    hours = ledgers.hourly_counts(context.store, datetime.combine(day, time(0), tzinfo=zone))
+    totals = "".join(
+        f'<div class="total {o}"><b>{sum(hours[o])}</b><span>{t(lang, *i18n.OUTCOMES[o])}</span></div>'
+        for o in hours
+    )
+    body = f"""
+<section class="card"><h1>{t(lang, "卡口日报", "Daily report")} {day.isoformat()}</h1>
+<form method="get" action="/report"><input type="date" name="day" value="{day.isoformat()}">
+<button class="big">{t(lang, "查看", "Show")}</button></form>
+<div class="totals" id="totals">{totals}</div>
+{hourly_svg(hours, lang)}</section>"""
+    return page(lang, "日报", body, guard=guard, current="/report")
+
+
+@router.get("/status")
+def status_page(request: Request, context: ContextDep, guard: MaybeGuardDep) -> Response:
+    lang = lang_of(request)
+    devices = "".join(
+        f'<tr class="{d.health.value}"><td>{escape(d.name)}</td><td>{escape(d.health.value)}</td>'
+        f"<td>{escape(d.detail)}</td></tr>"
+        for d in context.device_status()
+    )
+    lanes = "".join(
+        f'<tr class="{"ok" if s["alive"] else "down"}"><td>{escape(s["lane"])}</td>'
+        f"<td>{t(lang, *i18n.STEPS.get(s['step'], (s['step'], s['step'])))}</td>"
+        f"<td>{escape(s['mode'])}</td><td>{'✔' if s['alive'] else '✘'}</td>"
+        f"<td>{s['unsaved_entries']}</td></tr>"
+        for s in (lane.snapshot() for lane in context.lanes.values())
+    )
+    body = f"""
+<section class="card"><h1>{t(lang, "系统状态", "Status")}</h1>
+<p>{t(lang, "数据库完整性", "Store integrity")}: <b id="integrity">{escape(context.store.integrity)}</b>
+ · {t(lang, "已存记录", "Entries stored")}: <b>{context.store.entry_count()}</b>
+ · {t(lang, "最后序号", "Last seq")}: <b>{context.store.last_seq()}</b></p>
+<h2>{t(lang, "通道", "Lanes")}</h2>
+<table><thead><tr><th>{t(lang, "通道", "Lane")}</th><th>{t(lang, "步骤", "Step")}</th>
+<th>{t(lang, "模式", "Mode")}</th><th>{t(lang, "运行", "Alive")}</th>
+<th>{t(lang, "未保存", "Unsaved")}</th></tr></thead><tbody>{lanes}</tbody></table>
+<h2>{t(lang, "设备", "Devices")}</h2>
+<table id="devices"><thead><tr><th>{t(lang, "设备", "Device")}</th>
+<th>{t(lang, "状态", "Health")}</th><th>{t(lang, "说明", "Detail")}</th></tr></thead>
+<tbody>{devices}</tbody></table></section>"""
+    return page(lang, "状态", body, guard=guard, current="/status")
+
+
+@router.get("/kiosk")
+def kiosk(request: Request, context: ContextDep, lane: str | None = None) -> Response:
+    lane_id = lane if lane is not None and lane in context.lanes else next(iter(context.lanes))
+    body = f"""
+<div id="kiosk" data-lane="{escape(lane_id)}">
+  <div class="kiosk-zh" id="kiosk-zh">请出示通行证</div>
+  <div class="kiosk-en" id="kiosk-en">Please show your pass</div>
+  <div class="kiosk-detail" id="kiosk-detail"></div>
+</div>"""
+    return page("zh", "居民屏", body, body_class="kiosk")

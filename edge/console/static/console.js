@@ -1,0 +1,222 @@
+// Kakou console: live lane view, guard actions, alarms, kiosk. Plain JS, no build step, no CDN.
+"use strict";
+(function () {
+  const lang = document.documentElement.lang === "en" ? "en" : "zh";
+  const T = (zh, en) => (lang === "en" ? en : zh);
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const esc = (s) => String(s == null ? "" : s).replace(/[&<>"']/g, (c) =>
+    ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+
+  async function api(path, body) {
+    const res = await fetch(path, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify(body || {}),
+    });
+    let data = null;
+    try { data = await res.json(); } catch (e) { data = null; }
+    if (res.status === 401 && !path.startsWith("/api/v1/auth/")) { location.href = "/login?next=" + encodeURIComponent(location.pathname); }
+    return { ok: res.ok, status: res.status, data };
+  }
+
+  function toast(text, kind) {
+    let box = $("#toast");
+    if (!box) { box = document.createElement("div"); box.id = "toast"; document.body.appendChild(box); }
+    box.className = "toast " + (kind || "");
+    box.textContent = text;
+    clearTimeout(box._t); box._t = setTimeout(() => { box.className = "toast hidden"; }, 4000);
+  }
+
+  // ---------------------------------------------------------------- header
+  const sw = $("#lang-switch");
+  if (sw) sw.addEventListener("click", () => {
+    document.cookie = "kakou_lang=" + (lang === "en" ? "zh" : "en") + "; path=/; SameSite=Strict; max-age=31536000";
+    location.reload();
+  });
+  const out = $("#sign-out");
+  if (out) out.addEventListener("click", async () => { await api("/api/v1/auth/sign-out"); location.href = "/login"; });
+
+  // ---------------------------------------------------------------- sign-in
+  const signIn = $("#sign-in-form");
+  if (signIn) signIn.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const res = await api("/api/v1/auth/sign-in", { name: $("#name").value, secret: $("#secret").value });
+    if (res.ok) {
+      const next = new URLSearchParams(location.search).get("next");
+      location.href = next && next.startsWith("/") && !next.startsWith("//") ? next : "/";
+    } else {
+      $("#sign-in-error").textContent = res.status === 429
+        ? T("失败次数过多，请稍后再试", "Too many failures; try again later")
+        : T("姓名或密码错误", "Wrong name or PIN");
+    }
+  });
+
+  // ---------------------------------------------------------------- alarm sound
+  let audio = null;
+  function beep() {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      [0, 0.35, 0.7].forEach((at) => {
+        const osc = audio.createOscillator(), gain = audio.createGain();
+        osc.type = "square"; osc.frequency.value = 880;
+        gain.gain.value = 0.2;
+        osc.connect(gain); gain.connect(audio.destination);
+        osc.start(audio.currentTime + at); osc.stop(audio.currentTime + at + 0.2);
+      });
+      window.kakouBeeps = (window.kakouBeeps || 0) + 1;
+    } catch (e) { /* no audio device: the banner still shows */ }
+  }
+  const heard = new Set();
+
+  function renderAlarms(alarms) {
+    const box = $("#alarms");
+    if (!box) return;
+    box.innerHTML = alarms.map((a) => `
+      <div class="alarm ${esc(a.kind)}" data-alarm="${esc(a.id)}" role="alert">
+        <span class="alarm-text"><b>${esc(T(a.text_zh, a.text_en))}</b>
+        · ${T("通道", "lane")} ${esc(a.lane)} ${a.detail ? "· " + esc(a.detail) : ""}</span>
+        <button class="big ack">${T("已处置", "Acknowledge")}</button></div>`).join("");
+    alarms.forEach((a) => { if (!heard.has(a.id)) { heard.add(a.id); beep(); } });
+  }
+
+  // ---------------------------------------------------------------- live lanes
+  const STEPS = [["stop", "停", "Stop"], ["look", "看", "Look"], ["ask", "问", "Ask"],
+    ["measure", "测", "Measure"], ["pass", "行", "Pass"]];
+  const answers = {};
+
+  function renderLane(root, lane) {
+    const order = STEPS.map((s) => s[0]);
+    const step = lane.step === "hold" ? "measure" : lane.step;
+    const at = order.indexOf(step);
+    root.querySelector(".steps").innerHTML = STEPS.map(([id, zh, en], i) => {
+      const cls = i < at ? "done" : i === at ? "on" : "";
+      const label = id === "measure" && lane.step === "hold" ? T("复测", "Re-measure") : T(zh, en);
+      return `<li class="${cls}" data-step="${id}"><span class="n">${i + 1}</span>${esc(label)}</li>`;
+    }).join("");
+    const v = lane.visit;
+    const temps = (v && v.temperatures_c) || [];
+    root.querySelector(".visit").innerHTML = v ? `
+      <dl><dt>${T("持证人", "Holder")}</dt><dd class="holder">${esc(v.holder || "—")}</dd>
+      <dt>${T("类别", "Kind")}</dt><dd class="kind">${esc(T(v.kind_zh || v.kind || "—", v.kind_en || v.kind || "—"))}</dd>
+      <dt>${T("住户", "Household")}</dt><dd class="household">${esc(v.household || "—")}</dd>
+      <dt>${T("体温", "Temperature")}</dt><dd class="temps">${temps.map((c) =>
+        `<span class="temp ${c >= lane.fever_threshold_c ? "hot" : ""}">${c.toFixed(1)}°C</span>`).join(" ") || "—"}</dd></dl>`
+      : `<p class="idle">${T("等待扫码", "Waiting for a pass")} · ${esc(({normal: T("正常", "normal"), lockdown: T("封控", "lockdown"), emergency: T("紧急放行", "emergency")})[lane.mode] || lane.mode)}</p>`;
+    const last = lane.last_entry;
+    root.querySelector(".verdict").innerHTML = last && !v ? `
+      <div class="outcome ${esc(last.outcome)}"><b>${esc(T(last.outcome_zh, last.outcome_en))}</b>
+      ${esc(last.holder || "")} ${esc(last.household || "")}
+      ${(last.temperatures || []).map((x) => esc(x.body_c.toFixed(1)) + "°C").join(" ")}
+      <ul class="reasons">${(T(last.reasons_zh, last.reasons_en) || []).map((r) => `<li>${esc(r)}</li>`).join("")}</ul></div>` : "";
+    const qbox = root.querySelector(".questions");
+    if (lane.step === "ask" && lane.questions.length) {
+      const mine = answers[lane.lane] || (answers[lane.lane] = {});
+      qbox.innerHTML = lane.questions.map((q) => `
+        <div class="question" data-q="${esc(q.id)}"><p>${esc(T(q.text_zh, q.text_en))}</p>
+        ${q.choices.map((c) => `<button class="big choice ${mine[q.id] === c ? "chosen" : ""}" data-choice="${esc(c)}">${
+          esc(c === "yes" ? T("是", "Yes") : c === "no" ? T("否", "No") : c)}</button>`).join("")}</div>`).join("")
+        + `<button class="big primary send-answers">${T("提交回答", "Submit answers")}</button>`;
+    } else {
+      qbox.innerHTML = "";
+      delete answers[lane.lane];
+    }
+  }
+
+  function render(state) {
+    renderAlarms(state.alarms || []);
+    const duty = $("#duty-list");
+    if (duty) duty.innerHTML = T("当班：", "On duty: ") + (state.on_duty.length
+      ? state.on_duty.map((g) => `<b>${esc(g.name)}</b> ${T("自", "since")} ${esc(new Date(g.since).toLocaleTimeString())}`).join("，")
+      : T("无人接班", "nobody"));
+    (state.lanes || []).forEach((lane) => {
+      const root = document.querySelector(`.lane[data-lane="${CSS.escape(lane.lane)}"]`);
+      if (root) renderLane(root, lane);
+      renderKiosk(lane);
+    });
+    document.body.dataset.updated = String(Date.now());
+  }
+
+  const lanes = $("#lanes");
+  if (lanes) {
+    lanes.addEventListener("click", async (ev) => {
+      const root = ev.target.closest(".lane");
+      if (!root) return;
+      const id = root.dataset.lane;
+      if (ev.target.matches(".choice")) {
+        const q = ev.target.closest(".question").dataset.q;
+        (answers[id] = answers[id] || {})[q] = ev.target.dataset.choice;
+        ev.target.parentElement.querySelectorAll(".choice").forEach((b) => b.classList.toggle("chosen", b === ev.target));
+      } else if (ev.target.matches(".send-answers")) {
+        const res = await api(`/api/v1/lanes/${encodeURIComponent(id)}/answers`, { answers: answers[id] || {} });
+        if (!res.ok || !res.data.accepted) toast(T("回答未被接受：", "Answers refused: ") + ((res.data && (res.data.rejected_detail || res.data.rejected_code)) || res.status), "bad");
+      } else if (ev.target.matches(".cancel")) {
+        await api(`/api/v1/lanes/${encodeURIComponent(id)}/cancel`, {});
+      }
+    });
+    lanes.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const root = ev.target.closest(".lane");
+      const id = encodeURIComponent(root.dataset.lane);
+      if (ev.target.matches(".manual")) {
+        const value = parseFloat(ev.target.body_c.value);
+        if (!(value >= 30 && value <= 45)) { toast(T("请输入 30–45 之间的体温", "Enter 30–45 °C"), "bad"); return; }
+        const res = await api(`/api/v1/lanes/${id}/manual-reading`, { body_c: value });
+        if (res.ok) { ev.target.reset(); toast(T("体温已提交", "Reading sent"), "good"); }
+      } else if (ev.target.matches(".override")) {
+        const reason = ev.target.reason.value.trim();
+        if (!reason) { toast(T("人工放行必须填写原因", "An override needs a written reason"), "bad"); ev.target.reason.focus(); return; }
+        const res = await api(`/api/v1/lanes/${id}/override`, { reason });
+        if (res.ok && res.data.accepted) { ev.target.reset(); toast(T("已人工放行", "Overridden"), "good"); }
+        else toast(T("无法放行：", "Override refused: ") + ((res.data && (res.data.rejected_detail || res.data.rejected_code)) || res.status), "bad");
+      }
+    });
+    const take = $("#take-duty");
+    if (take) take.addEventListener("click", async () => {
+      const res = await api("/api/v1/duty/take", { note: "" });
+      if (res.ok) toast(T("已接班", "You are on duty"), "good");
+    });
+  }
+  const alarmBox = $("#alarms");
+  if (alarmBox) alarmBox.addEventListener("click", async (ev) => {
+    if (!ev.target.matches(".ack")) return;
+    const id = ev.target.closest(".alarm").dataset.alarm;
+    const res = await api(`/api/v1/alarms/${encodeURIComponent(id)}/ack`, { note: "" });
+    if (res.ok) ev.target.closest(".alarm").remove();
+  });
+
+  // ---------------------------------------------------------------- simulation panel
+  const simForm = $("#sim-form");
+  if (simForm) simForm.addEventListener("submit", async (ev) => {
+    ev.preventDefault(); await api("/api/v1/sim/present", { text: simForm.text.value });
+  });
+  const simTemp = $("#sim-temp");
+  if (simTemp) simTemp.addEventListener("submit", async (ev) => {
+    ev.preventDefault(); await api("/api/v1/sim/temperature", { values_c: [parseFloat(simTemp.value.value)] });
+  });
+
+  // ---------------------------------------------------------------- kiosk
+  const kiosk = $("#kiosk");
+  function renderKiosk(lane) {
+    if (!kiosk || kiosk.dataset.lane !== lane.lane) return;
+    let zh = "请出示通行证", en = "Please show your pass", detail = "", cls = "";
+    const last = lane.last_entry;
+    if (lane.step === "look" || lane.step === "ask") { zh = "请稍候，工作人员核验中"; en = "Please wait, the guard is checking"; }
+    else if (lane.step === "measure") { zh = "请测量体温"; en = "Please take your temperature"; }
+    else if (lane.step === "hold") { zh = "请稍候，需要复测体温"; en = "Please wait to be measured again"; cls = "warn"; }
+    else if (last && Date.now() - Date.parse(last.recorded_at) < 8000) {
+      if (last.outcome === "passed" || last.outcome === "overridden") { zh = "体温正常，请通行"; en = "Temperature normal, please pass"; cls = "good"; }
+      else if (last.outcome === "fever") { zh = "体温异常，请在旁等候"; en = "Temperature high, please wait aside"; cls = "bad"; }
+      else if (last.outcome === "denied") { zh = "禁止通行"; en = "Entry refused"; cls = "bad"; detail = (last.reasons_zh || []).join("；") + "<br><small>" + esc((last.reasons_en || []).join("; ")) + "</small>"; }
+    }
+    kiosk.className = cls;
+    $("#kiosk-zh").textContent = zh; $("#kiosk-en").textContent = en;
+    $("#kiosk-detail").innerHTML = detail.includes("<small>") ? esc(detail.split("<br>")[0]) + "<br>" + detail.split("<br>")[1] : "";
+  }
+
+  // ---------------------------------------------------------------- the stream
+  if (lanes || kiosk) {
+    const source = new EventSource("/api/v1/live/stream");
+    source.onmessage = (msg) => render(JSON.parse(msg.data));
+    source.onerror = () => { document.body.classList.add("offline"); };
+    source.onopen = () => { document.body.classList.remove("offline"); };
+  }
+})();

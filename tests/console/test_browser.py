@@ -1,0 +1,168 @@
+"""The console in real headless Chromium: sign-in, a visit seen live, fever with its alarm,
+an override with a written reason, exports opened, the language switch and a phone screen."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import time
+from collections.abc import Callable
+
+from openpyxl import load_workbook
+from playwright.sync_api import Page, expect
+
+from edge.model import PassKind
+from edge.store.guards import GuardBook
+from tests.console.conftest import ADMIN_PIN, LiveConsole, shot, sign_in
+
+
+def test_sign_in_is_required_and_a_wrong_pin_is_refused(live: LiveConsole, page: Page) -> None:
+    page.goto(f"{live.url}/")
+    expect(page).to_have_url(re.compile(r"/login\?next=%2F$"))
+    expect(page.locator("h1")).to_have_text("值守人员登录")
+    page.fill("#name", "李卫")
+    page.fill("#secret", "0000")
+    page.click("button[type=submit]")
+    expect(page.locator("#sign-in-error")).to_have_text("姓名或密码错误")
+    shot(page, "login")
+    sign_in(page, live)
+    expect(page.locator("#who")).to_contain_text("李卫")
+    cookie = next(c for c in page.context.cookies() if c["name"] == "kakou_session")
+    assert cookie["httpOnly"] is True
+    assert cookie["sameSite"] == "Strict"
+
+
+def test_a_resident_visit_is_seen_live_step_by_step(live: LiveConsole, page: Page) -> None:
+    sign_in(page, live)
+    lane = page.locator("#lane-in-1")
+    expect(lane.locator(".steps li.on")).to_have_attribute("data-step", "stop")
+    page.locator("#take-duty").click()
+    expect(page.locator("#duty-list")).to_contain_text("李卫")
+    assert live.gate.simulation is not None
+    # The pass first, no reading yet: the lane waits at measure with the holder shown.
+    live.gate.simulation.present("in-1", live.token("R-100").encode())
+    expect(lane.locator(".steps li.on")).to_have_attribute("data-step", "measure")
+    expect(lane.locator(".steps li.done")).to_have_count(3)  # stop, look, ask behind it
+    expect(lane.locator(".holder")).to_have_text("王*明")
+    expect(lane.locator(".kind")).to_have_text("居民")
+    expect(lane.locator(".household")).to_have_text("3-2-501")
+    shot(page, "live-measure")
+    live.gate.simulation.temperature("in-1", [36.6], 36.6)
+    expect(lane.locator(".outcome")).to_contain_text("通行")
+    expect(lane.locator(".outcome")).to_contain_text("36.6°C")
+    expect(lane.locator(".steps li.on")).to_have_attribute("data-step", "stop")
+    shot(page, "live-passed")
+
+
+def test_a_fever_raises_an_alarm_with_sound_that_a_guard_acknowledges(
+    live: LiveConsole, page: Page
+) -> None:
+    sign_in(page, live)
+    lane = page.locator("#lane-in-1")
+    live.present("R-200", [38.4, 38.6])
+    expect(lane.locator(".temp.hot").first).to_be_visible()
+    alarm = page.locator(".alarm.fever")
+    expect(alarm).to_be_visible(timeout=15_000)
+    expect(alarm).to_contain_text("发热警报")
+    expect(lane.locator(".outcome.fever")).to_contain_text("发热")
+    expect(lane.locator(".reasons")).to_contain_text("复测仍发热")
+    assert page.evaluate("window.kakouBeeps") >= 1  # the WebAudio beep was played
+    shot(page, "live-fever-alarm")
+    alarm.locator(".ack").click()
+    expect(page.locator(".alarm")).to_have_count(0)
+    acks = GuardBook(live.gate.store).audit_log(action="alarm_ack")
+    assert acks
+    assert acks[0].guard_id == live.guard.id
+    assert acks[0].detail["kind"] == "fever"
+
+
+def test_ask_step_answers_are_tapped_and_an_override_needs_a_reason(
+    live: LiveConsole, page: Page
+) -> None:
+    sign_in(page, live)
+    lane = page.locator("#lane-in-1")
+    assert live.gate.simulation is not None
+    live.gate.simulation.present("in-1", live.token("T-300", PassKind.TEMPORARY).encode())
+    expect(lane.locator(".steps li.on")).to_have_attribute("data-step", "ask")
+    expect(lane.locator(".question")).to_have_count(2)
+    expect(lane.locator(".question").first).to_contain_text("14天内是否去过中高风险地区")
+    shot(page, "live-ask")
+    # An override with no reason is refused in the page (and by the API).
+    lane.locator(".override button").click()
+    expect(page.locator("#toast")).to_have_text("人工放行必须填写原因")
+    lane.locator(".override input[name=reason]").fill("本楼住户，手机没电，已电话核实")
+    lane.locator(".override button").click()
+    expect(lane.locator(".outcome.overridden")).to_contain_text("人工放行")
+    entry = live.gate.store.entries(newest_first=True, limit=1)[0]
+    assert entry.draft.guard_id == live.guard.id
+    assert entry.draft.guard_note == "本楼住户，手机没电，已电话核实"
+
+
+def test_exports_download_and_open_with_chinese_headings(live: LiveConsole, page: Page) -> None:
+    live.present("R-400", [36.5])
+    assert _wait(lambda: live.gate.store.entry_count() >= 1, 10)
+    live.present("R-401", [38.5, 38.5])
+    assert _wait(lambda: live.gate.store.entry_count() >= 2, 20)
+    sign_in(page, live, "admin", ADMIN_PIN)
+    page.goto(f"{live.url}/log")
+    expect(page.locator("#entries tbody tr")).to_have_count(2)
+    shot(page, "log")
+    with page.expect_download() as csv_download:
+        page.click("#export-entries-csv")
+    text = csv_download.value.path().read_bytes().decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][:3] == ["序号", "时间", "通道"]
+    assert {row[10] for row in rows[1:]} == {"通行", "发热"}
+    with page.expect_download() as xlsx_download:
+        page.click("#export-fever-xlsx")
+    sheet = load_workbook(
+        io.BytesIO(xlsx_download.value.path().read_bytes()), read_only=True
+    ).active
+    assert sheet is not None
+    values = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert values[0][:3] == ["序号", "时间", "姓名"]
+    assert [row[4] for row in values[1:]] == ["R-401"]
+    page.goto(f"{live.url}/report")
+    expect(page.locator("svg.chart rect").first).to_be_visible()
+    shot(page, "report")
+
+
+def test_language_switch_and_a_phone_sized_screen(live: LiveConsole, page: Page) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live)
+    expect(page.locator("nav a.on")).to_have_text("实时")
+    page.click("#lang-switch")
+    expect(page.locator("nav a.on")).to_have_text("Live")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#lane-in-1 .steps li").first).to_contain_text("Stop")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"
+    box = page.locator("#lane-in-1 .cancel").bounding_box()
+    assert box is not None
+    assert box["height"] >= 44
+    shot(page, "phone-en")
+    page.click("#lang-switch")
+    expect(page.locator("nav a.on")).to_have_text("实时")
+
+
+def test_kiosk_and_status_pages(live: LiveConsole, page: Page) -> None:
+    page.goto(f"{live.url}/kiosk")
+    expect(page.locator("#kiosk-zh")).to_have_text("请出示通行证")
+    expect(page.locator("#kiosk-en")).to_have_text("Please show your pass")
+    shot(page, "kiosk-idle")
+    live.present("R-500", [36.4])
+    expect(page.locator("#kiosk-zh")).to_have_text("体温正常，请通行")
+    shot(page, "kiosk-passed")
+    page.goto(f"{live.url}/status")
+    expect(page.locator("#integrity")).to_have_text("ok")
+    shot(page, "status")
+
+
+def _wait(check: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
