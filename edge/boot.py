@@ -58,6 +58,8 @@ from edge.timepolicy import TrustedTime, TrustedTimeKeeper
 if TYPE_CHECKING:
     import uvicorn  # imported at run time only when the console is on
 
+from sync.runtime import start_sync
+
 log = logging.getLogger(__name__)
 
 
@@ -225,6 +227,16 @@ def _build(settings: Settings, stack: ExitStack, *, start: bool) -> Gate:
         simulation = Simulation(
             sim_lanes, bus=bus, issuer=issuer, revoke=revoke, clock_now=lambda: clock.now().wall
         )
+    if settings.mqtt is not None and start:
+        # Registered after the store, so it stops first: the outbox is never written after close.
+        sync = start_sync(
+            settings.mqtt,
+            store=store,
+            bus=bus,
+            community=settings.site.community,
+            gate=settings.site.gate,
+        )
+        stack.callback(sync.stop)
     gate = Gate(settings, store, bus, lanes, status_sources, simulation, keeper)
     gate._stack = stack
     return gate

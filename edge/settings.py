@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from edge.model import Direction
 from edge.policy import Policy
 from edge.timepolicy import UnsyncedPolicy
+from sync.settings import SyncSettings
 
 DEFAULT_CONFIG_NAME = "sim.toml"
 
@@ -341,6 +342,9 @@ class Settings(_Model):
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     clock: ClockSettings = Field(default_factory=ClockSettings)
     sim: SimSettings = Field(default_factory=SimSettings)
+    mqtt: SyncSettings | None = Field(
+        default=None, description="Sync entries to the community server; absent: none."
+    )
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     credentials: CredentialsSettings = Field(default_factory=CredentialsSettings)
 

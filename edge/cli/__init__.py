@@ -13,9 +13,9 @@ def main() -> None:
 
 def _register() -> None:
     # Sub-command modules import heavy libraries; they are attached here once.
-    from edge.cli import doctor, entries, guards, ops, passes, run, sim
+    from edge.cli import doctor, entries, guards, ops, passes, run, server, sim
 
-    for module in (run, passes, entries, sim, ops, doctor, guards):
+    for module in (run, passes, entries, sim, server, ops, doctor, guards):
         for command in module.COMMANDS:
             main.add_command(command)
 

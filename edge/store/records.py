@@ -423,15 +423,21 @@ def _json_column(row: Mapping[str, SqlValue], column: str) -> object:
         raise DocumentError(f"{column}: not JSON: {exc}") from exc
 
 
-def entry_from_row(row: Mapping[str, SqlValue]) -> Entry:
-    """The entry stored in an ``entries`` row; raises ``DocumentError`` if the row is damaged."""
+def document_from_row(row: Mapping[str, SqlValue]) -> dict[str, Any]:
+    """The document stored in an ``entries`` row, rebuilt but not re-checked.
+
+    Raises ``DocumentError`` only for a row that cannot be rebuilt at all (a missing column,
+    text that is not JSON). ``entry_from_row`` checks the result strictly; the sync publisher
+    sends it as it is, since every row was written from a checked entry and the receiver checks
+    each document again.
+    """
     missing = [column for column in ENTRY_COLUMNS if column not in row]
     if missing:
         raise DocumentError(f"row lacks columns {missing}")
     clock_synced = row["clock_synced"]
     if clock_synced not in (0, 1):
         raise DocumentError("clock_synced: expected 0 or 1")
-    doc = {
+    return {
         "id": row["id"],
         "schema_version": row["schema_version"],
         "community": row["community"],
@@ -455,4 +461,8 @@ def entry_from_row(row: Mapping[str, SqlValue]) -> Entry:
         "gate_mode": row["gate_mode"],
         "extra": _json_column(row, "extra"),
     }
-    return entry_from_document(doc)
+
+
+def entry_from_row(row: Mapping[str, SqlValue]) -> Entry:
+    """The entry stored in an ``entries`` row; raises ``DocumentError`` if the row is damaged."""
+    return entry_from_document(document_from_row(row))

@@ -1,0 +1,230 @@
+"""`kakou server`: the community receiver and its office tools (run, gaps, report, publish).
+
+A thin shell over ``sync.receiver.cli``. Settings come from ``--config server.toml`` and/or
+flags (a flag wins over the file). Exit codes: 0 success, 1 ``gaps --check`` found something
+missing, 2 a usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from edge import keys
+from sync.contract import DownlinkKind, check_id
+from sync.receiver import cli as server_cli
+from sync.receiver.db import ReceiverDb, ReceiverDbError
+from sync.settings import (
+    ServerSettings,
+    SettingsFileError,
+    load_server_settings,
+    server_settings_from,
+)
+
+_FLAG_KEYS = {
+    "host": "broker.host",
+    "port": "broker.port",
+    "username": "broker.username",
+    "password_file": "broker.password_file",
+    "db": "database.path",
+    "dsn": "database.dsn",
+    "dsn_file": "database.dsn_file",
+    "group": "receiver.group",
+    "name": "receiver.name",
+    "timezone": "receiver.timezone",
+}
+
+
+def _settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every sub-command shares: the file and the flags that override it."""
+    options = [
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(path_type=Path, dir_okay=False, exists=True),
+            help="server.toml (broker, database, receiver).",
+        ),
+        click.option("--host", help="Broker host."),
+        click.option("--port", type=int, help="Broker port."),
+        click.option("--username", help="Broker user name."),
+        click.option(
+            "--password-file", type=click.Path(path_type=Path), help="File with the password."
+        ),
+        click.option("--db", type=click.Path(path_type=Path), help="SQLite database file."),
+        click.option("--dsn", help="PostgreSQL DSN without a password (else --dsn-file)."),
+        click.option(
+            "--dsn-file", type=click.Path(path_type=Path), help="File with a PostgreSQL DSN."
+        ),
+        click.option("--group", help="Shared subscription group."),
+        click.option("--name", help="This receiver's name."),
+        click.option("--timezone", help="Time zone of the report's days."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _settings(config_path: Path | None, flags: dict[str, Any]) -> ServerSettings:
+    overrides = {_FLAG_KEYS[name]: value for name, value in flags.items() if value is not None}
+    try:
+        if config_path is not None:
+            return load_server_settings(config_path, overrides)
+        return server_settings_from({}, overrides, source="(command line)")
+    except SettingsFileError as exc:
+        click.echo(f"kakou server: {len(exc.problems)} problem(s) in the settings:", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(2)
+
+
+def _open_database(settings: ServerSettings, *, must_exist: bool = False) -> ReceiverDb:
+    path = settings.database.path
+    if must_exist and path is not None and not path.is_file():
+        # A typo in --db must not create an empty database and report "nothing missing".
+        raise click.ClickException(f"no receiver database at {path}")
+    try:
+        return server_cli.open_database(settings.database, receiver=settings.receiver.name)
+    except (ReceiverDbError, OSError) as exc:
+        raise click.ClickException(f"cannot open the receiver database: {exc}") from exc
+
+
+def _flags(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {name: kwargs.pop(name) for name in list(kwargs) if name in _FLAG_KEYS}
+
+
+@click.group()
+def server() -> None:
+    """The community receiver: store the gates' entries, find gaps, report, publish."""
+
+
+@server.command("run")
+@_settings_options
+@click.option("--log-level", default="INFO", show_default=True, help="Logging level.")
+def run(config_path: Path | None, log_level: str, **kwargs: Any) -> None:
+    """Receive the gates' entries until SIGTERM (several receivers may share one group)."""
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = _settings(config_path, _flags(kwargs))
+    try:
+        code = server_cli.run_server(settings)
+    except ReceiverDbError as exc:
+        raise click.ClickException(f"cannot open the receiver database: {exc}") from exc
+    sys.exit(code)
+
+
+@server.command("gaps")
+@_settings_options
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
+@click.option("--check", is_flag=True, help="Exit 1 if anything is missing or not yet received.")
+def gaps(config_path: Path | None, as_json: bool, check: bool, **kwargs: Any) -> None:
+    """Missing seq ranges per gate log, and what gates reported but did not send yet."""
+    settings = _settings(config_path, _flags(kwargs))
+    db = _open_database(settings, must_exist=True)
+    try:
+        found = db.gaps()
+    finally:
+        db.close()
+    click.echo(server_cli.gaps_json(found) if as_json else server_cli.format_gaps(found))
+    if check and server_cli.has_gaps(found):
+        sys.exit(1)
+
+
+def _day(ctx: click.Context, param: click.Parameter, value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2026-11-23", ctx, param) from None
+
+
+@server.command("report")
+@_settings_options
+@click.option("--day", required=True, callback=_day, help="The office day, e.g. 2026-11-23.")
+@click.option(
+    "--csv", "csv_path", type=click.Path(path_type=Path, dir_okay=False), help="Write CSV here."
+)
+def report(config_path: Path | None, day: date, csv_path: Path | None, **kwargs: Any) -> None:
+    """Per gate counts for one day: passed, denied, fevers, visitors (and more)."""
+    settings = _settings(config_path, _flags(kwargs))
+    db = _open_database(settings, must_exist=True)
+    try:
+        rows = server_cli.daily_report(db, day, settings.receiver.timezone)
+    finally:
+        db.close()
+    if csv_path is not None:
+        csv_path.write_text(server_cli.report_csv(rows), encoding="utf-8")
+        click.echo(f"wrote {len(rows)} gate(s) to {csv_path}")
+    else:
+        click.echo(server_cli.format_report(rows))
+
+
+@server.command("publish")
+@click.argument("kind", type=click.Choice([kind.value for kind in DownlinkKind]))
+@_settings_options
+@click.option("--community", required=True, help="Community id the document is for.")
+@click.option(
+    "--key",
+    "key_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Signing key KID.key (its public half must be trusted by the gates).",
+)
+@click.option(
+    "--file",
+    "source",
+    required=True,
+    type=click.Path(path_type=Path, exists=True),
+    help="revocations: a pass id list; keys: a folder of *.pub; policy: a TOML file.",
+)
+@click.option("--revoke", multiple=True, help="keys: a key id to stop trusting (repeatable).")
+@click.option("--version", type=int, help="Version number (default: one more than the last).")
+def publish(
+    kind: str,
+    config_path: Path | None,
+    community: str,
+    key_path: Path,
+    source: Path,
+    revoke: tuple[str, ...],
+    version: int | None,
+    **kwargs: Any,
+) -> None:
+    """Sign a revocation list, trusted keys or policy and publish it (retained) to every gate."""
+    settings = _settings(config_path, _flags(kwargs))
+    downlink_kind = DownlinkKind(kind)
+    try:
+        check_id("community", community)
+        kid, private_key = keys.load_private(key_path)
+        if downlink_kind is DownlinkKind.REVOCATIONS:
+            body: Any = server_cli.revocations_body(source)
+        elif downlink_kind is DownlinkKind.KEYS:
+            body = server_cli.keys_body(source, revoke)
+        else:
+            body = server_cli.policy_body(source)
+    except (ValueError, OSError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    db = _open_database(settings)
+    try:
+        document = server_cli.publish_downlink(
+            settings,
+            db,
+            community=community,
+            kind=downlink_kind,
+            body=body,
+            key=private_key,
+            kid=kid,
+            version=version,
+        )
+    except (ValueError, ConnectionError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        db.close()
+    click.echo(f"published {kind} version {document.version} for {community}, signed by {kid}")
+
+
+COMMANDS: list[click.Command] = [server]

@@ -1,0 +1,851 @@
+"""The receiver's database: entries stored idempotently, per-log progress, gaps, daily counts.
+
+SQLite by default, PostgreSQL for larger deployments; both run the same SQL, written with ``?``
+placeholders (PostgreSQL gets ``%s``), and keep the same tables:
+
+- ``entries``: one row per entry id, the canonical document beside the columns the report
+  queries; ``(community, gate, log_id, seq)`` is unique.
+- ``logs``: per gate log, the highest contiguous seq stored (what the ack names) and the highest.
+- ``conflicts``: an entry whose id is stored with other content, or whose seq slot holds another
+  id. Kept aside, never merged, never lost.
+- ``rejects``: messages that were not valid at all, with the raw payload, so nothing is lost.
+- ``gate_status``: each gate's last retained status (its last seq shows what is still on the way).
+- ``downlink``: every signed document published, so versions only grow.
+
+A message is acknowledged (PUBACK and the ack topic) only after the transaction that stored it
+commits, so a receiver killed at any moment loses nothing: the broker or the gate sends again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import sqlite3
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from edge.model import Entry
+from edge.store.records import epoch_us
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+_CONTIGUOUS_STEP = 5_000
+_RACE_RETRIES = 5
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS receiver_meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS entries (
+    id TEXT PRIMARY KEY,
+    community TEXT NOT NULL,
+    gate TEXT NOT NULL,
+    log_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    lane TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    pass_kind TEXT,
+    decided_at TEXT NOT NULL,
+    decided_at_us BIGINT NOT NULL,
+    clock_synced INTEGER NOT NULL,
+    document TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    receiver TEXT NOT NULL,
+    UNIQUE (community, gate, log_id, seq)
+);
+CREATE INDEX IF NOT EXISTS entries_by_day ON entries (decided_at_us, community, gate);
+CREATE TABLE IF NOT EXISTS logs (
+    community TEXT NOT NULL,
+    gate TEXT NOT NULL,
+    log_id TEXT NOT NULL,
+    contiguous_seq BIGINT NOT NULL,
+    max_seq BIGINT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    PRIMARY KEY (community, gate, log_id)
+);
+CREATE TABLE IF NOT EXISTS conflicts (
+    row_id {serial},
+    entry_id TEXT NOT NULL,
+    community TEXT NOT NULL,
+    gate TEXT NOT NULL,
+    log_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    reason TEXT NOT NULL,
+    existing_id TEXT NOT NULL,
+    document TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    receiver TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rejects (
+    row_id {serial},
+    topic TEXT NOT NULL,
+    payload {blob} NOT NULL,
+    payload_sha256 TEXT NOT NULL UNIQUE,
+    reason TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    receiver TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS gate_status (
+    community TEXT NOT NULL,
+    gate TEXT NOT NULL,
+    log_id TEXT,
+    state TEXT NOT NULL,
+    last_seq BIGINT,
+    backlog BIGINT,
+    payload TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (community, gate)
+);
+CREATE TABLE IF NOT EXISTS downlink (
+    community TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    issued_at TEXT NOT NULL,
+    kid TEXT NOT NULL,
+    envelope TEXT NOT NULL,
+    published_at TEXT NOT NULL,
+    PRIMARY KEY (community, kind, version)
+);
+"""
+
+_INSERT_ENTRY = """
+INSERT INTO entries (id, community, gate, log_id, seq, lane, direction, outcome, pass_kind,
+    decided_at, decided_at_us, clock_synced, document, received_at, receiver)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT DO NOTHING
+"""
+_ENTRY_COLUMN_LIST = (
+    "id, community, gate, log_id, seq, lane, direction, outcome, pass_kind, decided_at, "
+    "decided_at_us, clock_synced, document, received_at, receiver"
+)
+_INSERT_CONFLICT = """
+INSERT INTO conflicts (entry_id, community, gate, log_id, seq, reason, existing_id, document,
+    received_at, receiver)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_DAILY_COUNTS = """
+SELECT community, gate,
+    count(*) AS total,
+    sum(CASE WHEN outcome = 'passed' THEN 1 ELSE 0 END) AS passed,
+    sum(CASE WHEN outcome = 'overridden' THEN 1 ELSE 0 END) AS overridden,
+    sum(CASE WHEN outcome = 'denied' THEN 1 ELSE 0 END) AS denied,
+    sum(CASE WHEN outcome = 'fever' THEN 1 ELSE 0 END) AS fevers,
+    sum(CASE WHEN outcome = 'abandoned' THEN 1 ELSE 0 END) AS abandoned,
+    sum(CASE WHEN pass_kind = 'visitor' AND direction = 'in'
+        AND outcome IN ('passed', 'overridden') THEN 1 ELSE 0 END) AS visitors,
+    sum(CASE WHEN clock_synced = 0 THEN 1 ELSE 0 END) AS clock_unsynced
+FROM entries
+WHERE decided_at_us >= ? AND decided_at_us < ?
+GROUP BY community, gate
+ORDER BY community, gate
+"""
+
+
+# ---------------------------------------------------------------------------- value types
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingEntry:
+    """One valid entry from a batch, with its canonical document text."""
+
+    entry: Entry
+    document: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingBatch:
+    community: str
+    gate: str
+    log_id: str
+    entries: Sequence[IncomingEntry]
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedMessage:
+    topic: str
+    payload: bytes
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class GateStatusRow:
+    community: str
+    gate: str
+    log_id: str | None
+    state: str
+    last_seq: int | None
+    backlog: int | None
+    payload: str
+
+
+LogKey = tuple[str, str, str]
+"""(community, gate, log_id)"""
+
+
+@dataclass(slots=True)
+class AckState:
+    """What to acknowledge for one log after a transaction."""
+
+    up_to_seq: int
+    ids: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class StoreResult:
+    stored: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    rejects: int = 0
+    acks: dict[LogKey, AckState] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LogGaps:
+    """One gate log's progress: missing seq ranges inside what arrived, and what has not arrived
+    of what the gate says it issued (``unreceived``, from its status)."""
+
+    community: str
+    gate: str
+    log_id: str
+    contiguous_seq: int
+    max_seq: int
+    missing: tuple[tuple[int, int], ...]
+    unreceived: tuple[int, int] | None
+
+    @property
+    def missing_count(self) -> int:
+        return sum(last - first + 1 for first, last in self.missing)
+
+
+@dataclass(frozen=True, slots=True)
+class DayCounts:
+    day: date
+    community: str
+    gate: str
+    total: int
+    passed: int
+    overridden: int
+    denied: int
+    fevers: int
+    abandoned: int
+    visitors: int
+    clock_unsynced: int
+
+
+class ReceiverDbError(Exception):
+    """The database failed (down, full, refused); the caller keeps its messages and retries."""
+
+
+class _RaceError(Exception):
+    """Another receiver stored one of our entries between our check and our insert: retry."""
+
+
+class _Cursor(Protocol):
+    """The part of a DB-API cursor both sqlite3 and psycopg provide."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def execute(self, sql: Any, params: Sequence[Any] = ..., /) -> Any: ...
+
+    def executemany(self, sql: Any, params: Sequence[Sequence[Any]], /) -> Any: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+# ----------------------------------------------------------------------------- the store
+
+
+class ReceiverDb(ABC):
+    """The backend-neutral logic; subclasses supply the connection and the SQL dialect."""
+
+    backend = "?"
+    _for_update = ""
+    _errors: tuple[type[Exception], ...] = ()
+
+    def __init__(self, *, receiver: str = "receiver") -> None:
+        self.receiver = receiver
+
+    # --- dialect
+
+    @abstractmethod
+    def _transaction(self, *, write: bool = True) -> contextlib.AbstractContextManager[_Cursor]:
+        """A cursor inside one transaction that commits on success and rolls back on error."""
+
+    @abstractmethod
+    def _retryable(self, exc: Exception) -> bool:
+        """Whether ``exc`` is a concurrency failure (deadlock, serialisation) worth a retry."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def _sql(self, sql: str) -> str:
+        return sql
+
+    @contextlib.contextmanager
+    def _guarded(self, *, write: bool = True) -> Iterator[_Cursor]:
+        """``_transaction`` with the driver's errors turned into ``ReceiverDbError``."""
+        try:
+            with self._transaction(write=write) as cursor:
+                yield cursor
+        except self._errors as exc:
+            raise ReceiverDbError(f"{type(exc).__name__}: {exc}") from exc
+
+    def _in_list(self, values: Sequence[Any], sql_type: str) -> tuple[str, list[Any]]:
+        """SQL for "is one of ``values``" and its parameters (values are bound, never inlined)."""
+        return f"IN ({', '.join('?' for _ in values)})", list(values)
+
+    def _insert_entries(self, cursor: _Cursor, rows: Sequence[Sequence[Any]]) -> int:
+        """Insert entry rows, skipping any whose id or slot exists; returns how many went in."""
+        return self._executemany(cursor, _INSERT_ENTRY, rows)
+
+    def _execute(self, cursor: _Cursor, sql: str, params: Sequence[Any] = ()) -> _Cursor:
+        cursor.execute(self._sql(sql), params)
+        return cursor
+
+    def _executemany(self, cursor: _Cursor, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        if not rows:
+            return 0
+        cursor.executemany(self._sql(sql), rows)
+        return max(cursor.rowcount, 0)
+
+    # --- schema
+
+    def _create_schema(self, cursor: _Cursor, *, serial: str, blob: str) -> None:
+        for statement in _SCHEMA.format(serial=serial, blob=blob).split(";"):
+            if statement.strip():
+                self._execute(cursor, statement)
+        row = self._execute(
+            cursor, "SELECT value FROM receiver_meta WHERE key = 'schema_version'"
+        ).fetchone()
+        if row is None:
+            self._execute(
+                cursor,
+                "INSERT INTO receiver_meta (key, value) VALUES ('schema_version', ?)",
+                [str(SCHEMA_VERSION)],
+            )
+        elif int(row[0]) > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"receiver database schema {row[0]} is newer than this program ({SCHEMA_VERSION})"
+            )
+
+    # --- storing
+
+    def store(
+        self,
+        batches: Sequence[IncomingBatch],
+        *,
+        rejects: Sequence[RejectedMessage] = (),
+        statuses: Sequence[GateStatusRow] = (),
+        now: datetime,
+    ) -> StoreResult:
+        """Store everything in one transaction and say what to acknowledge per log.
+
+        Idempotent: storing the same batches again changes nothing and acknowledges the same.
+        """
+        for attempt in range(1, _RACE_RETRIES + 1):
+            try:
+                with self._transaction() as cursor:
+                    return self._store(cursor, batches, rejects, statuses, now.isoformat())
+            except _RaceError:
+                log.info("another receiver stored the same entries; retrying (%d)", attempt)
+            except self._errors as exc:
+                if not self._retryable(exc) or attempt == _RACE_RETRIES:
+                    raise ReceiverDbError(f"{type(exc).__name__}: {exc}") from exc
+                log.info("database conflict (%s); retrying (%d)", type(exc).__name__, attempt)
+        raise ReceiverDbError("another receiver kept storing the same entries; gave up")
+
+    def _store(
+        self,
+        cursor: _Cursor,
+        batches: Sequence[IncomingBatch],
+        rejects: Sequence[RejectedMessage],
+        statuses: Sequence[GateStatusRow],
+        at: str,
+    ) -> StoreResult:
+        result = StoreResult()
+        seen: dict[LogKey, list[tuple[str, int]]] = {}
+        for batch in batches:
+            key = (batch.community, batch.gate, batch.log_id)
+            seen.setdefault(key, []).extend((e.entry.id, e.entry.seq) for e in batch.entries)
+            self._store_batch(cursor, batch, at, result)
+        if rejects:
+            # The same bad message sent again is kept once.
+            result.rejects = self._executemany(
+                cursor,
+                "INSERT INTO rejects (topic, payload, payload_sha256, reason, received_at, "
+                "receiver) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [
+                    (
+                        r.topic,
+                        r.payload,
+                        hashlib.sha256(r.payload).hexdigest(),
+                        r.reason,
+                        at,
+                        self.receiver,
+                    )
+                    for r in rejects
+                ],
+            )
+        for status in statuses:
+            self._execute(
+                cursor,
+                """
+                INSERT INTO gate_status (community, gate, log_id, state, last_seq, backlog,
+                    payload, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (community, gate) DO UPDATE SET
+                    log_id = coalesce(excluded.log_id, gate_status.log_id),
+                    state = excluded.state,
+                    last_seq = coalesce(excluded.last_seq, gate_status.last_seq),
+                    backlog = coalesce(excluded.backlog, gate_status.backlog),
+                    payload = excluded.payload,
+                    updated_at = excluded.updated_at
+                """,
+                [
+                    status.community,
+                    status.gate,
+                    status.log_id,
+                    status.state,
+                    status.last_seq,
+                    status.backlog,
+                    status.payload,
+                    at,
+                ],
+            )
+        # Sorted, so two receivers lock the same log rows in the same order (no deadlock).
+        for key in sorted(seen):
+            contiguous = self._advance(cursor, key, at)
+            beyond = sorted({entry_id for entry_id, seq in seen[key] if seq > contiguous})
+            result.acks[key] = AckState(up_to_seq=contiguous, ids=beyond)
+        return result
+
+    def _store_batch(
+        self, cursor: _Cursor, batch: IncomingBatch, at: str, result: StoreResult
+    ) -> None:
+        if not batch.entries:
+            return
+        ids = [incoming.entry.id for incoming in batch.entries]
+        in_ids, id_params = self._in_list(ids, "text")
+        by_id = f"SELECT id, document FROM entries WHERE id {in_ids}"  # noqa: S608
+        existing = {
+            str(row[0]): str(row[1]) for row in self._execute(cursor, by_id, id_params).fetchall()
+        }
+        # A batch is a run of consecutive seqs: a range scan of the log's index finds the
+        # slots already taken (an IN list of seqs let PostgreSQL's generic plan filter the
+        # whole log row by row instead).
+        seqs = {incoming.entry.seq for incoming in batch.entries}
+        taken = {
+            int(row[0]): str(row[1])
+            for row in self._execute(
+                cursor,
+                "SELECT seq, id FROM entries WHERE community = ? AND gate = ? AND log_id = ? "
+                "AND seq >= ? AND seq <= ?",
+                [batch.community, batch.gate, batch.log_id, min(seqs), max(seqs)],
+            ).fetchall()
+            if int(row[0]) in seqs
+        }
+        new_rows: list[tuple[Any, ...]] = []
+        conflict_rows: list[tuple[Any, ...]] = []
+        for incoming in batch.entries:
+            entry = incoming.entry
+            if entry.id in existing:
+                if existing[entry.id] == incoming.document:
+                    result.duplicates += 1
+                    continue
+                reason, holder = "same id, different content", entry.id
+            elif entry.seq in taken:
+                reason, holder = "seq already holds another entry", taken[entry.seq]
+            else:
+                new_rows.append(self._entry_row(batch, incoming, at))
+                existing[entry.id] = incoming.document
+                taken[entry.seq] = entry.id
+                continue
+            conflict_rows.append(
+                (
+                    entry.id,
+                    batch.community,
+                    batch.gate,
+                    batch.log_id,
+                    entry.seq,
+                    reason,
+                    holder,
+                    incoming.document,
+                    at,
+                    self.receiver,
+                )
+            )
+        inserted = self._insert_entries(cursor, new_rows)
+        if inserted != len(new_rows):
+            raise _RaceError
+        conflict_rows = self._new_conflicts(cursor, conflict_rows)
+        self._executemany(cursor, _INSERT_CONFLICT, conflict_rows)
+        result.stored += inserted
+        result.conflicts += len(conflict_rows)
+
+    def _new_conflicts(self, cursor: _Cursor, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """Drop conflicts already kept: a gate sends a conflicting entry again until acked."""
+        if not rows:
+            return rows
+        ids = sorted({row[0] for row in rows})
+        in_ids, params = self._in_list(ids, "text")
+        sql = f"SELECT entry_id, document FROM conflicts WHERE entry_id {in_ids}"  # noqa: S608
+        kept = {
+            (str(found[0]), str(found[1]))
+            for found in self._execute(cursor, sql, params).fetchall()
+        }
+        fresh = []
+        for row in rows:
+            if (row[0], row[7]) not in kept:
+                kept.add((row[0], row[7]))
+                fresh.append(row)
+                log.error(
+                    "conflict for %s/%s seq %d entry %s: %s (stored: %s); kept aside",
+                    row[1],
+                    row[2],
+                    row[4],
+                    row[0],
+                    row[5],
+                    row[6],
+                )
+        return fresh
+
+    def _entry_row(self, batch: IncomingBatch, incoming: IncomingEntry, at: str) -> tuple[Any, ...]:
+        entry = incoming.entry
+        draft = entry.draft
+        return (
+            entry.id,
+            batch.community,
+            batch.gate,
+            batch.log_id,
+            entry.seq,
+            draft.lane,
+            draft.direction.value,
+            draft.outcome.value,
+            None if draft.pass_kind is None else draft.pass_kind.value,
+            draft.decided_at.isoformat(),
+            epoch_us(draft.decided_at),
+            int(draft.clock_synced),
+            incoming.document,
+            at,
+            self.receiver,
+        )
+
+    def _advance(self, cursor: _Cursor, key: LogKey, at: str) -> int:
+        """Move the log's contiguous seq forward over what is now stored; return it."""
+        self._execute(
+            cursor,
+            "INSERT INTO logs (community, gate, log_id, contiguous_seq, max_seq, first_seen, "
+            "last_seen) VALUES (?, ?, ?, 0, 0, ?, ?) ON CONFLICT DO NOTHING",
+            [*key, at, at],
+        )
+        # The row lock (PostgreSQL) keeps two receivers from moving one log at once.
+        locked = "SELECT contiguous_seq FROM logs WHERE community = ? AND gate = ? AND log_id = ?"
+        row = self._execute(cursor, locked + self._for_update, key).fetchone()
+        contiguous = int(row[0])
+        while True:
+            seqs = [
+                int(found[0])
+                for found in self._execute(
+                    cursor,
+                    "SELECT seq FROM entries WHERE community = ? AND gate = ? AND log_id = ? "
+                    "AND seq > ? ORDER BY seq LIMIT ?",
+                    [*key, contiguous, _CONTIGUOUS_STEP],
+                ).fetchall()
+            ]
+            before = contiguous
+            for seq in seqs:
+                if seq != contiguous + 1:
+                    break
+                contiguous = seq
+            if len(seqs) < _CONTIGUOUS_STEP or contiguous - before < len(seqs):
+                break
+        # Not max(seq): on a fast-growing table PostgreSQL's stale statistics make it scan
+        # every row of the log; the index walked backwards answers at once.
+        max_row = self._execute(
+            cursor,
+            "SELECT seq FROM entries WHERE community = ? AND gate = ? AND log_id = ? "
+            "ORDER BY seq DESC LIMIT 1",
+            key,
+        ).fetchone()
+        self._execute(
+            cursor,
+            "UPDATE logs SET contiguous_seq = ?, max_seq = ?, last_seen = ? "
+            "WHERE community = ? AND gate = ? AND log_id = ?",
+            [contiguous, 0 if max_row is None else int(max_row[0]), at, *key],
+        )
+        return contiguous
+
+    # --- reading
+
+    def gaps(self) -> list[LogGaps]:
+        """Every gate log with what is missing inside it and what has not arrived yet."""
+        with self._guarded(write=False) as cursor:
+            logs = self._execute(
+                cursor,
+                "SELECT community, gate, log_id, contiguous_seq, max_seq FROM logs "
+                "ORDER BY community, gate, first_seen, log_id",
+            ).fetchall()
+            reported = {
+                (str(row[0]), str(row[1])): (row[2], row[3])
+                for row in self._execute(
+                    cursor, "SELECT community, gate, log_id, last_seq FROM gate_status"
+                ).fetchall()
+            }
+            result = []
+            for community, gate, log_id, contiguous, max_seq in logs:
+                missing: list[tuple[int, int]] = []
+                if int(contiguous) < int(max_seq):
+                    expected = int(contiguous) + 1
+                    for (seq,) in self._execute(
+                        cursor,
+                        "SELECT seq FROM entries WHERE community = ? AND gate = ? AND log_id = ? "
+                        "AND seq > ? ORDER BY seq",
+                        [community, gate, log_id, contiguous],
+                    ).fetchall():
+                        if int(seq) > expected:
+                            missing.append((expected, int(seq) - 1))
+                        expected = int(seq) + 1
+                unreceived = None
+                status_log, last_seq = reported.get((str(community), str(gate)), (None, None))
+                if status_log == log_id and last_seq is not None and int(last_seq) > int(max_seq):
+                    unreceived = (int(max_seq) + 1, int(last_seq))
+                result.append(
+                    LogGaps(
+                        community=str(community),
+                        gate=str(gate),
+                        log_id=str(log_id),
+                        contiguous_seq=int(contiguous),
+                        max_seq=int(max_seq),
+                        missing=tuple(missing),
+                        unreceived=unreceived,
+                    )
+                )
+            return result
+
+    def daily_counts(self, day: date, zone: ZoneInfo) -> list[DayCounts]:
+        """Per gate counts for one office day (midnight to midnight in ``zone``)."""
+        start = datetime.combine(day, time(0), tzinfo=zone)
+        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+        with self._guarded(write=False) as cursor:
+            rows = self._execute(cursor, _DAILY_COUNTS, [epoch_us(start), epoch_us(end)]).fetchall()
+        return [
+            DayCounts(day, str(row[0]), str(row[1]), *(int(value or 0) for value in row[2:]))
+            for row in rows
+        ]
+
+    def counts(self) -> dict[str, int]:
+        """Row counts, plus rows sharing a (gate, log, seq) slot (always 0: the schema forbids
+        it; checked by the fault campaign all the same)."""
+        with self._guarded(write=False) as cursor:
+
+            def scalar(sql: str) -> int:
+                return int(self._execute(cursor, sql).fetchone()[0] or 0)
+
+            return {
+                "entries": scalar("SELECT count(*) FROM entries"),
+                "duplicate_slots": scalar(
+                    "SELECT count(*) FROM (SELECT 1 FROM entries GROUP BY community, gate, "
+                    "log_id, seq HAVING count(*) > 1) AS d"
+                ),
+                "conflicts": scalar("SELECT count(*) FROM conflicts"),
+                "rejects": scalar("SELECT count(*) FROM rejects"),
+                "logs": scalar("SELECT count(*) FROM logs"),
+            }
+
+    def entry_keys(self) -> list[tuple[str, str, str, int, str]]:
+        """(community, gate, log_id, seq, id) of every stored entry, in order (for checks)."""
+        with self._guarded(write=False) as cursor:
+            rows = self._execute(
+                cursor,
+                "SELECT community, gate, log_id, seq, id FROM entries "
+                "ORDER BY community, gate, log_id, seq",
+            ).fetchall()
+        return [(str(r[0]), str(r[1]), str(r[2]), int(r[3]), str(r[4])) for r in rows]
+
+    def document(self, entry_id: str) -> str | None:
+        with self._guarded(write=False) as cursor:
+            row = self._execute(
+                cursor, "SELECT document FROM entries WHERE id = ?", [entry_id]
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    # --- downlink versions
+
+    def last_downlink_version(self, community: str, kind: str) -> int:
+        with self._guarded(write=False) as cursor:
+            row = self._execute(
+                cursor,
+                "SELECT max(version) FROM downlink WHERE community = ? AND kind = ?",
+                [community, kind],
+            ).fetchone()
+        return int(row[0] or 0)
+
+    def record_downlink(
+        self,
+        *,
+        community: str,
+        kind: str,
+        version: int,
+        issued_at: datetime,
+        kid: str,
+        envelope: str,
+        now: datetime,
+    ) -> None:
+        """Remember a published document; refuses a version that is not new (primary key)."""
+        with self._guarded() as cursor:
+            self._execute(
+                cursor,
+                "INSERT INTO downlink (community, kind, version, issued_at, kid, envelope, "
+                "published_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [community, kind, version, issued_at.isoformat(), kid, envelope, now.isoformat()],
+            )
+
+
+class SqliteReceiverDb(ReceiverDb):
+    """SQLite in WAL mode with ``synchronous=FULL``: an acked entry survives a power cut."""
+
+    backend = "sqlite"
+    _errors = (sqlite3.Error,)
+
+    def __init__(self, path: Path, *, receiver: str = "receiver") -> None:
+        super().__init__(receiver=receiver)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            self._conn = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=30.0
+            )
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            # FULL: an entry is acknowledged only after its commit, so the commit must survive
+            # a power cut.
+            self._conn.execute("PRAGMA synchronous = FULL")
+            self._conn.execute("PRAGMA busy_timeout = 30000")
+        except sqlite3.Error as exc:
+            raise ReceiverDbError(f"cannot open {path}: {exc}") from exc
+        with self._guarded() as cursor:
+            self._create_schema(cursor, serial="INTEGER PRIMARY KEY AUTOINCREMENT", blob="BLOB")
+
+    @contextlib.contextmanager
+    def _transaction(self, *, write: bool = True) -> Iterator[_Cursor]:
+        with self._lock:
+            cursor = self._conn.cursor()
+            # IMMEDIATE: take the write lock first, so a check-then-insert is never split by
+            # another receiver process writing the same file. Reads take no lock (WAL).
+            cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield cursor
+            except BaseException:
+                self._conn.rollback()
+                raise
+            self._conn.commit()
+
+    def _retryable(self, exc: Exception) -> bool:
+        return False
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+class PostgresReceiverDb(ReceiverDb):
+    """PostgreSQL through psycopg 3; reconnects after the server restarts."""
+
+    backend = "postgresql"
+    _for_update = " FOR UPDATE"
+
+    def __init__(self, dsn: str, *, receiver: str = "receiver") -> None:
+        super().__init__(receiver=receiver)
+        import psycopg  # only deployments that use PostgreSQL need the driver
+
+        self._psycopg = psycopg
+        self._errors = (psycopg.Error,)
+        self._dsn = dsn
+        self._lock = threading.Lock()
+        self._conn: Any = None
+        with self._guarded() as cursor:
+            self._execute(cursor, "SELECT pg_advisory_xact_lock(4242)")  # one creator at a time
+            self._create_schema(cursor, serial="BIGSERIAL PRIMARY KEY", blob="BYTEA")
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s")
+
+    def _in_list(self, values: Sequence[Any], sql_type: str) -> tuple[str, list[Any]]:
+        # One array parameter: the statement text stays the same whatever the count, so the
+        # server plans it once (prepared) instead of for every batch. The cast matters: small
+        # integers would travel as smallint[], and a bigint column compared with those is
+        # filtered row by row instead of looked up in its index.
+        return f"= ANY(?::{sql_type}[])", [list(values)]
+
+    @contextlib.contextmanager
+    def _transaction(self, *, write: bool = True) -> Iterator[_Cursor]:
+        with self._lock:
+            if self._conn is None or self._conn.closed:
+                # Never log the DSN: it may hold a password.
+                self._conn = self._psycopg.connect(self._dsn, autocommit=True)
+            try:
+                with self._conn.transaction(), self._conn.cursor() as cursor:
+                    yield cursor
+            except self._psycopg.OperationalError:
+                self._conn.close()
+                self._conn = None
+                raise
+
+    def _insert_entries(self, cursor: _Cursor, rows: Sequence[Sequence[Any]]) -> int:
+        # COPY into a session temp table, then one INSERT ... SELECT: a row-by-row executemany
+        # costs the server a parse and execute per entry (ingest stalled near 3,000/s), and a
+        # multi-row VALUES statement costs the client as much in query parsing.
+        if not rows:
+            return 0
+        self._execute(
+            cursor,
+            "CREATE TEMP TABLE IF NOT EXISTS incoming_entries "
+            "(LIKE entries INCLUDING DEFAULTS) ON COMMIT DELETE ROWS",
+        )
+        pg_cursor: Any = cursor
+        with pg_cursor.copy(f"COPY incoming_entries ({_ENTRY_COLUMN_LIST}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        self._execute(
+            cursor,
+            f"INSERT INTO entries ({_ENTRY_COLUMN_LIST}) "  # noqa: S608  (a constant)
+            f"SELECT {_ENTRY_COLUMN_LIST} FROM incoming_entries ON CONFLICT DO NOTHING",
+        )
+        inserted = max(cursor.rowcount, 0)
+        self._execute(cursor, "DELETE FROM incoming_entries")
+        return inserted
+
+    def _retryable(self, exc: Exception) -> bool:
+        errors = self._psycopg.errors
+        return isinstance(exc, errors.DeadlockDetected | errors.SerializationFailure)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+def open_db(
+    *, path: Path | None = None, dsn: str | None = None, receiver: str = "receiver"
+) -> ReceiverDb:
+    """The receiver database: PostgreSQL when a DSN is given, else the SQLite file."""
+    if dsn is not None:
+        return PostgresReceiverDb(dsn, receiver=receiver)
+    if path is None:
+        raise ValueError("give a SQLite path or a PostgreSQL DSN")
+    return SqliteReceiverDb(path, receiver=receiver)

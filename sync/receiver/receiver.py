@@ -1,0 +1,300 @@
+"""The community receiver: takes the gates' batches off the broker, stores them, acknowledges.
+
+Several receivers can share the load through the MQTT v5 shared subscription
+``$share/<group>/kakou/v1/+/+/entries`` against one PostgreSQL database. Each message is stored,
+then its gate's ack is published (retained), then the message is PUBACKed by hand (paho manual
+ack), in that order: a receiver killed at any point leaves the message with the broker or the
+entries with the gate, never only in memory.
+
+Bad input is expected: a message that is not a valid batch is kept whole in ``rejects`` and
+PUBACKed (the broker must not send it forever); an invalid entry inside a valid batch is kept in
+``rejects`` and not acknowledged, so the gate keeps it and the gap report shows it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from edge.store.records import DocumentError, entry_from_document
+from sync.contract import (
+    MAX_ACK_IDS,
+    Ack,
+    Channel,
+    EntryBatch,
+    GateTopic,
+    Malformed,
+    Status,
+    entries_share_filter,
+    gate_topic,
+    parse_gate_topic,
+    parse_payload,
+    status_filter,
+    to_json,
+)
+from sync.mqtt import Connected, Disconnected, LinkEvent, MqttLink, Received
+from sync.receiver.db import (
+    GateStatusRow,
+    IncomingBatch,
+    IncomingEntry,
+    ReceiverDb,
+    ReceiverDbError,
+    RejectedMessage,
+    StoreResult,
+)
+from sync.settings import ServerSettings
+
+log = logging.getLogger(__name__)
+
+_TICK_S = 0.05
+_DB_RETRY_MIN_S = 0.5
+_DB_RETRY_MAX_S = 30.0
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def canonical_document(document: dict[str, object]) -> str:
+    """The text stored and compared for an entry: sorted keys, compact, UTF-8 as is."""
+    return json.dumps(
+        document, ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
+    )
+
+
+@dataclass(slots=True)
+class Parsed:
+    """What one message contributes to a transaction."""
+
+    batch: IncomingBatch | None = None
+    rejects: list[RejectedMessage] = field(default_factory=list)
+    status: GateStatusRow | None = None
+
+
+def parse_entries_message(where: GateTopic, topic: str, payload: bytes) -> Parsed:
+    """A batch from ``topic``, every entry checked strictly; never raises on bad input."""
+    batch = parse_payload(EntryBatch, payload)
+    if isinstance(batch, Malformed):
+        log.warning("rejected a message on %s: %s", topic, batch.reason)
+        return Parsed(rejects=[RejectedMessage(topic, payload, f"batch: {batch.reason}")])
+    if (batch.community, batch.gate) != (where.community, where.gate):
+        reason = f"batch names {batch.community}/{batch.gate} on another gate's topic"
+        log.warning("rejected a message on %s: %s", topic, reason)
+        return Parsed(rejects=[RejectedMessage(topic, payload, reason)])
+    parsed = Parsed()
+    good: list[IncomingEntry] = []
+    for index, document in enumerate(batch.entries):
+        problem: str | None = None
+        try:
+            entry = entry_from_document(document)
+        except DocumentError as exc:
+            problem = f"entries[{index}]: {exc}"
+        else:
+            if (entry.community, entry.gate) != (batch.community, batch.gate):
+                problem = f"entries[{index}]: entry of {entry.community}/{entry.gate}"
+        if problem is not None:
+            log.warning("rejected an entry on %s: %s", topic, problem)
+            raw = json.dumps(document, ensure_ascii=False, default=str).encode("utf-8")
+            parsed.rejects.append(RejectedMessage(topic, raw, problem))
+            continue
+        # The checked document itself, keys sorted: the gate writes every document the same way,
+        # so equal entries give equal text (a second entry_to_document would cost as much again).
+        good.append(IncomingEntry(entry, canonical_document(document)))
+    parsed.batch = IncomingBatch(batch.community, batch.gate, batch.log_id, good)
+    return parsed
+
+
+def parse_status_message(where: GateTopic, topic: str, payload: bytes) -> Parsed:
+    status = parse_payload(Status, payload)
+    if isinstance(status, Malformed):
+        log.warning("rejected a status on %s: %s", topic, status.reason)
+        return Parsed(rejects=[RejectedMessage(topic, payload, f"status: {status.reason}")])
+    if (status.community, status.gate) != (where.community, where.gate):
+        return Parsed(rejects=[RejectedMessage(topic, payload, "status of another gate")])
+    return Parsed(
+        status=GateStatusRow(
+            community=status.community,
+            gate=status.gate,
+            log_id=status.log_id,
+            state=status.state.value,
+            last_seq=status.last_seq,
+            backlog=status.backlog,
+            payload=payload.decode("utf-8"),
+        )
+    )
+
+
+@dataclass(slots=True)
+class ReceiverStats:
+    messages: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    rejects: int = 0
+    acks_published: int = 0
+    database_errors: int = 0
+
+
+class Receiver:
+    """One receiver process's MQTT link and storing worker."""
+
+    def __init__(
+        self,
+        settings: ServerSettings,
+        db: ReceiverDb,
+        *,
+        wall_now: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self._settings = settings
+        self._db = db
+        self._wall_now = wall_now
+        self._name = settings.receiver.name
+        self._events: queue.SimpleQueue[LinkEvent | None] = queue.SimpleQueue()
+        self._link = MqttLink(
+            settings.broker,
+            client_id=settings.broker.client_id or f"kakou-{self._name}",
+            on_event=self._events.put,
+            subscriptions=[
+                (entries_share_filter(settings.receiver.group), 1),
+                (status_filter(), 1),
+            ],
+            manual_ack=True,
+            name=f"receiver-{self._name}",
+        )
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self.stats = ReceiverStats()
+
+    @property
+    def connected(self) -> bool:
+        return self._link.connected
+
+    def start(self) -> None:
+        self._link.start()
+        self._thread = threading.Thread(
+            target=self._run, name=f"receiver-{self._name}", daemon=True
+        )
+        self._thread.start()
+        log.info(
+            "receiver %s: %s database, group %s, broker %s:%d",
+            self._name,
+            self._db.backend,
+            self._settings.receiver.group,
+            self._settings.broker.host,
+            self._settings.broker.port,
+        )
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self._stopping.set()
+        self._events.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        self._link.stop(timeout_s=timeout_s)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._round()
+            except Exception:  # the thread's top level: log it and keep receiving
+                log.exception("receiver %s: worker failed; carrying on", self._name)
+                self._stopping.wait(_DB_RETRY_MIN_S)
+
+    def _round(self) -> None:
+        messages: list[Received] = []
+        limit = self._settings.receiver.max_batch_messages
+        try:
+            event = self._events.get(timeout=_TICK_S)
+            while True:
+                if event is None:
+                    break
+                if isinstance(event, Received):
+                    messages.append(event)
+                elif isinstance(event, Connected | Disconnected):
+                    log.debug("receiver %s: %s", self._name, event)
+                if len(messages) >= limit:
+                    break
+                event = self._events.get_nowait()
+        except queue.Empty:
+            pass
+        if messages:
+            self._handle(messages)
+
+    def _handle(self, messages: list[Received]) -> None:
+        batches: list[IncomingBatch] = []
+        rejects: list[RejectedMessage] = []
+        statuses: list[GateStatusRow] = []
+        for message in messages:
+            parsed = self._parse(message)
+            if parsed.batch is not None:
+                batches.append(parsed.batch)
+            rejects.extend(parsed.rejects)
+            if parsed.status is not None:
+                statuses.append(parsed.status)
+        result = self._store_until_done(batches, rejects, statuses)
+        if result is None:
+            return  # stopping: nothing acknowledged, the broker sends these again
+        self._publish_acks(result)
+        for message in messages:
+            if message.qos > 0:
+                self._link.ack(message.generation, message.mid, message.qos)
+        self.stats.messages += len(messages)
+        self.stats.stored += result.stored
+        self.stats.duplicates += result.duplicates
+        self.stats.conflicts += result.conflicts
+        self.stats.rejects += result.rejects
+
+    def _parse(self, message: Received) -> Parsed:
+        where = parse_gate_topic(message.topic)
+        if where is None or where.channel not in (Channel.ENTRIES, Channel.STATUS):
+            log.warning("rejected a message on an unexpected topic %r", message.topic[:200])
+            return Parsed(rejects=[RejectedMessage(message.topic, message.payload, "topic")])
+        if where.channel is Channel.STATUS:
+            return parse_status_message(where, message.topic, message.payload)
+        return parse_entries_message(where, message.topic, message.payload)
+
+    def _store_until_done(
+        self,
+        batches: list[IncomingBatch],
+        rejects: list[RejectedMessage],
+        statuses: list[GateStatusRow],
+    ) -> StoreResult | None:
+        """Store, retrying while the database is down; None if told to stop meanwhile."""
+        delay_s = _DB_RETRY_MIN_S
+        while True:
+            try:
+                return self._db.store(
+                    batches, rejects=rejects, statuses=statuses, now=self._wall_now()
+                )
+            except ReceiverDbError as exc:  # keep the messages unacknowledged and retry
+                self.stats.database_errors += 1
+                log.error(
+                    "receiver %s: cannot store (%s: %s); retrying in %.1f s",
+                    self._name,
+                    type(exc).__name__,
+                    str(exc)[:200],
+                    delay_s,
+                )
+            if self._stopping.wait(delay_s):
+                return None
+            delay_s = min(delay_s * 2, _DB_RETRY_MAX_S)
+
+    def _publish_acks(self, result: StoreResult) -> None:
+        now = self._wall_now()
+        for (community, gate, log_id), state in result.acks.items():
+            ack = Ack(
+                community=community,
+                gate=gate,
+                log_id=log_id,
+                up_to_seq=state.up_to_seq,
+                ids=state.ids[:MAX_ACK_IDS],
+                server_time=now,
+                receiver=self._name,
+            )
+            topic = gate_topic(community, gate, Channel.ACK)
+            if self._link.publish(topic, to_json(ack), qos=1, retain=True) >= 0:
+                self.stats.acks_published += 1

@@ -1,0 +1,261 @@
+"""Settings of the sync layer: the broker connection, the edge publisher and the receiver.
+
+Validated once at start-up like ``edge.settings`` (``extra="forbid"``, a description on every
+field). Secrets are never in the TOML: the broker password and a PostgreSQL DSN with a password
+are read from files (systemd ``LoadCredential=``), and no ``repr`` or log line shows them.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sync.contract import ID_PATTERN
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TlsSettings(_Model):
+    """TLS to the broker. With no ``ca_file`` the system's trusted CAs are used."""
+
+    ca_file: Path | None = Field(default=None, description="CA bundle that signed the broker.")
+    cert_file: Path | None = Field(default=None, description="Client certificate (mutual TLS).")
+    key_file: Path | None = Field(default=None, description="Client certificate's private key.")
+
+    @model_validator(mode="after")
+    def _pair(self) -> Self:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together")
+        return self
+
+
+class BrokerSettings(_Model):
+    """How to reach the MQTT broker (MQTT v5)."""
+
+    host: str = Field(default="127.0.0.1", description="Broker host name or address.")
+    port: int = Field(default=1883, ge=1, le=65535, description="1883, or 8883 with TLS.")
+    tls: TlsSettings | None = Field(default=None, description="Use TLS; absent means plain TCP.")
+    username: str | None = Field(default=None, description="Broker user name, if it needs one.")
+    password_file: Path | None = Field(
+        default=None,
+        description="File holding the broker password (first line); never put it in the TOML.",
+    )
+    client_id: str | None = Field(
+        default=None,
+        max_length=128,
+        description="MQTT client id; default kakou-<community>-<gate> (receiver: kakou-<name>).",
+    )
+    keepalive_s: int = Field(
+        default=30, ge=5, le=600, description="Ping interval; a dead link is found in 1.5x this."
+    )
+    session_expiry_s: int = Field(
+        default=86_400,
+        ge=0,
+        le=2**32 - 1,
+        description="MQTT v5 Session Expiry Interval: how long the broker keeps our session "
+        "(subscriptions, queued messages) after a disconnect. Sent explicitly: without it a v5 "
+        "session ends at disconnect.",
+    )
+    connect_timeout_s: float = Field(
+        default=10.0, gt=0, le=120, description="TCP/TLS connect and CONNACK wait."
+    )
+    reconnect_min_s: float = Field(
+        default=1.0, gt=0, le=60, description="First wait before reconnecting; doubles each try."
+    )
+    reconnect_max_s: float = Field(
+        default=60.0, gt=0, le=3600, description="Longest wait between reconnect attempts."
+    )
+
+    @model_validator(mode="after")
+    def _broker_checks(self) -> Self:
+        if self.password_file is not None and self.username is None:
+            raise ValueError("password_file needs a username")
+        if self.reconnect_max_s < self.reconnect_min_s:
+            raise ValueError("reconnect_max_s must be at least reconnect_min_s")
+        return self
+
+    def read_password(self) -> str | None:
+        """The password from ``password_file`` (first line), read at each connect for rotation."""
+        if self.password_file is None:
+            return None
+        lines = self.password_file.read_text(encoding="utf-8").splitlines()
+        return lines[0] if lines else ""
+
+
+class SyncSettings(BrokerSettings):
+    """The gate's MQTT sync: ``[mqtt]`` in the gate's TOML. Absent means no sync."""
+
+    batch_max_entries: int = Field(
+        default=100,
+        ge=1,
+        le=1000,
+        description="Entries per MQTT message (bench/bench_sync.py measured 100 as the knee).",
+    )
+    max_inflight_messages: int = Field(
+        default=16, ge=1, le=1000, description="Messages published and awaiting PUBACK at once."
+    )
+    max_unacked_entries: int = Field(
+        default=10_000,
+        ge=1,
+        description="Entries published but not yet acknowledged by the receiver; publishing "
+        "waits beyond this, so a receiver outage never floods the broker.",
+    )
+    puback_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="A PUBACK later than this means the connection is up but stuck: reconnect.",
+    )
+    ack_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="No receiver ack progress for this long: send the unacknowledged again.",
+    )
+    ack_timeout_max_s: float = Field(
+        default=900.0, gt=0, description="The resend wait doubles up to this while none comes."
+    )
+    status_interval_s: float = Field(
+        default=60.0, gt=0, description="How often the retained status is refreshed."
+    )
+    downlink_signers: list[str] = Field(
+        default_factory=list,
+        description="Key ids allowed to sign revocations, keys and policy; empty means any "
+        "trusted key of the gate.",
+    )
+    max_queued_alerts: int = Field(
+        default=1000, ge=1, description="Alerts kept while offline; the oldest are dropped."
+    )
+
+    @model_validator(mode="after")
+    def _publisher_checks(self) -> Self:
+        if self.ack_timeout_max_s < self.ack_timeout_s:
+            raise ValueError("ack_timeout_max_s must be at least ack_timeout_s")
+        for kid in self.downlink_signers:
+            if not ID_PATTERN.fullmatch(kid):
+                raise ValueError(f"downlink_signers: {kid!r} is not a key id")
+        return self
+
+
+class DatabaseSettings(_Model):
+    """Where the receiver stores entries: a SQLite file, or PostgreSQL for larger sites."""
+
+    path: Path | None = Field(
+        default=None, description="SQLite database file (the default backend)."
+    )
+    dsn: str | None = Field(
+        default=None,
+        description="PostgreSQL connection string without a password, e.g. "
+        "'host=/run/postgresql dbname=kakou'. Use dsn_file when it holds one.",
+    )
+    dsn_file: Path | None = Field(
+        default=None, description="File holding a PostgreSQL connection string (with password)."
+    )
+
+    @model_validator(mode="after")
+    def _one_backend(self) -> Self:
+        given = [name for name in ("path", "dsn", "dsn_file") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of path, dsn, dsn_file (got {given or 'none'})")
+        return self
+
+    def read_dsn(self) -> str | None:
+        """The PostgreSQL DSN, or None for SQLite."""
+        if self.dsn_file is not None:
+            return self.dsn_file.read_text(encoding="utf-8").strip()
+        return self.dsn
+
+
+class ReceiverSettings(_Model):
+    """The community receiver's own behaviour."""
+
+    name: str = Field(
+        default="receiver-1",
+        pattern=r"^[A-Za-z0-9_-]{1,32}$",
+        description="This receiver's name (client id and the 'receiver' field of its acks).",
+    )
+    group: str = Field(
+        default="kakou-receivers",
+        pattern=r"^[A-Za-z0-9_-]{1,32}$",
+        description="Shared subscription group: receivers in one group split the gates' batches.",
+    )
+    timezone: str = Field(
+        default="Asia/Shanghai", description="Time zone of the office's days in the daily report."
+    )
+    max_batch_messages: int = Field(
+        default=50, ge=1, le=1000, description="MQTT messages stored per database transaction."
+    )
+
+
+class ServerSettings(_Model):
+    """``server.toml``: the receiver's broker, database and behaviour."""
+
+    broker: BrokerSettings = Field(
+        default_factory=lambda: BrokerSettings(session_expiry_s=7 * 86_400),
+        description="The broker; the receiver's session is kept a week by default so batches "
+        "published while it is down wait for it.",
+    )
+    database: DatabaseSettings = Field(description="Where entries are stored.")
+    receiver: ReceiverSettings = Field(default_factory=ReceiverSettings)
+
+
+_BACKEND_KEYS = ("path", "dsn", "dsn_file")
+
+
+class SettingsFileError(Exception):
+    """A settings file that cannot be used; ``problems`` lists 'file: field: why'."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def load_server_settings(
+    path: Path, overrides: Mapping[str, object] | None = None
+) -> ServerSettings:
+    """Read ``server.toml``, then apply command-line ``overrides`` (dotted: 'broker.port')."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsFileError([f"{path}: cannot read: {exc}"]) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsFileError([f"{path}: not valid TOML: {exc}"]) from exc
+    return server_settings_from(data, overrides, source=str(path))
+
+
+def server_settings_from(
+    data: Mapping[str, Any], overrides: Mapping[str, object] | None = None, *, source: str
+) -> ServerSettings:
+    """Validate a settings mapping, with dotted-key overrides (``"broker.port"``) on top.
+
+    A database backend given as an override replaces the file's backend rather than adding a
+    second one.
+    """
+    overrides = overrides or {}
+    merged: dict[str, Any] = {
+        section: dict(table) if isinstance(table, Mapping) else table
+        for section, table in data.items()
+    }
+    if any(f"database.{key}" in overrides for key in _BACKEND_KEYS):
+        database = merged.get("database")
+        if isinstance(database, dict):
+            for key in _BACKEND_KEYS:
+                database.pop(key, None)
+    for dotted, value in overrides.items():
+        section, _, key = dotted.partition(".")
+        table = merged.get(section)
+        if not isinstance(table, dict):
+            table = merged[section] = {}
+        table[key] = value
+    try:
+        return ServerSettings.model_validate(merged)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+            problems.append(f"{source}: {where}: {error['msg']}")
+        raise SettingsFileError(problems) from exc

@@ -1,0 +1,127 @@
+"""What the gate tells the office besides entries: alerts from the bus, and its status.
+
+``AlertRelay`` listens on the bus (the lane never knows it is there) and turns alarms into
+``Alert`` payloads — the lanes' fevers and faults, and ``edge.retention``'s ``disk_filling`` while
+the outbox grows through a long broker outage; it only enqueues, because a bus listener runs on
+the lane's thread. ``build_status`` makes the retained status payload. No I/O here: the sync
+worker sends what these produce.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from edge.bus import BusEvent
+from sync.contract import (
+    Alert,
+    AlertKind,
+    ClockStatus,
+    GateState,
+    RevocationStatus,
+    Status,
+)
+from sync.downlink import Applied
+
+log = logging.getLogger(__name__)
+
+_KNOWN_KINDS = {kind.value for kind in AlertKind} - {AlertKind.OTHER.value}
+
+
+class AlertRelay:
+    """Bus listener: ``alarm`` and ``device`` (health down) events become alerts."""
+
+    def __init__(
+        self,
+        *,
+        community: str,
+        gate: str,
+        enqueue: Callable[[Alert], None],
+        wall_now: Callable[[], datetime],
+    ) -> None:
+        self._community = community
+        self._gate = gate
+        self._enqueue = enqueue
+        self._wall_now = wall_now
+
+    def __call__(self, event: BusEvent) -> None:
+        alert = self.alert_for(event)
+        if alert is not None:
+            self._enqueue(alert)
+
+    def alert_for(self, event: BusEvent) -> Alert | None:
+        """The alert an event calls for, or None (most bus events are not alerts)."""
+        if event.topic == "alarm":
+            source_kind = str(event.data.get("kind", ""))
+            detail = str(event.data.get("detail", ""))
+        elif event.topic == "device" and str(event.data.get("health", "")).lower() == "down":
+            source_kind = AlertKind.DEVICE_DOWN.value
+            name = event.data.get("name", "device")
+            detail = f"{name}: {event.data.get('detail', 'down')}"
+        else:
+            return None
+        known = source_kind in _KNOWN_KINDS
+        return Alert(
+            id=uuid.uuid4().hex,
+            community=self._community,
+            gate=self._gate,
+            lane=event.lane or None,
+            kind=AlertKind(source_kind) if known else AlertKind.OTHER,
+            source_kind=None if known else source_kind[:500],
+            detail=detail[:500],
+            at=self._wall_now(),
+        )
+
+
+def revocation_status(
+    applied: Applied | None, *, wall_now: datetime, clock_offset_s: float | None
+) -> RevocationStatus:
+    """The applied list's version and age. The age is judged by the receiver's clock when the
+    gate knows the offset, since the gate's own clock may not be synchronised."""
+    if applied is None:
+        return RevocationStatus()
+    issued_at = datetime.fromisoformat(applied.issued_at)
+    now = wall_now + timedelta(seconds=clock_offset_s or 0.0)
+    return RevocationStatus(
+        version=applied.version,
+        issued_at=issued_at,
+        age_s=round((now - issued_at).total_seconds(), 3),
+    )
+
+
+def offline_status(community: str, gate: str) -> Status:
+    """The last will and the clean-stop status: the gate's sync is not running."""
+    return Status(community=community, gate=gate, state=GateState.OFFLINE)
+
+
+def build_status(
+    *,
+    community: str,
+    gate: str,
+    at: datetime,
+    log_id: str,
+    last_seq: int,
+    backlog: int,
+    oldest_pending_at: datetime | None,
+    revocations: RevocationStatus,
+    clock_synced: bool | None,
+    clock_offset_s: float | None,
+    disk_used_fraction: float | None,
+    software: str,
+) -> Status:
+    return Status(
+        community=community,
+        gate=gate,
+        state=GateState.ONLINE,
+        at=at,
+        log_id=log_id,
+        last_seq=last_seq,
+        backlog=backlog,
+        oldest_pending_at=oldest_pending_at,
+        revocations=revocations,
+        clock=ClockStatus(synced=clock_synced, offset_s=clock_offset_s),
+        disk_used_fraction=None if disk_used_fraction is None else min(1.0, disk_used_fraction),
+        software=software,
+    )

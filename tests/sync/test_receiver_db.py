@@ -1,0 +1,225 @@
+"""sync/receiver/db.py on SQLite and on a real PostgreSQL: idempotent storing, conflicts kept
+aside, per-log progress (the ack), gaps, what gates reported but did not send, daily counts."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from edge.model import Direction, Entry, Outcome, PassKind
+from edge.store import Store
+from edge.store.records import entry_to_document
+from sync.receiver.cli import report_csv
+from sync.receiver.db import (
+    GateStatusRow,
+    IncomingBatch,
+    IncomingEntry,
+    ReceiverDb,
+    ReceiverDbError,
+    RejectedMessage,
+)
+from sync.receiver.receiver import canonical_document
+from tests.sync.conftest import COMMUNITY, GATE
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def incoming(entry: Entry) -> IncomingEntry:
+    return IncomingEntry(entry, canonical_document(entry_to_document(entry)))
+
+
+def batch(entries: list[Entry], log_id: str = "log-a", gate: str = GATE) -> IncomingBatch:
+    return IncomingBatch(COMMUNITY, gate, log_id, [incoming(entry) for entry in entries])
+
+
+@pytest.fixture
+def entries(gate_store: Store, record: object) -> list[Entry]:
+    record(12)  # type: ignore[operator]
+    return gate_store.entries(limit=100)
+
+
+def test_stores_once_and_acknowledges_the_contiguous_seq(
+    receiver_db: ReceiverDb, entries: list[Entry]
+) -> None:
+    result = receiver_db.store([batch(entries[:5])], now=NOW)
+    assert (result.stored, result.duplicates, result.conflicts) == (5, 0, 0)
+    ack = result.acks[(COMMUNITY, GATE, "log-a")]
+    assert (ack.up_to_seq, ack.ids) == (5, [])
+    again = receiver_db.store([batch(entries[:5])], now=NOW)
+    assert (again.stored, again.duplicates) == (0, 5)
+    assert again.acks[(COMMUNITY, GATE, "log-a")].up_to_seq == 5
+    assert receiver_db.counts()["entries"] == 5
+    stored = receiver_db.document(entries[0].id)
+    assert stored == canonical_document(entry_to_document(entries[0]))
+
+
+def test_out_of_order_arrivals_are_acknowledged_by_id_until_the_gap_fills(
+    receiver_db: ReceiverDb, entries: list[Entry]
+) -> None:
+    late = receiver_db.store([batch(entries[6:9]), batch(entries[2:4])], now=NOW)
+    ack = late.acks[(COMMUNITY, GATE, "log-a")]
+    assert ack.up_to_seq == 0
+    assert sorted(ack.ids) == sorted(entry.id for entry in entries[2:4] + entries[6:9])
+    (gaps,) = receiver_db.gaps()
+    assert gaps.missing == ((1, 2), (5, 6))
+    assert gaps.missing_count == 4
+    filled = receiver_db.store([batch(entries[:2]), batch(entries[4:6])], now=NOW)
+    assert filled.acks[(COMMUNITY, GATE, "log-a")].up_to_seq == 9
+    (gaps,) = receiver_db.gaps()
+    assert gaps.missing == ()
+    assert (gaps.contiguous_seq, gaps.max_seq) == (9, 9)
+
+
+def test_same_id_with_other_content_is_kept_aside_once(
+    receiver_db: ReceiverDb, entries: list[Entry], caplog: pytest.LogCaptureFixture
+) -> None:
+    receiver_db.store([batch(entries[:3])], now=NOW)
+    forged = replace(
+        entries[1], draft=replace(entries[1].draft, outcome=Outcome.PASSED, holder="X")
+    )
+    with caplog.at_level(logging.ERROR, logger="sync"):
+        first = receiver_db.store([batch([forged])], now=NOW)
+        second = receiver_db.store([batch([forged])], now=NOW)
+    assert (first.conflicts, second.conflicts) == (1, 0)
+    assert receiver_db.document(entries[1].id) == canonical_document(entry_to_document(entries[1]))
+    counts = receiver_db.counts()
+    assert (counts["entries"], counts["conflicts"]) == (3, 1)
+    assert sum("kept aside" in record.getMessage() for record in caplog.records) == 1
+    # Kept aside counts as stored: the gate may let it go.
+    assert first.acks[(COMMUNITY, GATE, "log-a")].up_to_seq == 3
+
+
+def test_a_seq_slot_taken_by_another_entry_is_a_conflict(
+    receiver_db: ReceiverDb, entries: list[Entry]
+) -> None:
+    receiver_db.store([batch(entries[:2])], now=NOW)
+    impostor = replace(entries[5], seq=2)
+    result = receiver_db.store([batch([impostor])], now=NOW)
+    assert result.conflicts == 1
+    assert receiver_db.counts()["duplicate_slots"] == 0
+
+
+def test_each_log_of_a_gate_has_its_own_progress(
+    receiver_db: ReceiverDb, entries: list[Entry]
+) -> None:
+    result = receiver_db.store(
+        [batch(entries[:4], "old-card"), batch(entries[4:6], "new-card")], now=NOW
+    )
+    # The second log's seq 5-6 stand behind a gap in *its* numbering, not after the first's 4.
+    assert result.acks[(COMMUNITY, GATE, "old-card")].up_to_seq == 4
+    assert result.acks[(COMMUNITY, GATE, "new-card")].up_to_seq == 0
+    assert {(g.log_id, g.missing) for g in receiver_db.gaps()} == {
+        ("old-card", ()),
+        ("new-card", ((1, 4),)),
+    }
+
+
+def test_rejected_messages_are_kept_once(receiver_db: ReceiverDb) -> None:
+    bad = RejectedMessage("kakou/v1/hxy/north/entries", b"\x00garbage", "batch: not JSON")
+    assert receiver_db.store([], rejects=[bad, bad], now=NOW).rejects == 1
+    assert receiver_db.store([], rejects=[bad], now=NOW).rejects == 0
+    assert receiver_db.counts()["rejects"] == 1
+
+
+def status(
+    last_seq: int | None, state: str = "online", log_id: str | None = "log-a"
+) -> GateStatusRow:
+    return GateStatusRow(COMMUNITY, GATE, log_id, state, last_seq, None, "{}")
+
+
+def test_entries_a_gate_reported_but_did_not_send_yet_show_in_the_gaps(
+    receiver_db: ReceiverDb, entries: list[Entry]
+) -> None:
+    receiver_db.store([batch(entries[:5])], statuses=[status(9)], now=NOW)
+    (gaps,) = receiver_db.gaps()
+    assert gaps.unreceived == (6, 9)
+    # The last will says 'offline' with no numbers: the last known seq stays.
+    receiver_db.store([batch(entries[5:9])], statuses=[status(None, "offline", None)], now=NOW)
+    (gaps,) = receiver_db.gaps()
+    assert gaps.unreceived is None
+    assert gaps.missing == ()
+
+
+def test_daily_counts_per_gate_in_the_office_time_zone(
+    receiver_db: ReceiverDb, gate_store: Store, entries: list[Entry]
+) -> None:
+    # 2026-11-23 in Shanghai is 2026-11-22T16:00Z .. 2026-11-23T16:00Z.
+    def entry(
+        seq: int,
+        at: datetime,
+        outcome: Outcome,
+        kind: PassKind,
+        synced: bool = True,
+        gate: str = GATE,
+    ) -> Entry:
+        template = replace(gate_store.entries(limit=1)[0], gate=gate)
+        draft = replace(
+            template.draft,
+            decided_at=at,
+            outcome=outcome,
+            pass_kind=kind,
+            clock_synced=synced,
+            direction=Direction.IN,
+        )
+        return replace(template, id=f"{gate}-{seq}", seq=seq, draft=draft)
+
+    in_day = datetime(2026, 11, 22, 16, 0, tzinfo=UTC)
+    made = [
+        entry(1, in_day, Outcome.PASSED, PassKind.RESIDENT),
+        entry(2, in_day + timedelta(hours=3), Outcome.PASSED, PassKind.VISITOR),
+        entry(3, in_day + timedelta(hours=5), Outcome.FEVER, PassKind.RESIDENT, synced=False),
+        entry(4, in_day + timedelta(hours=8), Outcome.DENIED, PassKind.RESIDENT),
+        entry(5, in_day + timedelta(hours=23, minutes=59), Outcome.OVERRIDDEN, PassKind.RESIDENT),
+        entry(6, in_day + timedelta(hours=24), Outcome.PASSED, PassKind.RESIDENT),  # next day
+        entry(7, in_day - timedelta(seconds=1), Outcome.PASSED, PassKind.RESIDENT),  # day before
+    ]
+    south = [
+        entry(1, in_day, Outcome.PASSED, PassKind.RESIDENT, gate="south"),
+        entry(2, in_day, Outcome.DENIED, PassKind.VISITOR, gate="south"),
+    ]
+    receiver_db.store([batch(made), batch(south, gate="south")], now=NOW)
+    rows = receiver_db.daily_counts(date(2026, 11, 23), SHANGHAI)
+    assert [(row.gate, row.total) for row in rows] == [("north", 5), ("south", 2)]
+    north = rows[0]
+    assert (north.passed, north.overridden, north.denied, north.fevers) == (2, 1, 1, 1)
+    assert (north.visitors, north.clock_unsynced) == (1, 1)
+    table = list(csv.reader(io.StringIO(report_csv(rows))))
+    assert table[0][:4] == ["day", "community", "gate", "total"]
+    assert table[1][:4] == ["2026-11-23", "hxy", "north", "5"]
+
+
+def test_downlink_versions_only_grow(receiver_db: ReceiverDb) -> None:
+    assert receiver_db.last_downlink_version("hxy", "revocations") == 0
+    record = {
+        "community": "hxy",
+        "kind": "revocations",
+        "version": 1,
+        "issued_at": NOW,
+        "kid": "office",
+        "envelope": "{}",
+        "now": NOW,
+    }
+    receiver_db.record_downlink(**record)  # type: ignore[arg-type]
+    assert receiver_db.last_downlink_version("hxy", "revocations") == 1
+    with pytest.raises(ReceiverDbError, match=r"(?i)unique|constraint|duplicate"):
+        receiver_db.record_downlink(**record)  # type: ignore[arg-type]
+
+
+def test_a_database_failure_is_reported_as_such(
+    receiver_db: ReceiverDb, entries: list[Entry]
+) -> None:
+    receiver_db.close()
+    if receiver_db.backend == "sqlite":
+        with pytest.raises(ReceiverDbError, match="closed"):
+            receiver_db.store([batch(entries[:1])], now=NOW)
+        return
+    receiver_db._dsn = "host=127.0.0.1 port=1 user=nobody dbname=none connect_timeout=1"  # type: ignore[attr-defined]
+    with pytest.raises(ReceiverDbError):
+        receiver_db.store([batch(entries[:1])], now=NOW)

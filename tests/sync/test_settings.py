@@ -1,0 +1,109 @@
+"""sync/settings.py, and docs/mqtt.md: the documented TOML validates, every topic, alert kind
+and `kakou server` command is documented, every setting has a description."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from edge.cli.server import server
+from sync.contract import AlertKind, DownlinkKind
+from sync.settings import (
+    BrokerSettings,
+    ServerSettings,
+    SettingsFileError,
+    SyncSettings,
+    load_server_settings,
+    server_settings_from,
+)
+from tests.sync.rig import ROOT
+
+DOC = (ROOT / "docs" / "mqtt.md").read_text(encoding="utf-8")
+
+
+def _toml_blocks() -> list[str]:
+    return re.findall(r"```toml\n(.+?)```", DOC, flags=re.DOTALL)
+
+
+def _models(model: type[BaseModel]) -> list[type[BaseModel]]:
+    found = [model]
+    for field in model.model_fields.values():
+        for candidate in getattr(field.annotation, "__args__", (field.annotation,)):
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                found += _models(candidate)
+    return found
+
+
+@pytest.mark.parametrize("root", [SyncSettings, ServerSettings])
+def test_every_setting_has_a_description(root: type[BaseModel]) -> None:
+    for model in _models(root):
+        if model is ServerSettings:
+            continue
+        for name, field in model.model_fields.items():
+            assert field.description, f"{model.__name__}.{name} has no description"
+
+
+def test_the_documented_gate_and_receiver_settings_validate() -> None:
+    gate_toml, server_toml = _toml_blocks()
+    gate = SyncSettings.model_validate(tomllib.loads(gate_toml)["mqtt"])
+    assert gate.tls is not None
+    assert gate.downlink_signers == ["office-2026"]
+    receiver = server_settings_from(tomllib.loads(server_toml), source="docs/mqtt.md")
+    assert receiver.receiver.timezone == "Asia/Shanghai"
+    assert receiver.broker.session_expiry_s == 604_800
+
+
+def test_unknown_and_inconsistent_settings_are_refused() -> None:
+    with pytest.raises(ValidationError, match="extra"):
+        SyncSettings.model_validate({"hots": "typo"})
+    with pytest.raises(ValidationError, match="username"):
+        BrokerSettings(password_file=Path("/run/pw"))
+    with pytest.raises(ValidationError, match="ack_timeout_max_s"):
+        SyncSettings(ack_timeout_s=100, ack_timeout_max_s=10)
+    with pytest.raises(ValidationError, match="cert_file and key_file"):
+        BrokerSettings.model_validate({"tls": {"cert_file": "/c.pem"}})
+
+
+def test_the_password_comes_from_its_file_and_is_never_shown(tmp_path: Path) -> None:
+    secret = tmp_path / "password"
+    secret.write_text("s3cret-line\nignored\n")
+    broker = BrokerSettings(username="gate", password_file=secret)
+    assert broker.read_password() == "s3cret-line"
+    assert "s3cret" not in repr(broker)
+    assert "s3cret" not in broker.model_dump_json()
+
+
+def test_server_settings_from_a_file_with_flags_on_top(tmp_path: Path) -> None:
+    config = tmp_path / "server.toml"
+    config.write_text('[broker]\nport = 1884\n[database]\npath = "a.db"\n[receiver]\nname = "r2"\n')
+    settings = load_server_settings(config, {"broker.port": 1999, "database.dsn": "dbname=k"})
+    assert settings.broker.port == 1999
+    assert (settings.database.path, settings.database.dsn) == (None, "dbname=k")
+    assert settings.receiver.name == "r2"
+
+
+def test_every_bad_field_is_reported_with_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "server.toml"
+    config.write_text('[broker]\nport = "x"\n[receiver]\ngroup = "a/b"\n')
+    with pytest.raises(SettingsFileError) as caught:
+        load_server_settings(config)
+    problems = "\n".join(caught.value.problems)
+    for where in ("broker.port", "receiver.group", "database"):
+        assert f"{config}: {where}" in problems
+
+
+def test_the_contract_is_documented() -> None:
+    for kind in AlertKind:
+        assert f"`{kind.value}`" in DOC, kind
+    for downlink in DownlinkKind:
+        assert f"kakou/v1/<community>/downlink/{downlink.value}" in DOC
+    for channel in ("entries", "ack", "status", "alerts/<kind>"):
+        assert f"kakou/v1/<community>/<gate>/{channel}" in DOC
+    for name in server.commands:
+        assert f"kakou server {name}" in DOC, name
+    for schema in (ROOT / "sync" / "schemas").glob("*.json"):
+        assert schema.name in DOC, schema.name

@@ -1,0 +1,89 @@
+"""sync/status.py: bus alarms become alerts, disk fill is watched with hysteresis, the status
+payload and the revocation list's age; and the disk alarm reaching the bus from SyncHandle."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from edge.bus import Bus, BusEvent
+from edge.store import Store
+from sync.contract import AlertKind, Status, parse_payload, to_json
+from sync.downlink import Applied
+from sync.runtime import SyncHandle
+from sync.status import AlertRelay, offline_status, revocation_status
+from tests.sync.conftest import COMMUNITY, GATE, edge_settings
+from tests.sync.rig import free_port, wait_until
+
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+def relay_alerts(*events: BusEvent) -> list[object]:
+    alerts: list[object] = []
+    relay = AlertRelay(community="hxy", gate="north", enqueue=alerts.append, wall_now=lambda: NOW)
+    for event in events:
+        relay(event)
+    return alerts
+
+
+def test_alarms_and_dead_devices_become_alerts_and_nothing_else_does() -> None:
+    alerts = relay_alerts(
+        BusEvent("alarm", "in-1", {"kind": "fever", "detail": "38.2"}),
+        BusEvent("alarm", "", {"kind": "door_forced", "detail": "gate 2"}),
+        BusEvent("device", "in-1", {"name": "thermometer", "health": "down", "detail": "silent"}),
+        BusEvent("device", "in-1", {"name": "scanner", "health": "ok"}),
+        BusEvent("entry", "in-1", {"entry": None}),
+        BusEvent("alarm", "in-1", {"kind": "x" * 900, "detail": "y" * 900}),
+    )
+    kinds = [alert.kind for alert in alerts]  # type: ignore[attr-defined]
+    assert kinds == [AlertKind.FEVER, AlertKind.DOOR_FORCED, AlertKind.DEVICE_DOWN, AlertKind.OTHER]
+    assert alerts[1].lane is None  # type: ignore[attr-defined]
+    assert alerts[2].detail == "thermometer: silent"  # type: ignore[attr-defined]
+    assert len(alerts[3].source_kind) == 500  # type: ignore[attr-defined]
+
+
+def test_the_revocation_list_age_uses_the_receivers_clock() -> None:
+    applied = Applied(
+        version=4, issued_at=(NOW - timedelta(hours=2)).isoformat(), sha256="", kid="k"
+    )
+    plain = revocation_status(applied, wall_now=NOW, clock_offset_s=None)
+    assert (plain.version, plain.age_s) == (4, 7200.0)
+    # The gate's clock is 10 minutes slow: the list is 10 minutes older than it looks.
+    corrected = revocation_status(applied, wall_now=NOW, clock_offset_s=600.0)
+    assert corrected.age_s == 7800.0
+    assert revocation_status(None, wall_now=NOW, clock_offset_s=None).version is None
+
+
+def test_the_last_will_is_a_valid_status() -> None:
+    will = parse_payload(Status, to_json(offline_status("hxy", "north")))
+    assert isinstance(will, Status)
+    assert will.state == "offline"
+    assert will.last_seq is None
+
+
+def test_alerts_wait_for_the_broker_and_status_works_without_one(gate_store: Store) -> None:
+    bus = Bus()
+    handle = SyncHandle(
+        edge_settings(free_port()), store=gate_store, bus=bus, community=COMMUNITY, gate=GATE
+    )
+    handle.start()
+    try:
+        # What edge.retention announces when the outbox fills the disk through an outage.
+        bus.publish("alarm", "", kind="disk_filling", detail="92 % full")
+        wait_until(lambda: handle.status()["alerts_queued"] == 1, 5, "the alert to be held")
+        status = handle.status()
+    finally:
+        handle.stop(timeout_s=2)
+    assert status["connected"] is False
+    assert 0 < status["disk_used_fraction"] <= 1
+    assert status["last_error"] is not None
+
+
+def test_sync_refuses_a_store_of_another_gate(tmp_path: Path) -> None:
+    with (
+        Store.open(tmp_path / "x.db", community="hxy", gate="south") as store,
+        pytest.raises(ValueError, match="hxy/south"),
+    ):
+        SyncHandle(edge_settings(1883), store=store, bus=Bus(), community="hxy", gate="north")
