@@ -227,6 +227,18 @@ def _build(settings: Settings, stack: ExitStack, *, start: bool) -> Gate:
         simulation = Simulation(
             sim_lanes, bus=bus, issuer=issuer, revoke=revoke, clock_now=lambda: clock.now().wall
         )
+
+    def on_downlink(event: BusEvent) -> None:
+        # Signed revocations and keys from the office reach the running lanes at once.
+        if event.topic == "trust":
+            for lane in lanes.values():
+                lane.reload_trust()
+        elif event.topic == "policy":
+            log.info(
+                "policy version %s stored; it applies at the next start", event.data["version"]
+            )
+
+    bus.subscribe(on_downlink)
     if settings.mqtt is not None and start:
         # Registered after the store, so it stops first: the outbox is never written after close.
         sync = start_sync(

@@ -180,7 +180,7 @@ def test_gate_killed_with_sigkill_mid_publish(
     broker: Mosquitto, tmp_path: Path, start_receiver: Callable[..., Receiver]
 ) -> None:
     db = open_db(path=tmp_path / "receiver.db")
-    receiver = start_receiver(broker.port, db)
+    start_receiver(broker.port, db)
     gate = GateProcess(
         tmp_path / "gate",
         port=broker.port,
@@ -204,7 +204,6 @@ def test_gate_killed_with_sigkill_mid_publish(
     last_seq = gate.outbox()["last_seq"]
     assert last_seq > 4_000  # the crowd kept coming between kills
     assert_complete(db, last_seq)
-    assert receiver.stats.duplicates > 0  # batches in the air at a kill were sent again
 
 
 # ----------------------------------------------------------------------------------- links
