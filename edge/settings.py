@@ -8,6 +8,7 @@ simulated lane (edge/defaults/sim.toml). Secrets never live here: key files are 
 from __future__ import annotations
 
 import tomllib
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
@@ -333,6 +334,64 @@ class CredentialsSettings(_Model):
         return [name for name in (self.mqtt_password, self.mqtt_client_key) if name is not None]
 
 
+class StoredForm(StrEnum):
+    """How a visitor's phone or ID number is kept once it has been checked."""
+
+    FULL = "full"
+    MASKED = "masked"
+    NONE = "none"
+
+
+class VisitorSettings(_Model):
+    """Registering visitors and vehicles at the gate, and the passes the gate signs for them."""
+
+    enabled: bool = Field(default=True, description="Guards may register visitors and vehicles.")
+    issuer_kid: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9_-]{0,32}$",
+        description="Key id of this gate's visitor-pass key (state_dir/issuer/KID.key, made on "
+        "first start). Empty: 'gate-' plus the gate id. Passes it signs are accepted only as "
+        "visitor or vehicle passes no longer than max_days.",
+    )
+    max_days: int = Field(
+        default=7, ge=1, le=31, description="Longest validity a guard may give a visitor pass."
+    )
+    default_hours: float = Field(
+        default=12.0, gt=0, le=744, description="Validity offered by the registration form."
+    )
+    store_phone: StoredForm = Field(
+        default=StoredForm.MASKED,
+        description="Keep the phone number full, masked (138****5678) or not at all.",
+    )
+    store_id_number: StoredForm = Field(
+        default=StoredForm.MASKED,
+        description="Keep the ID card number full, masked (1101**********123X) or not at all.",
+    )
+    require_id_number: bool = Field(
+        default=False, description="Refuse a visitor registration without an ID card number."
+    )
+    keep_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="Registrations older than this (past their validity) are deleted.",
+    )
+
+
+class AlarmSettings(_Model):
+    """When the gate's own state becomes an alarm on the console."""
+
+    sync_backlog_entries: int = Field(
+        default=1000,
+        ge=1,
+        description="Raise sync_backlog when more entries than this wait for the receiver.",
+    )
+    sync_silent_s: float = Field(
+        default=900.0,
+        gt=0,
+        description="Raise sync_backlog when entries wait and no acknowledgement came this long.",
+    )
+
+
 class Settings(_Model):
     site: SiteSettings
     passes: PassesSettings = Field(default_factory=PassesSettings)
@@ -347,6 +406,8 @@ class Settings(_Model):
     )
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     credentials: CredentialsSettings = Field(default_factory=CredentialsSettings)
+    visitors: VisitorSettings = Field(default_factory=VisitorSettings)
+    alarms: AlarmSettings = Field(default_factory=AlarmSettings)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:

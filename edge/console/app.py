@@ -11,7 +11,18 @@ from fastapi.staticfiles import StaticFiles
 
 from edge.console.deps import ConsoleContext
 from edge.console.live import LiveHub
-from edge.console.routes import auth, entries, health, lanes, ledgers, live, metrics, pages, sim
+from edge.console.routes import (
+    auth,
+    entries,
+    health,
+    lanes,
+    ledgers,
+    live,
+    metrics,
+    pages,
+    sim,
+    visitors,
+)
 
 API_VERSION = "v1"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -44,6 +55,7 @@ def create_app(context: ConsoleContext) -> FastAPI:
     app.include_router(ledgers.router)
     app.include_router(live.router)
     app.include_router(metrics.router)
+    app.include_router(visitors.router)
     if context.simulation is not None:
         app.include_router(sim.router)
     app.include_router(pages.router)

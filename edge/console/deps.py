@@ -15,6 +15,7 @@ from edge.bus import Bus
 from edge.lane import Lane
 from edge.store import Store
 from edge.store.guards import GuardBook
+from edge.visitors import VisitorDesk
 
 
 class SimulationControl(Protocol):
@@ -35,6 +36,8 @@ class ConsoleContext:
     bus: Bus | None = None
     """The lane's bus: live view, alarms and metrics listen on it (polling without it)."""
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    desk: VisitorDesk | None = None
+    """Registers visitors and vehicles and signs their passes; None when [visitors] is off."""
     guards: GuardBook = field(init=False)
 
     def __post_init__(self) -> None:

@@ -244,10 +244,66 @@ def _v3_guards_sessions_audit(db: Database) -> None:
         db.execute(statement)
 
 
+def _v4_alarms_registrations(db: Database) -> None:
+    """Alarms that outlive a restart, and visitor and vehicle registrations.
+
+    An alarm is evidence like an entry: raised, then acknowledged by a named guard, never
+    deleted by the console. A registration is one visitor or one vehicle with its occupants;
+    phone and ID numbers are stored only in the form the policy allows (masked by default).
+    """
+    statements = [
+        """
+        CREATE TABLE alarms (
+            id TEXT PRIMARY KEY,
+            lane TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            raised_at TEXT NOT NULL,
+            acked_by TEXT REFERENCES guards (id),
+            acked_at TEXT,
+            ack_note TEXT,
+            CHECK ((acked_by IS NULL) = (acked_at IS NULL))
+        ) STRICT
+        """,
+        "CREATE INDEX alarms_open ON alarms (raised_at) WHERE acked_at IS NULL",
+        "CREATE INDEX alarms_raised ON alarms (raised_at)",
+        """
+        CREATE TABLE registrations (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('visitor', 'vehicle')),
+            pass_id TEXT NOT NULL UNIQUE,
+            registered_at TEXT NOT NULL,
+            guard_id TEXT NOT NULL REFERENCES guards (id),
+            lane TEXT,
+            host_household TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            plate TEXT,
+            valid_from TEXT NOT NULL,
+            valid_until TEXT NOT NULL,
+            CHECK ((kind = 'vehicle') = (plate IS NOT NULL))
+        ) STRICT
+        """,
+        "CREATE INDEX registrations_at ON registrations (registered_at)",
+        """
+        CREATE TABLE registration_people (
+            registration_id TEXT NOT NULL REFERENCES registrations (id) ON DELETE CASCADE,
+            n INTEGER NOT NULL CHECK (n >= 1),
+            name TEXT NOT NULL,
+            phone TEXT,
+            id_number TEXT,
+            PRIMARY KEY (registration_id, n)
+        ) STRICT, WITHOUT ROWID
+        """,
+    ]
+    for statement in statements:
+        db.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _v1_initial_schema),
     Migration(2, "query indexes, meta table, guard triggers", _v2_indexes_meta_guards),
     Migration(3, "guard accounts, sessions, duty, audit log", _v3_guards_sessions_audit),
+    Migration(4, "alarms, visitor and vehicle registrations", _v4_alarms_registrations),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -41,6 +41,7 @@ def _nav(lang: str, guard: Guard | None, current: str) -> str:
         ("/", "实时", "Live"),
         ("/log", "记录", "Log"),
         ("/report", "日报", "Report"),
+        ("/visitors", "访客车辆", "Visitors"),
         ("/status", "状态", "Status"),
         ("/kiosk", "居民屏", "Kiosk"),
     ]
@@ -71,17 +72,18 @@ def page(
     current: str = "",
     script: bool = True,
     body_class: str = "",
+    assets: tuple[str, ...] = (),
 ) -> HTMLResponse:
     html = f"""<!doctype html>
 <html lang="{"en" if lang == "en" else "zh-CN"}">
 <head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)} · Kakou</title>
-<link rel="stylesheet" href="/static/console.css"></head>
+<link rel="stylesheet" href="/static/console.css">{"".join(f'<link rel="stylesheet" href="/static/{a}">' for a in assets if a.endswith(".css"))}</head>
 <body class="{body_class}">
 {_nav(lang, guard, current) if body_class != "kiosk" else ""}
 <main>{body}</main>
-{'<script src="/static/console.js"></script>' if script else ""}
+{'<script src="/static/console.js"></script>' if script else ""}{"".join(f'<script src="/static/{a}"></script>' for a in assets if a.endswith(".js"))}
 </body></html>"""
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
