@@ -15,7 +15,8 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any, Protocol
 
 from drivers.base import Indicator, Reading, Relay, Scan, Thermometer
@@ -42,6 +43,7 @@ from edge.rule import (
     LaneContext,
     LaneState,
     ModeChange,
+    OccupantsSet,
     OpenGate,
     PassShown,
     Prompt,
@@ -85,6 +87,8 @@ class TrustMaterial:
 
     keys: Mapping[str, Any]
     revoked: frozenset[str]
+    gate_key_max_validity: timedelta = timedelta(days=7)
+    """The longest pass a gate's visitor key ("gate-…") may sign ([visitors] max_days)."""
 
 
 TrustLoader = Callable[[], TrustMaterial]
@@ -183,6 +187,15 @@ class Lane:
 
     def submit_scan(self, scan: Scan) -> Future[ActionResult]:
         return self._submit(lambda at: self._pass_event(scan, at))
+
+    def submit_pass(self, text: str, *, occupants: int, source: str) -> Future[ActionResult]:
+        """A pass handed to the lane by the console (a visitor or vehicle just registered), with
+        how many people it covers; verified exactly like a scanned one."""
+        scan = Scan(text=text, source=source)
+        return self._submit(lambda at: replace(self._pass_event(scan, at), occupants=occupants))
+
+    def set_occupants(self, count: int, guard_id: str) -> Future[ActionResult]:
+        return self._submit(lambda at: OccupantsSet(at=at, count=count, guard_id=guard_id))
 
     def submit_reading(self, reading: Reading) -> None:
         self._submit(lambda at: TemperatureTaken(at=at, reading=reading))
@@ -376,7 +389,7 @@ class Lane:
         )
         if judged.at is None:
             return Verdict(VerifyReason.CLOCK_UNSYNCED, detail="no pass is judged before NTP sync")
-        return passes.verify(
+        verdict = passes.verify(
             text,
             keys=self._trust.keys,
             revoked=self._trust.revoked,
@@ -384,6 +397,7 @@ class Lane:
             gate=self.ctx.gate,
             now=judged.at,
         )
+        return passes.within_gate_key_scope(verdict, max_validity=self._trust.gate_key_max_validity)
 
     def snapshot(self) -> dict[str, Any]:
         """The lane's state for the console and the simulator."""
@@ -405,6 +419,9 @@ class Lane:
                 "holder": visit.claims.holder if visit.claims else None,
                 "household": visit.claims.unit if visit.claims else None,
                 "temperatures_c": [t.body_c for t in visit.temperatures],
+                "plate": visit.claims.plate if visit.claims else None,
+                "occupants": visit.occupants,
+                "occupants_cleared": visit.cleared,
                 "soft_findings": list(visit.soft_findings),
             },
         }

@@ -50,6 +50,9 @@ class VerifyReason(StrEnum):
     GATE_NOT_ALLOWED = "gate_not_allowed"
     REVOKED = "revoked"
     TOO_LARGE = "too_large"
+    # A good signature from a key that may not sign this pass: a gate's own visitor key
+    # ("gate-…") signs only visitor and vehicle passes of a few days (docs/passes.md).
+    KEY_SCOPE = "key_scope"
     # Not a property of the token: the gate's clock policy refuses to judge any pass until NTP
     # has synchronised ([clock] unsynced_policy = "deny_until_synced").
     CLOCK_UNSYNCED = "clock_unsynced"
@@ -152,6 +155,9 @@ class EntryDraft:
     guard_note: str | None = None
     gate_mode: GateMode = GateMode.NORMAL
     clock_synced: bool = True
+    extra: tuple[tuple[str, str], ...] = ()
+    """Facts the rule adds beyond the fixed fields (a vehicle's plate and occupants); the store
+    moves them into ``Entry.extra``, which is what is stored and synced."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,10 @@ MAX_TEXT_CHARS = 32  # holder, unit
 MAX_PLATE_CHARS = 16
 MAX_GATES = 16
 MAX_EPOCH_S = 253_402_300_799  # 9999-12-31T23:59:59Z, the last second datetime can hold
+# Keys a gate makes for the visitors it registers. The scope travels with the name, so every
+# gate that trusts such a key holds it to visitor and vehicle passes, whoever copied it there.
+GATE_KEY_PREFIX = "gate-"
+GATE_KEY_KINDS = frozenset({PassKind.VISITOR, PassKind.VEHICLE})
 
 # Kind codes are part of the KK1 contract: never renumber, only append.
 KIND_CODES: Mapping[PassKind, int] = {
@@ -305,6 +309,36 @@ def _sig_structure(protected: bytes, payload: bytes) -> bytes:
             payload,
         )
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Key scope
+
+
+def is_gate_key(key_id: str) -> bool:
+    """A gate's visitor key: it may sign only short visitor and vehicle passes."""
+    return key_id.startswith(GATE_KEY_PREFIX)
+
+
+def within_gate_key_scope(verdict: Verdict, *, max_validity: timedelta) -> Verdict:
+    """Refuse a valid pass that a gate key signed beyond its scope (kind, length, gates).
+
+    A gate's key sits on a device in a guard hut; if it leaks, the worst it may mint is a
+    visitor pass of a few days for one gate, never a resident's year-long pass.
+    """
+    claims = verdict.claims
+    if not verdict.valid or claims is None or not is_gate_key(claims.key_id):
+        return verdict
+    problem = ""
+    if claims.kind not in GATE_KEY_KINDS:
+        problem = f"a gate key may not sign a {claims.kind.value} pass"
+    elif claims.expires - claims.not_before > max_validity:
+        problem = f"a gate key may not sign a pass longer than {max_validity}"
+    elif not claims.gates:
+        problem = "a gate key's pass must name its gate"
+    if problem:
+        return Verdict(VerifyReason.KEY_SCOPE, claims, problem)
+    return verdict
 
 
 # ---------------------------------------------------------------------------------------------

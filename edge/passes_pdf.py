@@ -64,6 +64,32 @@ def write_qr_png(token: str, path: Path | str, *, module_px: int = 10) -> None:
         image.save(png_file)
 
 
+def qr_svg(token: str) -> str:
+    """The token's QR symbol as a small SVG: one path of dark modules, crisp at any size.
+
+    For screens (a visitor's pass on the guard's tablet) and printing from the browser; the
+    quiet zone is part of the drawing, so the symbol scans even on a busy page.
+    """
+    matrix = make_qr(token).get_matrix()
+    size = len(matrix)
+    runs: list[str] = []
+    for y, row in enumerate(matrix):
+        x = 0
+        while x < size:
+            if row[x]:
+                start = x
+                while x < size and row[x]:
+                    x += 1
+                runs.append(f"M{start} {y}h{x - start}v1h-{x - start}z")
+            else:
+                x += 1
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" '
+        f'shape-rendering="crispEdges"><rect width="{size}" height="{size}" fill="#fff"/>'
+        f'<path fill="#000" d="{"".join(runs)}"/></svg>'
+    )
+
+
 def qr_text(token: str) -> str:
     """The QR symbol drawn with block characters, light modules solid, for dark terminals."""
     out = io.StringIO()

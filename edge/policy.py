@@ -174,6 +174,12 @@ class Timeouts(_Model):
         ge=0,
         description="A pass scanned again this soon after its visit ended is the same visit.",
     )
+    next_occupant_s: float = Field(
+        default=3.0,
+        ge=0,
+        description="After one occupant of a vehicle measures normal, automatic readings this "
+        "soon are still that person and do not count; the next is asked for after it.",
+    )
 
 
 def _default_questions() -> dict[str, Question]:

@@ -55,6 +55,9 @@ class Reason(StrEnum):
     MANUAL_READING = "manual_reading"
 
 
+MAX_OCCUPANTS = 9  # a minibus; a larger group is registered as visitors, one by one
+
+
 # ---------------------------------------------------------------------------------- events
 
 
@@ -66,6 +69,8 @@ class PassShown:
     verdict: Verdict
     token_digest: str
     history: PassHistory = field(default_factory=PassHistory)
+    occupants: int = 1
+    """People to measure on this pass: a vehicle's occupants, each measured (1 for a person)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +102,15 @@ class GuardCancel:
 
 
 @dataclass(frozen=True, slots=True)
+class OccupantsSet:
+    """The guard counts the people in a vehicle: each of them must be measured before it passes."""
+
+    at: Instant
+    count: int
+    guard_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class ModeChange:
     at: Instant
     mode: GateMode
@@ -112,7 +126,14 @@ class Tick:
 
 
 Event = (
-    PassShown | AnswersGiven | TemperatureTaken | GuardOverride | GuardCancel | ModeChange | Tick
+    PassShown
+    | AnswersGiven
+    | TemperatureTaken
+    | GuardOverride
+    | GuardCancel
+    | OccupantsSet
+    | ModeChange
+    | Tick
 )
 
 # -------------------------------------------------------------------------------- commands
@@ -205,6 +226,11 @@ class Visit:
     last_request_s: float | None = None
     first_fever_s: float | None = None
     recheck_prompted: bool = False
+    occupants: int = 1
+    cleared: int = 0
+    """Occupants measured normal so far; the visit passes when all ``occupants`` are."""
+    next_occupant_s: float | None = None
+    """Automatic readings before this moment are the occupant just cleared, not the next."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +280,8 @@ def step(state: LaneState, event: Event, ctx: LaneContext) -> Result:
             return _on_override(state, event, ctx)
         case GuardCancel():
             return _on_cancel(state, event, ctx)
+        case OccupantsSet():
+            return _on_occupants(state, event, ctx)
         case ModeChange():
             return _on_mode(state, event, ctx)
         case Tick():
@@ -290,6 +318,18 @@ def _draft(
         guard_note=guard_note,
         gate_mode=state.mode,
         clock_synced=(visit.started.clock_synced if visit else True) and at.clock_synced,
+        extra=_vehicle_extra(visit),
+    )
+
+
+def _vehicle_extra(visit: Visit | None) -> tuple[tuple[str, str], ...]:
+    """A vehicle's plate and how many occupants were counted and measured, for the entry."""
+    if visit is None or visit.claims is None or visit.claims.plate is None:
+        return ()
+    return (
+        ("plate", visit.claims.plate),
+        ("occupants", str(visit.occupants)),
+        ("occupants_cleared", str(visit.cleared)),
     )
 
 
@@ -382,6 +422,7 @@ def _on_pass(state: LaneState, event: PassShown, ctx: LaneContext) -> Result:
         step_since_s=at.mono_s,
         token_digest=digest,
         claims=event.verdict.claims,
+        occupants=min(max(event.occupants, 1), MAX_OCCUPANTS),
     )
     state = replace(state, visit=new_visit)
     if state.mode is GateMode.EMERGENCY:
@@ -493,6 +534,12 @@ def _on_reading(state: LaneState, event: TemperatureTaken, ctx: LaneContext) -> 
     if visit is None or visit.step not in (Step.MEASURE, Step.HOLD):
         return state, []  # nobody is being measured: a stray reading is not evidence of anything
     at = event.at
+    if (
+        visit.next_occupant_s is not None
+        and at.mono_s < visit.next_occupant_s
+        and not event.reading.manual
+    ):
+        return state, []  # the thermometer still sees the person just measured
     measured = judge_reading(ctx.policy, event.reading, at.wall)
     visit = replace(visit, temperatures=(*visit.temperatures, measured))
     if event.reading.manual:
@@ -505,7 +552,7 @@ def _on_reading(state: LaneState, event: TemperatureTaken, ctx: LaneContext) -> 
         ]
     if visit.step is Step.MEASURE:
         if not measured.fever:
-            return _end(state, ctx, Outcome.PASSED, at, ())
+            return _occupant_cleared(state, ctx, at)
         visit = replace(_with_step(visit, Step.HOLD, at), first_fever_s=at.mono_s)
         return replace(state, visit=visit), [
             Signal("wait"),
@@ -517,7 +564,53 @@ def _on_reading(state: LaneState, event: TemperatureTaken, ctx: LaneContext) -> 
         return state, []
     if measured.fever:
         return _end(state, ctx, Outcome.FEVER, at, (Reason.FEVER,))
-    return _end(state, ctx, Outcome.PASSED, at, (Reason.FEVER_NOT_CONFIRMED,))
+    visit = replace(
+        visit,
+        soft_findings=_unique((*visit.soft_findings, Reason.FEVER_NOT_CONFIRMED)),
+        first_fever_s=None,
+        recheck_prompted=False,
+    )
+    return _occupant_cleared(replace(state, visit=visit), ctx, at)
+
+
+def _occupant_cleared(state: LaneState, ctx: LaneContext, at: Instant) -> Result:
+    """One more person measured normal: pass when it was the last, else measure the next."""
+    visit = state.visit
+    assert visit is not None
+    visit = replace(visit, cleared=visit.cleared + 1)
+    if visit.cleared >= visit.occupants:
+        return _end(replace(state, visit=visit), ctx, Outcome.PASSED, at, ())
+    # No reading is asked for until the next person is in front of the thermometer.
+    gap_s = ctx.policy.timeouts.next_occupant_s
+    visit = replace(_with_step(visit, Step.MEASURE, at), next_occupant_s=at.mono_s + gap_s)
+    detail = f"{visit.cleared + 1}/{visit.occupants}"
+    return replace(state, visit=visit), [
+        Signal("wait"),
+        Prompt(Step.MEASURE, "measure_next", detail),
+    ]
+
+
+def _on_occupants(state: LaneState, event: OccupantsSet, ctx: LaneContext) -> Result:
+    visit = state.visit
+    if not event.guard_id.strip():
+        return state, [Reject("guard_required", "counting occupants needs the guard's id")]
+    counting = (Step.ASK, Step.MEASURE, Step.HOLD)
+    if visit is None or visit.claims is None or visit.step not in counting:
+        return state, [Reject("no_visit", "no vehicle is being checked")]
+    if visit.claims.plate is None:
+        return state, [Reject("not_vehicle", "only a vehicle pass has occupants")]
+    # Already measured people stay measured; the one in the fever hold counts as well.
+    least = visit.cleared + (1 if visit.step is Step.HOLD else 0)
+    if not max(least, 1) <= event.count <= MAX_OCCUPANTS:
+        return state, [
+            Reject("occupants_out_of_range", f"between {max(least, 1)} and {MAX_OCCUPANTS}")
+        ]
+    visit = replace(visit, occupants=event.count)
+    if visit.step is Step.MEASURE and visit.cleared >= visit.occupants:
+        return _end(replace(state, visit=visit), ctx, Outcome.PASSED, event.at, ())
+    return replace(state, visit=visit), [
+        Prompt(visit.step, "occupants", f"{visit.cleared}/{visit.occupants}")
+    ]
 
 
 def _on_override(state: LaneState, event: GuardOverride, ctx: LaneContext) -> Result:
@@ -610,5 +703,7 @@ def _maybe_request(state: LaneState, visit: Visit, at: Instant, ctx: LaneContext
     """Ask the thermometer again after a pause, so a missed or implausible reading retries."""
     last = visit.last_request_s
     if last is not None and at.mono_s - last < ctx.policy.fever.remeasure_interval_s:
+        return state, []
+    if visit.next_occupant_s is not None and at.mono_s < visit.next_occupant_s:
         return state, []
     return replace(state, visit=replace(visit, last_request_s=at.mono_s)), [RequestReading()]

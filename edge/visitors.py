@@ -1,7 +1,228 @@
-"""The visitor desk: registers visitors and vehicles and signs their one-gate passes."""
+"""The visitor desk: registers visitors and vehicles and signs their passes at the gate.
+
+Field notes: visitors, couriers and contractors come without a pass and are registered by hand
+(name, phone, host household, reason); vehicles stop with every occupant measured. Here a
+registration is checked field by field (ID card check digit, phone, plate), kept with phone and
+ID numbers only in the form the policy allows, audited, and turned into an ordinary KK1 pass
+signed by the gate's own key, so the lane verifies it like any other and the entry log names it.
+The gate key is scoped by its name (``edge.passes.within_gate_key_scope``).
+"""
 
 from __future__ import annotations
 
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from edge import passes
+from edge.identity import check_id_number, check_phone, check_plate, mask_id_number, mask_phone
+from edge.model import PassKind
+from edge.rule import MAX_OCCUPANTS
+from edge.settings import StoredForm, VisitorSettings
+from edge.store import Store
+from edge.store.registrations import Registration, RegistrationBook, StoredPerson
+
+MAX_REASON_CHARS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class PersonForm:
+    """One person as the guard typed them in; nothing here is trusted yet."""
+
+    name: str
+    phone: str = ""
+    id_number: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationForm:
+    """A visitor (one person, no plate) or a vehicle (a plate and its occupants, driver first)."""
+
+    host_household: str
+    reason: str
+    hours: float
+    people: tuple[PersonForm, ...]
+    plate: str | None = None
+    lane: str | None = None
+
+    @property
+    def kind(self) -> PassKind:
+        return PassKind.VEHICLE if self.plate is not None else PassKind.VISITOR
+
+
+class RegistrationError(ValueError):
+    """Every field that is wrong, by its path in the form ("people.0.phone"), in one go."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    registration: Registration
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class GateKey:
+    """The gate's visitor key: its id (``gate-…``) and private half."""
+
+    key_id: str
+    key: Ed25519PrivateKey
+
 
 class VisitorDesk:
-    """Filled in below."""
+    """Registers visitors and vehicles; the console and the CLI both call it."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        community: str,
+        gate: str,
+        gate_key: GateKey,
+        settings: VisitorSettings,
+        now: Callable[[], datetime],
+    ) -> None:
+        if not passes.is_gate_key(gate_key.key_id):
+            raise ValueError(f"a visitor key id must start with {passes.GATE_KEY_PREFIX!r}")
+        self.book = RegistrationBook(store)
+        self.community = community
+        self.gate = gate
+        self.settings = settings
+        self._gate_key = gate_key
+        self._now = now
+
+    @property
+    def max_hours(self) -> float:
+        return self.settings.max_days * 24.0
+
+    def register(self, form: RegistrationForm, guard_id: str) -> Issued:
+        """Check every field, store the registration, sign its pass; ``RegistrationError``
+        names each wrong field and nothing is stored."""
+        now = self._now().replace(microsecond=0)
+        people, plate, household, reason = self._checked(form, now)
+        letter = "C" if plate is not None else "V"
+        registration = Registration(
+            id=f"r-{uuid.uuid4().hex[:12]}",
+            kind=form.kind.value,
+            pass_id=f"{letter}-{self.gate[:20]}-{secrets.token_hex(4)}",
+            registered_at=now,
+            guard_id=guard_id,
+            lane=form.lane,
+            host_household=household,
+            reason=reason,
+            plate=plate,
+            valid_from=now,
+            valid_until=now + timedelta(hours=form.hours),
+            people=tuple(self._kept(person) for person in people),
+        )
+        self.book.add(registration)
+        return Issued(registration, self.token(registration))
+
+    def token(self, registration: Registration) -> str:
+        """The registration's pass. Ed25519 signs deterministically, so the same registration
+        always gives the same token: nothing secret or bulky needs storing to reprint it."""
+        return passes.issue(
+            self._gate_key.key,
+            key_id=self._gate_key.key_id,
+            community=self.community,
+            pass_id=registration.pass_id,
+            kind=PassKind(registration.kind),
+            holder=passes.mask_holder(registration.people[0].name),
+            unit=registration.host_household,
+            not_before=registration.valid_from,
+            expires=registration.valid_until,
+            issued_at=registration.valid_from,
+            gates=(self.gate,),
+            plate=registration.plate,
+        )
+
+    def purge(self) -> int:
+        """Delete registrations that ended more than ``keep_days`` ago (retention)."""
+        ended_before = self._now() - timedelta(days=self.settings.keep_days)
+        return self.book.purge_expired(ended_before=ended_before)
+
+    # ------------------------------------------------------------------------ checks
+
+    def _checked(
+        self, form: RegistrationForm, now: datetime
+    ) -> tuple[list[PersonForm], str | None, str, str]:
+        problems: dict[str, str] = {}
+        household = form.host_household.strip()
+        reason = " ".join(form.reason.split())
+        plate: str | None = None
+        try:
+            passes.check_field("unit", household)
+        except ValueError:
+            problems["host_household"] = "host household must be 1 to 32 characters"
+        if not reason or len(reason) > MAX_REASON_CHARS or not reason.isprintable():
+            problems["reason"] = f"reason must be 1 to {MAX_REASON_CHARS} characters"
+        if not 0 < form.hours <= self.max_hours:
+            problems["hours"] = f"validity must be more than 0 and at most {self.max_hours:g} h"
+        if form.plate is not None:
+            try:
+                plate = check_plate(form.plate)
+            except ValueError as exc:
+                problems["plate"] = str(exc)
+        most = MAX_OCCUPANTS if form.kind is PassKind.VEHICLE else 1
+        if not 1 <= len(form.people) <= most:
+            problems["people"] = f"between 1 and {most} people"
+        today = now.date()
+        people = [self._checked_person(p, i, today, problems) for i, p in enumerate(form.people)]
+        if problems:
+            raise RegistrationError(problems)
+        return people, plate, household, reason
+
+    def _checked_person(
+        self, person: PersonForm, index: int, today: date, problems: dict[str, str]
+    ) -> PersonForm:
+        where = f"people.{index}"
+        name = " ".join(person.name.split())
+        try:
+            passes.check_field("holder", name)
+        except ValueError:
+            problems[f"{where}.name"] = "name must be 1 to 32 characters"
+        phone = ""
+        if person.phone.strip():
+            try:
+                phone = check_phone(person.phone)
+            except ValueError as exc:
+                problems[f"{where}.phone"] = str(exc)
+        elif index == 0:  # the visitor, or a vehicle's driver: someone the office can call
+            problems[f"{where}.phone"] = "a phone number is required"
+        id_number = ""
+        if person.id_number.strip():
+            try:
+                id_number = check_id_number(person.id_number, today=today)
+            except ValueError as exc:
+                problems[f"{where}.id_number"] = str(exc)
+        elif self.settings.require_id_number:
+            problems[f"{where}.id_number"] = "an ID card number is required"
+        return PersonForm(name=name, phone=phone, id_number=id_number)
+
+    def _kept(self, person: PersonForm) -> StoredPerson:
+        return StoredPerson(
+            name=person.name,
+            phone=_kept_as(person.phone, self.settings.store_phone, mask_phone),
+            id_number=_kept_as(person.id_number, self.settings.store_id_number, mask_id_number),
+        )
+
+
+def _kept_as(value: str, form: StoredForm, mask: Callable[[str], str]) -> str | None:
+    """The number as the policy lets the gate keep it once it has been checked."""
+    if not value or form is StoredForm.NONE:
+        return None
+    return value if form is StoredForm.FULL else mask(value)
+
+
+def display_number(value: str | None, mask: Callable[[str], str]) -> str:
+    """What a list shows: always masked, even when the policy keeps the full number."""
+    if value is None:
+        return ""
+    return value if "*" in value else mask(value)

@@ -20,6 +20,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -430,7 +431,8 @@ class Store:
         Durable on return (WAL fsynced at commit): the lane opens the gate only after this
         returns. On any error nothing is written and no sequence number is used.
         """
-        extra_fields = dict(extra or {})
+        extra_fields = {**dict(draft.extra), **dict(extra or {})}
+        draft = replace(draft, extra=())  # one home for extra facts: Entry.extra
         with self._writing() as db:
             (seq,) = db.execute(_NEXT_SEQ_SQL, [self.community, self.gate]).fetchone()
             entry = Entry(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -136,10 +137,13 @@ def _filled_copy(tmp_path: Path, entries: int = 2000) -> Path:
 def test_damage_in_the_middle_is_reported_not_crashed(tmp_path: Path) -> None:
     damaged = tmp_path / "damaged.db"
     shutil.copy(_filled_copy(tmp_path), damaged)
-    size = damaged.stat().st_size
+    # A page in the middle of the entries table (the schema decides which page that is).
+    with contextlib.closing(sqlite3.connect(damaged)) as conn:
+        pages = [p for (p,) in conn.execute("SELECT pageno FROM dbstat WHERE name = 'entries'")]
+        (page_size,) = conn.execute("PRAGMA page_size").fetchone()
     with damaged.open("r+b") as raw:
-        raw.seek(size // 2)
-        raw.write(bytes(range(256)) * 16)  # 4 KiB of garbage over whatever page is there
+        raw.seek((sorted(pages)[len(pages) // 2] - 1) * page_size)
+        raw.write(bytes(range(256)) * 16)  # 4 KiB of garbage over a page of entries
     with Store.open(damaged, community=COMMUNITY, gate=GATE) as store:
         assert store.integrity != "ok"
         assert "\n" not in store.integrity  # one line, for the health status
