@@ -22,6 +22,15 @@ _ID_PROVINCES = frozenset(
 )
 _EARLIEST_BIRTH = date(1900, 1, 1)
 
+
+class InvalidFieldError(ValueError):
+    """A refused field: ``code`` names the problem for translation, the message explains it."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _LANDLINE = re.compile(r"0\d{2,3}\d{7,8}")
 _PHONE_NOISE = re.compile(r"[\s\-()（）]")
@@ -38,24 +47,30 @@ _PLATE_NOISE = re.compile(r"[\s·•.\-]")
 
 
 def check_id_number(text: str, *, today: date | None = None) -> str:
-    """The 18-character resident ID card number, upper-case X; ``ValueError`` if it is not one.
+    """The 18-character resident ID card number, upper-case X; ``InvalidFieldError`` if not.
 
     Checks the shape, the province code, the birth date (a real day, not in the future) and
     the check character, so a mistyped digit is caught at the gate, not in the ledger.
     """
     number = text.strip().replace(" ", "").upper()
     if not _ID_SHAPE.fullmatch(number):
-        raise ValueError("ID card number must be 17 digits and a digit or X (18 characters)")
+        raise InvalidFieldError(
+            "id_shape", "ID card number must be 17 digits and a digit or X (18 characters)"
+        )
     if int(number[:2]) not in _ID_PROVINCES:
-        raise ValueError(f"ID card number starts with {number[:2]}, which is no province code")
+        raise InvalidFieldError(
+            "id_province", f"ID card number starts with {number[:2]}, which is no province code"
+        )
     try:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        raise ValueError("ID card number holds no real birth date") from None
+        raise InvalidFieldError("id_birth", "ID card number holds no real birth date") from None
     if born < _EARLIEST_BIRTH or (today is not None and born > today):
-        raise ValueError("ID card number holds an impossible birth date")
+        raise InvalidFieldError("id_birth", "ID card number holds an impossible birth date")
     if id_check_char(number[:17]) != number[17]:
-        raise ValueError("ID card number check digit is wrong: a character was mistyped")
+        raise InvalidFieldError(
+            "id_check", "ID card number check digit is wrong: a character was mistyped"
+        )
     return number
 
 
@@ -77,7 +92,9 @@ def check_phone(text: str) -> str:
         digits = digits[2:]
     if _MOBILE.fullmatch(digits) or _LANDLINE.fullmatch(digits):
         return digits
-    raise ValueError("phone must be an 11-digit mobile (1xx…) or a landline with its area code")
+    raise InvalidFieldError(
+        "phone", "phone must be an 11-digit mobile (1xx…) or a landline with its area code"
+    )
 
 
 def check_plate(text: str) -> str:
@@ -88,7 +105,9 @@ def check_plate(text: str) -> str:
     """
     plate = _PLATE_NOISE.sub("", text.strip()).upper()
     if not _PLATE.fullmatch(plate):
-        raise ValueError("plate must look like 京A12345 or 粤BD12345 (I and O are never used)")
+        raise InvalidFieldError(
+            "plate", "plate must look like 京A12345 or 粤BD12345 (I and O are never used)"
+        )
     return plate
 
 

@@ -280,7 +280,9 @@ class Lane:
                     last_entry = self._record(draft)
                     if last_entry is None:
                         self._indicator.show("deny")
-                        return ActionResult(rejected, tuple(entries))  # fail-secure: stop here
+                        # Fail-secure: stop here, and tell the guard nothing was let through.
+                        unsaved = Reject("store_failed", "the entry was not saved; gate kept shut")
+                        return ActionResult(unsaved, tuple(entries))
                     entries.append(last_entry)
                 case OpenGate(seconds=seconds):
                     self._relay.pulse(seconds)

@@ -31,6 +31,7 @@ from edge.bus import Bus
 from edge.settings import RetentionSettings
 from edge.store import Store
 from edge.store.outbox import purge_acked
+from edge.store.registrations import RegistrationBook
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,8 @@ class RetentionReport:
     over_budget: bool
     """Still over ``max_db_mb`` after purging: what is left waits for the receiver's ack."""
     disk_filling: bool
+    purged_registrations: int = 0
+    """Visitor and vehicle registrations deleted, ``[visitors] keep_days`` after they ended."""
 
 
 @contextlib.contextmanager
@@ -195,9 +198,19 @@ def run_retention(
     now: datetime,
     bus: Bus | None = None,
     disk: Callable[[Path], DiskSpace] = disk_space,
+    registrations_days: float | None = None,
 ) -> RetentionReport:
-    """One retention pass (see the module docstring); announces ``disk_filling`` on ``bus``."""
+    """One retention pass (see the module docstring); announces ``disk_filling`` on ``bus``.
+
+    With ``registrations_days``, visitor and vehicle registrations (names, masked numbers)
+    that ended longer ago than that are deleted too: personal data kept no longer than needed.
+    """
     expired = purge_acked(store, older_than=now - timedelta(days=settings.entries_days))
+    registrations = 0
+    if registrations_days is not None:
+        registrations = RegistrationBook(store).purge_expired(
+            ended_before=now - timedelta(days=registrations_days)
+        )
     budget_bytes = int(settings.max_db_mb * MIB)
     for_size = 0
     if db_usage(store.path).used_bytes > budget_bytes:
@@ -211,8 +224,13 @@ def run_retention(
         space = disk(store.path.parent)
         filling = is_disk_filling(space, settings)
     over_budget = usage.used_bytes > budget_bytes
-    if expired or for_size:
-        log.info("retention: deleted %d expired and %d for size", expired, for_size)
+    if expired or for_size or registrations:
+        log.info(
+            "retention: deleted %d expired and %d for size, %d registrations",
+            expired,
+            for_size,
+            registrations,
+        )
     if over_budget:
         log.warning(
             "database holds %.1f MiB, over its %.0f MiB budget, and nothing more may be deleted "
@@ -237,6 +255,7 @@ def run_retention(
         disk=space,
         over_budget=over_budget,
         disk_filling=filling,
+        purged_registrations=registrations,
     )
 
 
@@ -250,8 +269,10 @@ class RetentionWorker:
         *,
         bus: Bus | None,
         wall_now: Callable[[], datetime],
+        registrations_days: float | None = None,
     ) -> None:
         self._store = store
+        self._registrations_days = registrations_days
         self._settings = settings
         self._bus = bus
         self._wall_now = wall_now
@@ -278,7 +299,11 @@ class RetentionWorker:
             started_s = time.monotonic()
             try:
                 self.last_report = run_retention(
-                    self._store, self._settings, now=self._wall_now(), bus=self._bus
+                    self._store,
+                    self._settings,
+                    now=self._wall_now(),
+                    bus=self._bus,
+                    registrations_days=self._registrations_days,
                 )
             except Exception:  # thread top level: log it, keep the schedule, the gate runs on
                 log.exception(

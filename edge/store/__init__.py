@@ -99,7 +99,8 @@ LAST_PASSED_DIRECTION_SQL = """
 """
 HOUSEHOLD_EXITS_SQL = """
     SELECT count(*) FROM entries
-    WHERE household = ? AND direction = 'out' AND outcome = 'passed' AND decided_at_us >= ?
+    WHERE household = ? AND direction = 'out' AND outcome IN ('passed', 'overridden')
+      AND decided_at_us >= ?
 """
 
 
@@ -544,7 +545,8 @@ class Store:
         return None if value is None else Direction(str(value))
 
     def household_exits(self, household: str, since: datetime) -> int:
-        """Passed exits of the household decided at or after ``since`` (the exit quota)."""
+        """Exits of the household (passed or let through by a guard) decided at or after
+        ``since``: the exit quota."""
         return int(self._scalar(HOUSEHOLD_EXITS_SQL, [household, epoch_us(since, "since")]) or 0)
 
     # -------------------------------------------------------------------- trust material

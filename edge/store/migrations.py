@@ -245,7 +245,8 @@ def _v3_guards_sessions_audit(db: Database) -> None:
 
 
 def _v4_alarms_registrations(db: Database) -> None:
-    """Alarms that outlive a restart, and visitor and vehicle registrations.
+    """Alarms that outlive a restart, visitor and vehicle registrations, and the exit-quota
+    index widened to overridden exits.
 
     An alarm is evidence like an entry: raised, then acknowledged by a named guard, never
     deleted by the console. A registration is one visitor or one vehicle with its occupants;
@@ -284,6 +285,13 @@ def _v4_alarms_registrations(db: Database) -> None:
         ) STRICT
         """,
         "CREATE INDEX registrations_at ON registrations (registered_at)",
+        # The exit quota counts exits a guard let through against the rule too: an exit is an
+        # exit. The partial index follows the query.
+        "DROP INDEX entries_household_exits",
+        """
+        CREATE INDEX entries_household_exits ON entries (household, decided_at_us)
+        WHERE direction = 'out' AND outcome IN ('passed', 'overridden')
+        """,
         """
         CREATE TABLE registration_people (
             registration_id TEXT NOT NULL REFERENCES registrations (id) ON DELETE CASCADE,
@@ -303,7 +311,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _v1_initial_schema),
     Migration(2, "query indexes, meta table, guard triggers", _v2_indexes_meta_guards),
     Migration(3, "guard accounts, sessions, duty, audit log", _v3_guards_sessions_audit),
-    Migration(4, "alarms, visitor and vehicle registrations", _v4_alarms_registrations),
+    Migration(4, "alarms, registrations, overridden exits count", _v4_alarms_registrations),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -306,6 +306,8 @@ def test_store_failure_keeps_gate_shut_and_the_entry_is_stored_when_the_store_re
 
     result = rig.scan(rig.token("R-0001"))
     assert result.entries == ()  # nothing stored, so nothing to open for
+    assert result.rejected is not None  # the guard is told, not shown "accepted"
+    assert result.rejected.code == "store_failed"
     alarm = rig.bus_log.wait_for("alarm", kind="store_failed")[0]
     assert alarm.lane == LANE
     denied = rig.scan("not a pass")

@@ -21,7 +21,9 @@ from edge.retention import (
 )
 from edge.settings import RetentionSettings
 from edge.store import Store
+from edge.store.guards import GuardBook, Role
 from edge.store.outbox import mark_acked
+from edge.store.registrations import Registration, RegistrationBook, StoredPerson
 from tests.drivers.waiting import wait_until
 from tests.edge.store.drafts import simple_draft
 
@@ -173,3 +175,49 @@ def test_worker_runs_at_start_and_stops_promptly(store: Store) -> None:
     finally:
         worker.stop(timeout_s=2)
     assert not worker.alive
+
+
+def test_visitor_registrations_go_keep_days_after_they_ended(store: Store) -> None:
+    guard = GuardBook(store).add("门卫", Role.GUARD, "2468", now=NOW)
+    book = RegistrationBook(store)
+
+    def add(reg_id: str, ended: datetime) -> None:
+        book.add(
+            Registration(
+                id=reg_id,
+                kind="visitor",
+                pass_id=f"V-{reg_id}",
+                registered_at=ended - timedelta(hours=4),
+                guard_id=guard.id,
+                lane="in-1",
+                host_household="3-2-501",
+                reason="探亲访友",
+                plate=None,
+                valid_from=ended - timedelta(hours=4),
+                valid_until=ended,
+                people=(StoredPerson("张三", "138****5678", None),),
+            )
+        )
+
+    add("old", NOW - timedelta(days=31))
+    add("recent", NOW - timedelta(days=29))
+    add("current", NOW + timedelta(hours=2))
+    report = run_retention(
+        store, RetentionSettings(), now=NOW, disk=plenty, registrations_days=30.0
+    )
+    assert report.purged_registrations == 1
+    assert book.get("old") is None
+    assert {r.id for r in book.recent()} == {"recent", "current"}
+    with store._reading() as conn:  # the people went with their registration
+        (orphans,) = conn.execute(
+            "SELECT count(*) FROM registration_people WHERE registration_id = 'old'"
+        ).fetchone()
+    assert orphans == 0
+    # Without the setting nothing of the kind is touched.
+    assert (
+        run_retention(
+            store, RetentionSettings(), now=NOW + timedelta(days=90), disk=plenty
+        ).purged_registrations
+        == 0
+    )
+    assert book.count() == 2
