@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -32,11 +32,11 @@ from drivers.scanner import SerialScanner
 from drivers.sim.scanner import SimGm65
 from drivers.sim.thermometer import SimGyMcu90614
 from drivers.thermometer import SerialThermometer
-from edge import keys, timepolicy
+from edge import keys, passes, timepolicy
 from edge.bus import Bus, BusEvent
 from edge.clock import SystemClock, read_boot_id
 from edge.console.app import create_app
-from edge.console.deps import ConsoleContext
+from edge.console.deps import ClockView, ConsoleContext, SyncView
 from edge.lane import Lane, TrustMaterial
 from edge.retention import RetentionWorker
 from edge.rule import LaneContext
@@ -54,11 +54,12 @@ from edge.systemd import (
     watchdog_interval_s,
 )
 from edge.timepolicy import TrustedTime, TrustedTimeKeeper
+from edge.visitors import GateKey, VisitorDesk
 
 if TYPE_CHECKING:
     import uvicorn  # imported at run time only when the console is on
 
-from sync.runtime import start_sync
+from sync.runtime import SyncHandle, start_sync
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ class Gate:
     status_sources: list[Callable[[], DeviceStatus]]
     simulation: Simulation | None
     time_keeper: TrustedTimeKeeper | None = None
+    desk: VisitorDesk | None = None
+    sync: SyncHandle | None = None
     _stack: ExitStack = field(default_factory=ExitStack)
 
     def device_status(self) -> list[DeviceStatus]:
@@ -86,6 +89,14 @@ class Gate:
             device_status=self.device_status,
             simulation=self.simulation,
             bus=self.bus,
+            desk=self.desk,
+            sync_status=None if self.sync is None else functools.partial(sync_view, self.sync),
+            clock_status=functools.partial(
+                clock_view,
+                SystemClock(assume_synced=self.settings.clock.assume_synced),
+                self.time_keeper,
+            ),
+            alarm_settings=self.settings.alarms,
         )
 
     def stop(self) -> None:
@@ -119,6 +130,27 @@ def ensure_sim_issuer(settings: Settings) -> Issuer:
     return Issuer(community=settings.site.community, key_id=loaded_kid, key=private_key)
 
 
+def gate_key_id(settings: Settings) -> str:
+    """This gate's visitor key id: configured, or 'gate-' plus the gate id (cut to 32)."""
+    return settings.visitors.issuer_kid or f"{passes.GATE_KEY_PREFIX}{settings.site.gate}"[:32]
+
+
+def ensure_gate_key(settings: Settings, store: Store) -> GateKey:
+    """The gate's visitor key, made on first start in state_dir/issuer (0600), its public half
+    trusted by this gate's lanes (scoped to short visitor and vehicle passes by its name)."""
+    issuer_dir = settings.site.state_dir / "issuer"
+    kid = gate_key_id(settings)
+    key_path = issuer_dir / f"{kid}.key"
+    if not key_path.exists():
+        keys.new_keypair(kid, issuer_dir)
+        log.info("created this gate's visitor pass key %s", kid)
+    loaded_kid, private_key = keys.load_private(key_path)
+    store.put_trusted_key(
+        loaded_kid, keys.public_pem_of(private_key.public_key()), source="gate-visitor-key"
+    )
+    return GateKey(loaded_kid, private_key)
+
+
 def build_gate(settings: Settings, *, start: bool = True) -> Gate:
     """Build (and by default start) the gate; on any failure, undo what was started."""
     stack = ExitStack()
@@ -137,9 +169,15 @@ def _build(settings: Settings, stack: ExitStack, *, start: bool) -> Gate:
     if store.integrity != "ok":
         log.critical("database integrity check failed: %s", store.integrity)
     load_trust_into_store(settings, store)
+    gate_key = ensure_gate_key(settings, store) if settings.visitors.enabled else None
+    gate_key_days = timedelta(days=settings.visitors.max_days)
 
     def trust() -> TrustMaterial:
-        return TrustMaterial(keys=store.trusted_keys(), revoked=store.revoked_ids())
+        return TrustMaterial(
+            keys=store.trusted_keys(),
+            revoked=store.revoked_ids(),
+            gate_key_max_validity=gate_key_days,
+        )
 
     bus = Bus()
     clock = SystemClock(assume_synced=settings.clock.assume_synced)
@@ -239,6 +277,7 @@ def _build(settings: Settings, stack: ExitStack, *, start: bool) -> Gate:
             )
 
     bus.subscribe(on_downlink)
+    sync: SyncHandle | None = None
     if settings.mqtt is not None and start:
         # Registered after the store, so it stops first: the outbox is never written after close.
         sync = start_sync(
@@ -249,9 +288,43 @@ def _build(settings: Settings, stack: ExitStack, *, start: bool) -> Gate:
             gate=settings.site.gate,
         )
         stack.callback(sync.stop)
-    gate = Gate(settings, store, bus, lanes, status_sources, simulation, keeper)
+    desk = None
+    if gate_key is not None:
+        desk = VisitorDesk(
+            store,
+            community=settings.site.community,
+            gate=settings.site.gate,
+            gate_key=gate_key,
+            settings=settings.visitors,
+            now=lambda: clock.now().wall,
+        )
+    gate = Gate(settings, store, bus, lanes, status_sources, simulation, keeper, desk)
     gate._stack = stack
+    gate.sync = sync
     return gate
+
+
+def sync_view(handle: SyncHandle) -> SyncView:
+    """The sync's status as the console shows it (edge may not import sync; boot may)."""
+    status = handle.status()
+    last_ack_at = status["last_ack_at"]
+    last_ack_seq = status["last_ack_seq"]
+    offset_s = status["clock_offset_s"]
+    return SyncView(
+        connected=bool(status["connected"]),
+        broker=str(status["broker"]),
+        backlog=int(status["backlog"]),
+        last_ack_seq=None if last_ack_seq is None else int(last_ack_seq),
+        last_ack_at=None if last_ack_at is None else datetime.fromisoformat(last_ack_at),
+        clock_offset_s=None if offset_s is None else float(offset_s),
+        last_error=status["last_error"],
+    )
+
+
+def clock_view(clock: SystemClock, keeper: TrustedTimeKeeper | None) -> ClockView:
+    """The clock as the status page shows it: NTP-synced or not, and the last trusted time."""
+    latest = None if keeper is None else keeper.latest
+    return ClockView(synced=clock.synced(), last_trusted_at=None if latest is None else latest.wall)
 
 
 def build_camera(
@@ -419,7 +492,11 @@ def run(settings: Settings) -> int:
     gate = build_gate(settings)
     gate.bus.subscribe(_journal_relay)
     retention = RetentionWorker(
-        gate.store, settings.retention, bus=gate.bus, wall_now=lambda: datetime.now(UTC)
+        gate.store,
+        settings.retention,
+        bus=gate.bus,
+        wall_now=lambda: datetime.now(UTC),
+        registrations_days=settings.visitors.keep_days if settings.visitors.enabled else None,
     )
     console: _ConsoleServer | None = None
     try:
@@ -551,11 +628,17 @@ def _lane_alive(lane: Lane, stall_s: float) -> bool:
     return lane.alive and time.monotonic() - lane.last_tick_mono_s < stall_s
 
 
+# The thread each driver names after its device: serial readers (drivers.serialport), the
+# camera's decoder (drivers.camera; its capture threads come and go with reopening) and the
+# door's held-open watch (drivers.door).
+DEVICE_THREAD_PREFIXES = ("serial-", "camera-", "door-")
+
+
 def _reader_alive(device_name: str) -> bool:
-    # drivers.serialport names each reader thread "serial-<device name>"; the drivers expose no
-    # liveness of their own, and the thread ending (an internal error) is what must be caught.
-    wanted = f"serial-{device_name}"
-    return any(thread.name == wanted and thread.is_alive() for thread in threading.enumerate())
+    # The drivers expose no liveness of their own, and the thread ending (an internal error) is
+    # what must be caught.
+    wanted = {prefix + device_name for prefix in DEVICE_THREAD_PREFIXES}
+    return any(thread.name in wanted and thread.is_alive() for thread in threading.enumerate())
 
 
 def _journal_relay(event: BusEvent) -> None:

@@ -348,10 +348,10 @@ class VisitorSettings(_Model):
     enabled: bool = Field(default=True, description="Guards may register visitors and vehicles.")
     issuer_kid: str = Field(
         default="",
-        pattern=r"^[A-Za-z0-9_-]{0,32}$",
+        pattern=r"^(gate-[A-Za-z0-9_-]{1,27})?$",
         description="Key id of this gate's visitor-pass key (state_dir/issuer/KID.key, made on "
-        "first start). Empty: 'gate-' plus the gate id. Passes it signs are accepted only as "
-        "visitor or vehicle passes no longer than max_days.",
+        "first start); it must start with 'gate-', which limits it, on every gate, to visitor "
+        "and vehicle passes no longer than max_days. Empty: 'gate-' plus the gate id.",
     )
     max_days: int = Field(
         default=7, ge=1, le=31, description="Longest validity a guard may give a visitor pass."

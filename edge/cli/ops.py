@@ -104,12 +104,18 @@ def db_purge(config_path: Path | None) -> None:
 
     try:
         with Store.open_existing(settings.db_path, check_integrity=False) as store:
-            report = run_retention(store, settings.retention, now=datetime.now(UTC))
+            report = run_retention(
+                store,
+                settings.retention,
+                now=datetime.now(UTC),
+                registrations_days=settings.visitors.keep_days,
+            )
     except StoreError as exc:
         click.echo(f"kakou db purge: {exc}", err=True)
         sys.exit(1)
     click.echo(
-        f"deleted {report.purged_expired} expired and {report.purged_for_size} for size; "
+        f"deleted {report.purged_expired} expired and {report.purged_for_size} for size, "
+        f"{report.purged_registrations} ended visitor registrations; "
         f"database {report.db.used_bytes / MIB:.1f} MiB used "
         f"(budget {settings.retention.max_db_mb:.0f} MiB); "
         f"disk {report.disk.free_bytes / MIB:.0f} MiB free ({report.disk.free_percent:.1f} %)"

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from drivers.base import DeviceStatus
 from edge.bus import Bus
 from edge.lane import Lane
+from edge.settings import AlarmSettings
 from edge.store import Store
 from edge.store.guards import GuardBook
 from edge.visitors import VisitorDesk
@@ -27,6 +28,29 @@ class SimulationControl(Protocol):
     def crowd_status(self, crowd_id: str) -> dict[str, Any] | None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class SyncView:
+    """The MQTT sync as the console shows it; boot builds it from the sync's status, because
+    edge never imports sync (the layers contract)."""
+
+    connected: bool
+    broker: str
+    backlog: int
+    last_ack_seq: int | None = None
+    last_ack_at: datetime | None = None
+    clock_offset_s: float | None = None
+    """The receiver's clock minus the gate's (seconds), measured from acknowledgements."""
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClockView:
+    """Whether NTP vouches for the wall clock, and the last time it did (the pass time floor)."""
+
+    synced: bool
+    last_trusted_at: datetime | None = None
+
+
 @dataclass
 class ConsoleContext:
     store: Store
@@ -38,6 +62,12 @@ class ConsoleContext:
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     desk: VisitorDesk | None = None
     """Registers visitors and vehicles and signs their passes; None when [visitors] is off."""
+    sync_status: Callable[[], SyncView | None] | None = None
+    """The MQTT sync's state (for the status page and the sync_backlog alarm); None: no sync."""
+    clock_status: Callable[[], ClockView] | None = None
+    """The clock's sync state for the status page; None: not known to the console."""
+    alarm_settings: AlarmSettings = field(default_factory=AlarmSettings)
+    """When the gate's own state (the sync backlog) becomes an alarm."""
     guards: GuardBook = field(init=False)
 
     def __post_init__(self) -> None:

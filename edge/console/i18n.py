@@ -24,6 +24,12 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     "mode_change": ("模式变更", "Mode change"),
 }
 
+MODES: dict[str, tuple[str, str]] = {
+    "normal": ("正常", "normal"),
+    "lockdown": ("封控", "lockdown"),
+    "emergency": ("紧急放行", "emergency"),
+}
+
 KINDS: dict[str, tuple[str, str]] = {
     "resident": ("居民", "Resident"),
     "visitor": ("访客", "Visitor"),
@@ -42,7 +48,10 @@ REASONS: dict[str, tuple[str, str]] = {
     "wrong_community": ("非本小区通行证", "Pass from another community"),
     "gate_not_allowed": ("此通行证不能走本卡口", "Pass not valid at this gate"),
     "revoked": ("通行证已被注销", "Pass revoked"),
+    "key_scope": ("此通行证的签发权限不足", "Signed by a key not allowed to sign this pass"),
     "too_large": ("扫描内容过长", "Scan too large"),
+    "clock_unsynced": ("时钟未同步，暂不核验通行证", "Clock not synchronised: no pass is judged"),
+    "manual_reading": ("手持测温（人工录入）", "Handheld reading typed by the guard"),
     "answer_refused": ("问询回答不符合进入条件", "An answer refuses entry"),
     "answers_missing": ("问询未答完", "Questions not answered"),
     "anti_passback": ("重复进出（防回传）", "Anti-passback: already in/out"),
@@ -67,6 +76,18 @@ ALARMS: dict[str, tuple[str, str]] = {
     "store_failed": ("记录保存失败：闸门保持关闭", "Entry not saved: gate kept shut"),
     "lane_down": ("通道程序停止：闸门已锁", "Lane worker stopped: gate locked"),
     "device_down": ("设备离线", "Device down"),
+    "fever_unconfirmed": (
+        "体温偏高且未复测：请追查并上报",
+        "High temperature, not re-measured: follow up and report",
+    ),
+    "emergency": ("紧急放行模式：闸门常开", "Emergency free exit: gate held open"),
+    "door_forced": ("门被强行打开", "Door forced open"),
+    "door_held_open": ("门长时间未关", "Door held open"),
+    "disk_filling": ("磁盘空间不足：请清理或更换存储", "Disk filling up: free space or replace it"),
+    "sync_backlog": (
+        "同步积压：记录未送达社区服务器",
+        "Sync backlog: entries not reaching the community server",
+    ),
 }
 
 

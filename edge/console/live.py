@@ -2,36 +2,58 @@
 
 Lane threads publish; this hub copies each event, as JSON, into the queue of every open live
 stream (a bounded queue: a stalled browser loses old events, never slows the lane) and raises
-an alarm for fever, store failures and dead workers until a guard acknowledges it.
+an alarm for each kind in ``ALARM_KINDS`` until a guard acknowledges it.
+
+The board is kept in memory and written through to the store's ``AlarmBook``, so alarms outlive
+a restart (the board starts with the still-open ones). Memory is the fast path: a banner shows
+even when the store cannot write, which is exactly when ``store_failed`` is raised; such an
+alarm stays on the board and is written at the next ``flush`` (every console refresh). Alarms
+are few (a repeat while one is open is no new alarm), so writing through on the publisher's
+thread costs about one entry write per new alarm.
 """
 
 from __future__ import annotations
 
-import itertools
+import logging
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from edge.bus import Bus, BusEvent
 from edge.model import Entry, Outcome
+from edge.store import StoreError
+from edge.store.alarms import Alarm, AlarmBook, new_alarm_id
 from edge.store.records import entry_to_document
 
+__all__ = ["ALARM_KINDS", "Alarm", "LiveHub", "StoreUnavailable", "event_json"]
+
+log = logging.getLogger(__name__)
+
 STREAM_QUEUE = 256
-ALARM_KINDS = {"fever", "store_failed", "lane_down", "device_down"}
+ALARM_KINDS = frozenset(
+    {
+        "fever",  # the rule, and every entry with outcome fever
+        "fever_unconfirmed",  # over the line, left before the re-measure (still reported)
+        "emergency",  # a guard put the lane in emergency free exit
+        "store_failed",  # an entry could not be stored: the gate stays shut
+        "lane_down",  # the lane's worker died: the gate stays locked
+        "device_down",  # polled: a device reports down
+        "door_forced",  # the door contact opened while the lock was shut
+        "door_held_open",  # open longer than [lanes.door] held_open_s
+        "disk_filling",  # edge.retention: the state directory's disk is nearly full
+        "sync_backlog",  # polled: entries wait for the community receiver too long or too many
+    }
+)
+RECENT_ALARMS = 200
+"""How many alarms ``alarms(include_acked=True)`` returns from the store."""
+STORE_ERRORS = (StoreError, sqlite3.Error, OSError)
 
 
-@dataclass(frozen=True, slots=True)
-class Alarm:
-    id: str
-    lane: str
-    kind: str
-    detail: str
-    raised_at: datetime
-    acked_by: str | None = None
-    acked_at: datetime | None = None
+class StoreUnavailable(Exception):  # noqa: N818  (named for the condition, like StoreCorrupt)
+    """The store cannot write now; an acknowledgement that cannot be logged is refused."""
 
 
 def event_json(event: BusEvent) -> dict[str, Any]:
@@ -43,18 +65,28 @@ def event_json(event: BusEvent) -> dict[str, Any]:
 
 
 class LiveHub:
-    """Listens on the bus for the console; one per app."""
+    """Listens on the bus for the console and keeps its alarm board; one per app."""
 
-    def __init__(self, now: Callable[[], datetime]) -> None:
+    def __init__(self, now: Callable[[], datetime], book: AlarmBook) -> None:
         self._now = now
+        self._book = book
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()  # one writer at a time: a raise lands before its ack
         self._streams: list[queue.Queue[dict[str, Any]]] = []
-        self._alarms: dict[str, Alarm] = {}
-        self._ids = itertools.count(1)
+        self._alarms: dict[str, Alarm] = {}  # the board: open alarms by id
+        self._unsaved: list[str] = []  # board ids the store has not taken yet, oldest first
+        self._renamed: dict[str, str] = {}  # a board id → the open alarm the store already had
+        self._store_failing = False
+        self._active: set[str] = set()  # polled conditions seen active (see ``condition``)
+        self._next_check_s: dict[str, float] = {}
         self._unsubscribe: Callable[[], None] | None = None
         self.events_seen: dict[str, int] = {}
         self.outcomes_seen: dict[str, int] = {}
         self.last_entry: dict[str, dict[str, Any]] = {}
+        try:
+            self._alarms = {alarm.id: alarm for alarm in book.open_alarms()}
+        except STORE_ERRORS as exc:  # a broken store must not keep the console from starting
+            log.error("could not read the open alarms from the store: %s", exc)
 
     def attach(self, bus: Bus) -> None:
         self._unsubscribe = bus.subscribe(self.on_event)
@@ -62,6 +94,7 @@ class LiveHub:
     def detach(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
+        self.flush()
 
     def on_event(self, event: BusEvent) -> None:
         payload = event_json(event)
@@ -85,38 +118,126 @@ class LiveHub:
                 alarm = self._raise_locked(event.lane, "fever", entry.draft.holder or "")
         self._broadcast(payload)
         if alarm is not None:
+            self.flush()
             self._broadcast({"topic": "alarm_board", "lane": alarm.lane, "data": {}})
+
+    # ------------------------------------------------------------------------ the board
 
     def _raise_locked(self, lane: str, kind: str, detail: str) -> Alarm | None:
         for alarm in self._alarms.values():
-            if alarm.lane == lane and alarm.kind == kind and alarm.acked_by is None:
+            if alarm.lane == lane and alarm.kind == kind:
                 return None  # already showing
-        alarm = Alarm(f"a{next(self._ids)}", lane, kind, detail, self._now())
+        now = self._now()
+        alarm = Alarm(new_alarm_id(now), lane, kind, detail, now)
         self._alarms[alarm.id] = alarm
+        self._unsaved.append(alarm.id)
         return alarm
 
     def raise_alarm(self, lane: str, kind: str, detail: str) -> Alarm | None:
+        """Show (and store) an alarm; None when one of this lane and kind is already open."""
         with self._lock:
             alarm = self._raise_locked(lane, kind, detail)
         if alarm is not None:
+            self.flush()
             self._broadcast({"topic": "alarm_board", "lane": lane, "data": {}})
         return alarm
 
-    def alarms(self, *, include_acked: bool = False) -> list[Alarm]:
-        with self._lock:
-            found = list(self._alarms.values())
-        return [a for a in found if include_acked or a.acked_by is None]
+    def condition(self, key: str, lane: str, kind: str, *, active: bool, detail: str) -> None:
+        """A state the console polls (a device down, the sync backlog) as an alarm.
 
-    def acknowledge(self, alarm_id: str, guard_id: str) -> Alarm | None:
+        The alarm is raised when the condition starts; once a guard acknowledged it, it is not
+        raised again until the condition has cleared (a device that stays down beeps once).
+        ``key`` names the condition: two devices of one lane are two conditions.
+        """
         with self._lock:
-            alarm = self._alarms.get(alarm_id)
-            if alarm is None:
-                return None
-            if alarm.acked_by is None:
-                alarm = replace(alarm, acked_by=guard_id, acked_at=self._now())
-                self._alarms[alarm_id] = alarm
-        self._broadcast({"topic": "alarm_board", "lane": alarm.lane, "data": {}})
-        return alarm
+            if not active:
+                self._active.discard(key)
+                return
+            if key in self._active:
+                return
+            self._active.add(key)
+        self.raise_alarm(lane, kind, detail)
+
+    def due(self, check: str, every_s: float, mono_s: float) -> bool:
+        """True at most once every ``every_s`` per ``check``: paces costly polls across streams."""
+        with self._lock:
+            if mono_s < self._next_check_s.get(check, float("-inf")):
+                return False
+            self._next_check_s[check] = mono_s + every_s
+            return True
+
+    def alarms(self, *, include_acked: bool = False) -> list[Alarm]:
+        """The open alarms, oldest first; with ``include_acked`` the latest ones, newest first."""
+        with self._lock:
+            board = sorted(self._alarms.values(), key=lambda a: (a.raised_at, a.id))
+            unsaved = [self._alarms[i] for i in self._unsaved if i in self._alarms]
+        if not include_acked:
+            return board
+        try:
+            stored = self._book.recent(limit=RECENT_ALARMS)
+        except STORE_ERRORS as exc:
+            log.warning("could not read recent alarms: %s", exc)
+            return board[::-1]
+        return sorted([*unsaved, *stored], key=lambda a: (a.raised_at, a.id), reverse=True)
+
+    def acknowledge(self, alarm_id: str, guard_id: str, note: str = "") -> Alarm | None:
+        """Acknowledge in the store, then take the alarm off the board; None if unknown.
+
+        Raises ``StoreUnavailable`` when the store cannot log it: the alarm then stays showing.
+        """
+        with self._write_lock:
+            if not self._flush_locked():
+                raise StoreUnavailable("the store cannot write; the alarm stays open")
+            alarm_id = self._renamed.get(alarm_id, alarm_id)
+            try:
+                acked = self._book.acknowledge(alarm_id, guard_id, at=self._now(), note=note)
+            except STORE_ERRORS as exc:
+                raise StoreUnavailable(f"the store cannot write: {exc}") from exc
+        if acked is None:
+            return None
+        with self._lock:
+            self._alarms.pop(acked.id, None)
+        self._broadcast({"topic": "alarm_board", "lane": acked.lane, "data": {}})
+        return acked
+
+    def flush(self) -> bool:
+        """Write the alarms the store has not taken yet; False while it still cannot."""
+        with self._write_lock:
+            return self._flush_locked()
+
+    @property
+    def unsaved(self) -> int:
+        """Alarms on the board that the store has not taken yet."""
+        with self._lock:
+            return len(self._unsaved)
+
+    def _flush_locked(self) -> bool:
+        while True:
+            with self._lock:
+                if not self._unsaved:
+                    break
+                alarm = self._alarms[self._unsaved[0]]
+            try:
+                stored, _ = self._book.raise_alarm(
+                    alarm.lane, alarm.kind, alarm.detail, at=alarm.raised_at, alarm_id=alarm.id
+                )
+            except STORE_ERRORS as exc:
+                if not self._store_failing:
+                    log.error("alarm %s %s shown but not stored: %s", alarm.kind, alarm.id, exc)
+                self._store_failing = True
+                return False
+            with self._lock:
+                self._unsaved.pop(0)
+                if stored.id != alarm.id:  # the store already had this lane and kind open
+                    del self._alarms[alarm.id]
+                    self._alarms[stored.id] = stored
+                    self._renamed[alarm.id] = stored.id
+        if self._store_failing:
+            log.warning("the store takes alarms again")
+            self._store_failing = False
+        return True
+
+    # ------------------------------------------------------------------------ streams
 
     def open_stream(self) -> queue.Queue[dict[str, Any]]:
         stream: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=STREAM_QUEUE)

@@ -17,16 +17,19 @@ from typing import Any
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from edge import passes
 from edge.boot import Gate, build_gate, ensure_sim_issuer
 from edge.console.app import create_app
 from edge.model import PassKind
-from edge.store.guards import Guard, Role
+from edge.settings import Settings
+from edge.store.guards import Guard, GuardBook, Role
 from tests.edge.console.conftest import (  # noqa: F401  fixtures shared with the API tests
+    DoorContact,
     add_guard,
     console_context,
+    door_lane,
     gate_settings,
     make_token,
     sim_console,
@@ -87,9 +90,19 @@ class LiveConsole:
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[LiveConsole]:
-    gate = build_gate(gate_settings(tmp_path / "state"))
-    guard = add_guard(gate, "李卫", Role.GUARD, GUARD_PIN)
-    admin = add_guard(gate, "admin", Role.ADMIN, ADMIN_PIN)
+    yield from serve_live(gate_settings(tmp_path / "state"))
+
+
+def _guard(gate: Gate, name: str, role: Role, pin: str) -> Guard:
+    """The account, made unless the store has it (a gate restarted on the same state)."""
+    return GuardBook(gate.store).by_name(name) or add_guard(gate, name, role, pin)
+
+
+def serve_live(settings: Settings) -> Iterator[LiveConsole]:
+    """A gate built from ``settings`` with its console on a free port, a guard and an admin."""
+    gate = build_gate(settings)
+    guard = _guard(gate, "李卫", Role.GUARD, GUARD_PIN)
+    admin = _guard(gate, "admin", Role.ADMIN, ADMIN_PIN)
     port = free_port()
     config = uvicorn.Config(
         create_app(console_context(gate)),
@@ -113,6 +126,16 @@ def live(tmp_path: Path) -> Iterator[LiveConsole]:
         gate.stop()
 
 
+@pytest.fixture
+def door_live(tmp_path: Path) -> Iterator[LiveConsole]:
+    """The live console of a gate whose lane has a door contact (a MockFactory pin), shut."""
+    served = serve_live(gate_settings(tmp_path / "state", lanes=[door_lane()]))
+    live = next(served)
+    DoorContact(live.gate).shut()
+    yield live
+    served.close()
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     assert CHROMIUM.exists(), "install Debian's chromium (apt-get install chromium)"
@@ -124,13 +147,44 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
+# Reports every Content-Security-Policy violation in the page as a console error, which the
+# `csp` fixture collects across navigations (Chromium also logs its own "Refused to ..." line).
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"}`
+    + ` at ${e.sourceFile || location.pathname}:${e.lineNumber}`);
+}, true);
+"""
+
+
+class CspWatch:
+    """Content-Security-Policy violations a page reported, as console messages."""
+
+    def __init__(self) -> None:
+        self.violations: list[str] = []
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        text = message.text
+        if "CSP violation" in text or "Content Security Policy" in text:
+            self.violations.append(text)
+
+
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def csp() -> CspWatch:
+    return CspWatch()
+
+
+@pytest.fixture
+def page(browser: Browser, csp: CspWatch) -> Iterator[Page]:
+    """A fresh browser context and page; the test fails if any page it opened broke the CSP."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     context.set_default_timeout(10_000)
+    context.add_init_script(CSP_LISTENER)
     opened = context.new_page()
+    opened.on("console", csp.on_console)
     yield opened
     context.close()
+    assert csp.violations == [], "the Content-Security-Policy blocked something"
 
 
 def shot(page: Page, name: str) -> Path:

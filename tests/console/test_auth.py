@@ -37,7 +37,13 @@ from tests.edge.console.conftest import (
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 OPEN_ROUTES = {"/api/v1/auth/sign-in", "/api/v1/auth/sign-out"}
 ADMIN_ROUTES = {("POST", "/api/v1/guards"), ("GET", "/api/v1/guards"), ("GET", "/api/v1/audit")}
-EXAMPLE_PATH = {"lane_id": "in-1", "alarm_id": "a1", "crowd_id": "x", "ledger": "entries"}
+EXAMPLE_PATH = {
+    "lane_id": "in-1",
+    "alarm_id": "a1",
+    "crowd_id": "x",
+    "ledger": "entries",
+    "registration_id": "r-1",
+}
 
 
 def _routes(console: Console) -> list[tuple[str, str]]:
@@ -73,7 +79,14 @@ def test_every_mutating_endpoint_answers_401_without_a_session(
 
 
 def test_reading_personal_data_needs_a_session(anonymous: TestClient) -> None:
-    for path in ("/api/v1/entries", "/api/v1/exports/entries.csv", "/api/v1/report/daily"):
+    for path in (
+        "/api/v1/entries",
+        "/api/v1/exports/entries.csv",
+        "/api/v1/report/daily",
+        "/api/v1/registrations",
+        "/api/v1/registrations/r-1",
+        "/api/v1/registrations/r-1/qr.svg",
+    ):
         assert anonymous.get(path).status_code == 401, path
     assert anonymous.get("/api/v1/health").status_code == 200  # the status page stays open
     assert anonymous.get("/", follow_redirects=False).status_code == 303

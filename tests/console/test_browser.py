@@ -1,5 +1,7 @@
 """The console in real headless Chromium: sign-in, a visit seen live, fever with its alarm,
-an override with a written reason, exports opened, the language switch and a phone screen."""
+an override with a written reason, exports opened, the language switch and a phone screen;
+device-down, store-failed and forced-door banners, an alarm outliving a restart, the status
+page, and no page breaking the Content-Security-Policy (every test checks that)."""
 
 from __future__ import annotations
 
@@ -8,13 +10,28 @@ import io
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
+from drivers.base import Health
+from drivers.sim.thermometer import SimGyMcu90614
+from edge.console.app import CONTENT_SECURITY_POLICY
 from edge.model import PassKind
+from edge.store.alarms import AlarmBook
 from edge.store.guards import GuardBook
-from tests.console.conftest import ADMIN_PIN, LiveConsole, shot, sign_in
+from tests.console.conftest import (
+    ADMIN_PIN,
+    CspWatch,
+    DoorContact,
+    LiveConsole,
+    door_lane,
+    gate_settings,
+    serve_live,
+    shot,
+    sign_in,
+)
 
 
 def test_sign_in_is_required_and_a_wrong_pin_is_refused(live: LiveConsole, page: Page) -> None:
@@ -157,6 +174,176 @@ def test_kiosk_and_status_pages(live: LiveConsole, page: Page) -> None:
     page.goto(f"{live.url}/status")
     expect(page.locator("#integrity")).to_have_text("ok")
     shot(page, "status")
+
+
+def test_no_page_breaks_the_content_security_policy(
+    live: LiveConsole, page: Page, csp: CspWatch
+) -> None:
+    sign_in(page, live, "admin", ADMIN_PIN)
+    live.gate.bus.publish("alarm", "in-1", kind="fever", detail="王*明")  # the board renders
+    for path in ("/", "/log", "/report", "/status", "/kiosk", "/login"):
+        response = page.goto(f"{live.url}{path}")
+        assert response is not None
+        assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        assert response.headers["x-frame-options"] == "DENY"
+        page.wait_for_load_state("load")
+        if path in ("/", "/kiosk"):  # the live stream has rendered into the page
+            expect(page.locator("body")).to_have_attribute("data-updated", re.compile(r"\d+"))
+        assert csp.violations == [], path
+    # The watch does see a violation: markup with an inline style is refused and reported.
+    page.evaluate(
+        """document.body.insertAdjacentHTML("beforeend",
+        '<p id="injected" style="color: rgb(255, 0, 0)">x</p>')"""
+    )
+    assert _wait(lambda: bool(csp.violations), 5)
+    assert "style-src" in csp.violations[0]
+    color = page.eval_on_selector("#injected", "e => getComputedStyle(e).color")
+    assert color != "rgb(255, 0, 0)"
+    csp.violations.clear()
+
+
+def _thermometer(live: LiveConsole) -> SimGyMcu90614:
+    assert live.gate.simulation is not None
+    thermometer = live.gate.simulation._lanes["in-1"].thermometer
+    assert isinstance(thermometer, SimGyMcu90614)
+    return thermometer
+
+
+def _device_health(live: LiveConsole, name: str) -> Health:
+    return next(s.health for s in live.gate.device_status() if s.name == name)
+
+
+def test_a_thermometer_that_goes_down_shows_the_device_banner(
+    live: LiveConsole, page: Page
+) -> None:
+    assert _wait(lambda: _device_health(live, "in-1/thermometer") is Health.OK, 10)
+    sign_in(page, live)
+    expect(page.locator("body")).to_have_attribute("data-updated", re.compile(r"\d+"))
+    thermometer = _thermometer(live)
+    thermometer.unplug()  # the module's cable is pulled: the serial port goes away
+    banner = page.locator(".alarm.device_down")
+    expect(banner).to_be_visible(timeout=15_000)
+    expect(banner).to_contain_text("设备离线")
+    expect(banner).to_contain_text("in-1/thermometer")
+    assert page.evaluate("window.kakouBeeps") >= 1
+    shot(page, "alarm-device-down")
+    banner.locator(".ack").click()
+    expect(page.locator(".alarm")).to_have_count(0)
+    page.wait_for_timeout(2500)  # two refreshes while it is still down: no second banner
+    expect(page.locator(".alarm")).to_have_count(0)
+    thermometer.replug()
+    assert _wait(lambda: _device_health(live, "in-1/thermometer") is Health.OK, 10)
+
+
+def _fail_writes(live: LiveConsole, failing: bool) -> None:
+    """Every write to the gate's SQLite connection fails (SQLITE_READONLY), or works again."""
+    with live.gate.store._reading() as conn:
+        conn.execute(f"PRAGMA query_only = {'ON' if failing else 'OFF'}")
+
+
+def test_a_store_that_cannot_write_shows_the_store_failed_banner(
+    live: LiveConsole, page: Page
+) -> None:
+    sign_in(page, live)
+    lane = page.locator("#lane-in-1")
+    expect(lane.locator(".steps li.on")).to_have_attribute("data-step", "stop")
+    _fail_writes(live, True)
+    try:
+        live.present("R-700", [36.5])
+        banner = page.locator(".alarm.store_failed")
+        expect(banner).to_be_visible(timeout=15_000)
+        expect(banner).to_contain_text("记录保存失败：闸门保持关闭")
+        assert not live.gate.lanes["in-1"].snapshot()["relay_energised"]
+        shot(page, "alarm-store-failed")
+        # The acknowledgement cannot be logged while the store fails: refused, banner stays.
+        banner.locator(".ack").click()
+        expect(page.locator("#toast")).to_contain_text("存储故障")
+        expect(banner).to_be_visible()
+    finally:
+        _fail_writes(live, False)
+    assert _wait(lambda: live.gate.store.entry_count() == 1, 10)  # stored late, gate stayed shut
+    banner.locator(".ack").click()
+    expect(page.locator(".alarm")).to_have_count(0)
+    (stored,) = AlarmBook(live.gate.store).recent()
+    assert (stored.kind, stored.acked_by) == ("store_failed", live.guard.id)
+
+
+def test_a_forced_door_raises_its_alarm(door_live: LiveConsole, page: Page) -> None:
+    sign_in(page, door_live)
+    expect(page.locator("body")).to_have_attribute("data-updated", re.compile(r"\d+"))
+    DoorContact(door_live.gate).open()  # the contact opens while the lock relay is released
+    banner = page.locator(".alarm.door_forced")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("门被强行打开")
+    expect(banner).to_contain_text("通道 in-1")
+    assert page.evaluate("window.kakouBeeps") >= 1
+    shot(page, "alarm-door-forced")
+    banner.locator(".ack").click()
+    expect(page.locator(".alarm")).to_have_count(0)
+    (ack,) = GuardBook(door_live.gate.store).audit_log(action="alarm_ack")
+    assert ack.detail["kind"] == "door_forced"
+
+
+def test_an_open_alarm_is_still_shown_after_a_restart(tmp_path: Path, page: Page) -> None:
+    settings = gate_settings(tmp_path / "state", lanes=[door_lane()])
+    first = serve_live(settings)
+    before = next(first)
+    try:
+        DoorContact(before.gate).shut()
+        sign_in(page, before)
+        DoorContact(before.gate).open()
+        banner = page.locator(".alarm.door_forced")
+        expect(banner).to_be_visible()
+        alarm_id = banner.get_attribute("data-alarm")
+        shot(page, "restart-before")
+    finally:
+        first.close()  # console, lanes and store stop: the process is gone
+    second = serve_live(settings)
+    after = next(second)
+    try:
+        DoorContact(after.gate).shut()
+        page.goto(f"{after.url}/")  # the session is in the store too: still signed in
+        banner = page.locator(".alarm.door_forced")
+        expect(banner).to_be_visible()
+        assert banner.get_attribute("data-alarm") == alarm_id
+        expect(banner).to_contain_text("门被强行打开")
+        shot(page, "restart-after")
+        banner.locator(".ack").click()
+        expect(page.locator(".alarm")).to_have_count(0)
+    finally:
+        second.close()
+
+
+def test_the_status_page_shows_devices_sync_clock_and_storage(
+    door_live: LiveConsole, page: Page
+) -> None:
+    door_live.present("R-800", [36.6])
+    assert _wait(lambda: door_live.gate.store.entry_count() == 1, 15)
+    lane = door_live.gate.lanes["in-1"]
+    # Opening while the pass holds the lock released is the resident walking through: wait.
+    assert _wait(lambda: not lane.snapshot()["relay_energised"], 10)
+    DoorContact(door_live.gate).open()
+    sign_in(page, door_live)
+    expect(page.locator(".alarm.door_forced")).to_be_visible()
+    page.goto(f"{door_live.url}/status")
+    expect(page.locator("#integrity")).to_have_text("ok")
+    expect(page.locator("#status-alarms")).to_contain_text("门被强行打开")
+    thermometer = page.locator('#devices tr[data-device="in-1/thermometer"]')
+    expect(thermometer.locator(".health")).to_have_text("正常")
+    expect(thermometer.locator(".reading")).to_contain_text("36.6 °C")
+    expect(page.locator('#devices tr[data-device="in-1/door"] .health')).to_have_text("正常")
+    expect(page.locator("#sync-state")).to_contain_text("同步未启用")
+    expect(page.locator("#sync-backlog")).to_have_text("1")
+    expect(page.locator("#entries-stored")).to_have_text("1")
+    expect(page.locator("#db-size")).to_have_text(re.compile(r"^\d+\.\d (KiB|MiB)$"))
+    expect(page.locator("#disk-free")).to_have_text(re.compile(r"^\d+\.\d [GMK]iB \(\d+\.\d %\)$"))
+    expect(page.locator("#clock-synced")).to_have_text(re.compile("^(已同步|未同步)$"))
+    shot(page, "status-full")
+    page.click("#lang-switch")
+    expect(page.locator("#sync-state")).to_contain_text("sync off")
+    expect(thermometer.locator(".health")).to_have_text("ok")
+    shot(page, "status-en")
+    page.click("#lang-switch")
 
 
 def _wait(check: Callable[[], bool], timeout_s: float) -> bool:

@@ -101,12 +101,28 @@ def test_build_creates_the_sim_issuer_key_readable_by_its_owner_only(
         private = keys_dir / "sim.key"
         assert stat.S_IMODE(private.stat().st_mode) == 0o600
         assert (keys_dir / "sim.pub").is_file()
-        assert set(gate.store.trusted_keys()) == {"sim"}
+        # The simulator's issuer, and the gate's own visitor key (docs/visitors.md).
+        assert set(gate.store.trusted_keys()) == {"sim", "gate-north"}
+        visitor_key = settings.site.state_dir / "issuer" / "gate-north.key"
+        assert stat.S_IMODE(visitor_key.stat().st_mode) == 0o600
         kid, key = keys.load_private(private)
         assert kid == "sim"
         assert gate.store.trusted_keys()["sim"].public_bytes_raw() == (
             key.public_key().public_bytes_raw()
         )
+    finally:
+        gate.stop()
+
+
+def test_without_visitor_registration_the_gate_makes_no_key(
+    tmp_path: Path, pin_factory: MockFactory
+) -> None:
+    settings = make_settings(tmp_path / "state", visitors={"enabled": False})
+    gate = build_gate(settings, start=False)
+    try:
+        assert set(gate.store.trusted_keys()) == {"sim"}
+        assert gate.desk is None
+        assert not (settings.site.state_dir / "issuer").exists()
     finally:
         gate.stop()
 
@@ -122,7 +138,7 @@ def test_trusted_keys_and_revocations_from_the_state_dir_reach_the_lane(
     events: list[BusEvent] = []
     gate.bus.subscribe(events.append)
     try:
-        assert set(gate.store.trusted_keys()) == {"office-2026", "sim"}
+        assert set(gate.store.trusted_keys()) == {"office-2026", "sim", "gate-north"}
         assert {"R-0002", "R-0009"} <= gate.store.revoked_ids()
         _, office_key = keys.load_private(key_path)
         sim = gate.simulation

@@ -4,6 +4,7 @@ credentials lookup, and the liveness checks of a real (simulated) gate."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import threading
 import uuid
@@ -25,6 +26,8 @@ from edge.systemd import (
 )
 from tests.drivers.waiting import wait_until
 from tests.ops.conftest import sim_settings
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "qr"
 
 
 class NotifySocket:
@@ -242,3 +245,25 @@ def test_boot_checks_the_configured_secrets(tmp_path: Path) -> None:
         "run chmod 600 on it"
     ]
     assert boot.secret_warnings(sim_settings(tmp_path / "state")) == []
+
+
+def test_camera_and_door_threads_are_watched_too(
+    tmp_path: Path, mock_factory: MockFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lane with a camera (an image folder) and a door contact: each has its own thread, and
+    the watchdog must see them alive, not mistake them for dead serial readers."""
+    monkeypatch.setattr(boot, "make_pin_factory", lambda name: mock_factory)
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    shutil.copy(FIXTURES / "printed_far.jpg", frames / "0001.jpg")
+    lane = sim_settings(tmp_path / "x").lanes[0].model_dump(mode="json")
+    lane["camera"] = {"kind": "camera", "source": str(frames), "loop": True}
+    lane["door"] = {"contact_pin": 5}
+    gate = boot.build_gate(sim_settings(tmp_path / "state", lanes=[lane]))
+    try:
+        checks = boot.worker_checks(gate)
+        assert {"device in-1/camera", "device in-1/door"} <= {check.name for check in checks}
+        assert wait_until(lambda: dead_workers(checks) == [], timeout_s=10)
+    finally:
+        gate.stop()
+    assert {"device in-1/camera", "device in-1/door"} <= set(dead_workers(checks))

@@ -1,11 +1,13 @@
-"""Health: the store's integrity, each lane's worker and each device's state."""
+"""Health: the store's integrity, each lane's worker and each device's state; and the status."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from drivers.base import Health as DeviceHealth
 from edge.console.deps import ContextDep
+from edge.console.routes.live import hub_of
+from edge.console.routes.status import GateStatus, gate_status
 from edge.console.schemas import Health, LaneView
 
 router = APIRouter(prefix="/api/v1", tags=["health"])
@@ -28,3 +30,10 @@ def health(context: ContextDep) -> Health:
         devices=[{"name": d.name, "health": d.health.value, "detail": d.detail} for d in devices],
         entries_stored=context.store.entry_count(),
     )
+
+
+@router.get("/status", response_model=GateStatus)
+def status(request: Request, context: ContextDep) -> GateStatus:
+    """Devices with their last reading and error, sync, clock, storage and open alarms (open,
+    like health: no personal data)."""
+    return gate_status(context, hub_of(request))

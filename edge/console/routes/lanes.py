@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException
 
 from drivers.base import Reading
 from edge.console.auth import GuardDep
+from edge.console.defs.visitors import OccupantsRequest
 from edge.console.deps import ConsoleContext, ContextDep, lane_or_404
 from edge.console.schemas import (
     ActionResponse,
@@ -63,6 +64,16 @@ def answer(
     lane = lane_or_404(context, lane_id)
     _audit(context, guard, "answers", lane.ctx.lane, answers=body.answers)
     return _respond(lane.answer(body.answers, guard.id))
+
+
+@router.post("/{lane_id}/occupants", response_model=ActionResponse)
+def set_occupants(
+    lane_id: str, body: OccupantsRequest, guard: GuardDep, context: ContextDep
+) -> ActionResponse:
+    """Count the people in the vehicle being checked: each of them is measured."""
+    lane = lane_or_404(context, lane_id)
+    _audit(context, guard, "occupants", lane.ctx.lane, count=body.count)
+    return _respond(lane.set_occupants(body.count, guard.id))
 
 
 @router.post("/{lane_id}/manual-reading", response_model=ActionResponse)

@@ -9,8 +9,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 import queue
+import time
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -21,14 +24,19 @@ from edge.console import i18n
 from edge.console.auth import GuardDep, MaybeGuardDep
 from edge.console.defs.request import AckRequest
 from edge.console.defs.response import AlarmView
-from edge.console.deps import ConsoleContext, ContextDep
-from edge.console.live import Alarm, LiveHub
+from edge.console.deps import ConsoleContext, ContextDep, SyncView
+from edge.console.live import STORE_ERRORS, Alarm, LiveHub, StoreUnavailable
 from edge.lane import Lane
 from edge.model import PassKind
+from edge.settings import AlarmSettings
+from edge.store.outbox import pending
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["live"])
 
 HEARTBEAT_S = 1.0  # a fresh state at least this often: timers, device health, no-bus gates
+SYNC_CHECK_EVERY_S = 5.0  # the sync's status reads the outbox: not once a second per browser
 
 
 def hub_of(request: Request) -> LiveHub:
@@ -82,14 +90,75 @@ def alarm_view(alarm: Alarm) -> AlarmView:
 
 
 def check_devices(context: ConsoleContext, hub: LiveHub) -> None:
-    """A device that is down raises an alarm (the drivers report health, not events, here)."""
+    """A device that goes down raises an alarm (the drivers report health, not events, here)."""
     for device in context.device_status():
-        if device.health is DeviceHealth.DOWN:
-            lane = device.name.split("/", 1)[0]
-            hub.raise_alarm(lane, "device_down", f"{device.name}: {device.detail}")
+        hub.condition(
+            device.name,
+            device.name.split("/", 1)[0],
+            "device_down",
+            active=device.health is DeviceHealth.DOWN,
+            detail=f"{device.name}: {device.detail}",
+        )
 
 
-PERSONAL = ("holder", "household", "pass_id", "pass", "answers", "guard")
+def sync_backlog_detail(
+    sync: SyncView,
+    oldest_pending_at: datetime | None,
+    settings: AlarmSettings,
+    now: datetime,
+) -> str | None:
+    """Why the sync backlog is an alarm now (too many entries wait, or they wait and no
+    acknowledgement came for ``sync_silent_s``), or None when it is not."""
+    if sync.backlog > settings.sync_backlog_entries:
+        return f"backlog {sync.backlog} (alarm above {settings.sync_backlog_entries})"
+    if sync.backlog == 0 or oldest_pending_at is None:
+        return None
+    # Silent since the last acknowledgement, or since the oldest entry waiting if that is later
+    # (or if no acknowledgement came since the gate started).
+    since = oldest_pending_at
+    if sync.last_ack_at is not None and sync.last_ack_at > since:
+        since = sync.last_ack_at
+    silent_s = (now - since).total_seconds()
+    if silent_s <= settings.sync_silent_s:
+        return None
+    return f"backlog {sync.backlog}; no acknowledgement for {silent_s / 60:.0f} min"
+
+
+def check_sync(context: ConsoleContext, hub: LiveHub) -> None:
+    """The sync_backlog alarm, when [mqtt] sync runs."""
+    if context.sync_status is None or not hub.due("sync", SYNC_CHECK_EVERY_S, time.monotonic()):
+        return
+    try:
+        sync = context.sync_status()
+        oldest = pending(context.store, limit=1) if sync is not None else []
+    except STORE_ERRORS as exc:
+        log.warning("could not read the sync state for the backlog check: %s", exc)
+        return
+    if sync is None:
+        return
+    detail = sync_backlog_detail(
+        sync, oldest[0].queued_at if oldest else None, context.alarm_settings, context.now()
+    )
+    hub.condition("sync", "", "sync_backlog", active=detail is not None, detail=detail or "")
+
+
+def refresh_alarms(context: ConsoleContext, hub: LiveHub) -> None:
+    """The console's periodic alarm work: store what could not be stored, poll the states."""
+    hub.flush()
+    check_devices(context, hub)
+    check_sync(context, hub)
+
+
+def alarm_json(alarm: Alarm) -> dict[str, Any]:
+    """An alarm for the board, with its words in both languages."""
+    return {
+        **alarm_view(alarm).model_dump(mode="json"),
+        "text_zh": i18n.zh(i18n.ALARMS, alarm.kind),
+        "text_en": i18n.en(i18n.ALARMS, alarm.kind),
+    }
+
+
+PERSONAL = ("holder", "household", "pass_id", "pass", "answers", "guard", "plate", "extra")
 
 
 def _redacted(view: dict[str, Any]) -> dict[str, Any]:
@@ -103,20 +172,13 @@ def _redacted(view: dict[str, Any]) -> dict[str, Any]:
 
 def live_state(context: ConsoleContext, hub: LiveHub, *, signed_in: bool) -> dict[str, Any]:
     """Everything the live view shows; without a session (the kiosk) no personal data."""
-    check_devices(context, hub)
+    refresh_alarms(context, hub)
     lanes = [lane_state(lane, hub) for lane in context.lanes.values()]
     if not signed_in:
         return {"lanes": [_redacted(view) for view in lanes], "alarms": [], "on_duty": []}
     return {
         "lanes": lanes,
-        "alarms": [
-            {
-                **alarm_view(a).model_dump(mode="json"),
-                "text_zh": i18n.zh(i18n.ALARMS, a.kind),
-                "text_en": i18n.en(i18n.ALARMS, a.kind),
-            }
-            for a in hub.alarms()
-        ],
+        "alarms": [alarm_json(a) for a in hub.alarms()],
         "on_duty": [
             {"id": g.id, "name": g.name, "since": at.isoformat()}
             for g, at in context.guards.on_duty()
@@ -162,15 +224,34 @@ async def stream(request: Request, context: ContextDep, guard: MaybeGuardDep) ->
 
 
 @router.get("/alarms", response_model=list[AlarmView])
-def alarms(request: Request, include_acked: bool = False) -> list[AlarmView]:
-    return [alarm_view(a) for a in hub_of(request).alarms(include_acked=include_acked)]
+def alarms(
+    request: Request, context: ContextDep, guard: GuardDep, include_acked: bool = False
+) -> list[AlarmView]:
+    """Open alarms, oldest first; with ``include_acked`` the latest ones, newest first.
+
+    Needs a session: a fever alarm names the person."""
+    hub = hub_of(request)
+    refresh_alarms(context, hub)
+    return [alarm_view(a) for a in hub.alarms(include_acked=include_acked)]
 
 
-@router.post("/alarms/{alarm_id}/ack", response_model=AlarmView)
+@router.post(
+    "/alarms/{alarm_id}/ack",
+    response_model=AlarmView,
+    responses={
+        404: {"description": "No such alarm."},
+        503: {"description": "The store cannot log the acknowledgement; the alarm stays open."},
+    },
+)
 def acknowledge(
     alarm_id: str, body: AckRequest, request: Request, guard: GuardDep, context: ContextDep
 ) -> AlarmView:
-    alarm = hub_of(request).acknowledge(alarm_id, guard.id)
+    """Acknowledge an alarm (final: a second acknowledgement keeps the first), logged with the
+    guard and note in the alarm book and the audit log."""
+    try:
+        alarm = hub_of(request).acknowledge(alarm_id, guard.id, body.note)
+    except StoreUnavailable as exc:
+        raise HTTPException(status_code=503, detail=str(exc)) from exc
     if alarm is None:
         raise HTTPException(status_code=404, detail=f"no alarm {alarm_id!r}")
     context.guards.audit(

@@ -19,6 +19,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from edge.console import i18n, ledgers
 from edge.console.auth import MaybeGuardDep
 from edge.console.deps import ConsoleContext, ContextDep
+from edge.console.routes.live import hub_of
+from edge.console.routes.status import gate_status
 from edge.model import Outcome
 from edge.store.guards import Guard
 
@@ -334,32 +336,110 @@ def report_page(
 
 @router.get("/status")
 def status_page(request: Request, context: ContextDep, guard: MaybeGuardDep) -> Response:
+    """Devices, lanes, sync, clock, storage and open alarms, as ``GET /api/v1/status`` has them."""
     lang = lang_of(request)
+    zone = _zone(context)
+    status = gate_status(context, hub_of(request))
+    none = "—"
+
+    def when(at: datetime | None) -> str:
+        return none if at is None else escape(at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"))
+
+    def size(n: int | None) -> str:
+        if n is None:
+            return none
+        for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+            if n >= scale:
+                return f"{n / scale:.1f} {unit}"
+        return f"{n} B"
+
+    def yes_no(value: bool | None, zh_yes: str, en_yes: str, zh_no: str, en_no: str) -> str:
+        if value is None:
+            return t(lang, "未知", "unknown")
+        return t(lang, zh_yes, en_yes) if value else t(lang, zh_no, en_no)
+
+    health_words = {
+        "ok": ("正常", "ok"),
+        "degraded": ("异常", "degraded"),
+        "down": ("离线", "down"),
+    }
+    alarms = (
+        "".join(
+            f'<li class="alarm-row {escape(a.kind)}" data-kind="{escape(a.kind)}">'
+            f"<b>{t(lang, a.text_zh, a.text_en)}</b>"
+            f"{' · ' + t(lang, '通道', 'lane') + ' ' + escape(a.lane) if a.lane else ''}"
+            f" · {when(a.raised_at)}</li>"
+            for a in status.alarms
+        )
+        or f'<li class="quiet">{t(lang, "无未处置警报", "No open alarms")}</li>'
+    )
     devices = "".join(
-        f'<tr class="{d.health.value}"><td>{escape(d.name)}</td><td>{escape(d.health.value)}</td>'
-        f"<td>{escape(d.detail)}</td></tr>"
-        for d in context.device_status()
+        f'<tr class="{d.health}" data-device="{escape(d.name)}"><td>{escape(d.name)}</td>'
+        f'<td class="health">{t(lang, *health_words[d.health])}</td><td>{escape(d.detail)}</td>'
+        f'<td class="reading">{none if d.last_reading_c is None else f"{d.last_reading_c:.1f} °C · {when(d.last_reading_at)}"}</td>'
+        f'<td class="frame-age">{none if d.last_frame_age_s is None else f"{d.last_frame_age_s:.0f} s"}</td>'
+        f'<td class="last-error">{escape(d.last_error or none)}</td></tr>'
+        for d in status.devices
     )
     lanes = "".join(
-        f'<tr class="{"ok" if s["alive"] else "down"}"><td>{escape(s["lane"])}</td>'
-        f"<td>{t(lang, *i18n.STEPS.get(s['step'], (s['step'], s['step'])))}</td>"
-        f"<td>{escape(s['mode'])}</td><td>{'✔' if s['alive'] else '✘'}</td>"
-        f"<td>{s['unsaved_entries']}</td></tr>"
-        for s in (lane.snapshot() for lane in context.lanes.values())
+        f'<tr class="{"ok" if s.alive else "down"}"><td>{escape(s.lane)}</td>'
+        f"<td>{t(lang, *i18n.STEPS.get(s.step, (s.step, s.step)))}</td>"
+        f"<td>{t(lang, *i18n.MODES.get(s.mode, (s.mode, s.mode)))}</td>"
+        f"<td>{'✔' if s.alive else '✘'}</td>"
+        f"<td>{s.unsaved_entries}</td></tr>"
+        for s in status.lanes
     )
+    sync = status.sync
+    if sync.enabled:
+        sync_state = yes_no(sync.connected, "已连接", "connected", "未连接", "not connected")
+        sync_state += f" · {escape(sync.broker or none)}"
+    else:
+        sync_state = t(
+            lang, "同步未启用（记录留在本机待发）", "sync off (entries wait on the gate)"
+        )
+    last_ack = when(sync.last_ack_at)
+    if sync.last_ack_seq is not None:
+        last_ack += f" · {t(lang, '序号', 'seq')} {sync.last_ack_seq}"
+    clock = status.clock
+    offset = none if clock.offset_s is None else f"{clock.offset_s:+.1f} s"
+    storage = status.storage
+    disk_free = size(storage.disk_free_bytes)
+    if storage.disk_free_percent is not None:
+        disk_free += f" ({storage.disk_free_percent:.1f} %)"
     body = f"""
 <section class="card"><h1>{t(lang, "系统状态", "Status")}</h1>
-<p>{t(lang, "数据库完整性", "Store integrity")}: <b id="integrity">{escape(context.store.integrity)}</b>
- · {t(lang, "已存记录", "Entries stored")}: <b>{context.store.entry_count()}</b>
- · {t(lang, "最后序号", "Last seq")}: <b>{context.store.last_seq()}</b></p>
+<h2>{t(lang, "未处置警报", "Open alarms")}</h2>
+<ul class="status-alarms" id="status-alarms">{alarms}</ul>
+<div class="facts-grid">
+<div><h2>{t(lang, "存储", "Storage")}</h2><dl class="facts" id="storage">
+<dt>{t(lang, "数据库完整性", "Store integrity")}</dt><dd id="integrity">{escape(storage.integrity)}</dd>
+<dt>{t(lang, "已存记录", "Entries stored")}</dt><dd id="entries-stored">{storage.entries_stored}</dd>
+<dt>{t(lang, "最后序号", "Last seq")}</dt><dd id="last-seq">{storage.last_seq}</dd>
+<dt>{t(lang, "数据库大小", "Database size")}</dt><dd id="db-size">{size(storage.db_bytes)}</dd>
+<dt>{t(lang, "磁盘剩余", "Free disk")}</dt><dd id="disk-free">{disk_free}</dd>
+</dl></div>
+<div><h2>{t(lang, "同步", "Sync")}</h2><dl class="facts" id="sync">
+<dt>{t(lang, "状态", "State")}</dt><dd id="sync-state">{sync_state}</dd>
+<dt>{t(lang, "待确认记录", "Backlog")}</dt><dd id="sync-backlog">{sync.backlog}</dd>
+<dt>{t(lang, "最后确认", "Last acknowledgement")}</dt><dd id="sync-last-ack">{last_ack}</dd>
+<dt>{t(lang, "最后错误", "Last error")}</dt><dd id="sync-error">{escape(sync.last_error or none)}</dd>
+</dl></div>
+<div><h2>{t(lang, "时钟", "Clock")}</h2><dl class="facts" id="clock">
+<dt>{t(lang, "网络校时", "NTP")}</dt><dd id="clock-synced">{yes_no(clock.synced, "已同步", "synced", "未同步", "not synced")}</dd>
+<dt>{t(lang, "与社区服务器偏差", "Offset to the receiver")}</dt><dd id="clock-offset">{offset}</dd>
+<dt>{t(lang, "最后可信时间", "Last trusted time")}</dt><dd id="clock-trusted">{when(clock.last_trusted_at)}</dd>
+</dl></div>
+</div>
 <h2>{t(lang, "通道", "Lanes")}</h2>
 <table><thead><tr><th>{t(lang, "通道", "Lane")}</th><th>{t(lang, "步骤", "Step")}</th>
 <th>{t(lang, "模式", "Mode")}</th><th>{t(lang, "运行", "Alive")}</th>
 <th>{t(lang, "未保存", "Unsaved")}</th></tr></thead><tbody>{lanes}</tbody></table>
 <h2>{t(lang, "设备", "Devices")}</h2>
-<table id="devices"><thead><tr><th>{t(lang, "设备", "Device")}</th>
-<th>{t(lang, "状态", "Health")}</th><th>{t(lang, "说明", "Detail")}</th></tr></thead>
-<tbody>{devices}</tbody></table></section>"""
+<div class="scroll"><table id="devices"><thead><tr><th>{t(lang, "设备", "Device")}</th>
+<th>{t(lang, "状态", "Health")}</th><th>{t(lang, "说明", "Detail")}</th>
+<th>{t(lang, "最后读数", "Last reading")}</th><th>{t(lang, "最后通信", "Last frame")}</th>
+<th>{t(lang, "最后错误", "Last error")}</th></tr></thead>
+<tbody>{devices}</tbody></table></div></section>"""
     return page(lang, "状态", body, guard=guard, current="/status")
 
 

@@ -73,7 +73,9 @@
     box.innerHTML = alarms.map((a) => `
       <div class="alarm ${esc(a.kind)}" data-alarm="${esc(a.id)}" role="alert">
         <span class="alarm-text"><b>${esc(T(a.text_zh, a.text_en))}</b>
-        · ${T("通道", "lane")} ${esc(a.lane)} ${a.detail ? "· " + esc(a.detail) : ""}</span>
+        ${a.lane ? "· " + T("通道", "lane") + " " + esc(a.lane) : "· " + T("全站", "whole gate")}
+        ${a.detail ? "· " + esc(a.detail) : ""}
+        <small class="alarm-at">${esc(new Date(a.raised_at).toLocaleTimeString())}</small></span>
         <button class="big ack">${T("已处置", "Acknowledge")}</button></div>`).join("");
     alarms.forEach((a) => { if (!heard.has(a.id)) { heard.add(a.id); beep(); } });
   }
@@ -98,6 +100,11 @@
       <dl><dt>${T("持证人", "Holder")}</dt><dd class="holder">${esc(v.holder || "—")}</dd>
       <dt>${T("类别", "Kind")}</dt><dd class="kind">${esc(T(v.kind_zh || v.kind || "—", v.kind_en || v.kind || "—"))}</dd>
       <dt>${T("住户", "Household")}</dt><dd class="household">${esc(v.household || "—")}</dd>
+      ${v.plate ? `<dt>${T("车牌", "Plate")}</dt><dd class="vehicle">${esc(v.plate)}</dd>
+      <dt>${T("已测/人数", "Measured")}</dt><dd class="occupant-count" data-count="${Number(v.occupants) || 1}">
+        <span class="occupants">${Number(v.occupants_cleared) || 0}/${Number(v.occupants) || 1}</span>
+        <button class="big occupants-less" aria-label="${T("减少一人", "One fewer")}">−</button>
+        <button class="big occupants-more" aria-label="${T("增加一人", "One more")}">＋</button></dd>` : ""}
       <dt>${T("体温", "Temperature")}</dt><dd class="temps">${temps.map((c) =>
         `<span class="temp ${c >= lane.fever_threshold_c ? "hot" : ""}">${c.toFixed(1)}°C</span>`).join(" ") || "—"}</dd></dl>`
       : `<p class="idle">${T("等待扫码", "Waiting for a pass")} · ${esc(({normal: T("正常", "normal"), lockdown: T("封控", "lockdown"), emergency: T("紧急放行", "emergency")})[lane.mode] || lane.mode)}</p>`;
@@ -148,6 +155,12 @@
       } else if (ev.target.matches(".send-answers")) {
         const res = await api(`/api/v1/lanes/${encodeURIComponent(id)}/answers`, { answers: answers[id] || {} });
         if (!res.ok || !res.data.accepted) toast(T("回答未被接受：", "Answers refused: ") + ((res.data && (res.data.rejected_detail || res.data.rejected_code)) || res.status), "bad");
+      } else if (ev.target.matches(".occupants-more, .occupants-less")) {
+        // A vehicle: the guard counts who is inside; each of them is measured.
+        const now = Number(ev.target.closest(".occupant-count").dataset.count) || 1;
+        const count = now + (ev.target.matches(".occupants-more") ? 1 : -1);
+        const res = await api(`/api/v1/lanes/${encodeURIComponent(id)}/occupants`, { count });
+        if (!res.ok || !res.data.accepted) toast(T("人数未更改：", "Count not changed: ") + ((res.data && (res.data.rejected_detail || res.data.rejected_code)) || res.status), "bad");
       } else if (ev.target.matches(".cancel")) {
         await api(`/api/v1/lanes/${encodeURIComponent(id)}/cancel`, {});
       }
@@ -181,6 +194,7 @@
     const id = ev.target.closest(".alarm").dataset.alarm;
     const res = await api(`/api/v1/alarms/${encodeURIComponent(id)}/ack`, { note: "" });
     if (res.ok) ev.target.closest(".alarm").remove();
+    else if (res.status === 503) toast(T("存储故障，暂不能记录处置", "The store cannot log it now"), "bad");
   });
 
   // ---------------------------------------------------------------- simulation panel
@@ -200,6 +214,10 @@
     let zh = "请出示通行证", en = "Please show your pass", detail = "", cls = "";
     const last = lane.last_entry;
     if (lane.step === "look" || lane.step === "ask") { zh = "请稍候，工作人员核验中"; en = "Please wait, the guard is checking"; }
+    else if (lane.step === "measure" && lane.visit && lane.visit.occupants > 1) {
+      const next = Math.min((lane.visit.occupants_cleared || 0) + 1, lane.visit.occupants);
+      zh = `请第 ${next} 位（共 ${lane.visit.occupants} 位）测量体温`; en = `Person ${next} of ${lane.visit.occupants}: please take your temperature`;
+    }
     else if (lane.step === "measure") { zh = "请测量体温"; en = "Please take your temperature"; }
     else if (lane.step === "hold") { zh = "请稍候，需要复测体温"; en = "Please wait to be measured again"; cls = "warn"; }
     else if (last && Date.now() - Date.parse(last.recorded_at) < 8000) {

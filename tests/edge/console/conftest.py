@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from drivers.door import GpioDoor
 from drivers.sim.scanner import SimGm65
 from edge import passes
 from edge.boot import Gate, build_gate, ensure_sim_issuer
@@ -85,10 +86,13 @@ def add_guard(gate: Gate, name: str, role: Role = Role.GUARD, pin: str = GUARD_P
 
 
 def serve(gate: Gate) -> Iterator[Console]:
-    """The app on a TestClient signed in as an admin guard (actions need a session)."""
+    """The app on a TestClient signed in as an admin guard (actions need a session); a gate
+    restarted on the same state directory keeps its guard."""
     console = Console(gate, TestClient(create_app(console_context(gate))))
     gate.bus.subscribe(console.events.append)
-    console.guard = add_guard(gate, GUARD_NAME, Role.ADMIN)
+    console.guard = GuardBook(gate.store).by_name(GUARD_NAME) or add_guard(
+        gate, GUARD_NAME, Role.ADMIN
+    )
     with console.client:
         signed_in = console.client.post(
             "/api/v1/auth/sign-in", json={"name": GUARD_NAME, "secret": GUARD_PIN}
@@ -120,6 +124,44 @@ def plain_console(tmp_path: Path) -> Iterator[Console]:
         yield from serve(build_gate(settings))
     finally:
         scanner.stop()
+
+
+DOOR_CONTACT_PIN = 5
+
+
+def door_lane(lane_id: str = "in-1") -> dict[str, Any]:
+    """A simulated lane with a door contact on a MockFactory pin (no chatter filter)."""
+    return {"id": lane_id, "door": {"contact_pin": DOOR_CONTACT_PIN, "bounce_s": 0}}
+
+
+class DoorContact:
+    """The door contact of a running gate, driven through its gpiozero MockFactory pin."""
+
+    def __init__(self, gate: Gate, lane_id: str = "in-1") -> None:
+        name = f"{lane_id}/door"
+        doors = [
+            getattr(source, "__self__", None)
+            for source in gate.status_sources
+            if isinstance(getattr(source, "__self__", None), GpioDoor)
+        ]
+        found = [door for door in doors if isinstance(door, GpioDoor) and door.name == name]
+        assert found, f"the gate has no {name}"
+        self.door = found[0]
+        self.pin = self.door._contact.pin  # gpiozero's MockPin behind the contact's Button
+
+    def shut(self) -> None:
+        self.pin.drive_low()  # the contact closes to ground while the door is shut
+
+    def open(self) -> None:
+        self.pin.drive_high()
+
+
+@pytest.fixture
+def door_console(tmp_path: Path) -> Iterator[Console]:
+    """The simulated gate with a door contact on its lane, shut at the start."""
+    gate = build_gate(gate_settings(tmp_path / "state", lanes=[door_lane()]))
+    DoorContact(gate).shut()  # the mock pin idles high (open): close it before the held timer
+    yield from serve(gate)
 
 
 TokenMaker = Callable[..., str]

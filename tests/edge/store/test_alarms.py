@@ -1,0 +1,137 @@
+"""edge.store.alarms on a real SQLite file: one open alarm per lane and kind, final
+acknowledgements with the guard and note, and alarms that outlive closing the store."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from edge.store import Store
+from edge.store.alarms import MAX_DETAIL_CHARS, AlarmBook, new_alarm_id
+from edge.store.guards import Guard, GuardBook, Role
+from tests.edge.store.conftest import COMMUNITY, GATE, StepClock
+
+
+@pytest.fixture
+def book(store: Store) -> AlarmBook:
+    return AlarmBook(store)
+
+
+@pytest.fixture
+def guard(store: Store, clock: StepClock) -> Guard:
+    return GuardBook(store).add("值班员一号", Role.GUARD, "2468", now=clock())
+
+
+def test_a_raised_alarm_is_open_with_what_was_said(book: AlarmBook, clock: StepClock) -> None:
+    at = clock.advance(5)
+    alarm, new = book.raise_alarm("in-1", "door_forced", "in-1/door: opened while locked", at=at)
+    assert new is True
+    assert (alarm.lane, alarm.kind, alarm.detail) == (
+        "in-1",
+        "door_forced",
+        "in-1/door: opened while locked",
+    )
+    assert alarm.raised_at == at
+    assert alarm.is_open
+    assert book.open_alarms() == [alarm]
+    assert book.get(alarm.id) == alarm
+
+
+def test_a_repeat_while_open_is_the_same_alarm_not_a_second_row(
+    book: AlarmBook, clock: StepClock
+) -> None:
+    first, _ = book.raise_alarm("in-1", "fever", "张*", at=clock.advance(1))
+    again, new = book.raise_alarm("in-1", "fever", "李*", at=clock.advance(1))
+    assert new is False
+    assert again == first  # the first detail and time stay
+    other_lane, new_lane = book.raise_alarm("out-1", "fever", "王*", at=clock.advance(1))
+    other_kind, new_kind = book.raise_alarm("in-1", "store_failed", "", at=clock.advance(1))
+    assert new_lane
+    assert new_kind
+    assert [a.id for a in book.open_alarms()] == [first.id, other_lane.id, other_kind.id]
+    assert len(book.recent()) == 3
+
+
+def test_acknowledging_records_the_guard_time_and_note_and_closes_it(
+    book: AlarmBook, guard: Guard, clock: StepClock
+) -> None:
+    alarm, _ = book.raise_alarm("in-1", "fever", "张*", at=clock.advance(1))
+    acked_at = clock.advance(30)
+    acked = book.acknowledge(alarm.id, guard.id, at=acked_at, note="已隔离复测，已上报社区")
+    assert acked is not None
+    assert (acked.acked_by, acked.acked_at, acked.ack_note) == (
+        guard.id,
+        acked_at,
+        "已隔离复测，已上报社区",
+    )
+    assert not acked.is_open
+    assert book.open_alarms() == []
+    assert book.recent() == [acked]
+    # Once acknowledged, the same lane and kind opens a new alarm.
+    again, new = book.raise_alarm("in-1", "fever", "李*", at=clock.advance(1))
+    assert new is True
+    assert again.id != alarm.id
+    assert [a.id for a in book.recent()] == [again.id, alarm.id]  # newest first
+
+
+def test_an_acknowledgement_is_final(book: AlarmBook, store: Store, guard: Guard) -> None:
+    other = GuardBook(store).add("值班员二号", Role.GUARD, "1357", now=datetime.now(UTC))
+    alarm, _ = book.raise_alarm("in-1", "door_held_open", "", at=datetime.now(UTC))
+    first_at = datetime.now(UTC)
+    first = book.acknowledge(alarm.id, guard.id, at=first_at, note="门已关好")
+    second = book.acknowledge(alarm.id, other.id, at=first_at + timedelta(minutes=5), note="x")
+    assert second == first
+    assert second is not None
+    assert (second.acked_by, second.acked_at, second.ack_note) == (guard.id, first_at, "门已关好")
+
+
+def test_an_unknown_alarm_is_none_and_the_acknowledging_guard_must_exist(
+    book: AlarmBook, clock: StepClock
+) -> None:
+    assert book.acknowledge("no-such-alarm", "g-nobody", at=clock()) is None
+    assert book.get("no-such-alarm") is None
+    alarm, _ = book.raise_alarm("in-1", "fever", "", at=clock())
+    with pytest.raises(sqlite3.IntegrityError):  # acked_by references guards (id)
+        book.acknowledge(alarm.id, "g-nobody", at=clock())
+    assert book.open_alarms() == [alarm]
+
+
+def test_times_are_stored_in_utc_and_a_naive_time_is_refused(book: AlarmBook) -> None:
+    beijing = timezone(timedelta(hours=8))
+    at = datetime(2026, 11, 23, 9, 30, tzinfo=beijing)
+    alarm, _ = book.raise_alarm("in-1", "disk_filling", "", at=at)
+    assert alarm.raised_at == at
+    assert alarm.raised_at.utcoffset() == timedelta(0)
+    assert book.open_alarms()[0].raised_at.isoformat() == "2026-11-23T01:30:00+00:00"
+    with pytest.raises(ValueError, match="time zone"):
+        book.raise_alarm("in-1", "fever", "", at=datetime(2026, 11, 23, 9, 30))
+    with pytest.raises(ValueError, match="kind"):
+        book.raise_alarm("in-1", "", "", at=at)
+
+
+def test_the_caller_s_id_is_kept_and_long_details_are_cut(
+    book: AlarmBook, clock: StepClock
+) -> None:
+    chosen = new_alarm_id(clock())
+    alarm, _ = book.raise_alarm("", "sync_backlog", "x" * 5000, at=clock(), alarm_id=chosen)
+    assert alarm.id == chosen
+    assert len(book.open_alarms()[0].detail) == MAX_DETAIL_CHARS
+    assert new_alarm_id(clock()) > chosen  # time-ordered ids
+
+
+def test_alarms_survive_closing_and_reopening_the_store(db_path: Path, clock: StepClock) -> None:
+    with Store.open(db_path, community=COMMUNITY, gate=GATE, now=clock) as store:
+        guard = GuardBook(store).add("值班员一号", Role.GUARD, "2468", now=clock())
+        book = AlarmBook(store)
+        forced, _ = book.raise_alarm("in-1", "door_forced", "opened", at=clock.advance(1))
+        fever, _ = book.raise_alarm("in-1", "fever", "张*", at=clock.advance(1))
+        acked = book.acknowledge(fever.id, guard.id, at=clock.advance(10), note="已上报")
+    with Store.open(db_path, community=COMMUNITY, gate=GATE, now=clock) as reopened:
+        book = AlarmBook(reopened)
+        assert book.open_alarms() == [forced]
+        assert book.recent() == [acked, forced]
+        # Still one open alarm per lane and kind after the restart.
+        assert book.raise_alarm("in-1", "door_forced", "again", at=clock.advance(1)).new is False
