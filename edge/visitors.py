@@ -19,7 +19,14 @@ from datetime import date, datetime, timedelta
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge import passes
-from edge.identity import check_id_number, check_phone, check_plate, mask_id_number, mask_phone
+from edge.identity import (
+    InvalidFieldError,
+    check_id_number,
+    check_phone,
+    check_plate,
+    mask_id_number,
+    mask_phone,
+)
 from edge.model import PassKind
 from edge.rule import MAX_OCCUPANTS
 from edge.settings import StoredForm, VisitorSettings
@@ -54,11 +61,19 @@ class RegistrationForm:
         return PassKind.VEHICLE if self.plate is not None else PassKind.VISITOR
 
 
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One refused field: a code the console translates, and an English explanation."""
+
+    code: str
+    message: str
+
+
 class RegistrationError(ValueError):
     """Every field that is wrong, by its path in the form ("people.0.phone"), in one go."""
 
-    def __init__(self, problems: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
+    def __init__(self, problems: dict[str, Problem]) -> None:
+        super().__init__("; ".join(f"{k}: {p.message}" for k, p in problems.items()))
         self.problems = problems
 
 
@@ -143,36 +158,37 @@ class VisitorDesk:
             plate=registration.plate,
         )
 
-    def purge(self) -> int:
-        """Delete registrations that ended more than ``keep_days`` ago (retention)."""
-        ended_before = self._now() - timedelta(days=self.settings.keep_days)
-        return self.book.purge_expired(ended_before=ended_before)
-
     # ------------------------------------------------------------------------ checks
 
     def _checked(
         self, form: RegistrationForm, now: datetime
     ) -> tuple[list[PersonForm], str | None, str, str]:
-        problems: dict[str, str] = {}
+        problems: dict[str, Problem] = {}
         household = form.host_household.strip()
         reason = " ".join(form.reason.split())
         plate: str | None = None
         try:
             passes.check_field("unit", household)
         except ValueError:
-            problems["host_household"] = "host household must be 1 to 32 characters"
+            problems["host_household"] = Problem(
+                "household", "host household must be 1 to 32 characters"
+            )
         if not reason or len(reason) > MAX_REASON_CHARS or not reason.isprintable():
-            problems["reason"] = f"reason must be 1 to {MAX_REASON_CHARS} characters"
+            problems["reason"] = Problem(
+                "reason", f"reason must be 1 to {MAX_REASON_CHARS} characters"
+            )
         if not 0 < form.hours <= self.max_hours:
-            problems["hours"] = f"validity must be more than 0 and at most {self.max_hours:g} h"
+            problems["hours"] = Problem(
+                "hours", f"validity must be more than 0 and at most {self.max_hours:g} h"
+            )
         if form.plate is not None:
             try:
                 plate = check_plate(form.plate)
-            except ValueError as exc:
-                problems["plate"] = str(exc)
+            except InvalidFieldError as exc:
+                problems["plate"] = Problem(exc.code, str(exc))
         most = MAX_OCCUPANTS if form.kind is PassKind.VEHICLE else 1
         if not 1 <= len(form.people) <= most:
-            problems["people"] = f"between 1 and {most} people"
+            problems["people"] = Problem("people", f"between 1 and {most} people")
         today = now.date()
         people = [self._checked_person(p, i, today, problems) for i, p in enumerate(form.people)]
         if problems:
@@ -180,30 +196,30 @@ class VisitorDesk:
         return people, plate, household, reason
 
     def _checked_person(
-        self, person: PersonForm, index: int, today: date, problems: dict[str, str]
+        self, person: PersonForm, index: int, today: date, problems: dict[str, Problem]
     ) -> PersonForm:
         where = f"people.{index}"
         name = " ".join(person.name.split())
         try:
             passes.check_field("holder", name)
         except ValueError:
-            problems[f"{where}.name"] = "name must be 1 to 32 characters"
+            problems[f"{where}.name"] = Problem("name", "name must be 1 to 32 characters")
         phone = ""
         if person.phone.strip():
             try:
                 phone = check_phone(person.phone)
-            except ValueError as exc:
-                problems[f"{where}.phone"] = str(exc)
+            except InvalidFieldError as exc:
+                problems[f"{where}.phone"] = Problem(exc.code, str(exc))
         elif index == 0:  # the visitor, or a vehicle's driver: someone the office can call
-            problems[f"{where}.phone"] = "a phone number is required"
+            problems[f"{where}.phone"] = Problem("phone_required", "a phone number is required")
         id_number = ""
         if person.id_number.strip():
             try:
                 id_number = check_id_number(person.id_number, today=today)
-            except ValueError as exc:
-                problems[f"{where}.id_number"] = str(exc)
+            except InvalidFieldError as exc:
+                problems[f"{where}.id_number"] = Problem(exc.code, str(exc))
         elif self.settings.require_id_number:
-            problems[f"{where}.id_number"] = "an ID card number is required"
+            problems[f"{where}.id_number"] = Problem("id_required", "an ID card number is required")
         return PersonForm(name=name, phone=phone, id_number=id_number)
 
     def _kept(self, person: PersonForm) -> StoredPerson:

@@ -1,0 +1,155 @@
+// Visitor and vehicle registration: posts the forms as JSON and puts each refused field's
+// message next to that field. Plain JS, no build step, no CDN; no inline script (CSP).
+"use strict";
+(function () {
+  const lang = document.documentElement.lang === "en" ? "en" : "zh";
+  const T = (zh, en) => (lang === "en" ? en : zh);
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+
+  async function post(path, body) {
+    const res = await fetch(path, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify(body || {}),
+    });
+    let data = null;
+    try { data = await res.json(); } catch (e) { data = null; }
+    if (res.status === 401) location.href = "/login?next=" + encodeURIComponent(location.pathname);
+    return { ok: res.ok, status: res.status, data };
+  }
+
+  function clearErrors(form) {
+    $$(".field-error", form).forEach((el) => { el.textContent = ""; });
+    $$("input.invalid", form).forEach((el) => el.classList.remove("invalid"));
+  }
+
+  // FastAPI's 422: detail = [{loc: ["body", "people", "0", "phone"], msg}] → the field's slot.
+  function showErrors(form, data, fallback, toField) {
+    const detail = data && Array.isArray(data.detail) ? data.detail : null;
+    if (!detail) { fallback.textContent = (data && data.detail) || T("登记失败", "Registration failed"); return; }
+    const loose = [];
+    detail.forEach((err) => {
+      const name = toField((err.loc || []).slice(1).join("."));
+      const slot = $(`.field-error[data-for="${CSS.escape(name)}"]`, form);
+      if (slot) {
+        slot.textContent = message(err);
+        const input = $(`[name="${CSS.escape(name)}"]`, form);
+        if (input) input.classList.add("invalid");
+      } else loose.push(message(err));
+    });
+    fallback.textContent = loose.length ? loose.join("; ") : T("请更正标红的项目", "Please correct the marked fields");
+  }
+
+  // The desk's problem codes ("kakou.id_check") in the guard's language; FastAPI's own
+  // (missing, too long) get one plain sentence.
+  const PROBLEMS = {
+    id_shape: "身份证号应为18位：17位数字加一位数字或X",
+    id_province: "身份证号前两位不是有效的省份代码",
+    id_birth: "身份证号中的出生日期不存在",
+    id_check: "身份证号校验位不符，请逐位核对",
+    id_required: "请填写身份证号",
+    phone: "请填写11位手机号，或带区号的固定电话",
+    phone_required: "请填写手机号",
+    plate: "车牌号格式不对，如 京A12345、粤BD12345（不用字母I和O）",
+    household: "被访住户应为1到32个字",
+    reason: "来访事由应为1到100个字",
+    hours: "有效时长超出允许范围",
+    name: "姓名应为1到32个字",
+    people: "车内人数超出范围",
+  };
+  function message(err) {
+    if (lang === "en") return String(err.msg || "").replace(/^Value error, /, "");
+    const code = String(err.type || "").replace(/^kakou\./, "");
+    return PROBLEMS[code] || "此项未填或格式不对";
+  }
+
+  const value = (form, name) => { const el = form.elements[name]; return el ? el.value.trim() : ""; };
+
+  // ----------------------------------------------------------------- visitor
+  const visitor = $("#visitor-form");
+  if (visitor) visitor.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    clearErrors(visitor);
+    const error = $("#visitor-error");
+    error.textContent = "";
+    const body = {
+      name: value(visitor, "name"), phone: value(visitor, "phone"), id_number: value(visitor, "id_number"),
+      host_household: value(visitor, "host_household"), reason: value(visitor, "reason"),
+      hours: Number(value(visitor, "hours")), lane: value(visitor, "lane") || null,
+      present: visitor.elements.present.checked,
+    };
+    const res = await post("/api/v1/visitors", body);
+    if (res.status === 201) { location.href = "/visitors/" + encodeURIComponent(res.data.registration.id); return; }
+    // The desk names a visitor's own fields people.0.x; the form calls them x.
+    showErrors(visitor, res.data, error, (name) => name.replace(/^people\.0\./, ""));
+  });
+
+  // ----------------------------------------------------------------- vehicle
+  const vehicle = $("#vehicle-form");
+  const occupants = $("#occupants");
+  function renumber() {
+    $$(".occupant", occupants).forEach((row, n) => {
+      row.dataset.n = String(n);
+      $$("input", row).forEach((input) => { input.name = input.name.replace(/^occupants\.\d+\./, `occupants.${n}.`); });
+      $$(".field-error", row).forEach((slot) => { slot.dataset.for = slot.dataset.for.replace(/^occupants\.\d+\./, `occupants.${n}.`); });
+      const phone = $('input[name$=".phone"]', row);
+      if (phone) phone.required = n === 0;  // the driver's phone is required, passengers' not
+    });
+  }
+  const add = $("#add-occupant");
+  if (add) add.addEventListener("click", () => {
+    const rows = $$(".occupant", occupants);
+    if (rows.length >= 9) return;
+    const copy = rows[0].cloneNode(true);
+    $$("input", copy).forEach((input) => { input.value = ""; input.classList.remove("invalid"); });
+    $$(".field-error", copy).forEach((slot) => { slot.textContent = ""; });
+    const remove = document.createElement("button");
+    remove.type = "button"; remove.className = "remove small"; remove.textContent = T("删除此人", "Remove");
+    remove.addEventListener("click", () => { copy.remove(); renumber(); });
+    copy.appendChild(remove);
+    occupants.appendChild(copy);
+    renumber();
+    $("input", copy).focus();
+  });
+  if (vehicle) vehicle.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    clearErrors(vehicle);
+    const error = $("#vehicle-error");
+    error.textContent = "";
+    const people = $$(".occupant", occupants).map((row, n) => ({
+      name: value(vehicle, `occupants.${n}.name`), phone: value(vehicle, `occupants.${n}.phone`),
+      id_number: value(vehicle, `occupants.${n}.id_number`),
+    }));
+    const body = {
+      plate: value(vehicle, "plate"), occupants: people,
+      host_household: value(vehicle, "host_household"), reason: value(vehicle, "reason"),
+      hours: Number(value(vehicle, "hours")), lane: value(vehicle, "lane") || null,
+    };
+    const res = await post("/api/v1/vehicles", body);
+    if (res.status === 201) { location.href = "/visitors/" + encodeURIComponent(res.data.registration.id); return; }
+    // The desk calls occupants "people"; the API body calls them "occupants".
+    showErrors(vehicle, res.data, error, (name) => name.replace(/^people\./, "occupants."));
+  });
+
+  // ----------------------------------------------------------------- one pass
+  const card = $("#pass");
+  const id = card ? encodeURIComponent(card.dataset.registration) : "";
+  const print = $("#print-pass");
+  if (print) print.addEventListener("click", () => window.print());
+  const present = $("#present-form");
+  if (present) present.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const res = await post(`/api/v1/registrations/${id}/present`, { lane: present.elements.lane.value });
+    if (res.ok && res.data.lane_accepted) location.href = "/";
+    else alert(T("通道未接受：", "The lane refused: ") + ((res.data && (res.data.lane_rejected_code || res.data.detail)) || res.status));
+  });
+  const revoke = $("#revoke-form");
+  if (revoke) revoke.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const reason = revoke.elements.reason.value.trim();
+    if (!reason) { revoke.elements.reason.classList.add("invalid"); return; }
+    if (!confirm(T("确定作废此通行证？", "Revoke this pass?"))) return;
+    const res = await post(`/api/v1/registrations/${id}/revoke`, { reason });
+    if (res.ok) location.reload();
+  });
+})();
