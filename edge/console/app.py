@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,7 +30,10 @@ from edge.console.routes import (
 )
 from edge.store.alarms import AlarmBook
 
+log = logging.getLogger(__name__)
+
 API_VERSION = "v1"
+ALARM_WATCH_S = 2.0  # device health and the sync backlog, polled without a browser open
 STATIC_DIR = Path(__file__).parent / "static"
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -76,6 +82,17 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+async def _watch_alarms(context: ConsoleContext, hub: LiveHub) -> None:
+    """Poll device health and the sync backlog whether or not a browser is open: an alarm is
+    raised (and kept) when it happens, not when a guard next looks at the screen."""
+    while True:
+        try:
+            await asyncio.to_thread(live.refresh_alarms, context, hub)
+        except Exception:  # a failing store or device query: log it, keep watching
+            log.exception("alarm watch failed; trying again in %.0f s", ALARM_WATCH_S)
+        await asyncio.sleep(ALARM_WATCH_S)
+
+
 def create_app(context: ConsoleContext) -> FastAPI:
     hub = LiveHub(context.now, AlarmBook(context.store))
 
@@ -83,9 +100,13 @@ def create_app(context: ConsoleContext) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if context.bus is not None:
             hub.attach(context.bus)
+        watcher = asyncio.create_task(_watch_alarms(context, hub))
         try:
             yield
         finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
             hub.detach()
 
     app = FastAPI(
@@ -93,6 +114,10 @@ def create_app(context: ConsoleContext) -> FastAPI:
         version="1.0.0",
         description="The gate's JSON API: lanes, guard actions, the entry log and health.",
         lifespan=lifespan,
+        # Swagger UI and ReDoc load from a CDN, which the gate may not reach and the CSP
+        # refuses; the description itself is /openapi.json (docs/console.md lists the routes).
+        docs_url=None,
+        redoc_url=None,
     )
     app.add_middleware(SecurityHeaders)
     app.state.context = context

@@ -124,7 +124,9 @@ _WAL_RETRY_S = 0.01
 
 
 def _is_corruption(exc: sqlite3.Error) -> bool:
-    return (exc.sqlite_errorcode & 0xFF) in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+    # Errors raised by the module itself (a closed connection, a misuse) carry no SQLite code.
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and (code & 0xFF) in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
 
 
 @contextlib.contextmanager

@@ -32,11 +32,15 @@ class HandOverView(BaseModel):
 class AlarmView(BaseModel):
     id: str
     lane: str
-    kind: str = Field(description="fever, store_failed, lane_down, device_down …")
+    kind: str = Field(
+        description="fever, fever_unconfirmed, store_failed, lane_down, device_down, "
+        "door_forced, door_held_open, disk_filling, sync_backlog, emergency"
+    )
     detail: str
     raised_at: datetime
     acked_by: str | None = None
     acked_at: datetime | None = None
+    ack_note: str | None = Field(default=None, description="What the guard did about it.")
 
 
 class AuditView(BaseModel):

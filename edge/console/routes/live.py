@@ -86,6 +86,7 @@ def alarm_view(alarm: Alarm) -> AlarmView:
         raised_at=alarm.raised_at,
         acked_by=alarm.acked_by,
         acked_at=alarm.acked_at,
+        ack_note=alarm.ack_note,
     )
 
 

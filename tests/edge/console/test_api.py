@@ -451,6 +451,7 @@ def test_a_forced_door_is_stored_shown_and_acknowledged_once(door_console: Conso
     assert acked.status_code == 200, acked.text
     assert door_console.guard is not None
     assert acked.json()["acked_by"] == door_console.guard.id
+    assert acked.json()["ack_note"] == "门锁正常，住户忘带卡，已登记"
     stored = book.get(alarm["id"])
     assert stored is not None
     assert (stored.acked_by, stored.ack_note) == (
@@ -593,6 +594,17 @@ def test_a_device_down_alarm_is_raised_once_per_outage(sim_console: Console) -> 
     assert wait_until(lambda: health() is DeviceHealth.DOWN, WAIT_S)
     second = _wait_alarm(sim_console, "device_down")
     assert second["id"] != first["id"]  # a new outage is a new alarm
+
+
+def test_a_device_down_is_stored_with_no_browser_looking(sim_console: Console) -> None:
+    """The console watches on its own: the alarm is in the store before anyone opens a page."""
+    gate = sim_console.gate
+    assert gate.simulation is not None
+    thermometer = gate.simulation._lanes["in-1"].thermometer
+    assert isinstance(thermometer, SimGyMcu90614)
+    book = AlarmBook(gate.store)
+    thermometer.unplug()
+    assert wait_until(lambda: [a.kind for a in book.open_alarms()] == ["device_down"], 15)
 
 
 # ------------------------------------------------------------------------- sync backlog

@@ -557,3 +557,10 @@ def test_open_existing_without_identity_is_an_error(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(StoreError, match="no gate identity"):
         Store.open_existing(path)
+
+
+def test_a_closed_store_raises_the_module_error_not_an_attribute_error(store: Store) -> None:
+    """sqlite3.ProgrammingError (closed connection) has no SQLite code to inspect."""
+    store.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        store.entries(limit=1)
