@@ -465,6 +465,7 @@ class Store:
         outcome: Outcome | None = None,
         pass_id: str | None = None,
         household: str | None = None,
+        lane: str | None = None,
         limit: int = 100,
         after_seq: int | None = None,
         before_seq: int | None = None,
@@ -501,6 +502,7 @@ class Store:
             ("outcome = ?", None if outcome is None else outcome.value),
             ("pass_id = ?", pass_id),
             ("household = ?", household),
+            ("lane = ?", lane),
             ("seq > ?", after_seq),
             ("seq < ?", before_seq),
         ):

@@ -31,12 +31,13 @@ def list_entries(
     outcome: Outcome | None = None,
     household: Annotated[str | None, Query(max_length=64)] = None,
     pass_id: Annotated[str | None, Query(max_length=128)] = None,
+    lane: Annotated[str | None, Query(max_length=64)] = None,
     after_seq: int | None = None,
     before_seq: int | None = None,
     newest_first: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> EntriesPage:
-    """Filter by decision time, outcome, household or pass; page with the seq you got back.
+    """Filter by decision time, outcome, household, pass or lane; page with the seq you got back.
 
     Oldest first with ``after_seq``; newest first (the log page) with ``before_seq``.
     """
@@ -46,6 +47,7 @@ def list_entries(
         outcome=outcome,
         household=household or None,
         pass_id=pass_id or None,
+        lane=lane or None,
         after_seq=after_seq,
         before_seq=before_seq,
         newest_first=newest_first,

@@ -194,6 +194,8 @@ def log_page(
     day: date | None = None,
     outcome: Outcome | None = None,
     household: Annotated[str | None, Query(max_length=64)] = None,
+    pass_id: Annotated[str | None, Query(max_length=128)] = None,
+    lane: Annotated[str | None, Query(max_length=64)] = None,
     before_seq: int | None = None,
 ) -> Response:
     if guard is None:
@@ -209,6 +211,8 @@ def log_page(
         until=until,
         outcome=outcome,
         household=household or None,
+        pass_id=pass_id or None,
+        lane=lane or None,
         before_seq=before_seq,
         newest_first=True,
         limit=LOG_PAGE,
@@ -224,6 +228,8 @@ def log_page(
             "day": day.isoformat() if day else None,
             "outcome": outcome.value if outcome else None,
             "household": household or None,
+            "pass_id": pass_id or None,
+            "lane": lane or None,
         }.items()
         if v
     }
@@ -239,7 +245,12 @@ def log_page(
         f"{t(lang, *i18n.OUTCOMES[o.value])}</option>"
         for o in Outcome
     )
-    export_query = {k: v for k, v in filters.items() if k != "day"}
+    lane_options = "".join(
+        f'<option value="{escape(lane_id)}" {"selected" if lane_id == lane else ""}>'
+        f"{escape(lane_id)}</option>"
+        for lane_id in context.lanes
+    )
+    export_query = {k: v for k, v in filters.items() if k in ("outcome", "household")}
     if since and until:
         export_query.update(since=since.isoformat(), until=until.isoformat())
     q = escape(urlencode(export_query))
@@ -250,6 +261,8 @@ def log_page(
   <label>{t(lang, "日期", "Day")}<input type="date" name="day" value="{escape(filters.get("day", ""))}"></label>
   <label>{t(lang, "结果", "Decision")}<select name="outcome"><option value="">—</option>{options}</select></label>
   <label>{t(lang, "住户", "Household")}<input name="household" value="{escape(household or "")}"></label>
+  <label>{t(lang, "通行证号", "Pass id")}<input name="pass_id" value="{escape(pass_id or "")}"></label>
+  <label>{t(lang, "通道", "Lane")}<select name="lane"><option value="">—</option>{lane_options}</select></label>
   <button class="big">{t(lang, "查询", "Search")}</button>
 </form>
 <p class="exports">{t(lang, "导出", "Export")}:

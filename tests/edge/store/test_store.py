@@ -364,7 +364,7 @@ def test_entries_filters_and_pages_by_seq(store: Store, record: Recorder, clock:
     middle = clock.wall + timedelta(seconds=1)
     record(pass_id="A", household="h1", direction=Direction.OUT)  # 3
     record(pass_id="C", household="h1", outcome=Outcome.FEVER)  # 4
-    record(pass_id="A", household="h2")  # 5
+    record(pass_id="A", household="h2", lane="north-2")  # 5
 
     def seqs(**filters: object) -> list[int]:
         return [entry.seq for entry in store.entries(**filters)]  # type: ignore[arg-type]
@@ -376,6 +376,8 @@ def test_entries_filters_and_pages_by_seq(store: Store, record: Recorder, clock:
     assert seqs(pass_id="A") == [1, 3, 5]
     assert seqs(household="h1") == [1, 3, 4]
     assert seqs(household="h1", pass_id="A", since=middle) == [3]
+    assert seqs(lane="north-2") == [5]
+    assert seqs(lane="north-1", pass_id="A") == [1, 3]
     assert seqs(limit=2) == [1, 2]
     assert seqs(limit=2, after_seq=2) == [3, 4]
     assert seqs(limit=2, after_seq=4) == [5]
