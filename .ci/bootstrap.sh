@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 # tests start on free ports), a CJK font embedded in printed passes, python venv support; and for
 # the tests: zbar-tools (reads printed QR codes back), poppler-utils (renders PDF pages),
 # postgresql (the receiver's tests start their own server), chromium (console browser tests),
-# shellcheck and systemd (systemd-analyze verify on the install script and units).
+# shellcheck and systemd (systemd-analyze verify on the install script and units), espeak-ng
+# (the resident's spoken prompts, synthesised for real in the voice tests).
 SYSTEM_PACKAGES=(python3 python3-venv python3-dev libzbar0 socat mosquitto fonts-wqy-microhei
-  zbar-tools poppler-utils postgresql chromium shellcheck systemd)
+  zbar-tools poppler-utils postgresql chromium shellcheck systemd espeak-ng)
 
 missing=()
 for package in "${SYSTEM_PACKAGES[@]}"; do

@@ -55,6 +55,7 @@ from edge.systemd import (
 )
 from edge.timepolicy import TrustedTime, TrustedTimeKeeper
 from edge.visitors import GateKey, VisitorDesk
+from edge.voice import Speaker
 
 if TYPE_CHECKING:
     import uvicorn  # imported at run time only when the console is on
@@ -277,6 +278,13 @@ def _build(settings: Settings, stack: ExitStack, *, start: bool) -> Gate:
             )
 
     bus.subscribe(on_downlink)
+    if settings.voice.enabled and start:
+        speaker = Speaker(
+            settings.voice.command, lanes=settings.voice.lanes, english=settings.voice.english
+        )
+        speaker.start()
+        stack.callback(speaker.stop)
+        bus.subscribe(speaker.on_event)
     sync: SyncHandle | None = None
     if settings.mqtt is not None and start:
         # Registered after the store, so it stops first: the outbox is never written after close.

@@ -377,6 +377,28 @@ class VisitorSettings(_Model):
     )
 
 
+class VoiceSettings(_Model):
+    """Spoken prompts on the gate's speaker for residents who do not read the screen."""
+
+    enabled: bool = Field(default=False, description="Speak each step and verdict.")
+    command: list[str] = Field(
+        default=["espeak-ng", "-v", "cmn", "-s", "150", "{text}"],
+        min_length=1,
+        description="Program and arguments that say one phrase; '{text}' is replaced by it. "
+        "espeak-ng speaks Mandarin as 'cmn'; any player of pre-recorded files works too.",
+    )
+    english: bool = Field(default=False, description="Say each phrase in English after Chinese.")
+    lanes: list[str] = Field(
+        default_factory=list, description="Lanes whose prompts are spoken; empty: every lane."
+    )
+
+    @model_validator(mode="after")
+    def _has_text(self) -> VoiceSettings:
+        if not any("{text}" in part for part in self.command):
+            raise ValueError("voice command needs a '{text}' argument")
+        return self
+
+
 class AlarmSettings(_Model):
     """When the gate's own state becomes an alarm on the console."""
 
@@ -408,6 +430,7 @@ class Settings(_Model):
     credentials: CredentialsSettings = Field(default_factory=CredentialsSettings)
     visitors: VisitorSettings = Field(default_factory=VisitorSettings)
     alarms: AlarmSettings = Field(default_factory=AlarmSettings)
+    voice: VoiceSettings = Field(default_factory=VoiceSettings)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:

@@ -4,8 +4,8 @@
 #   sudo bash systemd/install.sh            # from a clone or an unpacked release of this repository
 #
 # What it does (docs/operations.md explains each step): system packages; a "kakou" system user in
-# the dialout, gpio and video groups (created if missing, as on a machine that is not a Pi); a
-# virtual environment at /opt/kakou/venv holding this package; /etc/kakou/kakou.toml from
+# the dialout, gpio, video and audio groups (created if missing, as on a machine that is not a
+# Pi); a virtual environment at /opt/kakou/venv holding this package; /etc/kakou/kakou.toml from
 # config/kakou.example.toml (mode 0640, group kakou; an existing one is never overwritten);
 # /etc/kakou/credentials for secrets (root only, files 0600); state in /var/lib/kakou (0750);
 # the database migrated to this version's schema; the systemd units installed and enabled.
@@ -72,7 +72,7 @@ CREDENTIALS=$ETC/credentials
 STATE=/var/lib/kakou
 UNIT_DIR=/etc/systemd/system
 UNITS=(kakou-edge.service kakou-server.service)
-SERVICE_GROUPS=(dialout gpio video)
+SERVICE_GROUPS=(dialout gpio video audio)
 
 # --- system packages ----------------------------------------------------------------------------
 # python3-venv: the virtual environment; sqlite3: online backups (docs/operations.md); libzbar0

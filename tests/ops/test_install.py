@@ -94,7 +94,7 @@ def test_the_service_user_is_a_system_account_in_the_device_groups(root: Root) -
     assert int(uid) < 1000
     assert int(gid) == root.gid
     assert (home, shell) == ("/var/lib/kakou", "/usr/sbin/nologin")
-    for group in ("dialout", "gpio", "video"):  # created here: this machine is not a Pi
+    for group in ("dialout", "gpio", "video", "audio"):  # created here if missing
         assert "kakou" in root.account("group", group)[3].split(","), group
 
 

@@ -47,7 +47,7 @@ def test_edge_unit_forces_the_relay_off_after_every_stop_with_the_same_config() 
 def test_edge_unit_runs_as_kakou_with_device_access_and_a_sandbox() -> None:
     unit = unit_settings("kakou-edge.service")
     assert unit["User"] == ["kakou"]
-    assert unit["SupplementaryGroups"] == ["dialout gpio video"]
+    assert unit["SupplementaryGroups"] == ["dialout gpio video audio"]
     assert "GPIOZERO_PIN_FACTORY=lgpio" in unit["Environment"]
     assert unit["RuntimeDirectory"] == ["kakou"]
     assert unit["WorkingDirectory"] == ["/run/kakou"]  # lgpio writes its pipes here
