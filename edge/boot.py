@@ -38,6 +38,7 @@ from edge.clock import SystemClock, read_boot_id
 from edge.console.app import create_app
 from edge.console.deps import ClockView, ConsoleContext, SyncView
 from edge.lane import Lane, TrustMaterial
+from edge.policy import Policy
 from edge.retention import RetentionWorker
 from edge.rule import LaneContext
 from edge.settings import LaneSettings, Settings
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
     import uvicorn  # imported at run time only when the console is on
 
 from sync.runtime import SyncHandle, start_sync
+from sync.subscriber import META_POLICY
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +154,24 @@ def ensure_gate_key(settings: Settings, store: Store) -> GateKey:
     return GateKey(loaded_kid, private_key)
 
 
+def in_force_policy(settings: Settings, store: Store) -> Policy:
+    """The office's last signed policy (kept by the downlink) if there is one, else [policy].
+
+    The office changes policy week by week; a gate restarted after a change must not fall back
+    to the file's. An unreadable stored policy is logged and the file's is used.
+    """
+    stored = store.get_meta(META_POLICY)
+    if stored is None:
+        return settings.policy
+    try:
+        policy = Policy.model_validate_json(stored)
+    except ValueError as exc:
+        log.error("stored office policy is unreadable, using the configured one: %s", exc)
+        return settings.policy
+    log.info("using the office's policy from the downlink, not [policy] of the configuration")
+    return policy
+
+
 def build_gate(settings: Settings, *, start: bool = True) -> Gate:
     """Build (and by default start) the gate; on any failure, undo what was started."""
     stack = ExitStack()
@@ -180,6 +200,7 @@ def _build(settings: Settings, stack: ExitStack, *, start: bool) -> Gate:
             gate_key_max_validity=gate_key_days,
         )
 
+    policy = in_force_policy(settings, store)
     bus = Bus()
     clock = SystemClock(assume_synced=settings.clock.assume_synced)
     boot_id = read_boot_id()
@@ -219,7 +240,7 @@ def _build(settings: Settings, stack: ExitStack, *, start: bool) -> Gate:
             lane=lane_settings.id,
             gate=settings.site.gate,
             direction=lane_settings.direction,
-            policy=settings.policy,
+            policy=policy,
             open_s=lane_settings.relay.open_s,
         )
         lane = Lane(
@@ -274,8 +295,10 @@ def _build(settings: Settings, stack: ExitStack, *, start: bool) -> Gate:
                 lane.reload_trust()
         elif event.topic == "policy":
             log.info(
-                "policy version %s stored; it applies at the next start", event.data["version"]
+                "policy version %s received; lanes take it up between visits", event.data["version"]
             )
+            for lane in lanes.values():
+                lane.set_policy(event.data["policy"])
 
     bus.subscribe(on_downlink)
     if settings.voice.enabled and start:

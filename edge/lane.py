@@ -32,7 +32,7 @@ from edge.model import (
     Verdict,
     VerifyReason,
 )
-from edge.policy import PassHistory, quota_window_start
+from edge.policy import PassHistory, Policy, quota_window_start
 from edge.rule import (
     AnswersGiven,
     Command,
@@ -146,6 +146,7 @@ class Lane:
         self._unsaved: list[EntryDraft] = []
         self._thread: threading.Thread | None = None
         self._alive = threading.Event()
+        self._pending_policy: Policy | None = None
         self.last_tick_mono_s = 0.0
 
     # ----------------------------------------------------------------- life cycle
@@ -184,6 +185,25 @@ class Lane:
         self._trust = self._trust_loader()
 
     # ------------------------------------------------------------------- inputs
+
+    def set_policy(self, policy: Policy) -> Future[ActionResult]:
+        """A new policy (from the office's signed downlink): taken up as soon as no visit is in
+        progress, never in the middle of one (its questions and thresholds stay as they began).
+        The gate mode stays the guard's; the policy's ``mode`` is the mode at the next start."""
+
+        def take(at: Instant) -> None:
+            self._pending_policy = policy
+            self._apply_pending_policy()
+
+        return self._submit(take)
+
+    def _apply_pending_policy(self) -> None:
+        if self._pending_policy is None or self._state.visit is not None:
+            return
+        self.ctx = replace(self.ctx, policy=self._pending_policy)
+        self._pending_policy = None
+        log.info("lane %s: new policy in force", self.ctx.lane)
+        self._bus.publish("policy_applied", self.ctx.lane)
 
     def submit_scan(self, scan: Scan) -> Future[ActionResult]:
         return self._submit(lambda at: self._pass_event(scan, at))
@@ -259,6 +279,7 @@ class Lane:
             if future is not None:
                 future.set_exception(exc)
             return
+        self._apply_pending_policy()  # the visit that held it back may just have ended
         if future is not None:
             future.set_result(result)
 

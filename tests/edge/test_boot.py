@@ -23,7 +23,9 @@ from edge import boot, keys, passes
 from edge.boot import Gate, build_gate
 from edge.bus import BusEvent
 from edge.model import Entry, GateMode, Outcome, PassKind, VerifyReason
+from edge.policy import Policy
 from edge.settings import Settings, load_settings
+from sync.subscriber import META_POLICY
 from tests.drivers.waiting import wait_until
 
 GUARD = "guard-07"
@@ -269,3 +271,38 @@ def test_a_second_build_on_the_same_state_dir_continues_the_sequence(
     finally:
         second.stop()
     assert key_path.read_bytes() == key_bytes  # the issuer key is made once, never replaced
+
+
+def test_the_office_policy_kept_from_the_downlink_is_in_force_after_a_restart(
+    tmp_path: Path, pin_factory: MockFactory
+) -> None:
+    settings = make_settings(tmp_path / "state")
+    office = Policy.model_validate({"fever": {"threshold_c": 37.0}})
+    gate = build_gate(settings)
+    try:
+        assert gate.lanes["in-1"].ctx.policy.fever.threshold_c == 37.3
+        gate.store.set_meta(META_POLICY, office.model_dump_json())
+        gate.bus.publish("policy", "", version=3, policy=office)  # as sync.subscriber does
+        assert wait_until(lambda: gate.lanes["in-1"].ctx.policy.fever.threshold_c == 37.0)
+    finally:
+        gate.stop()
+    again = build_gate(settings)
+    try:
+        assert again.lanes["in-1"].ctx.policy.fever.threshold_c == 37.0
+    finally:
+        again.stop()
+
+
+def test_an_unreadable_stored_policy_falls_back_to_the_file(
+    tmp_path: Path, pin_factory: MockFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(tmp_path / "state")
+    gate = build_gate(settings, start=False)
+    gate.store.set_meta(META_POLICY, '{"fever": {"threshold_c": "hot"}}')
+    gate.stop()
+    again = build_gate(settings, start=False)
+    try:
+        assert again.lanes["in-1"].ctx.policy == settings.policy
+        assert "stored office policy is unreadable" in caplog.text
+    finally:
+        again.stop()

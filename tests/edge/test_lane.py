@@ -656,3 +656,25 @@ def test_trusting_the_device_clock_is_what_the_default_policy_prevents(
     )
     (entry,) = rig.scan(rig.token("R-0003", valid_days=(-90, -7))).entries
     assert entry.draft.outcome is Outcome.PASSED  # the wound-back clock fooled this policy
+
+
+def test_a_new_policy_waits_for_the_visit_in_progress_then_holds(make_rig: RigFactory) -> None:
+    """The office lowers the fever line while someone stands at the thermometer: that person
+    is judged by the policy their visit began under, the next one by the new."""
+    thermometer = HandThermometer()
+    rig = make_rig(thermometer=thermometer, open_s=0.2)
+    lane = rig.lane
+    stricter = Policy.model_validate({"fever": {"threshold_c": 37.0}})
+    rig.scan(rig.token("R-0001"))
+    assert lane.snapshot()["step"] == "measure"
+    lane.set_policy(stricter).result(timeout=WAIT_S)
+    assert lane.ctx.policy.fever.threshold_c == 37.3  # not in the middle of a visit
+    assert not rig.bus_log.of("policy_applied")
+    thermometer.deliver(37.1)  # normal under the old line
+    (first,) = rig.bus_log.wait_for("entry")
+    assert first.data["entry"].draft.outcome is Outcome.PASSED
+    rig.bus_log.wait_for("policy_applied")
+    assert lane.ctx.policy.fever.threshold_c == 37.0
+    rig.scan(rig.token("R-0002"))
+    thermometer.deliver(37.1)  # over the new line: held for the re-measure
+    assert wait_until(lambda: lane.snapshot()["step"] == "hold")
