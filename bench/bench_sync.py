@@ -6,6 +6,8 @@
    real Mosquitto and a ``kakou server run`` receiver (separate processes, as in the field); the
    clock runs until every entry is acknowledged back on the gate, and the receiver's database is
    checked for the exact count. Once with SQLite, once with PostgreSQL behind the receiver.
+   Each line also gives the CPU seconds each process spent: on a shared machine the wall time
+   moves with the other load, and the CPU split shows which process limits the drain.
 2. Batch size: the same drain with ``--sweep`` entries at several ``batch_max_entries``.
 3. Ingest: ``ReceiverDb.store`` alone (no MQTT), batches of 100 entries, 50 per transaction, as
    the receiver does, into SQLite (WAL, synchronous=FULL) and PostgreSQL; and the parsing of a
@@ -18,6 +20,7 @@ bound; SQLite's include a real fsync per transaction). Prints figures only, no a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -25,6 +28,8 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -37,6 +42,7 @@ from sync.receiver.receiver import parse_entries_message
 from tests.sync.rig import (
     GateProcess,
     Mosquitto,
+    PostgresServer,
     ReceiverProcess,
     fill_store,
     postgres_server,
@@ -61,16 +67,31 @@ def backlog_db(cache: Path, count: int) -> Path:
     return path
 
 
+def cpu_s(pid: int | None, *, with_children: bool = False) -> float:
+    """CPU seconds (user + system) a process has used so far, and its live children's."""
+    if pid is None:
+        return 0.0
+    total = 0.0
+    with contextlib.suppress(psutil.Error):
+        process = psutil.Process(pid)
+        for each in [process, *(process.children(recursive=True) if with_children else [])]:
+            with contextlib.suppress(psutil.Error):
+                times = each.cpu_times()
+                total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
 def drain(
     work: Path,
     source: Path,
     count: int,
     *,
     batch: int = 100,
-    dsn: str | None = None,
+    postgres: PostgresServer | None = None,
     label: str,
 ) -> float:
-    """Seconds from the gate's start until all ``count`` entries are acknowledged back."""
+    """Entries per second from the gate's start until all ``count`` are acknowledged back."""
+    dsn = None if postgres is None else postgres.create_database(f"drain_{time.monotonic_ns()}")
     run = work / f"drain-{label}-{batch}-{time.monotonic_ns()}"
     run.mkdir()
     broker = Mosquitto(run / "mosquitto")
@@ -89,10 +110,18 @@ def drain(
     try:
         receiver.start()
         receiver.wait_subscribed()
+        database_before = cpu_s(postgres and postgres.pid, with_children=True)
         started = time.perf_counter()
         gate.start()
         wait_until(lambda: gate.outbox()["unacked"] == 0, 1200, "the drain", every_s=0.1)
         elapsed = time.perf_counter() - started
+        cpu = {
+            "gate": cpu_s(gate.pid),
+            "receiver": cpu_s(receiver.pid),
+            "broker": cpu_s(broker.pid),
+        }
+        if postgres is not None:
+            cpu["PostgreSQL"] = cpu_s(postgres.pid, with_children=True) - database_before
     finally:
         gate.stop()
         receiver.stop()
@@ -109,6 +138,7 @@ def drain(
         f"{count / elapsed:7.0f} entries/s (incl. gate start-up)  receiver holds "
         f"{counts['entries']}, gaps {len(gaps)}{'' if ok else '  <-- MISMATCH'}"
     )
+    print("    CPU s: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items()))
     shutil.rmtree(run, ignore_errors=True)
     return count / elapsed
 
@@ -184,9 +214,7 @@ def main() -> None:
             print(f"== drain: {args.backlog} entries backlog -> receiver database, acks back")
             print(f"  target >= {TARGET_DRAIN_PER_S} entries/s")
             drain(work, big, args.backlog, label="SQLite")
-            drain(
-                work, big, args.backlog, dsn=postgres.create_database("drain"), label="PostgreSQL"
-            )
+            drain(work, big, args.backlog, postgres=postgres, label="PostgreSQL")
             print(f"== batch size: {args.sweep} entries, SQLite receiver")
             small = backlog_db(work, args.sweep)
             for batch in (1, 10, 50, 100, 250, 500):

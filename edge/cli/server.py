@@ -1,4 +1,4 @@
-"""`kakou server`: the community receiver and its office tools (run, gaps, report, publish).
+"""`kakou server`: the community receiver and its office tools (run, gaps, report, publish, acl).
 
 A thin shell over ``sync.receiver.cli``. Settings come from ``--config server.toml`` and/or
 flags (a flag wins over the file). Exit codes: 0 success, 1 ``gaps --check`` found something
@@ -19,6 +19,7 @@ import click
 from edge import keys
 from sync.contract import DownlinkKind, check_id
 from sync.receiver import cli as server_cli
+from sync.receiver.acl import broker_acl
 from sync.receiver.db import ReceiverDb, ReceiverDbError
 from sync.settings import (
     ServerSettings,
@@ -225,6 +226,36 @@ def publish(
     finally:
         db.close()
     click.echo(f"published {kind} version {document.version} for {community}, signed by {kid}")
+
+
+@server.command("acl")
+@click.option("--community", required=True, help="Community id of the gates.")
+@click.option("--gate", "gates", multiple=True, required=True, help="A gate id (repeatable).")
+@click.option(
+    "--receiver",
+    "receivers",
+    multiple=True,
+    required=True,
+    help="A receiver's broker user name (repeatable); it also publishes the downlink.",
+)
+@click.option(
+    "--out", type=click.Path(path_type=Path, dir_okay=False), help="Write here, not to stdout."
+)
+def acl(
+    community: str, gates: tuple[str, ...], receivers: tuple[str, ...], out: Path | None
+) -> None:
+    """Print the Mosquitto ACL file: user gate-<gate> may publish only its own topics."""
+    try:
+        text = broker_acl(community, gates, receivers)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(
+            f"wrote the ACL of {len(gates)} gate(s) and {len(receivers)} receiver(s) to {out}"
+        )
 
 
 COMMANDS: list[click.Command] = [server]

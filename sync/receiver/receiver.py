@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from edge.store.records import DocumentError, entry_from_document
 from sync.contract import (
     MAX_ACK_IDS,
     Ack,
@@ -47,6 +46,7 @@ from sync.receiver.db import (
     RejectedMessage,
     StoreResult,
 )
+from sync.receiver.entries import check_entry
 from sync.settings import ServerSettings
 
 log = logging.getLogger(__name__)
@@ -58,13 +58,6 @@ _DB_RETRY_MAX_S = 30.0
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def canonical_document(document: dict[str, object]) -> str:
-    """The text stored and compared for an entry: sorted keys, compact, UTF-8 as is."""
-    return json.dumps(
-        document, ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
-    )
 
 
 @dataclass(slots=True)
@@ -89,22 +82,19 @@ def parse_entries_message(where: GateTopic, topic: str, payload: bytes) -> Parse
     parsed = Parsed()
     good: list[IncomingEntry] = []
     for index, document in enumerate(batch.entries):
-        problem: str | None = None
-        try:
-            entry = entry_from_document(document)
-        except DocumentError as exc:
-            problem = f"entries[{index}]: {exc}"
+        # The checked document itself, keys sorted, is what is stored: the gate writes every
+        # document the same way, so equal entries give equal text.
+        checked = check_entry(document)
+        if isinstance(checked, str):
+            problem = f"entries[{index}]: {checked}"
+        elif (checked.community, checked.gate) != (batch.community, batch.gate):
+            problem = f"entries[{index}]: entry of {checked.community}/{checked.gate}"
         else:
-            if (entry.community, entry.gate) != (batch.community, batch.gate):
-                problem = f"entries[{index}]: entry of {entry.community}/{entry.gate}"
-        if problem is not None:
-            log.warning("rejected an entry on %s: %s", topic, problem)
-            raw = json.dumps(document, ensure_ascii=False, default=str).encode("utf-8")
-            parsed.rejects.append(RejectedMessage(topic, raw, problem))
+            good.append(checked)
             continue
-        # The checked document itself, keys sorted: the gate writes every document the same way,
-        # so equal entries give equal text (a second entry_to_document would cost as much again).
-        good.append(IncomingEntry(entry, canonical_document(document)))
+        log.warning("rejected an entry on %s: %s", topic, problem)
+        raw = json.dumps(document, ensure_ascii=False, default=str).encode("utf-8")
+        parsed.rejects.append(RejectedMessage(topic, raw, problem))
     parsed.batch = IncomingBatch(batch.community, batch.gate, batch.log_id, good)
     return parsed
 

@@ -9,6 +9,7 @@ import logging
 import random
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -30,12 +31,34 @@ from tests.sync.rig import (
     TcpProxy,
     crowd_draft,
     postgres_server,
+    spawned_count,
+    sweep_processes,
     sync_settings,
     wait_until,
 )
 
 COMMUNITY = "hxy"
 GATE = "north"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_process_outlives_the_session() -> Iterator[None]:
+    """The last line of defence: every child the rig started (brokers, PostgreSQL, gate and
+    receiver processes) is dead when the session ends, whatever failed."""
+    yield
+    sweep_processes()
+
+
+@pytest.fixture(autouse=True)
+def _no_process_outlives_its_test() -> Iterator[None]:
+    """Set up first, so torn down last: after the test's own fixtures have stopped what they
+    started, kill any child begun during the test that still runs (a test that failed before
+    its ``finally``), so it does not load the machine for the rest of the run."""
+    mark = spawned_count()
+    yield
+    left = sweep_processes(mark, session_wide=False)
+    if left:
+        warnings.warn(f"killed processes the test left running: {left}", stacklevel=1)
 
 
 @pytest.fixture(autouse=True)
@@ -45,11 +68,17 @@ def _sync_logs(caplog: pytest.LogCaptureFixture) -> None:
 
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    """A Mosquitto of this test's own, on a free port, with persistence in tmp_path."""
+    """A Mosquitto of this test's own, on a free port, with persistence in tmp_path.
+
+    ``start`` kills its process if the broker does not come up; after the test it is killed
+    whatever the test did with it (stopped, restarted, or left running when it failed).
+    """
     server = Mosquitto(tmp_path / "mosquitto")
     server.start()
-    yield server
-    server.kill()
+    try:
+        yield server
+    finally:
+        server.kill()
 
 
 @pytest.fixture

@@ -4,11 +4,17 @@ and a gate process (store + sync) that can be killed with SIGKILL.
 
 Shared by tests/sync/ and bench/bench_sync.py, bench/fault_campaign.py, so the campaign and the
 tests exercise the same rig. Run ``python -m tests.sync.rig edge --help`` for the gate process.
+
+Every child process goes through ``spawn``, so none outlives the run that started it: each gets
+a process group of its own (stopping it stops whatever it started), is SIGKILLed on a timeout,
+dies with its parent even when the parent is SIGKILLed (``setpriv --pdeathsig``), and is listed
+for ``sweep_processes``, which the sync tests' fixtures run after each test and at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import json
 import os
@@ -32,7 +38,9 @@ from edge.model import Direction, EntryDraft, MeasuredTemperature, Outcome, Pass
 
 ROOT = Path(__file__).resolve().parents[2]
 MOSQUITTO = Path("/usr/sbin/mosquitto")
+MOSQUITTO_PASSWD = Path("/usr/bin/mosquitto_passwd")
 PYTHON = sys.executable
+SETPRIV = shutil.which("setpriv")
 
 
 def free_port() -> int:
@@ -59,6 +67,93 @@ def port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+# --------------------------------------------------------------------------- child processes
+
+_spawned: list[subprocess.Popen[bytes]] = []
+_session_wide: set[subprocess.Popen[bytes]] = set()
+_spawned_lock = threading.Lock()
+
+
+def spawn(
+    args: list[str], *, as_user: str | None = None, session: bool = False, **popen: Any
+) -> subprocess.Popen[bytes]:
+    """Start a child process that cannot outlive us: see the module docstring.
+
+    ``as_user`` runs it as that system user (PostgreSQL refuses to run as root); ``session``
+    marks a server shared by many tests, which the sweep after each test leaves alone.
+    """
+    prefix: list[str] = []
+    # PR_SET_PDEATHSIG fires when the *thread* that forked exits: only the main thread lives as
+    # long as the process. From other threads the sweep is the safety net.
+    dies_with_us = threading.current_thread() is threading.main_thread()
+    if SETPRIV is not None and (dies_with_us or as_user is not None):
+        prefix = [SETPRIV]
+        if dies_with_us:
+            prefix += ["--pdeathsig", "KILL"]
+        if as_user is not None:  # setpriv sets the death signal after changing user: it holds
+            prefix += [f"--reuid={as_user}", f"--regid={as_user}", "--init-groups"]
+        prefix.append("--")
+    elif as_user is not None:
+        prefix = ["runuser", "-u", as_user, "--"]
+    process: subprocess.Popen[bytes] = subprocess.Popen(
+        [*prefix, *args], start_new_session=True, **popen
+    )
+    with _spawned_lock:
+        _spawned.append(process)
+        if session:
+            _session_wide.add(process)
+    return process
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signum)  # start_new_session: the group id is the child's pid
+
+
+def stop_process(
+    process: subprocess.Popen[bytes] | None, signum: int = signal.SIGTERM, timeout_s: float = 10.0
+) -> None:
+    """Send ``signum`` to the child's process group and wait; SIGKILL the group if it is not
+    gone within ``timeout_s``. Whatever else is left in the group is killed too."""
+    if process is None or process.returncode is not None:
+        return  # reaped before: its pid, and so its group id, may belong to another by now
+    if process.poll() is None:
+        _signal_group(process, signum)
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            _signal_group(process, signal.SIGKILL)
+            process.wait(10)
+    _signal_group(process, signal.SIGKILL)  # children that outlived their leader
+
+
+def spawned_count() -> int:
+    """A mark for ``sweep_processes(since=...)``: how many children were started so far."""
+    with _spawned_lock:
+        return len(_spawned)
+
+
+def sweep_processes(since: int = 0, *, session_wide: bool = True) -> list[str]:
+    """Kill every child started (from mark ``since`` on) that is still running; say which.
+
+    ``session_wide=False`` spares the servers spawned with ``session=True``.
+    """
+    with _spawned_lock:
+        children = [
+            process for process in _spawned[since:] if session_wide or process not in _session_wide
+        ]
+    killed = []
+    for process in children:
+        if process.poll() is None:
+            command = " ".join(str(arg) for arg in process.args)
+            killed.append(f"{command[:160]} (pid {process.pid})")
+            stop_process(process, signal.SIGKILL)
+    return killed
+
+
+atexit.register(sweep_processes)
+
+
 # -------------------------------------------------------------------------------- Mosquitto
 
 
@@ -72,9 +167,11 @@ class Mosquitto:
         port: int | None = None,
         tls: tuple[Path, Path, Path] | None = None,
         password_file: Path | None = None,
+        acl_file: Path | None = None,
     ) -> None:
         """``tls`` is (CA, certificate, key) for a TLS listener; ``password_file`` (made with
-        mosquitto_passwd) turns anonymous access off."""
+        mosquitto_passwd) turns anonymous access off; ``acl_file`` limits each account's topics
+        (sync/receiver/acl.py)."""
         if not MOSQUITTO.exists():
             raise RuntimeError(f"{MOSQUITTO} is missing: apt-get install mosquitto")
         self.directory = directory
@@ -82,6 +179,7 @@ class Mosquitto:
         self.port = port or free_port()
         self.tls = tls
         self.password_file = password_file
+        self.acl_file = acl_file
         self.config = directory / "mosquitto.conf"
         self.log_path = directory / "mosquitto.log"
         self._process: subprocess.Popen[bytes] | None = None
@@ -95,6 +193,8 @@ class Mosquitto:
             listener += ["allow_anonymous false", f"password_file {self.password_file}"]
         else:
             listener += ["allow_anonymous true"]
+        if self.acl_file is not None:
+            listener += [f"acl_file {self.acl_file}"]
         self.config.write_text(
             "\n".join(
                 [
@@ -118,26 +218,39 @@ class Mosquitto:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
     def start(self) -> None:
         """Start and wait until *this* broker listens: other test runs on the machine start
         brokers too, and one of theirs could have taken the port while ours was down."""
         self.write_config()
+        self.start_with(self.config)
+
+    def start_with(self, config: Path) -> None:
+        """Start on a configuration file of the caller's (it must listen on ``self.port`` and
+        log to stderr); on any failure the process is killed before the error is raised."""
         logged = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
-            self._process = subprocess.Popen(
-                [str(MOSQUITTO), "-c", str(self.config)],
-                stdout=subprocess.DEVNULL,
-                stderr=log,
+            self._process = spawn(
+                [str(MOSQUITTO), "-c", str(config)], stdout=subprocess.DEVNULL, stderr=log
             )
-        deadline = time.monotonic() + 10
-        while True:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"mosquitto exited: {self.log_tail()}")
-            if " running" in self._log_since(logged) and port_open(self.port):
-                return
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"mosquitto did not listen on {self.port}: {self.log_tail()}")
-            time.sleep(0.02)
+        try:
+            deadline = time.monotonic() + 10
+            while True:
+                if self._process.poll() is not None:
+                    raise RuntimeError(f"mosquitto exited: {self.log_tail()}")
+                if " running" in self._log_since(logged) and port_open(self.port):
+                    return
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"mosquitto did not listen on {self.port}: {self.log_tail()}"
+                    )
+                time.sleep(0.02)
+        except BaseException:
+            self.kill()
+            raise
 
     def _log_since(self, offset: int) -> str:
         try:
@@ -148,18 +261,14 @@ class Mosquitto:
             return ""
 
     def stop(self) -> None:
-        """SIGTERM: Mosquitto saves its persistence file on the way out."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            self._process.wait(10)
-        self._process = None
+        """SIGTERM: Mosquitto saves its persistence file on the way out (SIGKILL after 10 s)."""
+        process, self._process = self._process, None
+        stop_process(process, signal.SIGTERM)
 
     def kill(self) -> None:
         """SIGKILL: whatever was not autosaved is lost, as in a power cut."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.kill()
-            self._process.wait(10)
-        self._process = None
+        process, self._process = self._process, None
+        stop_process(process, signal.SIGKILL)
 
     def restart(self, down_s: float = 0.0) -> None:
         self.stop()
@@ -205,6 +314,7 @@ class PostgresServer:
     bindir: Path
     port: int = field(default_factory=free_port)
     _as_user: list[str] = field(default_factory=list)
+    _process: subprocess.Popen[bytes] | None = None
 
     @property
     def data(self) -> Path:
@@ -235,24 +345,58 @@ class PostgresServer:
             "-E",
             "UTF8",
         )
-        options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run(
-            str(self.bindir / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-o",
-            options,
-            "-l",
-            str(self.data / "server.log"),
-            "-w",
-            "-t",
-            "60",
-            "start",
-        )
+        # The postmaster is our own child (not daemonised by pg_ctl), so it dies with us: see
+        # spawn. Its backends notice a dead postmaster and exit.
+        with (self.base / "server.log").open("ab") as log:
+            self._process = spawn(
+                [
+                    str(self.bindir / "postgres"),
+                    "-D",
+                    str(self.data),
+                    "-p",
+                    str(self.port),
+                    "-k",
+                    str(self.data),
+                    "-c",
+                    "listen_addresses=127.0.0.1",
+                    "-c",
+                    "fsync=off",
+                ],
+                as_user="postgres" if os.geteuid() == 0 else None,
+                session=True,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        wait_until(self._ready, 60, "PostgreSQL to accept connections")
+        if self._process.poll() is not None:
+            raise RuntimeError(f"postgres exited: {self.log_tail()}")
+
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's."""
+        return None if self._process is None else self._process.pid
+
+    def _ready(self) -> bool:
+        import psycopg
+
+        if self._process is None or self._process.poll() is not None:
+            return True  # start() reports it
+        try:
+            psycopg.connect(self.dsn(), connect_timeout=2).close()
+        except psycopg.OperationalError:
+            return False
+        return True
+
+    def log_tail(self, lines: int = 20) -> str:
+        with contextlib.suppress(OSError):
+            text = (self.base / "server.log").read_text(errors="replace")
+            return "\n".join(text.splitlines()[-lines:])
+        return ""
 
     def stop(self) -> None:
-        with contextlib.suppress(subprocess.SubprocessError, OSError):
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+        """Immediate shutdown (SIGQUIT), SIGKILL for the whole group if it hangs."""
+        process, self._process = self._process, None
+        stop_process(process, signal.SIGQUIT, timeout_s=30)
         shutil.rmtree(self.base, ignore_errors=True)
 
     def create_database(self, name: str) -> str:
@@ -529,7 +673,7 @@ class GateProcess:
         ready.unlink(missing_ok=True)
         self.starts += 1
         log = (self.directory / f"gate-{self.starts}.log").open("wb")
-        self._process = subprocess.Popen(
+        self._process = spawn(
             [
                 PYTHON,
                 "-m",
@@ -557,7 +701,11 @@ class GateProcess:
             stderr=subprocess.STDOUT,
         )
         log.close()
-        wait_until(lambda: ready.exists() or not self.running, 30, "the gate process to start")
+        try:
+            wait_until(lambda: ready.exists() or not self.running, 30, "the gate process to start")
+        except BaseException:
+            self.kill()
+            raise
         if not self.running:
             raise RuntimeError(f"gate process exited: {self.log_tail()}")
 
@@ -565,19 +713,16 @@ class GateProcess:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
     def kill(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.kill()
-            self._process.wait(10)
+        stop_process(self._process, signal.SIGKILL)
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(20)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(10)
+        """SIGTERM (the gate stops its sync cleanly), SIGKILL after 20 s."""
+        stop_process(self._process, signal.SIGTERM, timeout_s=20)
 
     def log_tail(self, lines: int = 30) -> str:
         path = self.directory / f"gate-{self.starts}.log"
@@ -645,7 +790,7 @@ class ReceiverProcess:
         self.starts += 1
         backend = ["--db", str(self.db)] if self.dsn is None else ["--dsn", self.dsn]
         log = (self.directory / f"{self.name}-{self.starts}.log").open("wb")
-        self._process = subprocess.Popen(
+        self._process = spawn(
             [
                 PYTHON,
                 "-m",
@@ -670,6 +815,10 @@ class ReceiverProcess:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
     def wait_subscribed(self, timeout_s: float = 30.0) -> None:
         """Until the receiver is connected and subscribed. Only the very first start needs it:
         before a receiver ever subscribed, the broker has no session to queue batches in."""
@@ -683,14 +832,11 @@ class ReceiverProcess:
         time.sleep(0.3)  # the SUBACK follows the CONNACK
 
     def kill(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.kill()
-            self._process.wait(10)
+        stop_process(self._process, signal.SIGKILL)
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            self._process.wait(20)
+        """SIGTERM (the receiver finishes its round), SIGKILL after 20 s."""
+        stop_process(self._process, signal.SIGTERM, timeout_s=20)
 
     def log_tail(self, lines: int = 30) -> str:
         path = self.directory / f"{self.name}-{self.starts}.log"
@@ -784,7 +930,9 @@ def make_tls(directory: Path) -> tuple[Path, Path, Path]:
 
 def mosquitto_password_file(path: Path, users: dict[str, str]) -> Path:
     """A Mosquitto password file made with mosquitto_passwd (the broker's own hashing)."""
+    if not MOSQUITTO_PASSWD.exists():
+        raise RuntimeError(f"{MOSQUITTO_PASSWD} is missing: apt-get install mosquitto")
     path.write_text("")
     for user, password in users.items():
-        subprocess.run(["mosquitto_passwd", "-b", str(path), user, password], check=True)
+        subprocess.run([str(MOSQUITTO_PASSWD), "-b", str(path), user, password], check=True)
     return path

@@ -15,6 +15,7 @@ import pytest
 from edge.model import Direction, Entry, Outcome, PassKind
 from edge.store import Store
 from edge.store.records import entry_to_document
+from sync.receiver import db as db_module
 from sync.receiver.cli import report_csv
 from sync.receiver.db import (
     GateStatusRow,
@@ -24,7 +25,7 @@ from sync.receiver.db import (
     ReceiverDbError,
     RejectedMessage,
 )
-from sync.receiver.receiver import canonical_document
+from sync.receiver.entries import canonical_document, incoming_from_entry
 from tests.sync.conftest import COMMUNITY, GATE
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -32,7 +33,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def incoming(entry: Entry) -> IncomingEntry:
-    return IncomingEntry(entry, canonical_document(entry_to_document(entry)))
+    return incoming_from_entry(entry, canonical_document(entry_to_document(entry)))
 
 
 def batch(entries: list[Entry], log_id: str = "log-a", gate: str = GATE) -> IncomingBatch:
@@ -119,6 +120,42 @@ def test_each_log_of_a_gate_has_its_own_progress(
         ("old-card", ()),
         ("new-card", ((1, 4),)),
     }
+
+
+def test_batches_of_one_transaction_meet_each_other_as_if_stored_one_by_one(
+    receiver_db: ReceiverDb, entries: list[Entry]
+) -> None:
+    """All batches of a transaction are checked with one look-up: a repeat, a forgery and an
+    impostor inside the same transaction are still told apart."""
+    forged = replace(entries[1], draft=replace(entries[1].draft, holder="X"))
+    impostor = replace(entries[7], seq=3)
+    result = receiver_db.store(
+        [batch(entries[:4]), batch([entries[2], forged, impostor]), batch(entries[:2])], now=NOW
+    )
+    assert (result.stored, result.duplicates, result.conflicts) == (4, 3, 2)
+    counts = receiver_db.counts()
+    assert (counts["entries"], counts["conflicts"], counts["duplicate_slots"]) == (4, 2, 0)
+    assert receiver_db.document(entries[1].id) == canonical_document(entry_to_document(entries[1]))
+
+
+def test_progress_is_found_window_by_window_and_across_gaps(
+    receiver_db: ReceiverDb, entries: list[Entry], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small windows, few ids per look-up and short runs, so every loop turns several times."""
+    monkeypatch.setattr(db_module, "_CONTIGUOUS_STEP", 3)
+    monkeypatch.setattr(db_module, "_RUN_GAP", 1)
+    monkeypatch.setattr(receiver_db, "_ids_per_query", 2)
+    first = receiver_db.store(
+        [batch(entries[:2]), batch(entries[3:8]), batch(entries[9:11])], now=NOW
+    )
+    assert first.acks[(COMMUNITY, GATE, "log-a")].up_to_seq == 2
+    (gaps,) = receiver_db.gaps()
+    assert (gaps.missing, gaps.max_seq) == (((3, 3), (9, 9)), 11)
+    again = receiver_db.store([batch(entries[:11])], now=NOW)  # 9 repeats found in chunks of 2
+    assert (again.stored, again.duplicates) == (2, 9)
+    assert again.acks[(COMMUNITY, GATE, "log-a")].up_to_seq == 11
+    (gaps,) = receiver_db.gaps()
+    assert (gaps.missing, gaps.contiguous_seq, gaps.max_seq) == ((), 11, 11)
 
 
 def test_rejected_messages_are_kept_once(receiver_db: ReceiverDb) -> None:
