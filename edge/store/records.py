@@ -70,6 +70,9 @@ ENTRY_COLUMNS: tuple[str, ...] = (
 """Columns of the ``entries`` table, in the order ``entry_to_row`` fills them."""
 
 
+MAX_SEQ = 2**63 - 1  # SQLite's and PostgreSQL's BIGINT: a larger seq could not be stored
+
+
 class DocumentError(ValueError):
     """A document (or stored row) is not a valid entry; the message names the field."""
 
@@ -238,9 +241,13 @@ class _Fields:
             return None
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise DocumentError(f"{self._path(key)}: expected a number")
-        if not math.isfinite(value):
+        try:
+            number = float(value)  # a 400-digit integer overflows here, not in math.isfinite
+        except OverflowError:
+            raise DocumentError(f"{self._path(key)}: number out of range") from None
+        if not math.isfinite(number):
             raise DocumentError(f"{self._path(key)}: expected a finite number")
-        return float(value)
+        return number
 
     def moment(self, key: str) -> datetime:
         text = self.text(key)
@@ -325,8 +332,8 @@ def entry_from_document(doc: object) -> Entry:
             f"schema_version: {schema_version} is not supported (expected {ENTRY_SCHEMA_VERSION})"
         )
     seq = fields.integer("seq")
-    if seq < 1:
-        raise DocumentError("seq: must be 1 or more")
+    if not 1 <= seq <= MAX_SEQ:
+        raise DocumentError(f"seq: must be 1 to {MAX_SEQ}")
     pass_fields = fields.child("pass")
     guard_fields = fields.child("guard")
     reasons = fields.array("reasons")

@@ -22,6 +22,7 @@ from sync.contract import DownlinkKind, downlink_topic
 from sync.downlink import Refusal
 from sync.receiver.db import open_db
 from sync.runtime import SyncHandle
+from sync.settings import load_server_settings
 from tests.sync.conftest import COMMUNITY, Recorder, Watcher
 from tests.sync.rig import ROOT, Mosquitto, wait_until
 from tests.sync.test_receiver_db import batch
@@ -263,3 +264,13 @@ def test_publish_keys_and_policy(
         assert set(gate_store.trusted_keys()) == {"office", "issuer-2027"}
     else:
         assert json.loads(gate_store.get_meta("sync.policy") or "")["fever"]["threshold_c"] == 37.5
+
+
+def test_the_example_server_config_loads_and_uses_every_section() -> None:
+    """config/server.example.toml is what the installer copies to /etc/kakou/server.toml."""
+    example = Path(__file__).parents[2] / "config" / "server.example.toml"
+    settings = load_server_settings(example)
+    assert settings.database.path == Path("/var/lib/kakou-server/entries.db")
+    assert settings.broker.username == "receiver"
+    assert settings.broker.session_expiry_s == 7 * 86_400
+    assert settings.receiver.group == "kakou-receivers"

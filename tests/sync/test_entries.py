@@ -178,7 +178,7 @@ def test_things_that_are_not_entry_documents_are_refused(junk: object) -> None:
 def test_numbers_the_strict_parser_cannot_hold_are_refused_not_raised() -> None:
     document = wire(make_entry(full_draft()))
     document["temperatures"][0]["body_c"] = 10**400  # JSON allows it; no float does
-    assert check_entry(document) == "a number is too large"
+    assert check_entry(document) == "temperatures[0].body_c: number out of range"
     document = wire(make_entry(full_draft()))
     document["temperatures"][0]["body_c"] = 10**300  # large, but a finite float: valid
     assert isinstance(check_entry(document), IncomingEntry)
@@ -187,7 +187,7 @@ def test_numbers_the_strict_parser_cannot_hold_are_refused_not_raised() -> None:
 def test_a_seq_beyond_the_database_column_is_refused() -> None:
     assert isinstance(check_entry(wire(make_entry(simple_draft(), seq=MAX_SEQ))), IncomingEntry)
     refused = check_entry(wire(make_entry(simple_draft(), seq=MAX_SEQ + 1)))
-    assert refused == f"seq: more than {MAX_SEQ}"
+    assert refused == f"seq: must be 1 to {MAX_SEQ}"
 
 
 def test_malformed_entries_in_a_batch_are_kept_as_rejects_and_the_rest_stored() -> None:
@@ -263,8 +263,4 @@ def test_any_corrupted_document_gets_the_strict_verdict(
         parent[data.draw(texts)] = replacement
     else:
         parent.append(replacement)
-    try:
-        expected = strict_verdict(document)
-    except OverflowError:  # the strict parser's own escape for a huge integer
-        expected = "a number is too large"
-    assert check_entry(document) == expected
+    assert check_entry(document) == strict_verdict(document)

@@ -145,7 +145,9 @@ def _valid_document() -> dict[str, Any]:
         (lambda d: d.pop("seq"), "seq: missing"),
         (lambda d: d.update(seq="17"), "seq: expected an integer"),
         (lambda d: d.update(seq=True), "seq: expected an integer"),
-        (lambda d: d.update(seq=0), "seq: must be 1 or more"),
+        (lambda d: d.update(seq=0), "seq: must be 1 to"),
+        (lambda d: d.update(seq=2**63), "seq: must be 1 to"),  # no BIGINT column holds it
+        (lambda d: d["temperatures"][0].update(body_c=10**400), "body_c: number out of range"),
         (lambda d: d.update(schema_version=ENTRY_SCHEMA_VERSION + 1), "not supported"),
         (lambda d: d.update(outcome="waved_through"), "outcome: unknown value"),
         (lambda d: d.update(decided_at="2026-11-23T08:00:00"), "without a UTC offset"),
