@@ -82,6 +82,15 @@ CATEGORIES: tuple[tuple[str, int], ...] = (
 )
 
 
+# One made-up pass for the console's simulation panel: (kind, valid days around now, forged).
+SAMPLE_CASES: dict[str, tuple[PassKind, tuple[float, float], bool]] = {
+    "resident": (PassKind.RESIDENT, (-30, 335), False),
+    "temporary": (PassKind.TEMPORARY, (-1, 13), False),
+    "staff": (PassKind.STAFF, (-30, 335), False),
+    "expired": (PassKind.RESIDENT, (-60, -1), False),
+    "forged": (PassKind.RESIDENT, (-30, 335), True),
+}
+
 # Categories whose code does not verify: denied at the look step.
 DENIED_CATEGORIES = frozenset({"expired", "revoked", "forged", "unknown_key", "garbage"})
 
@@ -364,6 +373,29 @@ class Simulation:
 
         threading.Thread(target=walk, name=f"crowd-{run.id}", daemon=True).start()
         return run.id
+
+    def present_sample(self, lane: str, case: str) -> str:
+        """Show the scanner one made-up pass of ``case`` (SAMPLE_CASES); returns its pass id.
+
+        For someone trying the console without hardware or a token at hand.
+        """
+        if case not in SAMPLE_CASES:
+            raise ValueError(f"case must be one of {sorted(SAMPLE_CASES)}")
+        with self._lock:
+            number = self._next_number
+            self._next_number += 1
+        rng = random.Random(number)
+        kind, valid_days, forged = SAMPLE_CASES[case]
+        pass_id, token = self._issuer.token(
+            rng,
+            number,
+            kind,
+            self._now(),
+            valid_days=valid_days,
+            key=self._issuer.forger if forged else None,
+        )
+        self.present(lane, token.encode())
+        return pass_id
 
     def crowd_status(self, crowd_id: str) -> dict[str, Any] | None:
         run = self._runs.get(crowd_id)

@@ -107,6 +107,13 @@ class SimTemperatureRequest(_Body):
     then_c: float | None = Field(default=None, description="Reading once the list is used up.")
 
 
+class SimSampleRequest(_Body):
+    lane: str | None = None
+    case: Literal["resident", "temporary", "staff", "expired", "forged"] = Field(
+        default="resident", description="Which made-up pass the scanner is shown."
+    )
+
+
 class SimCrowdRequest(_Body):
     lane: str | None = None
     count: int = Field(ge=1, le=100_000)

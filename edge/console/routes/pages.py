@@ -133,12 +133,25 @@ def live_view(request: Request, context: ContextDep, guard: MaybeGuardDep) -> Re
         "</div></section>"
         for lane_id in context.lanes
     )
+    samples = "".join(
+        f'<button class="big sim-sample" data-case="{case}">{t(lang, zh, en)}</button>'
+        for case, zh, en in (
+            ("resident", "居民通行证", "Resident pass"),
+            ("temporary", "临时通行证", "Temporary pass"),
+            ("expired", "过期通行证", "Expired pass"),
+            ("forged", "伪造通行证", "Forged pass"),
+        )
+    )
     sim = (
-        f'<section class="card sim"><h2>{t(lang, "模拟", "Simulation")}</h2>'
-        '<form id="sim-form"><input name="text" placeholder="pass token">'
-        f'<button class="big">{t(lang, "模拟扫码", "Present")}</button></form>'
+        f'<section class="card sim"><h2>{t(lang, "模拟（无硬件时使用）", "Simulation (no hardware)")}</h2>'
+        f'<div class="sim-samples">{samples}</div>'
         '<form id="sim-temp"><input name="value" type="number" step="0.1" value="36.5">'
-        f'<button class="big">{t(lang, "设定体温", "Set temperature")}</button></form></section>'
+        f'<button class="big">{t(lang, "设定下次体温", "Set next temperature")}</button></form>'
+        '<form id="sim-form"><input name="text" placeholder="KK1:…">'
+        f'<button class="big">{t(lang, "扫描此码", "Scan this code")}</button></form>'
+        '<form id="sim-crowd"><input name="count" type="number" min="1" max="1000" value="50">'
+        f'<button class="big">{t(lang, "模拟人流", "Start a crowd")}</button></form>'
+        '<p id="sim-crowd-status" class="sim-status" aria-live="polite"></p></section>'
         if context.simulation is not None
         else ""
     )

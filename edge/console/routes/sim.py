@@ -9,6 +9,7 @@ from edge.console.schemas import (
     CrowdStatus,
     SimCrowdRequest,
     SimPresentRequest,
+    SimSampleRequest,
     SimTemperatureRequest,
 )
 
@@ -33,6 +34,14 @@ def present(body: SimPresentRequest, context: ContextDep) -> dict[str, str]:
         raise invalid(("body", "payload_b64"), str(exc)) from exc
     sim.present(lane, payload)
     return {"lane": lane, "status": "presented"}
+
+
+@router.post("/sample", status_code=202)
+def sample(body: SimSampleRequest, context: ContextDep) -> dict[str, str]:
+    """Show the scanner a made-up pass: a resident's, an expired or a forged one, …"""
+    sim, lane = _sim(context, body.lane)
+    pass_id = sim.present_sample(lane, body.case)
+    return {"lane": lane, "status": "presented", "pass_id": pass_id}
 
 
 @router.post("/temperature", status_code=202)

@@ -202,6 +202,30 @@
   if (simForm) simForm.addEventListener("submit", async (ev) => {
     ev.preventDefault(); await api("/api/v1/sim/present", { text: simForm.text.value });
   });
+  document.querySelectorAll(".sim-sample").forEach((button) => button.addEventListener("click", async () => {
+    const res = await api("/api/v1/sim/sample", { case: button.dataset.case });
+    if (res.ok) toast(T("已扫描 ", "Scanned ") + res.data.pass_id, "good");
+  }));
+  const simCrowd = $("#sim-crowd");
+  if (simCrowd) simCrowd.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const count = parseInt(simCrowd.count.value, 10) || 50;
+    const res = await api("/api/v1/sim/crowd", { count, seed: count });  // the same crowd for the same size
+    const line = $("#sim-crowd-status");
+    if (!res.ok) { line.textContent = T("无法开始：", "Not started: ") + res.status; return; }
+    const id = encodeURIComponent(res.data.id);
+    const poll = async () => {
+      const r = await fetch(`/api/v1/sim/crowd/${id}`, { credentials: "same-origin" });
+      if (!r.ok) return;
+      const c = await r.json();
+      line.textContent = T(`人流 ${c.recorded}/${c.total} 已记录，${c.matched} 符合预期`, `Crowd: ${c.recorded}/${c.total} recorded, ${c.matched} as expected`)
+        + (c.mismatches.length ? T(`，${c.mismatches.length} 不符`, `, ${c.mismatches.length} mismatched`) : "")
+        + (c.state === "running" ? "…" : c.state === "done" ? T(" ✔ 完成", " ✔ done") : " ✘ " + (c.error || c.state));
+      line.dataset.state = c.state;
+      if (c.state === "running") setTimeout(poll, 1000);
+    };
+    poll();
+  });
   const simTemp = $("#sim-temp");
   if (simTemp) simTemp.addEventListener("submit", async (ev) => {
     ev.preventDefault(); await api("/api/v1/sim/temperature", { values_c: [parseFloat(simTemp.value.value)] });
