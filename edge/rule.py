@@ -391,7 +391,8 @@ def _fever_detail(visit: Visit | None) -> str:
     temps = visit.temperatures if visit else ()
     who = visit.claims.unit if visit and visit.claims else "unknown"
     readings = ", ".join(f"{t.body_c:.1f}" for t in temps if t.plausible)
-    return f"household {who}; readings °C: {readings}"
+    holder = f"{visit.claims.holder}, " if visit and visit.claims else ""
+    return f"{holder}household {who}; readings °C: {readings}"
 
 
 def _with_step(visit: Visit, new_step: Step, at: Instant) -> Visit:

@@ -23,9 +23,9 @@ from datetime import datetime
 from typing import Any
 
 from edge.bus import Bus, BusEvent
-from edge.model import Entry, Outcome
+from edge.model import Entry
 from edge.store import StoreError
-from edge.store.alarms import Alarm, AlarmBook, new_alarm_id
+from edge.store.alarms import EACH_EVENT_KINDS, Alarm, AlarmBook, new_alarm_id
 from edge.store.records import entry_to_document
 
 __all__ = ["ALARM_KINDS", "Alarm", "LiveHub", "StoreUnavailable", "event_json"]
@@ -108,14 +108,8 @@ class LiveHub:
                 self.last_entry[event.lane] = payload["data"]["entry"]
             kind = str(event.data.get("kind", ""))
             if event.topic == "alarm" and kind in ALARM_KINDS:
+                # The rule raises one fever alarm per feverish person, naming them.
                 alarm = self._raise_locked(event.lane, kind, str(event.data.get("detail") or ""))
-            elif (
-                event.topic == "entry"
-                and isinstance(entry, Entry)
-                and entry.draft.outcome is Outcome.FEVER
-            ):
-                # The rule also raises a fever alarm; one board row per lane and kind suffices.
-                alarm = self._raise_locked(event.lane, "fever", entry.draft.holder or "")
         self._broadcast(payload)
         if alarm is not None:
             self.flush()
@@ -125,7 +119,7 @@ class LiveHub:
 
     def _raise_locked(self, lane: str, kind: str, detail: str) -> Alarm | None:
         for alarm in self._alarms.values():
-            if alarm.lane == lane and alarm.kind == kind:
+            if alarm.lane == lane and alarm.kind == kind and kind not in EACH_EVENT_KINDS:
                 return None  # already showing
         now = self._now()
         alarm = Alarm(new_alarm_id(now), lane, kind, detail, now)

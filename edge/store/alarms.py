@@ -26,6 +26,8 @@ _OPEN_FOR_SQL = (
     "ORDER BY raised_at LIMIT 1"
 )
 _BY_ID_SQL = f"SELECT {_COLUMNS} FROM alarms WHERE id = ?"  # noqa: S608
+# Kinds where each occurrence is a person to report, never folded into an open alarm.
+EACH_EVENT_KINDS = frozenset({"fever", "fever_unconfirmed"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,9 @@ class AlarmBook:
     ) -> Raised:
         """Record an alarm, unless one of this lane and kind is still open (that one is returned).
 
+        A fever is the exception (``EACH_EVENT_KINDS``): every feverish person is reported, so
+        each is an alarm of its own; only the same ``alarm_id`` twice is one.
+
         ``alarm_id`` lets the caller keep the id it already showed; by default one is made.
         """
         if not kind:
@@ -108,7 +113,10 @@ class AlarmBook:
         )
         with self._store._writing() as db:
             # Checked and inserted in one write transaction: two raisers cannot both insert.
-            existing = db.execute(_OPEN_FOR_SQL, [lane, kind]).fetchone()
+            if kind in EACH_EVENT_KINDS:
+                existing = db.execute(_BY_ID_SQL, [alarm.id]).fetchone()
+            else:
+                existing = db.execute(_OPEN_FOR_SQL, [lane, kind]).fetchone()
             if existing is not None:
                 return Raised(_alarm(existing), new=False)
             db.execute(

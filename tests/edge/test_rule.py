@@ -418,7 +418,7 @@ def test_confirmed_fever_raises_the_alarm_and_keeps_the_gate_shut(rule_run: Rule
     assert commands == [
         RecordEntry(draft),
         Signal("fever"),
-        RaiseAlarm("fever", "household 3-2-501; readings °C: 38.1, 37.9"),
+        RaiseAlarm("fever", "王*华, household 3-2-501; readings °C: 38.1, 37.9"),
         Prompt(Step.HOLD, "fever"),
     ]
     assert not any(isinstance(c, OpenGate) for c in rule_run.log)
@@ -431,7 +431,7 @@ def test_fever_alarm_names_only_plausible_readings(rule_run: RuleRun) -> None:
     assert rule_run.read(50.0) == [Prompt(Step.HOLD, "remeasure", "50.0")]
     assert rule_run.state.step is Step.HOLD  # an implausible re-measure does not decide
     commands = rule_run.read(38.2)
-    assert RaiseAlarm("fever", "household 3-2-501; readings °C: 38.0, 38.2") in commands
+    assert RaiseAlarm("fever", "王*华, household 3-2-501; readings °C: 38.0, 38.2") in commands
 
 
 def test_a_remeasure_without_the_prompt_still_decides_once_due(rule_run: RuleRun) -> None:
@@ -473,7 +473,7 @@ def test_hold_timeout_abandons_and_still_reports_the_fever(rule_run: RuleRun) ->
         RecordEntry(draft),
         Signal("idle"),
         Prompt(Step.STOP, "abandoned", "timeout_hold,fever_not_confirmed"),
-        RaiseAlarm("fever_unconfirmed", "household 3-2-501; readings °C: 38.4"),
+        RaiseAlarm("fever_unconfirmed", "王*华, household 3-2-501; readings °C: 38.4"),
     ]
     assert not any(isinstance(c, OpenGate) for c in rule_run.log)
 
@@ -497,10 +497,12 @@ def test_superseded_in_hold_reports_the_fever(rule_run: RuleRun) -> None:
     assert abandoned.outcome is Outcome.ABANDONED
     assert abandoned.reasons == (Reason.SUPERSEDED.value, Reason.FEVER_NOT_CONFIRMED.value)
     assert abandoned.pass_id == "P-0001"
-    assert RaiseAlarm("fever_unconfirmed", "household 3-2-501; readings °C: 38.0") in commands
+    assert (
+        RaiseAlarm("fever_unconfirmed", "王*华, household 3-2-501; readings °C: 38.0") in commands
+    )
     # The alarm belongs to the old visit: it comes before the new visit's prompts.
     assert commands.index(
-        RaiseAlarm("fever_unconfirmed", "household 3-2-501; readings °C: 38.0")
+        RaiseAlarm("fever_unconfirmed", "王*华, household 3-2-501; readings °C: 38.0")
     ) < (commands.index(RequestReading()))
     assert rule_run.state.step is Step.MEASURE
 

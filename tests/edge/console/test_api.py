@@ -58,6 +58,7 @@ EVERY_ROUTE = {
     ("POST", "/api/v1/sim/present"),
     ("POST", "/api/v1/sim/temperature"),
     ("POST", "/api/v1/sim/crowd"),
+    ("POST", "/api/v1/sim/sample"),
     ("GET", "/api/v1/sim/crowd/{crowd_id}"),
 }
 SIM_ROUTES = {route for route in EVERY_ROUTE if route[1].startswith("/api/v1/sim/")}
@@ -777,3 +778,23 @@ def test_no_page_or_script_needs_what_the_policy_blocks(sim_console: Console) ->
         for pattern, what in INLINE:
             assert not pattern.search(source), (script.name, what)
         assert '.setAttribute("style"' not in source
+
+
+def test_each_feverish_person_is_an_alarm_of_their_own(sim_console: Console) -> None:
+    """A second fever while the first is unacknowledged is a second person to report, not a
+    repeat: both are on the board and in the store, each naming its household."""
+    bus = sim_console.gate.bus
+    bus.publish("alarm", "in-1", kind="fever", detail="张*, household 1-1-101; readings °C: 38.2")
+    bus.publish("alarm", "in-1", kind="fever", detail="李*, household 2-2-202; readings °C: 38.5")
+    bus.publish("alarm", "in-1", kind="door_held_open", detail="open 31 s")
+    bus.publish("alarm", "in-1", kind="door_held_open", detail="open 62 s")  # the same door
+    assert wait_until(lambda: len(_alarms(sim_console)) == 3, WAIT_S), _alarms(sim_console)
+    fevers = [a["detail"] for a in _alarms(sim_console) if a["kind"] == "fever"]
+    assert sorted(fevers) == sorted(
+        [
+            "张*, household 1-1-101; readings °C: 38.2",
+            "李*, household 2-2-202; readings °C: 38.5",
+        ]
+    )
+    stored = AlarmBook(sim_console.gate.store).open_alarms()
+    assert sorted(a.kind for a in stored) == ["door_held_open", "fever", "fever"]

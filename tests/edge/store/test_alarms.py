@@ -43,16 +43,29 @@ def test_a_raised_alarm_is_open_with_what_was_said(book: AlarmBook, clock: StepC
 def test_a_repeat_while_open_is_the_same_alarm_not_a_second_row(
     book: AlarmBook, clock: StepClock
 ) -> None:
-    first, _ = book.raise_alarm("in-1", "fever", "张*", at=clock.advance(1))
-    again, new = book.raise_alarm("in-1", "fever", "李*", at=clock.advance(1))
+    first, _ = book.raise_alarm("in-1", "door_held_open", "31 s", at=clock.advance(1))
+    again, new = book.raise_alarm("in-1", "door_held_open", "62 s", at=clock.advance(1))
     assert new is False
     assert again == first  # the first detail and time stay
-    other_lane, new_lane = book.raise_alarm("out-1", "fever", "王*", at=clock.advance(1))
+    other_lane, new_lane = book.raise_alarm("out-1", "door_held_open", "5 s", at=clock.advance(1))
     other_kind, new_kind = book.raise_alarm("in-1", "store_failed", "", at=clock.advance(1))
     assert new_lane
     assert new_kind
     assert [a.id for a in book.open_alarms()] == [first.id, other_lane.id, other_kind.id]
     assert len(book.recent()) == 3
+
+
+def test_every_fever_is_its_own_alarm_but_one_id_is_stored_once(
+    book: AlarmBook, clock: StepClock
+) -> None:
+    first, _ = book.raise_alarm("in-1", "fever", "张*", at=clock.advance(1))
+    second, new = book.raise_alarm("in-1", "fever", "李*", at=clock.advance(1))
+    assert new
+    assert second.id != first.id
+    again, new_again = book.raise_alarm("in-1", "fever", "李*", at=clock.wall, alarm_id=second.id)
+    assert not new_again
+    assert again == second
+    assert [a.detail for a in book.open_alarms()] == ["张*", "李*"]
 
 
 def test_acknowledging_records_the_guard_time_and_note_and_closes_it(
