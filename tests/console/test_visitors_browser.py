@@ -168,3 +168,15 @@ def test_registration_on_a_phone_screen(desk: LiveConsole, page: Page) -> None:
     assert box is not None
     assert box["height"] >= 48  # a thumb-sized target
     shot(page, "visitors-phone")
+
+
+def test_sunlight_mode_is_black_on_white_and_remembered(desk: LiveConsole, page: Page) -> None:
+    sign_in(page, desk)
+    background = "getComputedStyle(document.body).backgroundColor"
+    assert page.evaluate(background) != "rgb(255, 255, 255)"
+    page.locator("#theme-switch").click()
+    assert page.evaluate(background) == "rgb(255, 255, 255)"
+    assert page.evaluate("getComputedStyle(document.body).color") == "rgb(0, 0, 0)"
+    page.goto(f"{desk.url}/visitors")  # another page, the same device: still sunlight
+    assert page.evaluate(background) == "rgb(255, 255, 255)"
+    shot(page, "visitors-sunlight")

@@ -60,7 +60,9 @@ def _nav(lang: str, guard: Guard | None, current: str) -> str:
     switch = "English" if lang == "zh" else "中文"
     return (
         f'<header><strong class="brand">卡口 Kakou</strong><nav>{items}</nav>'
-        f'<div class="me">{who}<button class="small" id="lang-switch">{switch}</button></div>'
+        f'<div class="me">{who}<button class="small" id="lang-switch">{switch}</button>'
+        f'<button class="small" id="theme-switch" title="{t(lang, "日光下更易读", "Easier to read in sunlight")}">'
+        f"☀ {t(lang, '日光', 'Sunlight')}</button></div>"
         "</header>"
     )
 

@@ -27,6 +27,15 @@
   }
 
   // ---------------------------------------------------------------- header
+  // Sunlight mode: black on white reads best outdoors at noon; remembered on this device.
+  const THEME_KEY = "kakou_theme";
+  const sunny = () => localStorage.getItem(THEME_KEY) === "sun";
+  document.documentElement.classList.toggle("sun", sunny());
+  const theme = $("#theme-switch");
+  if (theme) theme.addEventListener("click", () => {
+    localStorage.setItem(THEME_KEY, sunny() ? "dark" : "sun");
+    document.documentElement.classList.toggle("sun", sunny());
+  });
   const sw = $("#lang-switch");
   if (sw) sw.addEventListener("click", () => {
     document.cookie = "kakou_lang=" + (lang === "en" ? "zh" : "en") + "; path=/; SameSite=Strict; max-age=31536000";
