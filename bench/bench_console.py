@@ -1,22 +1,28 @@
 """Benchmark the console's log: entries-search latency over a large log, and ledger exports.
 
     .venv/bin/python bench/bench_console.py [--rows 1000000] [--repeat 200] [--db F] [--only X]
+                                            [--no-old]
 
 Fills a log with ``--rows`` entries, one every 8 s (about 92 days for a million: a busy gate's
 quarter), then times ``GET /api/v1/entries`` through the real app (auth, keyset page, JSON) for
-the searches the log page makes, and the export of one month (register CSV and XLSX, fever
-ledger CSV). ``--db`` keeps the filled file for later runs. Prints figures only.
+the searches the log page makes, and the export of one month (register and fever ledger, CSV
+and XLSX) by the new path and the old one in the same process, with peak memory and how late
+another thread runs meanwhile. ``--db`` keeps the filled file for later runs. Prints figures
+only.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import hashlib
 import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,13 +30,16 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import psutil
 from fastapi.testclient import TestClient
 
 from bench.bench_store import HOUSEHOLDS, PASSES, START, make_draft, percentile, set_synchronous
 from edge.console import ledgers
 from edge.console.app import create_app
 from edge.console.deps import ConsoleContext
+from edge.console.routes.ledgers import TITLES
 from edge.store import Store
+from edge.store.exports import ledger_rows
 from edge.store.guards import GuardBook, Role, SignInFailure
 
 TARGET_P99_MS = 100.0
@@ -127,54 +136,125 @@ def bench_search(store: Store, rows: int, repeat: int) -> None:
     print(f"  worst p99 {worst:.2f} ms {verdict} the target of {TARGET_P99_MS:.0f} ms")
 
 
-def bench_exports(store: Store, rows: int, directory: Path) -> None:
+class PeakRss:
+    """The process's resident memory, sampled every 10 ms on a thread, as growth over the start."""
+
+    def __init__(self) -> None:
+        self._process = psutil.Process()
+        self._stop = threading.Event()
+        self._start = self._peak = self._process.memory_info().rss
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.01):
+            self._peak = max(self._peak, self._process.memory_info().rss)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def growth_mb(self) -> float:
+        return (self._peak - self._start) / 1e6
+
+
+Export = Callable[[], Iterable[bytes]]
+
+
+def run_export(export: Export) -> tuple[float, float, int, str]:
+    """Seconds, peak memory growth (MB), bytes and SHA-256 of one export, read chunk by chunk
+    as a download would be (gc first, so one run's garbage does not count against the next)."""
+    gc.collect()
+    digest = hashlib.sha256()
+    size = 0
+    with PeakRss() as memory:
+        started = time.perf_counter()
+        for chunk in export():
+            digest.update(chunk)
+            size += len(chunk)
+        elapsed = time.perf_counter() - started
+    return elapsed, memory.growth_mb, size, digest.hexdigest()
+
+
+def tick_lateness(export: Export | None) -> str:
+    """How late a 10 ms tick on this thread runs while ``export`` runs on another (the GIL is
+    shared: this is what a lane thread or the console's event loop sees), or for 3 s idle."""
+    done = threading.Event()
+
+    def work() -> None:
+        if export is None:
+            time.sleep(3.0)
+        else:
+            run_export(export)
+        done.set()
+
+    worker = threading.Thread(target=work)
+    late_ms: list[float] = []
+    worker.start()
+    while not done.is_set():
+        before = time.perf_counter()
+        time.sleep(0.01)
+        late_ms.append((time.perf_counter() - before - 0.01) * 1000)
+    worker.join()
+    return (
+        f"p50 {percentile(late_ms, 0.5):6.2f} ms  p99 {percentile(late_ms, 0.99):6.2f} ms  "
+        f"max {max(late_ms):6.2f} ms"
+    )
+
+
+def bench_exports(store: Store, rows: int, *, old: bool) -> None:
+    """A month's exports, the new path (raw rows) and the old one (every entry decoded, XLSX
+    through openpyxl) in this process, with the ratio; peak memory is RSS growth per export."""
+    # The old path is the test suite's oracle: the code the exports ran before.
+    from tests.console.test_ledgers import old_rows, old_xlsx
+
     end = START + rows * STEP
     month_start = max(START, end - timedelta(days=30))
-    print(f"== export one month ({month_start:%Y-%m-%d} to {end:%Y-%m-%d})")
-    for name, run in (
-        (
-            "register CSV",
-            lambda: b"".join(
-                ledgers.csv_chunks(
-                    ledgers.REGISTER_HEADINGS,
-                    (
-                        ledgers.register_row(e, ZONE)
-                        for e in ledgers.walk_entries(store, since=month_start, until=end)
-                    ),
-                )
-            ),
-        ),
-        (
-            "fever ledger CSV",
-            lambda: b"".join(
-                ledgers.csv_chunks(
-                    ledgers.FEVER_HEADINGS,
-                    (
-                        ledgers.fever_row(e, ZONE)
-                        for e in ledgers.walk_entries(store, since=month_start, until=end)
-                        if ledgers.is_fever_case(e)
-                    ),
-                )
-            ),
-        ),
-        (
-            "register XLSX",
-            lambda: ledgers.xlsx_bytes(
-                "出入人员登记表",
-                ledgers.REGISTER_HEADINGS,
-                (
-                    ledgers.register_row(e, ZONE)
-                    for e in ledgers.walk_entries(store, since=month_start, until=end)
-                ),
-            ),
-        ),
+    count = sum(1 for _ in ledger_rows(store, since=month_start, until=end))
+    print(f"== export one month ({month_start:%Y-%m-%d} to {end:%Y-%m-%d}, {count:,} entries)")
+
+    def new(ledger: str, fmt: str) -> Export:
+        def export() -> Iterable[bytes]:
+            headings, cells = ledgers.export_rows(store, ledger, ZONE, since=month_start, until=end)
+            if fmt == "csv":
+                return ledgers.csv_chunks(headings, cells)
+            return ledgers.xlsx_chunks(TITLES[ledger], headings, cells)
+
+        return export
+
+    def previous(ledger: str, fmt: str) -> Export:
+        def export() -> Iterable[bytes]:
+            headings, cells = old_rows(store, ledger, ZONE, since=month_start, until=end)
+            if fmt == "csv":  # the CSV writer is the same as before; the rows were the cost
+                return ledgers.csv_chunks(headings, cells)
+            return [old_xlsx(TITLES[ledger], headings, cells)]
+
+        return export
+
+    columns = f"  {'':<20} {'new (raw rows)':>26}"
+    print(columns + (f"   {'old (decoded entries)':>26}   {'speed-up':>8}" if old else ""))
+    for ledger, fmt, label in (
+        ("entries", "csv", "register CSV"),
+        ("fever", "csv", "fever ledger CSV"),
+        ("entries", "xlsx", "register XLSX"),
+        ("fever", "xlsx", "fever ledger XLSX"),
     ):
-        started = time.perf_counter()
-        body = run()
-        elapsed = time.perf_counter() - started
-        lines = body.count(b"\n") if not name.endswith("XLSX") else None
-        size = f"{len(body) / 1e6:.1f} MB" + (f", {lines - 1:,} rows" if lines else "")
-        print(f"  {name:<20} {elapsed:7.2f} s  ({size})")
+        new_s, new_mb, size, new_hash = run_export(new(ledger, fmt))
+        line = f"  {label:<20} {new_s:7.2f} s {new_mb:+6.1f} MB peak"
+        if old:
+            old_s, old_mb, _, old_hash = run_export(previous(ledger, fmt))
+            line += f"   {old_s:7.2f} s {old_mb:+6.1f} MB peak   {old_s / new_s:7.1f}x"
+            if fmt == "csv":
+                line += "  same bytes" if new_hash == old_hash else "  BYTES DIFFER"
+        print(f"{line}  ({size / 1e6:.1f} MB)")
+    print("  a 10 ms tick on another thread (a lane, the live view) is late by:")
+    print(f"    {'with no export':<24} {tick_lateness(None)}")
+    print(f"    {'during the register CSV':<24} {tick_lateness(new('entries', 'csv'))}")
+    print(f"    {'during the register XLSX':<24} {tick_lateness(new('entries', 'xlsx'))}")
 
 
 def main() -> None:
@@ -186,6 +266,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--only", choices=("search", "exports"), default=None)
+    parser.add_argument(
+        "--no-old", action="store_true", help="Skip the old export path (minutes for a month)."
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kakou-bench-", dir=args.dir) as scratch:
         path = args.db or Path(scratch) / "console.db"
@@ -195,7 +278,7 @@ def main() -> None:
             if args.only != "exports":
                 bench_search(store, args.rows, args.repeat)
             if args.only != "search":
-                bench_exports(store, args.rows, Path(scratch))
+                bench_exports(store, args.rows, old=not args.no_old)
 
 
 if __name__ == "__main__":

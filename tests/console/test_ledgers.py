@@ -1,15 +1,44 @@
-"""Ledgers, the daily report and metrics through the app: filters, headings, counts, logging."""
+"""Ledgers, the daily report and metrics through the app: filters, headings, counts, logging.
+
+The exports read raw rows (``edge.store.exports``); the previous path, which decoded every entry
+and wrote XLSX through openpyxl, is kept below as the oracle they must reproduce.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+from zoneinfo import ZoneInfo
 
-from openpyxl import load_workbook
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import Workbook, load_workbook
 
-from edge.console import ledgers
+from drivers.base import Reading
+from edge.console import i18n, ledgers
+from edge.console.routes.ledgers import TITLES, XLSX_TYPE
+from edge.model import (
+    Direction,
+    Entry,
+    EntryDraft,
+    GateMode,
+    MeasuredTemperature,
+    Outcome,
+    PassKind,
+)
+from edge.store import Store
+from edge.store.exports import LedgerRow
 from tests.drivers.waiting import wait_until
 from tests.edge.console.conftest import WAIT_S, Console, TokenMaker
+from tests.edge.store.drafts import drafts
 
 
 def _visit(console: Console, token: str, *temperatures_c: float, entries: int) -> None:
@@ -92,3 +121,499 @@ def test_the_log_page_pages_by_seq(sim_console: Console) -> None:
     assert [e["seq"] for e in older["entries"]] == [1]
     page = client.get("/log", params={"outcome": "mode_change"})
     assert page.text.count("<tr>") == 4  # the heading row and three entries
+
+
+# ---------------------------------------------------------- the previous rendering, as oracle
+# The export as it was before it read raw rows (every entry decoded into an Entry, then
+# formatted; XLSX through openpyxl's write-only mode), kept verbatim as the reference the fast
+# path must reproduce. bench/bench_console.py times it against the new path.
+
+ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def old_time(entry: Entry, zone: ZoneInfo) -> str:
+    return entry.draft.decided_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def old_temperatures(entry: Entry) -> str:
+    return " ".join(
+        f"{t.body_c:.1f}{'(手持)' if t.reading.manual else ''}" for t in entry.draft.temperatures
+    )
+
+
+def old_register_row(entry: Entry, zone: ZoneInfo) -> list[str | int]:
+    draft = entry.draft
+    return [
+        entry.seq,
+        old_time(entry, zone),
+        draft.lane,
+        ledgers.DIRECTIONS.get(draft.direction.value, draft.direction.value),
+        draft.pass_id or "",
+        i18n.zh(i18n.KINDS, draft.pass_kind.value) if draft.pass_kind else "",
+        draft.holder or "",
+        draft.household or "",
+        old_temperatures(entry),
+        "；".join(f"{q}={a}" for q, a in draft.answers),
+        i18n.zh(i18n.OUTCOMES, draft.outcome.value),
+        "；".join(i18n.zh(i18n.REASONS, r) for r in draft.reasons),
+        draft.guard_id or "",
+        draft.guard_note or "",
+    ]
+
+
+def old_fever_row(entry: Entry, zone: ZoneInfo) -> list[str | int]:
+    draft = entry.draft
+    handled = "劝返，复测确认发热，已上报" if draft.outcome is Outcome.FEVER else "复测正常，放行"
+    return [
+        entry.seq,
+        old_time(entry, zone),
+        draft.holder or "",
+        draft.household or "",
+        draft.pass_id or "",
+        old_temperatures(entry),
+        handled,
+        draft.guard_id or "",
+        draft.guard_note or "",
+    ]
+
+
+def old_is_fever_case(entry: Entry) -> bool:
+    return entry.draft.outcome is Outcome.FEVER or any(t.fever for t in entry.draft.temperatures)
+
+
+def old_walk(store: Store, **filters: Any) -> Iterator[Entry]:
+    after: int | None = None
+    while True:
+        page = store.entries(after_seq=after, limit=5000, **filters)
+        yield from page
+        if len(page) < 5000:
+            return
+        after = page[-1].seq
+
+
+def old_csv(headings: Iterable[str], rows: Iterable[list[str | int]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write("\ufeff")
+    writer.writerow(list(headings))
+    for row in rows:
+        writer.writerow(row)
+    return buffer.getvalue().encode("utf-8")
+
+
+def old_xlsx(title: str, headings: Iterable[str], rows: Iterable[list[str | int]]) -> bytes:
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title)
+    sheet.freeze_panes = "A2"
+    sheet.append(list(headings))
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def old_rows(
+    store: Store, ledger: str, zone: ZoneInfo, **filters: Any
+) -> tuple[tuple[str, ...], Iterator[list[str | int]]]:
+    entries = old_walk(store, **filters)
+    if ledger == "fever":
+        rows = (old_fever_row(e, zone) for e in entries if old_is_fever_case(e))
+        return ledgers.FEVER_HEADINGS, rows
+    return ledgers.REGISTER_HEADINGS, (old_register_row(e, zone) for e in entries)
+
+
+def _new_csv(store: Store, ledger: str, zone: ZoneInfo = ZONE, **filters: Any) -> bytes:
+    return b"".join(ledgers.csv_chunks(*ledgers.export_rows(store, ledger, zone, **filters)))
+
+
+def _new_xlsx(store: Store, ledger: str, zone: ZoneInfo = ZONE, **filters: Any) -> bytes:
+    headings, rows = ledgers.export_rows(store, ledger, zone, **filters)
+    return b"".join(ledgers.xlsx_chunks(TITLES[ledger], headings, rows))
+
+
+def _cells(body: bytes) -> dict[str, list[tuple[object, ...]]]:
+    book = load_workbook(io.BytesIO(body))
+    return {sheet.title: list(sheet.iter_rows(values_only=True)) for sheet in book.worksheets}
+
+
+# ----------------------------------------------------------------------- a varied register
+
+UTC_MINUS = timezone(timedelta(hours=-5, minutes=-30))
+# 2026-11-23 15:59:59.999999 UTC is 23:59:59 in Shanghai: the next entry is the next day there.
+MIDNIGHT = datetime(2026, 11, 23, 15, 59, 59, 999_999, tzinfo=UTC)
+
+
+def _reading(body_c: float, *, fever: bool = False, manual: bool = False) -> MeasuredTemperature:
+    return MeasuredTemperature(
+        reading=Reading(
+            value_c=body_c - 0.4,
+            sensor="handheld" if manual else "gy-mcu90614",
+            object_c=None if manual else body_c - 0.4,
+            ambient_c=None if manual else 18.5,
+            manual=manual,
+            raw_hex="" if manual else "5a5a45040e930e6e7b",
+        ),
+        body_c=body_c,
+        at=MIDNIGHT,
+        plausible=True,
+        fever=fever,
+    )
+
+
+def _draft(decided_at: datetime, **fields: Any) -> EntryDraft:
+    base: dict[str, Any] = {
+        "lane": "in-1",
+        "direction": Direction.IN,
+        "outcome": Outcome.PASSED,
+        "started_at": decided_at - timedelta(seconds=12),
+        "decided_at": decided_at,
+        "pass_id": "R-0001",
+        "pass_kind": PassKind.RESIDENT,
+        "holder": "王*明",
+        "household": "3栋2单元401",
+        "key_id": "community-2026a",
+        "answers": (("travel_14d", "否"), ("symptoms", "无")),
+        "temperatures": (_reading(36.55),),
+    }
+    return EntryDraft(**{**base, **fields})
+
+
+VARIED: list[dict[str, Any]] = [
+    {},
+    {"direction": Direction.OUT, "pass_kind": PassKind.VISITOR, "household": "5-1201"},
+    {
+        "outcome": Outcome.FEVER,
+        "reasons": ("fever",),
+        "temperatures": (_reading(37.81, fever=True), _reading(37.6, fever=True, manual=True)),
+        "guard_id": "guard-07",
+        "guard_note": "复测37.6℃，已报社区",
+    },
+    {
+        # A high first reading, normal on re-measure: in the fever ledger, cleared.
+        "reasons": ("fever_not_confirmed",),
+        "temperatures": (_reading(37.35, fever=True), _reading(36.85)),
+    },
+    {"outcome": Outcome.DENIED, "reasons": ("expired", "revoked"), "temperatures": ()},
+    {
+        "outcome": Outcome.DENIED,
+        "reasons": ("bad_signature",),
+        "pass_id": None,
+        "pass_kind": None,
+        "holder": None,
+        "household": None,
+        "answers": (),
+        "temperatures": (),
+    },
+    {
+        "outcome": Outcome.ABANDONED,
+        "reasons": ("timeout_measure", "a_code_from_a_newer_gate"),
+        "answers": (("travel_14d", "是，去过武汉=湖北；刚回来"),),
+        "temperatures": (),
+    },
+    {
+        "outcome": Outcome.OVERRIDDEN,
+        "pass_kind": PassKind.STAFF,
+        "reasons": ("anti_passback",),
+        "guard_id": "李卫",
+        "guard_note": '住户忘带卡, "已核实"\n电话 138****5678',
+        "temperatures": (_reading(35.95, manual=True),),
+    },
+    {"pass_kind": PassKind.TEMPORARY, "guard_note": "  前后有空格  ", "temperatures": ()},
+    {"pass_kind": PassKind.VEHICLE, "holder": "京A·12345", "guard_note": "a\r\nb, c"},
+    {
+        "outcome": Outcome.MODE_CHANGE,
+        "reasons": ("mode_changed", "lockdown"),
+        "gate_mode": GateMode.LOCKDOWN,
+        "pass_id": None,
+        "pass_kind": None,
+        "holder": None,
+        "household": None,
+        "answers": (),
+        "temperatures": (),
+        "guard_id": "guard-01",
+        "guard_note": "区里通知",
+    },
+    {"outcome": Outcome.ABANDONED, "reasons": ("superseded",), "temperatures": (_reading(-1.04),)},
+    {
+        "lane": "out-2",
+        "direction": Direction.OUT,
+        "temperatures": (_reading(36.45), _reading(36.5)),
+    },
+    {
+        "outcome": Outcome.ABANDONED,
+        "reasons": ("fever_unconfirmed", "timeout_hold"),
+        "temperatures": (_reading(38.05, fever=True),),
+    },
+]
+
+
+def record_varied(store: Store) -> list[Entry]:
+    """One entry of each kind above, a second apart across a local midnight, in three offsets."""
+    offsets = (UTC, timezone(timedelta(hours=8)), UTC_MINUS)
+    entries = []
+    for index, fields in enumerate(VARIED):
+        decided_at = (MIDNIGHT + timedelta(seconds=index - 2)).astimezone(offsets[index % 3])
+        draft = _draft(decided_at, **fields)
+        entries.append(store.record_entry(draft, boot_id="boot-1", recorded_at=decided_at))
+    return entries
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store.open(tmp_path / "kakou.db", community="maple-court", gate="north") as opened:
+        yield opened
+
+
+# ------------------------------------------------------------------ equality with the old path
+
+LEDGERS = ("entries", "fever")
+
+
+@pytest.mark.parametrize("ledger", LEDGERS)
+def test_csv_is_byte_for_byte_the_previous_rendering(store: Store, ledger: str) -> None:
+    entries = record_varied(store)
+    expected = old_csv(*old_rows(store, ledger, ZONE))
+    assert _new_csv(store, ledger) == expected
+    rows = list(csv.reader(io.StringIO(expected.decode("utf-8-sig"))))
+    assert len(rows) == 1 + (len(entries) if ledger == "entries" else 3)
+
+
+@pytest.mark.parametrize("ledger", LEDGERS)
+def test_xlsx_cells_are_the_previous_rendering(store: Store, ledger: str) -> None:
+    record_varied(store)
+    expected = _cells(old_xlsx(TITLES[ledger], *old_rows(store, ledger, ZONE)))
+    assert _cells(_new_xlsx(store, ledger)) == expected
+
+
+def test_the_register_reads_as_the_paper_form(store: Store) -> None:
+    record_varied(store)
+    rows = list(csv.reader(io.StringIO(_new_csv(store, "entries").decode("utf-8-sig"))))
+    headings = "序号 时间 通道 方向 通行证号 类别 姓名 住户 体温(°C) 问询 结果 原因 值守人员 备注"
+    assert rows[0] == headings.split()
+    fever, cleared = rows[3], rows[4]
+    assert fever[1:3] == ["2026-11-23 23:59:59", "in-1"]  # a second before midnight, local
+    assert cleared[1] == "2026-11-24 00:00:00"
+    assert fever[8:12] == [
+        "37.8 37.6(手持)",
+        "travel_14d=否；symptoms=无",
+        "发热",
+        "体温≥37.3°C，复测仍发热",
+    ]
+    assert rows[7][11] == "测温超时；a_code_from_a_newer_gate"  # an unknown code shows as itself
+    assert rows[6][4:9] == ["", "", "", "", ""]
+
+
+@pytest.mark.parametrize(
+    ("zone", "filters"),
+    [
+        (ZONE, {}),
+        (ZONE, {"outcome": Outcome.DENIED}),
+        (ZONE, {"household": "5-1201"}),
+        (ZONE, {"since": MIDNIGHT}),
+        (ZONE, {"until": MIDNIGHT}),
+        (
+            ZONE,
+            {"since": MIDNIGHT - timedelta(seconds=2), "until": MIDNIGHT + timedelta(seconds=3)},
+        ),
+        (ZONE, {"since": MIDNIGHT, "outcome": Outcome.ABANDONED}),
+        (ZoneInfo("America/New_York"), {}),
+        (ZoneInfo("UTC"), {"outcome": Outcome.FEVER}),
+    ],
+)
+def test_filters_and_zones_match_the_previous_rendering(
+    store: Store, zone: ZoneInfo, filters: dict[str, Any]
+) -> None:
+    record_varied(store)
+    for ledger in LEDGERS:
+        expected = old_csv(*old_rows(store, ledger, zone, **filters))
+        assert _new_csv(store, ledger, zone, **filters) == expected, (ledger, filters)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    draft=drafts,
+    zone=st.sampled_from([ZONE, ZoneInfo("America/Santiago"), ZoneInfo("Australia/Lord_Howe")]),
+)
+def test_any_entry_renders_as_before(store: Store, draft: EntryDraft, zone: ZoneInfo) -> None:
+    entry = store.record_entry(draft, boot_id="boot-1", recorded_at=draft.decided_at)
+    window = {"since": draft.decided_at, "until": draft.decided_at + timedelta(microseconds=1)}
+    for ledger in LEDGERS:
+        _, old = old_rows(store, ledger, zone, **window)
+        _, new = ledgers.export_rows(store, ledger, zone, **window)
+        assert [r for r in new if r[0] == entry.seq] == [r for r in old if r[0] == entry.seq]
+    assert ledgers.register_row(entry, zone) == old_register_row(entry, zone)  # the log page
+
+
+@pytest.mark.parametrize(
+    ("zone", "around"),
+    [
+        (ZoneInfo("America/New_York"), datetime(2026, 3, 8, 7, 0, tzinfo=UTC)),  # spring forward
+        (ZoneInfo("America/New_York"), datetime(2026, 11, 1, 6, 0, tzinfo=UTC)),  # fall back
+        (ZoneInfo("Australia/Lord_Howe"), datetime(2026, 4, 4, 15, 0, tzinfo=UTC)),  # 30 minutes
+        (ZoneInfo("Asia/Shanghai"), datetime(1986, 5, 3, 18, 0, tzinfo=UTC)),  # China's DST
+        # From LMT (+08:05:43) to +08:00, at 15:54:17 UTC: mid-minute.
+        (ZoneInfo("Asia/Shanghai"), datetime(1900, 12, 31, 15, 54, 17, tzinfo=UTC)),
+    ],
+)
+def test_times_are_local_to_the_second_across_offset_changes(
+    zone: ZoneInfo, around: datetime
+) -> None:
+    # Rows a few seconds apart for two hours around the change, as a busy gate records them.
+    start_us = (int(around.timestamp()) - 3600) * 1_000_000
+    moments = range(start_us, start_us + 7200 * 1_000_000, 3_700_001)
+    bare = ("in-1", "in", "passed", None, None, None, None, (), (), (), None, None)
+    rows = [LedgerRow(seq, us, *bare) for seq, us in enumerate(moments, 1)]
+    expected = [
+        datetime.fromtimestamp(us // 1_000_000, UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+        for us in moments
+    ]
+    assert [cells[1] for cells in ledgers.register_rows(rows, zone)] == expected
+
+
+def test_a_row_with_every_optional_field_missing(store: Store) -> None:
+    bare = EntryDraft(
+        lane="in-1",
+        direction=Direction.IN,
+        outcome=Outcome.ABANDONED,
+        started_at=MIDNIGHT,
+        decided_at=MIDNIGHT,
+    )
+    store.record_entry(bare, boot_id="boot-1", recorded_at=MIDNIGHT)
+    rows = list(csv.reader(io.StringIO(_new_csv(store, "entries").decode("utf-8-sig"))))
+    assert rows[1] == ["1", "2026-11-23 23:59:59", "in-1", "进", *[""] * 6, "未完成", "", "", ""]
+    assert _new_csv(store, "entries") == old_csv(*old_rows(store, "entries", ZONE))
+    assert _cells(_new_xlsx(store, "entries"))[TITLES["entries"]][1] == (
+        1,
+        "2026-11-23 23:59:59",
+        "in-1",
+        "进",
+        *[None] * 6,
+        "未完成",
+        *[None] * 3,
+    )
+
+
+# ------------------------------------------------------------------------- empty, BOM, XLSX
+
+
+@pytest.mark.parametrize("ledger", LEDGERS)
+def test_an_empty_export_is_the_headings_alone(store: Store, ledger: str) -> None:
+    headings = ledgers.FEVER_HEADINGS if ledger == "fever" else ledgers.REGISTER_HEADINGS
+    body = _new_csv(store, ledger)
+    assert body == ("\ufeff" + ",".join(headings) + "\r\n").encode("utf-8")
+    assert body.startswith(b"\xef\xbb\xbf")
+    assert _cells(_new_xlsx(store, ledger)) == {TITLES[ledger]: [headings]}
+
+
+def test_xlsx_is_a_valid_package(store: Store) -> None:
+    record_varied(store)
+    body = _new_xlsx(store, "entries")
+    with zipfile.ZipFile(io.BytesIO(body)) as package:
+        assert package.testzip() is None
+        names = set(package.namelist())
+        for name in names:
+            ElementTree.fromstring(package.read(name))  # every part is well-formed XML
+        types = ElementTree.fromstring(package.read("[Content_Types].xml"))
+        overrides = {o.get("PartName") for o in types if o.get("PartName")}
+        assert overrides == {
+            f"/{n}" for n in names if not n.endswith(".rels") and "Content" not in n
+        }
+    book = load_workbook(io.BytesIO(body))
+    sheet = book[TITLES["entries"]]
+    assert sheet.freeze_panes == "A2"
+    assert sheet.max_row == len(VARIED) + 1
+    assert [c.data_type for c in sheet[2]][:2] == ["n", "s"]
+    streamed = load_workbook(io.BytesIO(body), read_only=True).active
+    assert streamed is not None
+    assert list(streamed.iter_rows(values_only=True)) == _cells(body)[TITLES["entries"]]
+
+
+def test_xlsx_keeps_every_text_as_text(store: Store) -> None:
+    # openpyxl made "=..." a formula (a note could run in the clerk's Excel) and refused control
+    # characters outright (the whole export failed); now both stay text.
+    notes = ['=HYPERLINK("http://x")', "#N/A", "a\x07b", "<b>&amp;</b>", "x" * 40_000]
+    for note in notes:
+        store.record_entry(_draft(MIDNIGHT, guard_note=note), boot_id="b", recorded_at=MIDNIGHT)
+    sheet = load_workbook(io.BytesIO(_new_xlsx(store, "entries"))).active
+    assert sheet is not None
+    assert [row[13].value for row in sheet.iter_rows(min_row=2)] == [
+        '=HYPERLINK("http://x")',
+        "#N/A",
+        "a\ufffdb",
+        "<b>&amp;</b>",
+        "x" * ledgers.XLSX_MAX_TEXT,
+    ]
+    assert {row[13].data_type for row in sheet.iter_rows(min_row=2)} == {"s"}
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(st.text(max_size=30), min_size=1, max_size=4))
+def test_xlsx_cells_read_back_as_the_csv_cells(texts: list[str]) -> None:
+    rows: list[list[str | int]] = [[number, text] for number, text in enumerate(texts, 1)]
+    body = b"".join(ledgers.xlsx_chunks("表", ["序号", "备注"], rows))
+    unsafe = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+    # XML turns a carriage return into a line feed when read; openpyxl wrote them the same way.
+    expected = [
+        (number, unsafe.sub("\ufffd", text).replace("\r\n", "\n").replace("\r", "\n") or None)
+        for number, text in enumerate(texts, 1)
+    ]
+    assert _cells(body)["表"][1:] == expected
+
+
+def test_a_long_xlsx_goes_on_over_more_sheets() -> None:
+    rows: list[list[str | int]] = [[number, f"第{number}行"] for number in range(1, 6)]
+    body = b"".join(ledgers.xlsx_chunks("登记表", ["序号", "备注"], rows, max_rows=3))
+    assert _cells(body) == {
+        "登记表": [("序号", "备注"), (1, "第1行"), (2, "第2行")],
+        "登记表 (2)": [("序号", "备注"), (3, "第3行"), (4, "第4行")],
+        "登记表 (3)": [("序号", "备注"), (5, "第5行")],
+    }
+
+
+def test_exports_stream_in_chunks(store: Store) -> None:
+    at = MIDNIGHT
+    with store._writing():  # one transaction: filling only
+        for _ in range(ledgers.CHUNK_ROWS * 2 + 1):
+            at += timedelta(seconds=8)
+            store.record_entry(_draft(at), boot_id="b", recorded_at=at)
+    headings, rows = ledgers.export_rows(store, "entries", ZONE)
+    assert len(list(ledgers.csv_chunks(headings, rows))) == 3
+    headings, rows = ledgers.export_rows(store, "entries", ZONE)
+    chunks = list(ledgers.xlsx_chunks(TITLES["entries"], headings, rows))
+    assert len(chunks) == 3
+    assert max(len(chunk) for chunk in chunks) < sum(len(chunk) for chunk in chunks)
+    assert len(_cells(b"".join(chunks))[TITLES["entries"]]) == ledgers.CHUNK_ROWS * 2 + 2
+
+
+# ----------------------------------------------------------------------------- through the app
+
+
+def test_the_api_applies_the_filters_and_renders_as_before(sim_console: Console) -> None:
+    store = sim_console.gate.store
+    record_varied(store)
+    client = sim_console.client
+    for params, filters in (
+        ({}, {}),
+        ({"outcome": "denied"}, {"outcome": Outcome.DENIED}),
+        ({"household": "5-1201"}, {"household": "5-1201"}),
+        ({"household": ""}, {}),
+        (
+            {"since": "2026-11-24T00:00:00+08:00", "until": "2026-11-23T16:00:05Z"},
+            {
+                "since": MIDNIGHT + timedelta(microseconds=1),
+                "until": MIDNIGHT + timedelta(seconds=5, microseconds=1),
+            },
+        ),
+    ):
+        for ledger in LEDGERS:
+            headings, streamed = old_rows(store, ledger, ZONE, **filters)
+            rows = list(streamed)
+            response = client.get(f"/api/v1/exports/{ledger}.csv", params=params)
+            assert response.status_code == 200
+            assert response.content == old_csv(headings, rows), (ledger, params)
+            response = client.get(f"/api/v1/exports/{ledger}.xlsx", params=params)
+            assert response.headers["content-type"] == XLSX_TYPE
+            assert _cells(response.content) == _cells(old_xlsx(TITLES[ledger], headings, rows))
+    naive = client.get("/api/v1/exports/entries.csv", params={"since": "2026-11-24T00:00:00"})
+    assert naive.status_code == 422
