@@ -93,13 +93,15 @@ def serve(gate: Gate) -> Iterator[Console]:
     console.guard = GuardBook(gate.store).by_name(GUARD_NAME) or add_guard(
         gate, GUARD_NAME, Role.ADMIN
     )
-    with console.client:
-        signed_in = console.client.post(
-            "/api/v1/auth/sign-in", json={"name": GUARD_NAME, "secret": GUARD_PIN}
-        )
-        assert signed_in.status_code == 200, signed_in.text
-        yield console
-    gate.stop()
+    try:
+        with console.client:
+            signed_in = console.client.post(
+                "/api/v1/auth/sign-in", json={"name": GUARD_NAME, "secret": GUARD_PIN}
+            )
+            assert signed_in.status_code == 200, signed_in.text
+            yield console
+    finally:  # also when the caller closes the generator early: no gate left running
+        gate.stop()
 
 
 @pytest.fixture
