@@ -478,13 +478,49 @@ class Store:
         """
         if limit < 1:
             raise ValueError("limit must be 1 or more")
+        filters = self.entry_filters(
+            since=since,
+            until=until,
+            outcome=outcome,
+            pass_id=pass_id,
+            household=household,
+            lane=lane,
+        )
+        for clause, value in (("seq > ?", after_seq), ("seq < ?", before_seq)):
+            if value is not None:
+                filters.append((clause, (value,)))
+        clauses = [clause for clause, _ in filters]
+        params: list[SqlValue] = [value for _, values in filters for value in values]
+        order = "DESC" if newest_first else "ASC"
+        params.append(limit)
+        # The clauses are the fixed strings above; every value is a bound parameter.
+        where = " AND ".join(clauses)
+        rows = self._fetch(
+            f"SELECT * FROM entries WHERE {where} ORDER BY seq {order} LIMIT ?",  # noqa: S608
+            params,
+        )
+        return [self._entry(row) for row in rows]
+
+    def entry_filters(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        outcome: Outcome | None = None,
+        pass_id: str | None = None,
+        household: str | None = None,
+        lane: str | None = None,
+    ) -> list[tuple[str, tuple[SqlValue, ...]]]:
+        """WHERE clauses with their bound values for this gate's entries (entries, exports).
+
+        A time bound also becomes a seq bound (the first or last seq inside it), so SQLite walks
+        the seq index from there and stops after `limit` rows; ordering the time index's rows
+        by seq would sort every row since `since` (the whole log for an old one). The "+" keeps
+        the outer query off the time index. The bound stays exact if the clock stepped back,
+        being a min/max over the range.
+        """
         gate = (self.community, self.gate)
         filters: list[tuple[str, tuple[SqlValue, ...]]] = [("community = ? AND gate = ?", gate)]
-        # A time bound also becomes a seq bound (the first or last seq inside it), so SQLite walks
-        # the seq index from there and stops after `limit` rows; ordering the time index's rows
-        # by seq would sort every row since `since` (the whole log for an old one). The "+" keeps
-        # the outer query off the time index. The bound stays exact if the clock stepped back,
-        # being a min/max over the range.
         if since is not None and until is not None:
             window = (epoch_us(since, "since"), epoch_us(until, "until"))
             filters.append(("+decided_at_us >= ? AND +decided_at_us < ?", window))
@@ -503,22 +539,10 @@ class Store:
             ("pass_id = ?", pass_id),
             ("household = ?", household),
             ("lane = ?", lane),
-            ("seq > ?", after_seq),
-            ("seq < ?", before_seq),
         ):
             if value is not None:
                 filters.append((clause, (value,)))
-        clauses = [clause for clause, _ in filters]
-        params: list[SqlValue] = [value for _, values in filters for value in values]
-        order = "DESC" if newest_first else "ASC"
-        params.append(limit)
-        # The clauses are the fixed strings above; every value is a bound parameter.
-        where = " AND ".join(clauses)
-        rows = self._fetch(
-            f"SELECT * FROM entries WHERE {where} ORDER BY seq {order} LIMIT ?",  # noqa: S608
-            params,
-        )
-        return [self._entry(row) for row in rows]
+        return filters
 
     def get_entry(self, entry_id: str) -> Entry | None:
         """One entry by id (any gate of this file), or None."""

@@ -21,14 +21,10 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from edge.model import Entry, Outcome
 from edge.store import (
-    _FIRST_SEQ_SINCE,
-    _FIRST_SEQ_WITHIN,
-    _LAST_SEQ_UNTIL,
-    _LAST_SEQ_WITHIN,
     DEFAULT_BUSY_TIMEOUT_MS,
     Store,
     StoreCorrupt,
@@ -117,39 +113,14 @@ _FEVER_CASE = (
 )
 
 
-def _query(
-    store: Store,
-    since: datetime | None,
-    until: datetime | None,
-    outcome: Outcome | None,
-    household: str | None,
-    fever_cases: bool,
-) -> tuple[str, list[SqlValue]]:
-    """The same filters as ``Store.entries`` (time bounds become seq bounds), in one statement."""
-    gate = (store.community, store.gate)
-    filters: list[tuple[str, tuple[SqlValue, ...]]] = [("community = ? AND gate = ?", gate)]
-    if since is not None and until is not None:
-        window = (epoch_us(since, "since"), epoch_us(until, "until"))
-        filters.append(("+decided_at_us >= ? AND +decided_at_us < ?", window))
-        filters.append((_FIRST_SEQ_WITHIN, (*gate, *window)))
-        filters.append((_LAST_SEQ_WITHIN, (*gate, *window)))
-    elif since is not None:
-        since_us = epoch_us(since, "since")
-        filters.append(("+decided_at_us >= ?", (since_us,)))
-        filters.append((_FIRST_SEQ_SINCE, (*gate, since_us)))
-    elif until is not None:
-        until_us = epoch_us(until, "until")
-        filters.append(("+decided_at_us < ?", (until_us,)))
-        filters.append((_LAST_SEQ_UNTIL, (*gate, until_us)))
-    if outcome is not None:
-        filters.append(("outcome = ?", (outcome.value,)))
-    if household is not None:
-        filters.append(("household = ?", (household,)))
+def _query(store: Store, fever_cases: bool, **filters: Any) -> tuple[str, list[SqlValue]]:
+    """``Store.entries``' own filters (time bounds become seq bounds), in one statement."""
+    clauses = store.entry_filters(**filters)
     if fever_cases:
-        filters.append((_FEVER_CASE, ()))
-    where = " AND ".join(clause for clause, _ in filters)
-    params = [value for _, values in filters for value in values]
-    # The clauses are the fixed strings above; every value is a bound parameter.
+        clauses.append((_FEVER_CASE, ()))
+    where = " AND ".join(clause for clause, _ in clauses)
+    params = [value for _, values in clauses for value in values]
+    # The clauses are fixed strings; every value is a bound parameter.
     return f"SELECT {_COLUMNS} FROM entries WHERE {where} ORDER BY seq", params  # noqa: S608
 
 
@@ -195,7 +166,9 @@ def ledger_rows(
     ``Store.entries``; ``fever_cases`` keeps the fever ledger's rows only: a fever outcome or
     any reading flagged as fever. Raises ``StoreCorrupt`` for a row whose JSON is unreadable.
     """
-    sql, params = _query(store, since, until, outcome, household, fever_cases)
+    sql, params = _query(
+        store, fever_cases, since=since, until=until, outcome=outcome, household=household
+    )
     decode, make_row, reading = _DECODER.raw_decode, LedgerRow._make, LedgerTemperature
     with _corruption_as_store_corrupt(store.path), _malformed_json_as_store_corrupt(store.path):
         conn = _read_connection(store)
