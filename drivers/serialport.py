@@ -85,17 +85,25 @@ class SerialTransport:
         self._failures = 0
         self._last_error = ""  # kept after recovery, for the console and `kakou doctor`
         self._stop = threading.Event()
+        self._first_try = threading.Event()
         self._thread: threading.Thread | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Start the reader thread; it opens the port (and keeps trying) on its own."""
+    def start(self, first_open_wait_s: float = 2.0) -> None:
+        """Start the reader thread; it opens the port (and keeps trying) on its own.
+
+        Returns once the first open has succeeded or failed (at most ``first_open_wait_s``):
+        pyserial flushes input on open, so a code scanned before that would be lost, and a gate
+        reported started should not lose the first resident's scan.
+        """
         if self._thread is not None and self._thread.is_alive():
             return
         self._stop = threading.Event()
+        self._first_try = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"serial-{self.name}", daemon=True)
         self._thread.start()
+        self._first_try.wait(first_open_wait_s)
 
     def stop(self, timeout_s: float = 2.0) -> None:
         """Stop the reader thread, join it and close the port."""
@@ -162,6 +170,7 @@ class SerialTransport:
             while not self._stop.is_set():
                 port = self._open_port()
                 if port is None:
+                    self._first_try.set()
                     if self._stop.wait(delay_s):
                         break
                     delay_s = min(delay_s * 2, self._reopen_max_s)
@@ -170,6 +179,7 @@ class SerialTransport:
                 if self._on_open is not None:
                     self._on_open()  # before announcing OK, so the device can reset its state
                 self._set_status(Health.OK, f"open at {self.baudrate} baud")
+                self._first_try.set()
                 self._pump(port)
                 self._close_port()
                 # A device that just vanished is rarely back at once: pause before reopening.
@@ -179,6 +189,7 @@ class SerialTransport:
             log.exception("%s: reader thread failed", self.name)
             self._set_status(Health.DOWN, f"internal error: {exc!r}")
         finally:
+            self._first_try.set()
             self._close_port()
 
     def _open_port(self) -> _Port | None:

@@ -90,6 +90,32 @@ def test_pty_device_round_trip_through_the_stable_link(
         transport.stop()
 
 
+def test_a_code_sent_the_moment_start_returns_is_not_flushed(
+    echo_device: PtyDevice, received: Received
+) -> None:
+    """pyserial flushes input on open: start() returns only after the first open."""
+    for attempt in range(20):  # the race this guards against was one start in a few hundred
+        transport = transport_for(echo_device.port, received)
+        transport.start()
+        try:
+            assert transport.is_open, f"start {attempt} returned before the port was open"
+            code = b"R-%04d\r" % attempt
+            echo_device.send(code)
+            assert wait_until(lambda code=code: bytes(received.data).endswith(code))
+        finally:
+            transport.stop()
+
+
+def test_start_does_not_wait_long_for_a_missing_device(tmp_path: Path, received: Received) -> None:
+    transport = transport_for(str(tmp_path / "ttyABSENT"), received)
+    transport.start(first_open_wait_s=5.0)
+    try:
+        assert transport.status().health is Health.DOWN  # the first try failed, start returned
+        assert "cannot open" in transport.status().detail
+    finally:
+        transport.stop()
+
+
 def test_missing_device_is_down_then_opens_when_it_appears(
     tmp_path: Path, received: Received
 ) -> None:
