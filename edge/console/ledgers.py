@@ -17,14 +17,14 @@ import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, Unpack
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from edge.console import i18n
 from edge.model import Entry, Outcome
 from edge.store import Store
-from edge.store.exports import LedgerRow, LedgerTemperature, ledger_rows
+from edge.store.exports import EntryFilters, LedgerRow, LedgerTemperature, ledger_rows
 
 CHUNK_ROWS = 1000
 """Rows per streamed chunk (about 110 KB of CSV)."""
@@ -135,6 +135,11 @@ def _temperatures(temperatures: tuple[LedgerTemperature, ...]) -> str:
     )
 
 
+# A temperature cell as ``_temperatures`` writes it: numbers only, even when the first reading is
+# below zero (a thermometer that saw a winter sky), so a CSV keeps it as it is.
+_READINGS = re.compile(r"-?\d+\.\d(?:\(手持\))?(?: -?\d+\.\d(?:\(手持\))?)*")
+
+
 def register_rows(rows: Iterable[LedgerRow], zone: ZoneInfo) -> Iterator[Cells]:
     """The register's cells for each row, in one loop (the export's hot path: locals only)."""
     local_time = _LocalTime(zone)
@@ -197,14 +202,7 @@ def register_row(entry: Entry, zone: ZoneInfo) -> Cells:
 
 
 def export_rows(
-    store: Store,
-    ledger: Ledger,
-    zone: ZoneInfo,
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    outcome: Outcome | None = None,
-    household: str | None = None,
+    store: Store, ledger: Ledger, zone: ZoneInfo, **filters: Unpack[EntryFilters]
 ) -> tuple[tuple[str, ...], Iterator[Cells]]:
     """The headings and the rows of ``ledger`` (the register or the fever ledger), filtered
     as the log page filters.
@@ -212,23 +210,45 @@ def export_rows(
     The rows are read lazily: nothing touches the store until the first row is asked for.
     """
     fever = ledger == "fever"
-    rows = ledger_rows(
-        store, since=since, until=until, outcome=outcome, household=household, fever_cases=fever
-    )
+    rows = ledger_rows(store, fever_cases=fever, **filters)
     if fever:
         return FEVER_HEADINGS, fever_rows(rows, zone)
     return REGISTER_HEADINGS, register_rows(rows, zone)
 
 
+# OWASP's "CSV injection": Excel and WPS run a cell that starts with one of these as a formula
+# (=HYPERLINK(...) sends the clerk away, DDE runs a program). Names, households, answers and
+# notes are typed in by people, so such a text cell gets a leading "'" (OWASP's advice): the
+# spreadsheet shows it as text, the quote included.
+CSV_FORMULA_STARTS = frozenset("=+-@\t\r")
+
+
+def _csv_text(cell: str) -> str:
+    """``cell`` as a CSV carries it safely: text a spreadsheet would run as a formula made
+    inert; numbers (a reading below zero) and any other text as they are."""
+    if cell[:1] in CSV_FORMULA_STARTS and not _READINGS.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
+def _csv_cells(row: Sequence[str | int]) -> Sequence[str | int]:
+    # One pass over the first characters: almost no row has a cell to change.
+    for cell in row:
+        if isinstance(cell, str) and cell[:1] in CSV_FORMULA_STARTS:
+            return [_csv_text(cell) if isinstance(cell, str) else cell for cell in row]
+    return row
+
+
 def csv_chunks(headings: Iterable[str], rows: Iterable[Cells]) -> Iterator[bytes]:
-    """UTF-8 with a BOM, so Excel on a Chinese Windows opens the headings correctly."""
+    """UTF-8 with a BOM, so Excel on a Chinese Windows opens the headings correctly; no text
+    cell can become a formula (``_csv_text``)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
     writer.writerow(list(headings))
     rows = iter(rows)
     while batch := list(itertools.islice(rows, CHUNK_ROWS)):
-        writer.writerows(batch)
+        writer.writerows(map(_csv_cells, batch))
         if len(batch) == CHUNK_ROWS:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
@@ -241,8 +261,9 @@ def csv_chunks(headings: Iterable[str], rows: Iterable[Cells]) -> Iterator[bytes
 # A minimal SpreadsheetML package (ECMA-376 part 1) written straight to a streamed zip: openpyxl,
 # even in write-only mode, spends about 0.6 ms a row building cell objects, which is most of a
 # month's export. Strings are inline (no shared-string table to hold in memory), every cell is
-# text except the sequence number, and nothing ever becomes a formula: a note that starts with
-# "=" stays the note.
+# text except the sequence number, and nothing ever becomes a formula: a cell is a formula only
+# when written as <f>, which this writer never writes, so a note that starts with "=" stays the
+# note, with no quote added (unlike the CSV).
 
 XLSX_MAX_ROWS = 1_048_576
 """Rows in one Excel sheet; a longer export continues on the next sheet, headings repeated."""

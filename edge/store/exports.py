@@ -21,7 +21,7 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple, TypedDict, Unpack
 
 from edge.model import Entry, Outcome
 from edge.store import (
@@ -102,6 +102,18 @@ class LedgerRow(NamedTuple):
         )
 
 
+class EntryFilters(TypedDict, total=False):
+    """``Store.entries``' filters, as a ledger takes them: ``since`` (inclusive) and ``until``
+    (exclusive) bound the decision time, the others match a column exactly; None is no filter."""
+
+    since: datetime | None
+    until: datetime | None
+    outcome: Outcome | None
+    household: str | None
+    pass_id: str | None
+    lane: str | None
+
+
 _COLUMNS = (
     "seq, decided_at_us, lane, direction, outcome, pass_id, pass_kind, holder, household, "
     "answers, temperatures, reasons, guard_id, guard_note"
@@ -113,7 +125,9 @@ _FEVER_CASE = (
 )
 
 
-def _query(store: Store, fever_cases: bool, **filters: Any) -> tuple[str, list[SqlValue]]:
+def _query(
+    store: Store, fever_cases: bool, **filters: Unpack[EntryFilters]
+) -> tuple[str, list[SqlValue]]:
     """``Store.entries``' own filters (time bounds become seq bounds), in one statement."""
     clauses = store.entry_filters(**filters)
     if fever_cases:
@@ -152,23 +166,14 @@ def _malformed_json_as_store_corrupt(path: Path) -> Iterator[None]:
 
 
 def ledger_rows(
-    store: Store,
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    outcome: Outcome | None = None,
-    household: str | None = None,
-    fever_cases: bool = False,
+    store: Store, *, fever_cases: bool = False, **filters: Unpack[EntryFilters]
 ) -> Iterator[LedgerRow]:
-    """This gate's matching entries in seq order, as ledger rows.
+    """This gate's entries matching ``filters`` in seq order, as ledger rows.
 
-    ``since`` (inclusive) and ``until`` (exclusive) bound the decision time, as in
-    ``Store.entries``; ``fever_cases`` keeps the fever ledger's rows only: a fever outcome or
-    any reading flagged as fever. Raises ``StoreCorrupt`` for a row whose JSON is unreadable.
+    ``fever_cases`` keeps the fever ledger's rows only: a fever outcome or any reading flagged
+    as fever. Raises ``StoreCorrupt`` for a row whose JSON is unreadable.
     """
-    sql, params = _query(
-        store, fever_cases, since=since, until=until, outcome=outcome, household=household
-    )
+    sql, params = _query(store, fever_cases, **filters)
     decode, make_row, reading = _DECODER.raw_decode, LedgerRow._make, LedgerTemperature
     with _corruption_as_store_corrupt(store.path), _malformed_json_as_store_corrupt(store.path):
         conn = _read_connection(store)

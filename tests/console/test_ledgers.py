@@ -7,6 +7,7 @@ and wrote XLSX through openpyxl, is kept below as the oracle they must reproduce
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 import zipfile
@@ -14,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
@@ -123,6 +125,37 @@ def test_the_log_page_pages_by_seq(sim_console: Console) -> None:
     assert page.text.count("<tr>") == 4  # the heading row and three entries
 
 
+def test_the_log_pages_exports_carry_its_filters(sim_console: Console) -> None:
+    record_varied(sim_console.gate.store)
+    client = sim_console.client
+    filters = {
+        "day": "2026-11-24",
+        "outcome": "passed",
+        "household": "3栋2单元401",
+        "pass_id": "R-0001",
+        "lane": "in-1",
+    }
+    page = client.get("/log", params=filters)
+    shown = [int(seq) for seq in re.findall(r"<tr><td>(\d+)</td>", page.text)]
+    assert shown == [10, 9, 4]  # of 14 entries
+    links = re.findall(r'id="export-(entries|fever)-(?:csv|xlsx)" href="([^"]+)"', page.text)
+    assert len(links) == 4
+    for ledger, href in links:
+        url = urlsplit(html.unescape(href))
+        assert dict(parse_qsl(url.query)) == {
+            "outcome": "passed",
+            "household": "3栋2单元401",
+            "pass_id": "R-0001",
+            "lane": "in-1",
+            "since": "2026-11-24T00:00:00+08:00",  # the day's local midnights
+            "until": "2026-11-25T00:00:00+08:00",
+        }
+        if url.path.endswith(".csv"):
+            exported = _read_csv(client.get(html.unescape(href)).content)[1:]
+            # The register is what the page shows, oldest first; the fever ledger its one case.
+            assert [int(row[0]) for row in exported] == ([4, 9, 10] if ledger == "entries" else [4])
+
+
 # ---------------------------------------------------------- the previous rendering, as oracle
 # The export as it was before it read raw rows (every entry decoded into an Entry, then
 # formatted; XLSX through openpyxl's write-only mode), kept verbatim as the reference the fast
@@ -230,6 +263,10 @@ def _new_csv(store: Store, ledger: str, zone: ZoneInfo = ZONE, **filters: Any) -
 def _new_xlsx(store: Store, ledger: str, zone: ZoneInfo = ZONE, **filters: Any) -> bytes:
     headings, rows = ledgers.export_rows(store, ledger, zone, **filters)
     return b"".join(ledgers.xlsx_chunks(TITLES[ledger], headings, rows))
+
+
+def _read_csv(body: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline="")))
 
 
 def _cells(body: bytes) -> dict[str, list[tuple[object, ...]]]:
@@ -410,6 +447,8 @@ def test_the_register_reads_as_the_paper_form(store: Store) -> None:
         (ZONE, {}),
         (ZONE, {"outcome": Outcome.DENIED}),
         (ZONE, {"household": "5-1201"}),
+        (ZONE, {"lane": "out-2"}),
+        (ZONE, {"pass_id": "R-0001", "outcome": Outcome.DENIED}),
         (ZONE, {"since": MIDNIGHT}),
         (ZONE, {"until": MIDNIGHT}),
         (
@@ -586,6 +625,68 @@ def test_exports_stream_in_chunks(store: Store) -> None:
     assert len(_cells(b"".join(chunks))[TITLES["entries"]]) == ledgers.CHUNK_ROWS * 2 + 2
 
 
+# ------------------------------------------------------------------- CSV: never a formula
+# OWASP "CSV injection": Excel and WPS run a CSV cell starting with = + - @, a tab or a carriage
+# return as a formula. Such text goes out with a leading "'"; numbers stay as they are.
+
+FORMULAS = ['=HYPERLINK("http://x","y")', "+1", "@SUM(A1)", "-2+3", "\t=1", "\r=1"]
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def test_csv_text_never_becomes_a_formula(store: Store) -> None:
+    # Fever cases, so both ledgers list them; each reading list starts below zero.
+    fever = {
+        "outcome": Outcome.FEVER,
+        "reasons": ("fever",),
+        "temperatures": (_reading(-1.04), _reading(37.6, fever=True, manual=True)),
+    }
+    for formula in FORMULAS:
+        draft = _draft(MIDNIGHT, holder=formula, household=formula, guard_note=formula, **fever)
+        store.record_entry(draft, boot_id="b", recorded_at=MIDNIGHT)
+    honest = _draft(MIDNIGHT, guard_note="复测37.6℃，已报社区", **fever)
+    store.record_entry(honest, boot_id="b", recorded_at=MIDNIGHT)
+    for ledger, headings in (
+        ("entries", ledgers.REGISTER_HEADINGS),
+        ("fever", ledgers.FEVER_HEADINGS),
+    ):
+        texts = [headings.index(heading) for heading in ("姓名", "住户", "备注")]
+        rows = _read_csv(_new_csv(store, ledger))[1:]
+        assert [[row[column] for column in texts] for row in rows] == [
+            *[["'" + formula] * 3 for formula in FORMULAS],
+            ["王*明", "3栋2单元401", "复测37.6℃，已报社区"],
+        ], ledger
+        assert [row[0] for row in rows] == [str(seq) for seq in range(1, len(FORMULAS) + 2)]
+        temperatures = {row[headings.index("体温(°C)")] for row in rows}
+        assert temperatures == {"-1.0 37.6(手持)"}  # a number below zero is no formula
+    # The XLSX holds them as the text they are: an inline string is never a formula.
+    sheet = load_workbook(io.BytesIO(_new_xlsx(store, "entries"))).active
+    assert sheet is not None
+    notes = [row[13] for row in sheet.iter_rows(min_row=2)]
+    # (XML reads a carriage return back as a line feed; openpyxl wrote it so too.)
+    expected = [formula.replace("\r", "\n") for formula in FORMULAS]
+    assert [note.value for note in notes] == [*expected, "复测37.6℃，已报社区"]
+    assert {note.data_type for note in notes} == {"s"}
+
+
+# What a cell may hold when it starts with a formula's first character: digits, points, minus
+# signs and spaces (readings as the ledger prints them), which no spreadsheet can run as code.
+_NUMBERS = re.compile(r"[-\d. ]*(?:\(手持\)[-\d. ]*)*")
+_LEADS = st.sampled_from(["", *FORMULA_STARTS, " =", "'"])
+
+
+@settings(max_examples=200)
+@given(texts=st.lists(st.tuples(_LEADS, st.text(max_size=20)).map("".join), min_size=1))
+def test_any_csv_text_reads_back_as_written_or_quoted(texts: list[str]) -> None:
+    rows: list[list[str | int]] = [[-number, text] for number, text in enumerate(texts, 1)]
+    body = b"".join(ledgers.csv_chunks(["序号", "备注"], rows))
+    read = _read_csv(body)
+    assert read[0] == ["序号", "备注"]
+    assert [int(row[0]) for row in read[1:]] == [-number for number in range(1, len(texts) + 1)]
+    for text, (_, cell) in zip(texts, read[1:], strict=True):
+        assert cell in (text, "'" + text)
+        assert not cell.startswith(FORMULA_STARTS) or _NUMBERS.fullmatch(cell), repr(cell)
+
+
 # ----------------------------------------------------------------------------- through the app
 
 
@@ -598,6 +699,8 @@ def test_the_api_applies_the_filters_and_renders_as_before(sim_console: Console)
         ({"outcome": "denied"}, {"outcome": Outcome.DENIED}),
         ({"household": "5-1201"}, {"household": "5-1201"}),
         ({"household": ""}, {}),
+        ({"lane": "out-2"}, {"lane": "out-2"}),
+        ({"pass_id": "R-0001", "lane": ""}, {"pass_id": "R-0001"}),
         (
             {"since": "2026-11-24T00:00:00+08:00", "until": "2026-11-23T16:00:05Z"},
             {
@@ -617,3 +720,53 @@ def test_the_api_applies_the_filters_and_renders_as_before(sim_console: Console)
             assert _cells(response.content) == _cells(old_xlsx(TITLES[ledger], headings, rows))
     naive = client.get("/api/v1/exports/entries.csv", params={"since": "2026-11-24T00:00:00"})
     assert naive.status_code == 422
+
+
+def test_the_api_exports_one_lane_or_one_pass_and_logs_the_filters(sim_console: Console) -> None:
+    store = sim_console.gate.store
+    record_varied(store)
+    at = MIDNIGHT + timedelta(minutes=1)
+    visitor = _draft(
+        at,
+        lane="out-2",
+        pass_id="V-0042",
+        pass_kind=PassKind.VISITOR,
+        outcome=Outcome.FEVER,
+        reasons=("fever",),
+        temperatures=(_reading(38.2, fever=True),),
+    )
+    store.record_entry(visitor, boot_id="boot-1", recorded_at=at)
+    client = sim_console.client
+
+    def exported(ledger: str, fmt: str = "csv", **params: str) -> list[tuple[object, ...]]:
+        response = client.get(f"/api/v1/exports/{ledger}.{fmt}", params=params)
+        assert response.status_code == 200, response.text
+        if fmt == "csv":
+            return [tuple(row) for row in _read_csv(response.content)[1:]]
+        return _cells(response.content)[TITLES[ledger]][1:]
+
+    lane = ledgers.REGISTER_HEADINGS.index("通道")
+    out = exported("entries", lane="out-2")
+    assert [(row[0], row[lane]) for row in out] == [("13", "out-2"), ("15", "out-2")]  # of 15
+    assert [row[0] for row in exported("entries", "xlsx", lane="out-2")] == [13, 15]
+    assert [row[0] for row in exported("entries", pass_id="V-0042")] == ["15"]
+    assert [row[0] for row in exported("entries", pass_id="R-0001", lane="out-2")] == ["13"]
+    assert [row[0] for row in exported("fever", lane="out-2")] == ["15"]
+    assert [row[0] for row in exported("fever", "xlsx", pass_id="R-0001")] == [3, 4, 14]
+    assert exported("fever", pass_id="nobody") == []
+    exported("entries", since="2026-11-24T00:00:00+08:00", lane="out-2", household="")
+    logged = client.get("/api/v1/audit", params={"action": "export"}).json()
+    assert [record["detail"] for record in logged[:2]] == [
+        {
+            "ledger": "entries",
+            "format": "csv",
+            "filters": {"since": "2026-11-24T00:00:00+08:00", "lane": "out-2"},
+        },
+        {"ledger": "fever", "format": "csv", "filters": {"pass_id": "nobody"}},
+    ]
+    for name, longest in (("lane", 64), ("pass_id", 128), ("household", 64)):
+        refused = client.get("/api/v1/exports/entries.csv", params={name: "x" * (longest + 1)})
+        assert refused.status_code == 422
+        (problem,) = refused.json()["detail"]
+        assert problem["loc"] == ["query", name]
+        assert problem["msg"] == f"String should have at most {longest} characters"

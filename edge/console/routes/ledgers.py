@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
@@ -14,6 +15,7 @@ from edge.console import ledgers
 from edge.console.auth import GuardDep
 from edge.console.deps import ConsoleContext, ContextDep, invalid
 from edge.model import Outcome
+from edge.store.exports import EntryFilters
 
 router = APIRouter(prefix="/api/v1", tags=["ledgers"])
 
@@ -54,24 +56,29 @@ def export(
     since: datetime | None = None,
     until: datetime | None = None,
     outcome: Outcome | None = None,
-    household: str | None = None,
+    household: Annotated[str | None, Query(max_length=64)] = None,
+    pass_id: Annotated[str | None, Query(max_length=128)] = None,
+    lane: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
-    """Download a ledger, streamed; the export itself is logged (personal data leaving the gate).
+    """Download a ledger, streamed, filtered as the entry log is; the export itself is logged
+    with its filters (personal data leaving the gate).
 
     A plain ``def``: FastAPI runs it on a worker thread, and the streamed body is produced on
     worker threads chunk by chunk, so the event loop (the live view's stream) is never blocked.
     """
     zone = ZoneInfo(_zone(context))
-    headings, rows = ledgers.export_rows(
-        context.store,
-        ledger,
-        zone,
+    filters = EntryFilters(
         since=_aware(since, "since"),
         until=_aware(until, "until"),
         outcome=outcome,
         household=household or None,
+        pass_id=pass_id or None,
+        lane=lane or None,
     )
-    context.guards.audit(context.now(), guard.id, "export", None, {"ledger": ledger, "format": fmt})
+    headings, rows = ledgers.export_rows(context.store, ledger, zone, **filters)
+    used = {name: value for name, value in filters.items() if value is not None}
+    detail = {"ledger": ledger, "format": fmt, "filters": jsonable_encoder(used)}
+    context.guards.audit(context.now(), guard.id, "export", None, detail)
     stamp = context.now().astimezone(zone).strftime("%Y%m%d-%H%M")
     filename = f"kakou-{ledger}-{stamp}.{fmt}"
     disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}

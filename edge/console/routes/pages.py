@@ -265,7 +265,8 @@ def log_page(
         f"{escape(lane_id)}</option>"
         for lane_id in context.lanes
     )
-    export_query = {k: v for k, v in filters.items() if k in ("outcome", "household")}
+    # The exports take the log's filters, the day as a time window (its local midnights).
+    export_query = {k: v for k, v in filters.items() if k != "day"}
     if since and until:
         export_query.update(since=since.isoformat(), until=until.isoformat())
     q = escape(urlencode(export_query))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -13,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from drivers.base import Reading
 from edge.model import EntryDraft, MeasuredTemperature, Outcome
 from edge.store import Store, StoreCorrupt
-from edge.store.exports import FETCH_ROWS, LedgerRow, ledger_rows
+from edge.store.exports import FETCH_ROWS, EntryFilters, LedgerRow, ledger_rows
 from edge.store.records import entry_to_row
 from tests.edge.store.conftest import BOOT_ID, COMMUNITY, Recorder
 from tests.edge.store.drafts import T0, drafts, full_draft, simple_draft
@@ -59,28 +60,34 @@ def test_filters_select_what_store_entries_selects(
 ) -> None:
     # Seq 4 was decided before NTP corrected the clock: its time is earlier than seq 3's.
     record(household="h1")
-    record(household="h2", outcome=Outcome.DENIED)
-    record(household="h1", outcome=Outcome.FEVER)
+    record(household="h2", outcome=Outcome.DENIED, pass_id="P-2")
+    record(household="h1", outcome=Outcome.FEVER, lane="north-2")
     store.record_entry(simple_draft(decided_at=T0), boot_id=BOOT_ID, recorded_at=T0)
-    record(household="h1")
+    record(household="h1", pass_id="P-2", lane="north-2")
     # The same community's other gate shares the file; its entries are not this gate's ledger.
     with Store.open(db_path, community=COMMUNITY, gate="south") as other:
         other.record_entry(simple_draft(), boot_id=BOOT_ID, recorded_at=T0)
     times = sorted(e.draft.decided_at for e in store.entries())
     bounds: list[datetime | None] = [None, *times, times[-1] + timedelta(seconds=1)]
-    for since in bounds:
-        for until in bounds:
-            for outcome in (None, Outcome.DENIED, Outcome.PASSED):
-                for household in (None, "h1", "nobody"):
-                    filters = {
-                        "since": since,
-                        "until": until,
-                        "outcome": outcome,
-                        "household": household,
-                    }
-                    expected = [e.seq for e in store.entries(limit=1000, **filters)]  # type: ignore[arg-type]
-                    found = [row.seq for row in ledger_rows(store, **filters)]  # type: ignore[arg-type]
-                    assert found == expected, filters
+    for since, until, outcome, household, pass_id, lane in itertools.product(
+        bounds,
+        bounds,
+        (None, Outcome.DENIED, Outcome.PASSED),
+        (None, "h1", "nobody"),
+        (None, "P-2"),
+        (None, "north-2"),
+    ):
+        filters = EntryFilters(
+            since=since,
+            until=until,
+            outcome=outcome,
+            household=household,
+            pass_id=pass_id,
+            lane=lane,
+        )
+        expected = [e.seq for e in store.entries(limit=1000, **filters)]
+        found = [row.seq for row in ledger_rows(store, **filters)]
+        assert found == expected, filters
 
 
 def test_fever_cases_are_a_fever_outcome_or_any_fever_reading(
