@@ -92,7 +92,11 @@ def lane_or_404(context: ConsoleContext, lane_id: str | None) -> Lane:
     return lane
 
 
-def invalid(loc: tuple[str, ...], message: str) -> RequestValidationError:
+def invalid(
+    loc: tuple[str, ...], message: str, *, code: str | None = None
+) -> RequestValidationError:
     """A 422 shaped like FastAPI's own (the documented ``HTTPValidationError``), for checks
-    that a field's type alone cannot express."""
-    return RequestValidationError([{"type": "value_error", "loc": loc, "msg": message}])
+    that a field's type alone cannot express. A ``code`` becomes the error type
+    ``kakou.<code>``, which the console says in the guard's language."""
+    kind = "value_error" if code is None else f"kakou.{code}"
+    return RequestValidationError([{"type": kind, "loc": loc, "msg": message}])

@@ -90,6 +90,27 @@ ALARMS: dict[str, tuple[str, str]] = {
     ),
 }
 
+# Quick picks for an acknowledgement's note, by alarm kind. The Chinese is what the note says
+# (the ledger is kept in Chinese); the English tells a reader of the English console what it means.
+_FEVER_NOTES = (
+    ("已复测", "Re-measured"),
+    ("已上报社区", "Reported to the community"),
+    ("已劝返", "Turned away"),
+)
+_DOOR_NOTES = (("已查看现场", "Checked on site"), ("误报", "False alarm"))
+_REPAIR_NOTES = (("已报修", "Repair requested"),)
+ACK_NOTES: dict[str, tuple[tuple[str, str], ...]] = {
+    "fever": _FEVER_NOTES,
+    "fever_unconfirmed": _FEVER_NOTES,
+    "door_forced": _DOOR_NOTES,
+    "door_held_open": _DOOR_NOTES,
+    "device_down": _REPAIR_NOTES,
+    "lane_down": _REPAIR_NOTES,
+    "store_failed": _REPAIR_NOTES,
+    "disk_filling": _REPAIR_NOTES,
+    "sync_backlog": (("已报告物业", "Reported to property management"),),
+}
+
 
 def zh(table: dict[str, tuple[str, str]], code: str | None) -> str:
     if code is None:

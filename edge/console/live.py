@@ -177,7 +177,8 @@ class LiveHub:
     def acknowledge(self, alarm_id: str, guard_id: str, note: str = "") -> Alarm | None:
         """Acknowledge in the store, then take the alarm off the board; None if unknown.
 
-        Raises ``StoreUnavailable`` when the store cannot log it: the alarm then stays showing.
+        Raises ``StoreUnavailable`` when the store cannot log it, and ``NoteRefused`` when the
+        note cannot close this alarm (a fever with none): the alarm then stays showing.
         """
         with self._write_lock:
             if not self._flush_locked():

@@ -3,7 +3,8 @@
 An alarm is evidence like an entry (schema v4): it is raised, shown until a named guard
 acknowledges it, and never deleted here. One alarm per lane and kind is open at a time: a fever
 alarm repeated while the first is still showing is the same alarm, not a second row. An
-acknowledgement is final; acknowledging again keeps the first guard, time and note.
+acknowledgement is final; acknowledging again keeps the first guard, time and note. A fever's
+acknowledgement must say what was done (``NOTE_REQUIRED_KINDS``), so the ledger shows it.
 Times are stored as ISO text in UTC, like the rest of the store, so they sort as text.
 """
 
@@ -26,8 +27,13 @@ _OPEN_FOR_SQL = (
     "ORDER BY raised_at LIMIT 1"
 )
 _BY_ID_SQL = f"SELECT {_COLUMNS} FROM alarms WHERE id = ?"  # noqa: S608
+MAX_NOTE_CHARS = 200
+"""An acknowledgement's note is one line in the ledger: what was done, not the whole story."""
 # Kinds where each occurrence is a person to report, never folded into an open alarm.
 EACH_EVENT_KINDS = frozenset({"fever", "fever_unconfirmed"})
+NOTE_REQUIRED_KINDS = EACH_EVENT_KINDS
+"""Kinds acknowledged only with a note: each is a person with a fever, and the fever protocol
+(hold, re-measure, report) wants the ledger to say which of it was done."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +52,15 @@ class Alarm:
     @property
     def is_open(self) -> bool:
         return self.acked_at is None
+
+
+class NoteRefused(ValueError):  # noqa: N818  (named for the condition, like StoreCorrupt)
+    """A note that cannot acknowledge the alarm; ``code`` is ``note_required`` or
+    ``note_too_long``, for the console to say in the guard's language. The alarm stays open."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class Raised(NamedTuple):
@@ -130,17 +145,31 @@ class AlarmBook:
     ) -> Alarm | None:
         """Acknowledge an alarm for ``guard_id`` (an existing guard); None for an unknown id.
 
-        Final: an alarm acknowledged before keeps its first guard, time and note.
+        Final: an alarm acknowledged before keeps its first guard, time and note. The note is
+        trimmed; ``NoteRefused`` when it is longer than ``MAX_NOTE_CHARS``, or empty for a kind
+        in ``NOTE_REQUIRED_KINDS``.
         """
         acked_at = _utc(at, "at")
+        note = note.strip()
         with self._store._writing() as db:
+            # Read and written in one transaction: the kind checked is the alarm's own.
+            row = db.execute(_BY_ID_SQL, [alarm_id]).fetchone()
+            alarm = None if row is None else _alarm(row)
+            if alarm is None or not alarm.is_open:
+                return alarm
+            if len(note) > MAX_NOTE_CHARS:
+                raise NoteRefused("note_too_long", f"at most {MAX_NOTE_CHARS} characters")
+            if not note and alarm.kind in NOTE_REQUIRED_KINDS:
+                raise NoteRefused(
+                    "note_required", f"a {alarm.kind} alarm needs a note of what was done"
+                )
             db.execute(
                 "UPDATE alarms SET acked_by = ?, acked_at = ?, ack_note = ? "
                 "WHERE id = ? AND acked_at IS NULL",
                 [guard_id, acked_at.isoformat(), note, alarm_id],
             )
             row = db.execute(_BY_ID_SQL, [alarm_id]).fetchone()
-        return None if row is None else _alarm(row)
+        return _alarm(row)
 
     def get(self, alarm_id: str) -> Alarm | None:
         rows = self._store._fetch(_BY_ID_SQL, [alarm_id])

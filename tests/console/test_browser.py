@@ -86,7 +86,9 @@ def test_a_fever_raises_an_alarm_with_sound_that_a_guard_acknowledges(
     expect(lane.locator(".reasons")).to_contain_text("复测仍发热")
     assert page.evaluate("window.kakouBeeps") >= 1  # the WebAudio beep was played
     shot(page, "live-fever-alarm")
-    alarm.locator(".ack").click()
+    alarm.locator(".ack").click()  # opens the note form: a fever needs a note
+    alarm.get_by_role("button", name="已复测").click()
+    alarm.locator(".ack-send").click()
     expect(page.locator(".alarm")).to_have_count(0)
     acks = GuardBook(live.gate.store).audit_log(action="alarm_ack")
     assert acks
@@ -228,6 +230,7 @@ def test_a_thermometer_that_goes_down_shows_the_device_banner(
     assert page.evaluate("window.kakouBeeps") >= 1
     shot(page, "alarm-device-down")
     banner.locator(".ack").click()
+    banner.locator(".ack-send").click()
     expect(page.locator(".alarm")).to_have_count(0)
     page.wait_for_timeout(2500)  # two refreshes while it is still down: no second banner
     expect(page.locator(".alarm")).to_have_count(0)
@@ -257,12 +260,13 @@ def test_a_store_that_cannot_write_shows_the_store_failed_banner(
         shot(page, "alarm-store-failed")
         # The acknowledgement cannot be logged while the store fails: refused, banner stays.
         banner.locator(".ack").click()
+        banner.locator(".ack-send").click()
         expect(page.locator("#toast")).to_contain_text("存储故障")
         expect(banner).to_be_visible()
     finally:
         _fail_writes(live, False)
     assert _wait(lambda: live.gate.store.entry_count() == 1, 10)  # stored late, gate stayed shut
-    banner.locator(".ack").click()
+    banner.locator(".ack-send").click()  # the form is still open
     expect(page.locator(".alarm")).to_have_count(0)
     (stored,) = AlarmBook(live.gate.store).recent()
     assert (stored.kind, stored.acked_by) == ("store_failed", live.guard.id)
@@ -279,6 +283,7 @@ def test_a_forced_door_raises_its_alarm(door_live: LiveConsole, page: Page) -> N
     assert page.evaluate("window.kakouBeeps") >= 1
     shot(page, "alarm-door-forced")
     banner.locator(".ack").click()
+    banner.locator(".ack-send").click()
     expect(page.locator(".alarm")).to_have_count(0)
     (ack,) = GuardBook(door_live.gate.store).audit_log(action="alarm_ack")
     assert ack.detail["kind"] == "door_forced"
@@ -309,6 +314,7 @@ def test_an_open_alarm_is_still_shown_after_a_restart(tmp_path: Path, page: Page
         expect(banner).to_contain_text("门被强行打开")
         shot(page, "restart-after")
         banner.locator(".ack").click()
+        banner.locator(".ack-send").click()
         expect(page.locator(".alarm")).to_have_count(0)
     finally:
         second.close()

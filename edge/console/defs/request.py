@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
 
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from edge.store.alarms import MAX_NOTE_CHARS
 from edge.store.guards import Role
 
 
@@ -27,4 +30,9 @@ class NewGuardRequest(_Body):
 
 
 class AckRequest(_Body):
-    note: str = Field(default="", max_length=500, description="What the guard did about it.")
+    note: Annotated[str, StringConstraints(strip_whitespace=True)] = Field(
+        default="",
+        max_length=MAX_NOTE_CHARS,
+        description="What the guard did about it (trimmed). A fever alarm needs one: without "
+        "it the answer is 422 with the error type kakou.note_required.",
+    )

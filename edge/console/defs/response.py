@@ -38,7 +38,10 @@ class AlarmView(BaseModel):
     )
     detail: str
     raised_at: datetime
+    text_zh: str = Field(description="What the alarm means, in Chinese.")
+    text_en: str = Field(description="What the alarm means, in English.")
     acked_by: str | None = None
+    acked_by_name: str | None = Field(default=None, description="The acknowledging guard's name.")
     acked_at: datetime | None = None
     ack_note: str | None = Field(default=None, description="What the guard did about it.")
 

@@ -12,7 +12,7 @@ import json
 import logging
 import queue
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -24,11 +24,12 @@ from edge.console import i18n
 from edge.console.auth import GuardDep, MaybeGuardDep
 from edge.console.defs.request import AckRequest
 from edge.console.defs.response import AlarmView
-from edge.console.deps import ConsoleContext, ContextDep, SyncView
+from edge.console.deps import ConsoleContext, ContextDep, SyncView, invalid
 from edge.console.live import STORE_ERRORS, Alarm, LiveHub, StoreUnavailable
 from edge.lane import Lane
 from edge.model import PassKind
 from edge.settings import AlarmSettings
+from edge.store.alarms import MAX_NOTE_CHARS, NOTE_REQUIRED_KINDS, NoteRefused
 from edge.store.outbox import pending
 
 log = logging.getLogger(__name__)
@@ -77,17 +78,28 @@ def lane_state(lane: Lane, hub: LiveHub) -> dict[str, Any]:
     return view
 
 
-def alarm_view(alarm: Alarm) -> AlarmView:
+def alarm_view(alarm: Alarm, names: Mapping[str, str]) -> AlarmView:
+    """An alarm with its words in both languages; ``names``: guard names by id."""
     return AlarmView(
         id=alarm.id,
         lane=alarm.lane,
         kind=alarm.kind,
         detail=alarm.detail,
         raised_at=alarm.raised_at,
+        text_zh=i18n.zh(i18n.ALARMS, alarm.kind),
+        text_en=i18n.en(i18n.ALARMS, alarm.kind),
         acked_by=alarm.acked_by,
+        acked_by_name=names.get(alarm.acked_by) if alarm.acked_by else None,
         acked_at=alarm.acked_at,
         ack_note=alarm.ack_note,
     )
+
+
+def guard_names(context: ConsoleContext, alarms: list[Alarm]) -> dict[str, str]:
+    """The names of the guards who acknowledged ``alarms``, by id (one read, when any did)."""
+    if not any(a.acked_by for a in alarms):
+        return {}
+    return {g.id: g.name for g in context.guards.all()}
 
 
 def check_devices(context: ConsoleContext, hub: LiveHub) -> None:
@@ -151,11 +163,13 @@ def refresh_alarms(context: ConsoleContext, hub: LiveHub) -> None:
 
 
 def alarm_json(alarm: Alarm) -> dict[str, Any]:
-    """An alarm for the board, with its words in both languages."""
+    """An open alarm for the board, with its words and how the guard acknowledges it: whether
+    a note is required, how long it may be, and the quick picks for this kind."""
     return {
-        **alarm_view(alarm).model_dump(mode="json"),
-        "text_zh": i18n.zh(i18n.ALARMS, alarm.kind),
-        "text_en": i18n.en(i18n.ALARMS, alarm.kind),
+        **alarm_view(alarm, {}).model_dump(mode="json"),
+        "note_required": alarm.kind in NOTE_REQUIRED_KINDS,
+        "note_max_chars": MAX_NOTE_CHARS,
+        "quick_notes": [list(pick) for pick in i18n.ACK_NOTES.get(alarm.kind, ())],
     }
 
 
@@ -233,7 +247,9 @@ def alarms(
     Needs a session: a fever alarm names the person."""
     hub = hub_of(request)
     refresh_alarms(context, hub)
-    return [alarm_view(a) for a in hub.alarms(include_acked=include_acked)]
+    found = hub.alarms(include_acked=include_acked)
+    names = guard_names(context, found)
+    return [alarm_view(a, names) for a in found]
 
 
 @router.post(
@@ -248,11 +264,16 @@ def acknowledge(
     alarm_id: str, body: AckRequest, request: Request, guard: GuardDep, context: ContextDep
 ) -> AlarmView:
     """Acknowledge an alarm (final: a second acknowledgement keeps the first), logged with the
-    guard and note in the alarm book and the audit log."""
+    guard and note in the alarm book and the audit log.
+
+    422 when the note is too long, or empty on a fever alarm (``kakou.note_required``): the
+    alarm stays open."""
     try:
         alarm = hub_of(request).acknowledge(alarm_id, guard.id, body.note)
     except StoreUnavailable as exc:
         raise HTTPException(status_code=503, detail=str(exc)) from exc
+    except NoteRefused as exc:
+        raise invalid(("body", "note"), str(exc), code=exc.code) from exc
     if alarm is None:
         raise HTTPException(status_code=404, detail=f"no alarm {alarm_id!r}")
     context.guards.audit(
@@ -262,4 +283,4 @@ def acknowledge(
         alarm.lane,
         {"alarm": alarm.id, "kind": alarm.kind, "note": body.note},
     )
-    return alarm_view(alarm)
+    return alarm_view(alarm, guard_names(context, [alarm]))

@@ -76,17 +76,95 @@
   }
   const heard = new Set();
 
+  // ---------------------------------------------------------------- alarm board
+  // Acknowledging opens a form in the banner: the kind's quick picks fill the note, which a
+  // fever needs (the server says so in note_required, and refuses an empty one). The board is
+  // updated in place, never redrawn, so a form being filled survives the stream's refreshes.
+  const alarmLine = (a) => `<b>${esc(T(a.text_zh, a.text_en))}</b>
+    ${a.lane ? "· " + T("通道", "lane") + " " + esc(a.lane) : "· " + T("全站", "whole gate")}
+    ${a.detail ? "· " + esc(a.detail) : ""}`;
+
+  function alarmElement(a) {
+    const el = document.createElement("div");
+    el.className = "alarm " + a.kind;
+    el.dataset.alarm = a.id;
+    el.dataset.noteRequired = a.note_required ? "yes" : "";
+    el.setAttribute("role", "alert");
+    // The picks are written in Chinese, the ledger's language; the English console explains them.
+    const picks = (a.quick_notes || []).map(([zh, en]) => `<button type="button" class="big quick-note"
+      data-note="${esc(zh)}">${esc(zh)}${T("", `<small>${esc(en)}</small>`)}</button>`).join("");
+    el.innerHTML = `<span class="alarm-text">${alarmLine(a)}
+        <small class="alarm-at">${esc(new Date(a.raised_at).toLocaleTimeString())}</small></span>
+      <button class="big ack">${T("已处置", "Acknowledge")}</button>
+      <form class="ack-form">${picks ? `<div class="quick-notes">${picks}</div>` : ""}
+        <label>${a.note_required ? T("处置情况（必填）", "What was done (required)") : T("处置情况（可不填）", "What was done (optional)")}
+          <input name="note" maxlength="${Number(a.note_max_chars)}" autocomplete="off"></label>
+        <p class="ack-error" aria-live="polite"></p>
+        <div class="ack-buttons"><button class="big primary ack-send">${T("确认处置", "Confirm")}</button>
+          <button type="button" class="big ack-cancel">${T("取消", "Cancel")}</button></div></form>`;
+    return el;
+  }
+
   function renderAlarms(alarms) {
     const box = $("#alarms");
     if (!box) return;
-    box.innerHTML = alarms.map((a) => `
-      <div class="alarm ${esc(a.kind)}" data-alarm="${esc(a.id)}" role="alert">
-        <span class="alarm-text"><b>${esc(T(a.text_zh, a.text_en))}</b>
-        ${a.lane ? "· " + T("通道", "lane") + " " + esc(a.lane) : "· " + T("全站", "whole gate")}
-        ${a.detail ? "· " + esc(a.detail) : ""}
-        <small class="alarm-at">${esc(new Date(a.raised_at).toLocaleTimeString())}</small></span>
-        <button class="big ack">${T("已处置", "Acknowledge")}</button></div>`).join("");
-    alarms.forEach((a) => { if (!heard.has(a.id)) { heard.add(a.id); beep(); } });
+    const open = new Set(alarms.map((a) => a.id));
+    let cleared = false;
+    box.querySelectorAll(".alarm").forEach((el) => {
+      if (!open.has(el.dataset.alarm)) { el.remove(); cleared = true; }
+    });
+    let before = null;  // new alarms go in the board's order; the ones showing are never moved
+    alarms.forEach((a) => {
+      let el = box.querySelector(`.alarm[data-alarm="${CSS.escape(a.id)}"]`);
+      if (!el) { el = alarmElement(a); box.insertBefore(el, before ? before.nextSibling : box.firstChild); }
+      before = el;
+      if (!heard.has(a.id)) { heard.add(a.id); beep(); }
+    });
+    if (cleared) refreshHandled();  // another guard acknowledged one
+  }
+
+  // A quick pick adds its words to the note, or takes them out again; the guard may type more.
+  const noteParts = (text) => text.split(/[；;]/).map((part) => part.trim()).filter(Boolean);
+  function togglePick(input, words) {
+    const parts = noteParts(input.value);
+    const at = parts.indexOf(words);
+    if (at >= 0) parts.splice(at, 1); else parts.push(words);
+    input.value = parts.join("；");
+  }
+  function noteChanged(form) {  // the picks in the note show chosen; a refusal shown is stale
+    const parts = noteParts(form.elements.note.value);
+    form.querySelectorAll(".quick-note").forEach((b) => b.classList.toggle("chosen", parts.includes(b.dataset.note)));
+    $(".ack-error", form).textContent = "";
+  }
+
+  // What is wrong with a note, by the type in the API's 422 (FastAPI's own, or the store's kakou.*).
+  function noteProblem(type, input) {
+    if (type === "kakou.note_required") return T("发热警报须写明处置情况，如已复测、已上报社区", "A fever needs a note of what was done: re-measured, reported…");
+    if (type === "string_too_long" || type === "kakou.note_too_long") return T(`处置情况最多 ${input.maxLength} 字`, `At most ${input.maxLength} characters`);
+    return "";
+  }
+
+  // ---------------------------------------------------------------- recently handled alarms
+  // Below the lanes: what was done about the last alarms, and by whom (the next shift reads it).
+  const HANDLED_SHOWN = 5;
+  async function refreshHandled() {
+    const lanesBox = $("#lanes");
+    if (!lanesBox) return;
+    const res = await fetch("/api/v1/alarms?include_acked=true", { credentials: "same-origin" });
+    if (!res.ok) return;
+    const handled = (await res.json()).filter((a) => a.acked_at)
+      .sort((x, y) => Date.parse(y.acked_at) - Date.parse(x.acked_at)).slice(0, HANDLED_SHOWN);
+    let box = $("#handled-alarms");
+    if (!box) {
+      box = document.createElement("section");
+      box.id = "handled-alarms"; box.className = "card handled";
+      lanesBox.insertAdjacentElement("afterend", box);
+    }
+    box.hidden = !handled.length;
+    box.innerHTML = `<h2>${T("最近处置的警报", "Recently handled alarms")}</h2><ul>${handled.map((a) => `
+      <li class="${esc(a.kind)}" data-alarm="${esc(a.id)}">${alarmLine(a)}
+        <span class="ack-note">${a.ack_note ? esc(a.ack_note) : T("（未写处置情况）", "(no note)")}</span>
+        <small>${esc(a.acked_by_name || a.acked_by)} · ${esc(new Date(a.acked_at).toLocaleString())}</small></li>`).join("")}</ul>`;
   }
 
   // ---------------------------------------------------------------- live lanes
@@ -198,13 +276,34 @@
     });
   }
   const alarmBox = $("#alarms");
-  if (alarmBox) alarmBox.addEventListener("click", async (ev) => {
-    if (!ev.target.matches(".ack")) return;
-    const id = ev.target.closest(".alarm").dataset.alarm;
-    const res = await api(`/api/v1/alarms/${encodeURIComponent(id)}/ack`, { note: "" });
-    if (res.ok) ev.target.closest(".alarm").remove();
-    else if (res.status === 503) toast(T("存储故障，暂不能记录处置", "The store cannot log it now"), "bad");
-  });
+  if (alarmBox) {
+    alarmBox.addEventListener("click", (ev) => {
+      const alarm = ev.target.closest(".alarm");
+      if (!alarm) return;
+      const form = $(".ack-form", alarm);
+      const pick = ev.target.closest(".quick-note");
+      if (ev.target.closest(".ack")) alarm.classList.add("acking");
+      else if (ev.target.closest(".ack-cancel")) { alarm.classList.remove("acking"); form.reset(); noteChanged(form); }
+      else if (pick) { togglePick(form.elements.note, pick.dataset.note); noteChanged(form); }
+    });
+    alarmBox.addEventListener("input", (ev) => { if (ev.target.form) noteChanged(ev.target.form); });
+    alarmBox.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const form = ev.target, alarm = form.closest(".alarm"), input = form.elements.note;
+      const error = $(".ack-error", form), send = $(".ack-send", form);
+      const note = input.value.trim();
+      if (alarm.dataset.noteRequired && !note) { error.textContent = noteProblem("kakou.note_required", input); return; }
+      send.disabled = true;
+      const res = await api(`/api/v1/alarms/${encodeURIComponent(alarm.dataset.alarm)}/ack`, { note });
+      send.disabled = false;
+      const refused = res.data && Array.isArray(res.data.detail) ? res.data.detail[0] : null;
+      if (res.ok) { alarm.remove(); refreshHandled(); }
+      else if (res.status === 503) toast(T("存储故障，暂不能记录处置", "The store cannot log it now"), "bad");
+      else error.textContent = noteProblem(refused && refused.type, input)
+        || T("未能记录处置：", "Not acknowledged: ") + ((refused && refused.msg) || res.status);
+    });
+    refreshHandled();
+  }
 
   // ---------------------------------------------------------------- simulation panel
   const simForm = $("#sim-form");

@@ -1,5 +1,6 @@
 """edge.store.alarms on a real SQLite file: one open alarm per lane and kind, final
-acknowledgements with the guard and note, and alarms that outlive closing the store."""
+acknowledgements with the guard and note (a fever's needs one), and alarms that outlive closing
+the store."""
 
 from __future__ import annotations
 
@@ -8,9 +9,18 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from edge.store import Store
-from edge.store.alarms import MAX_DETAIL_CHARS, AlarmBook, new_alarm_id
+from edge.store.alarms import (
+    MAX_DETAIL_CHARS,
+    MAX_NOTE_CHARS,
+    NOTE_REQUIRED_KINDS,
+    AlarmBook,
+    NoteRefused,
+    new_alarm_id,
+)
 from edge.store.guards import Guard, GuardBook, Role
 from tests.edge.store.conftest import COMMUNITY, GATE, StepClock
 
@@ -108,8 +118,53 @@ def test_an_unknown_alarm_is_none_and_the_acknowledging_guard_must_exist(
     assert book.get("no-such-alarm") is None
     alarm, _ = book.raise_alarm("in-1", "fever", "", at=clock())
     with pytest.raises(sqlite3.IntegrityError):  # acked_by references guards (id)
-        book.acknowledge(alarm.id, "g-nobody", at=clock())
+        book.acknowledge(alarm.id, "g-nobody", at=clock(), note="已复测")
     assert book.open_alarms() == [alarm]
+
+
+def test_a_fever_is_acknowledged_only_with_a_note_of_what_was_done(
+    book: AlarmBook, guard: Guard, clock: StepClock
+) -> None:
+    fever, _ = book.raise_alarm("in-1", "fever", "张*", at=clock.advance(1))
+    for empty in ("", "  \n\t "):
+        with pytest.raises(NoteRefused) as refused:
+            book.acknowledge(fever.id, guard.id, at=clock.advance(1), note=empty)
+        assert refused.value.code == "note_required"
+    with pytest.raises(NoteRefused) as too_long:
+        book.acknowledge(fever.id, guard.id, at=clock(), note="复" * (MAX_NOTE_CHARS + 1))
+    assert too_long.value.code == "note_too_long"
+    assert book.open_alarms() == [fever]  # refused: still open, nothing written
+    acked = book.acknowledge(fever.id, guard.id, at=clock.advance(1), note=" 已复测；已上报社区 ")
+    assert acked is not None
+    assert (acked.acked_by, acked.ack_note) == (guard.id, "已复测；已上报社区")  # trimmed
+    # Final, and a later empty acknowledgement is no refusal: nothing is written either way.
+    assert book.acknowledge(fever.id, guard.id, at=clock.advance(1)) == acked
+    door, _ = book.raise_alarm("in-1", "door_forced", "", at=clock.advance(1))
+    assert book.acknowledge(door.id, guard.id, at=clock.advance(1)) is not None  # optional
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    kind=st.sampled_from(["fever", "fever_unconfirmed", "door_held_open", "sync_backlog"]),
+    note=st.text(max_size=MAX_NOTE_CHARS + 20),
+)
+def test_a_note_is_stored_trimmed_or_refused_with_its_reason(
+    book: AlarmBook, guard: Guard, clock: StepClock, kind: str, note: str
+) -> None:
+    lane = new_alarm_id(clock.advance(1))  # a lane of its own: an alarm of its own
+    alarm, _ = book.raise_alarm(lane, kind, "", at=clock())
+    trimmed = note.strip()
+    if len(trimmed) > MAX_NOTE_CHARS or (not trimmed and kind in NOTE_REQUIRED_KINDS):
+        with pytest.raises(NoteRefused) as refused:
+            book.acknowledge(alarm.id, guard.id, at=clock(), note=note)
+        assert refused.value.code == ("note_required" if not trimmed else "note_too_long")
+        assert book.get(alarm.id) == alarm
+    else:
+        acked = book.acknowledge(alarm.id, guard.id, at=clock(), note=note)
+        assert acked is not None
+        assert acked.ack_note == trimmed
 
 
 def test_times_are_stored_in_utc_and_a_naive_time_is_refused(book: AlarmBook) -> None:
