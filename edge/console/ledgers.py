@@ -15,7 +15,8 @@ import io
 import itertools
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, Unpack
 from xml.sax.saxutils import escape
@@ -119,9 +120,44 @@ class _LocalTime:
 _SECONDS = [f"{second:02d}" for second in range(60)]
 
 
-@functools.lru_cache(maxsize=DISTINCT_CELLS)
-def _answers(answers: tuple[tuple[str, str], ...]) -> str:
-    return "；".join([f"{question}={answer}" for question, answer in answers])
+ANSWER_WORDS_ZH: Mapping[str, str] = {"yes": "是", "no": "否"}
+ANSWER_WORDS_EN: Mapping[str, str] = {"yes": "Yes", "no": "No"}
+
+
+@dataclass(frozen=True)
+class LedgerNames:
+    """What the office reads in place of the ids an entry stores: the policy's question texts,
+    its answer words and the guards' names. An id without a name (a question since dropped
+    from the policy, a guard removed) is shown as stored, so nothing is lost."""
+
+    questions: Mapping[str, str] = field(default_factory=dict)
+    answer_words: Mapping[str, str] = field(default_factory=dict)
+    guards: Mapping[str, str] = field(default_factory=dict)
+
+    def answers_cell(self) -> Callable[[tuple[tuple[str, str], ...]], str]:
+        """The answers column, remembered per distinct answer list (a gate asks alike)."""
+
+        @functools.lru_cache(maxsize=DISTINCT_CELLS)
+        def cell(answers: tuple[tuple[str, str], ...]) -> str:
+            return "；".join([self._answer(question, answer) for question, answer in answers])
+
+        return cell
+
+    def guard(self, guard_id: str | None) -> str:
+        return "" if guard_id is None else self.guards.get(guard_id, guard_id)
+
+    def _answer(self, question: str, answer: str) -> str:
+        text = self.questions.get(question)
+        word = self.answer_words.get(answer, answer)
+        if text is None:
+            return f"{question}={word}"
+        if text.endswith("？"):
+            return text + word
+        return f"{text} {word}" if text.endswith("?") else f"{text}：{word}"
+
+
+IDS_ONLY = LedgerNames()
+"""No names known: questions and guards as stored (``question=answer``, the guard's id)."""
 
 
 @functools.lru_cache(maxsize=DISTINCT_CELLS)
@@ -140,10 +176,13 @@ def _temperatures(temperatures: tuple[LedgerTemperature, ...]) -> str:
 _READINGS = re.compile(r"-?\d+\.\d(?:\(手持\))?(?: -?\d+\.\d(?:\(手持\))?)*")
 
 
-def register_rows(rows: Iterable[LedgerRow], zone: ZoneInfo) -> Iterator[Cells]:
+def register_rows(
+    rows: Iterable[LedgerRow], zone: ZoneInfo, names: LedgerNames = IDS_ONLY
+) -> Iterator[Cells]:
     """The register's cells for each row, in one loop (the export's hot path: locals only)."""
     local_time = _LocalTime(zone)
     directions, kinds, outcomes = DIRECTIONS, _KINDS, _OUTCOMES
+    answers_cell, guard = names.answers_cell(), names.guard
     for (
         seq,
         decided_at_us,
@@ -170,15 +209,17 @@ def register_rows(rows: Iterable[LedgerRow], zone: ZoneInfo) -> Iterator[Cells]:
             holder or "",
             household or "",
             _temperatures(temperatures) if temperatures else "",
-            _answers(answers),
+            answers_cell(answers),
             outcomes.get(outcome, outcome),
             _reasons(reasons),
-            guard_id or "",
+            guard(guard_id),
             guard_note or "",
         ]
 
 
-def fever_rows(rows: Iterable[LedgerRow], zone: ZoneInfo) -> Iterator[Cells]:
+def fever_rows(
+    rows: Iterable[LedgerRow], zone: ZoneInfo, names: LedgerNames = IDS_ONLY
+) -> Iterator[Cells]:
     """The fever ledger's cells for each row (pass it the fever cases only)."""
     local_time = _LocalTime(zone)
     fever = Outcome.FEVER.value
@@ -191,18 +232,22 @@ def fever_rows(rows: Iterable[LedgerRow], zone: ZoneInfo) -> Iterator[Cells]:
             row.pass_id or "",
             _temperatures(row.temperatures),
             FEVER_HANDLED if row.outcome == fever else FEVER_CLEARED,
-            row.guard_id or "",
+            names.guard(row.guard_id),
             row.guard_note or "",
         ]
 
 
-def register_row(entry: Entry, zone: ZoneInfo) -> Cells:
+def register_row(entry: Entry, zone: ZoneInfo, names: LedgerNames = IDS_ONLY) -> Cells:
     """One entry already decoded as a register row (the log page): the export's formatting."""
-    return next(register_rows((LedgerRow.of(entry),), zone))
+    return next(register_rows((LedgerRow.of(entry),), zone, names))
 
 
 def export_rows(
-    store: Store, ledger: Ledger, zone: ZoneInfo, **filters: Unpack[EntryFilters]
+    store: Store,
+    ledger: Ledger,
+    zone: ZoneInfo,
+    names: LedgerNames = IDS_ONLY,
+    **filters: Unpack[EntryFilters],
 ) -> tuple[tuple[str, ...], Iterator[Cells]]:
     """The headings and the rows of ``ledger`` (the register or the fever ledger), filtered
     as the log page filters.
@@ -212,8 +257,8 @@ def export_rows(
     fever = ledger == "fever"
     rows = ledger_rows(store, fever_cases=fever, **filters)
     if fever:
-        return FEVER_HEADINGS, fever_rows(rows, zone)
-    return REGISTER_HEADINGS, register_rows(rows, zone)
+        return FEVER_HEADINGS, fever_rows(rows, zone, names)
+    return REGISTER_HEADINGS, register_rows(rows, zone, names)
 
 
 # OWASP's "CSV injection": Excel and WPS run a cell that starts with one of these as a formula

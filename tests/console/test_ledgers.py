@@ -11,7 +11,8 @@ import html
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from edge.model import (
 )
 from edge.store import Store
 from edge.store.exports import LedgerRow
+from edge.store.guards import GuardBook
 from tests.drivers.waiting import wait_until
 from tests.edge.console.conftest import WAIT_S, Console, TokenMaker
 from tests.edge.store.drafts import drafts
@@ -125,6 +127,27 @@ def test_the_log_page_pages_by_seq(sim_console: Console) -> None:
     assert page.text.count("<tr>") == 4  # the heading row and three entries
 
 
+def test_exports_and_the_log_name_the_questions_and_the_guard(sim_console: Console) -> None:
+    """The office reads the policy's question and the guard's name, not their ids; an id the
+    policy or the accounts no longer know is shown as stored."""
+    guard = sim_console.guard
+    assert guard is not None
+    answers = (("travel_14d", "no"), ("symptoms", "yes"), ("dropped_q", "maybe"))
+    draft = _draft(MIDNIGHT, answers=answers, guard_id=guard.id, guard_note="已核实")
+    sim_console.gate.store.record_entry(draft, boot_id="boot-1", recorded_at=MIDNIGHT)
+    other = _draft(MIDNIGHT + timedelta(seconds=1), guard_id="g-gone")
+    sim_console.gate.store.record_entry(other, boot_id="boot-1", recorded_at=MIDNIGHT)
+    response = sim_console.client.get("/api/v1/exports/entries.csv")
+    named, unnamed = _read_csv(response.content)[1:]
+    assert named[9] == "14天内是否去过中高风险地区？否；是否有发热、咳嗽等症状？是；dropped_q=maybe"
+    assert named[12:] == [guard.name, "已核实"]
+    assert unnamed[12] == "g-gone"
+    sim_console.client.cookies.set("kakou_lang", "en")
+    page = sim_console.client.get("/log").text
+    assert "Fever, cough or other symptoms? Yes" in page
+    assert html.escape(guard.name) in page
+
+
 def test_the_log_pages_exports_carry_its_filters(sim_console: Console) -> None:
     record_varied(sim_console.gate.store)
     client = sim_console.client
@@ -174,7 +197,37 @@ def old_temperatures(entry: Entry) -> str:
     )
 
 
-def old_register_row(entry: Entry, zone: ZoneInfo) -> list[str | int]:
+@dataclass(frozen=True)
+class OfficeNames:
+    """The names the app should show for stored ids (built here from the policy and the guard
+    accounts, not by the code under test)."""
+
+    questions: Mapping[str, str] = field(default_factory=dict)
+    guards: Mapping[str, str] = field(default_factory=dict)
+
+    def answer(self, question: str, answer: str) -> str:
+        word = {"yes": "是", "no": "否"}.get(answer, answer)
+        if question not in self.questions:
+            return f"{question}={word}"
+        text = self.questions[question]
+        return {"？": text + word, "?": f"{text} {word}"}.get(text[-1], f"{text}：{word}")
+
+    def guard(self, guard_id: str | None) -> str:
+        return self.guards.get(guard_id, guard_id) if guard_id else ""
+
+
+IDS = OfficeNames()
+
+
+def office_names(console: Console) -> OfficeNames:
+    policy = next(iter(console.gate.lanes.values())).ctx.policy
+    return OfficeNames(
+        questions={qid: q.text_zh for qid, q in policy.questions.items()},
+        guards={g.id: g.name for g in GuardBook(console.gate.store).all()},
+    )
+
+
+def old_register_row(entry: Entry, zone: ZoneInfo, names: OfficeNames = IDS) -> list[str | int]:
     draft = entry.draft
     return [
         entry.seq,
@@ -186,15 +239,15 @@ def old_register_row(entry: Entry, zone: ZoneInfo) -> list[str | int]:
         draft.holder or "",
         draft.household or "",
         old_temperatures(entry),
-        "；".join(f"{q}={a}" for q, a in draft.answers),
+        "；".join(names.answer(q, a) for q, a in draft.answers),
         i18n.zh(i18n.OUTCOMES, draft.outcome.value),
         "；".join(i18n.zh(i18n.REASONS, r) for r in draft.reasons),
-        draft.guard_id or "",
+        names.guard(draft.guard_id),
         draft.guard_note or "",
     ]
 
 
-def old_fever_row(entry: Entry, zone: ZoneInfo) -> list[str | int]:
+def old_fever_row(entry: Entry, zone: ZoneInfo, names: OfficeNames = IDS) -> list[str | int]:
     draft = entry.draft
     handled = "劝返，复测确认发热，已上报" if draft.outcome is Outcome.FEVER else "复测正常，放行"
     return [
@@ -205,7 +258,7 @@ def old_fever_row(entry: Entry, zone: ZoneInfo) -> list[str | int]:
         draft.pass_id or "",
         old_temperatures(entry),
         handled,
-        draft.guard_id or "",
+        names.guard(draft.guard_id),
         draft.guard_note or "",
     ]
 
@@ -247,13 +300,13 @@ def old_xlsx(title: str, headings: Iterable[str], rows: Iterable[list[str | int]
 
 
 def old_rows(
-    store: Store, ledger: str, zone: ZoneInfo, **filters: Any
+    store: Store, ledger: str, zone: ZoneInfo, names: OfficeNames = IDS, **filters: Any
 ) -> tuple[tuple[str, ...], Iterator[list[str | int]]]:
     entries = old_walk(store, **filters)
     if ledger == "fever":
-        rows = (old_fever_row(e, zone) for e in entries if old_is_fever_case(e))
+        rows = (old_fever_row(e, zone, names) for e in entries if old_is_fever_case(e))
         return ledgers.FEVER_HEADINGS, rows
-    return ledgers.REGISTER_HEADINGS, (old_register_row(e, zone) for e in entries)
+    return ledgers.REGISTER_HEADINGS, (old_register_row(e, zone, names) for e in entries)
 
 
 def _new_csv(store: Store, ledger: str, zone: ZoneInfo = ZONE, **filters: Any) -> bytes:
@@ -694,6 +747,7 @@ def test_the_api_applies_the_filters_and_renders_as_before(sim_console: Console)
     store = sim_console.gate.store
     record_varied(store)
     client = sim_console.client
+    names = office_names(sim_console)
     for params, filters in (
         ({}, {}),
         ({"outcome": "denied"}, {"outcome": Outcome.DENIED}),
@@ -710,7 +764,7 @@ def test_the_api_applies_the_filters_and_renders_as_before(sim_console: Console)
         ),
     ):
         for ledger in LEDGERS:
-            headings, streamed = old_rows(store, ledger, ZONE, **filters)
+            headings, streamed = old_rows(store, ledger, ZONE, names, **filters)
             rows = list(streamed)
             response = client.get(f"/api/v1/exports/{ledger}.csv", params=params)
             assert response.status_code == 200

@@ -37,6 +37,21 @@ def _zone(context: ConsoleContext) -> str:
     return lane.ctx.policy.timezone
 
 
+def ledger_names(context: ConsoleContext, lang: str = "zh") -> ledgers.LedgerNames:
+    """The names a ledger shows for the ids entries store: the policy's questions, in the
+    page's language, and every guard account's name."""
+    policy = next(iter(context.lanes.values())).ctx.policy
+    english = lang == "en"
+    return ledgers.LedgerNames(
+        questions={
+            qid: question.text_en if english else question.text_zh
+            for qid, question in policy.questions.items()
+        },
+        answer_words=ledgers.ANSWER_WORDS_EN if english else ledgers.ANSWER_WORDS_ZH,
+        guards={guard.id: guard.name for guard in context.guards.all()},
+    )
+
+
 def _aware(moment: datetime | None, name: str) -> datetime | None:
     if moment is not None and moment.tzinfo is None:
         raise invalid(("query", name), "needs a UTC offset, e.g. +08:00 or Z")
@@ -75,7 +90,9 @@ def export(
         pass_id=pass_id or None,
         lane=lane or None,
     )
-    headings, rows = ledgers.export_rows(context.store, ledger, zone, **filters)
+    headings, rows = ledgers.export_rows(
+        context.store, ledger, zone, ledger_names(context), **filters
+    )
     used = {name: value for name, value in filters.items() if value is not None}
     detail = {"ledger": ledger, "format": fmt, "filters": jsonable_encoder(used)}
     context.guards.audit(context.now(), guard.id, "export", None, detail)

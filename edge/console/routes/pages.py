@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from edge.console import i18n, ledgers
 from edge.console.auth import MaybeGuardDep
 from edge.console.deps import ConsoleContext, ContextDep
+from edge.console.routes.ledgers import ledger_names
 from edge.console.routes.live import hub_of
 from edge.console.routes.status import gate_status
 from edge.model import Outcome
@@ -232,7 +233,8 @@ def log_page(
         newest_first=True,
         limit=LOG_PAGE,
     )
-    rows = [ledgers.register_row(e, zone) for e in entries]
+    names = ledger_names(context, lang)
+    rows = [ledgers.register_row(e, zone, names) for e in entries]
     if lang == "en":
         for row, entry in zip(rows, entries, strict=True):
             row[10] = i18n.en(i18n.OUTCOMES, entry.draft.outcome.value)
