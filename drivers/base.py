@@ -71,6 +71,25 @@ class DeviceStatus:
 
 ScanListener = Callable[[Scan], None]
 ReadingListener = Callable[[Reading], None]
+StatusListener = Callable[[DeviceStatus], None]
+
+
+class RereadWindow:
+    """A code seen again within ``window_s`` is the same presentation; the window slides while
+    the code stays in view, so a pass held up for ten seconds is one scan."""
+
+    def __init__(self, window_s: float) -> None:
+        self.window_s = window_s
+        self._seen: dict[str, float] = {}
+
+    def is_reread(self, scan: Scan, now_s: float) -> bool:
+        key = scan.text if not scan.truncated else f"\x00truncated:{scan.raw_length}"
+        last_s = self._seen.get(key)
+        self._seen[key] = now_s
+        if len(self._seen) > 64:
+            horizon_s = now_s - self.window_s
+            self._seen = {code: seen for code, seen in self._seen.items() if seen >= horizon_s}
+        return last_s is not None and now_s - last_s < self.window_s
 
 
 class Scanner(Protocol):

@@ -30,14 +30,21 @@ import numpy as np
 from numpy.typing import NDArray
 
 from drivers import qr
-from drivers.base import DeviceStatus, Health, Scan, ScanListener
+from drivers.base import (
+    DeviceStatus,
+    Health,
+    RereadWindow,
+    Scan,
+    ScanListener,
+    StatusListener,
+)
 from drivers.qr import DecodeOptions
+from drivers.status import StatusChanges
 
 log = logging.getLogger(__name__)
 
 Frame = NDArray[np.uint8]
 Decoder = Callable[[Frame], list[Scan]]
-StatusListener = Callable[[DeviceStatus], None]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 # What opening or reading a source raises when the device is gone or the file is unreadable.
@@ -179,24 +186,6 @@ def open_source(
 # --- scans ----------------------------------------------------------------------------------------
 
 
-class RereadWindow:
-    """A code seen again within ``window_s`` is the same presentation; the window slides while
-    the code stays in view, so a pass held up for ten seconds is one scan."""
-
-    def __init__(self, window_s: float) -> None:
-        self.window_s = window_s
-        self._seen: dict[str, float] = {}
-
-    def is_reread(self, scan: Scan, now_s: float) -> bool:
-        key = scan.text if not scan.truncated else f"\x00truncated:{scan.raw_length}"
-        last_s = self._seen.get(key)
-        self._seen[key] = now_s
-        if len(self._seen) > 64:
-            horizon_s = now_s - self.window_s
-            self._seen = {code: seen for code, seen in self._seen.items() if seen >= horizon_s}
-        return last_s is not None and now_s - last_s < self.window_s
-
-
 class FrameArchive:
     """Keeps the frame of each scan as JPEG, newest ``max_files`` only (privacy: opt-in)."""
 
@@ -280,7 +269,7 @@ class CameraScanner:
         self._reopen_max_s = reopen_max_s
         self._loop = loop
         self._archive = FrameArchive(save_dir, max_files=save_max_files) if save_dir else None
-        self._on_status = on_status
+        self._status_changes = StatusChanges(self.status, on_status)
         self._clock = clock
         self._wall_clock = wall_clock
         self._reread = RereadWindow(reread_window_s)
@@ -301,7 +290,6 @@ class CameraScanner:
         self._last_error = ""
         self._counts: Counter[str] = Counter()
         self._decode_ms: list[float] = []
-        self._notified: tuple[Health, str] | None = None
         self._decoder_thread: threading.Thread | None = None
         self._capture_threads: list[threading.Thread] = []
 
@@ -546,19 +534,4 @@ class CameraScanner:
         if changed and health is not Health.OK and not quiet:
             log.warning("%s: %s: %s", self.name, health, detail)
         if changed:
-            self._notify_if_changed()
-
-    def _notify_if_changed(self) -> None:
-        if self._on_status is None:
-            return
-        status = self.status()
-        with self._lock:
-            changed, self._notified = (
-                (status.health, status.detail) != self._notified,
-                (
-                    status.health,
-                    status.detail,
-                ),
-            )
-        if changed:
-            self._on_status(status)
+            self._status_changes.check()

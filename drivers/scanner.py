@@ -16,11 +16,19 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from enum import StrEnum
 
-from drivers.base import DeviceStatus, Health, Scan, ScanListener
+from drivers.base import (
+    DeviceStatus,
+    Health,
+    RereadWindow,
+    Scan,
+    ScanListener,
+    StatusListener,
+)
 from drivers.frames import gm65, honeywell
 from drivers.frames.code_text import CodeChunk, decode_text, flush_idle, split_codes
 from drivers.gm65_setup import Gm65Setup
-from drivers.serialport import SerialTransport, StatusListener
+from drivers.serialport import SerialTransport
+from drivers.status import StatusChanges
 
 
 class ScannerFamily(StrEnum):
@@ -62,10 +70,10 @@ class SerialScanner:
         self._terminators = terminators
         self._idle_gap_s = idle_gap_s
         self._max_code_bytes = max_code_bytes
-        self._reread_window_s = reread_window_s
+        self._reread = RereadWindow(reread_window_s)
         self._encodings = tuple(encodings)
         self._clock = clock
-        self._on_status = on_status
+        self._status_changes = StatusChanges(self.status, on_status)
         self._on_scan: ScanListener | None = None
 
         settings = [gm65.SETTINGS[setting] for setting in gm65_settings]
@@ -82,11 +90,9 @@ class SerialScanner:
         self._rest = b""
         self._dropping = 0
         self._last_rx_s = 0.0
-        self._seen: dict[str, float] = {}
 
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
-        self._notified: tuple[Health, str] | None = None
         self._transport = SerialTransport(
             name,
             url,
@@ -94,7 +100,7 @@ class SerialScanner:
             on_bytes=self._on_bytes,
             on_open=self._on_open,
             on_tick=self._on_tick,
-            on_status=lambda _status: self._notify_if_changed(),
+            on_status=lambda _status: self._status_changes.check(),
             reopen_min_s=reopen_min_s,
             reopen_max_s=reopen_max_s,
         )
@@ -144,7 +150,7 @@ class SerialScanner:
             frame = self._setup.begin(self._clock())
             if frame is not None:
                 self._transport.write(frame)
-            self._notify_if_changed()
+            self._status_changes.check()
 
     def _on_bytes(self, data: bytes) -> None:
         now_s = self._clock()
@@ -180,7 +186,7 @@ class SerialScanner:
         if self._setup is not None and self._setup.active:
             self._setup.on_tick(now_s)
             if not self._setup.active:
-                self._notify_if_changed()
+                self._status_changes.check()
 
     def _on_reply(self, reply: gm65.Reply, now_s: float) -> None:
         self._count("replies")
@@ -190,7 +196,7 @@ class SerialScanner:
         if frame is not None:
             self._transport.write(frame)
         if not self._setup.active:
-            self._notify_if_changed()
+            self._status_changes.check()
 
     def _emit(self, chunk: CodeChunk, now_s: float) -> None:
         if chunk.truncated:
@@ -198,33 +204,14 @@ class SerialScanner:
             scan = Scan(text="", source=self.name, truncated=True, raw_length=chunk.raw_length)
         else:
             text = decode_text(chunk.data, self._encodings)
-            if self._is_reread(text, now_s):
+            scan = Scan(text=text, source=self.name, raw_length=chunk.raw_length)
+            if self._reread.is_reread(scan, now_s):
                 self._count("rereads")
                 return
             self._count("scans")
-            scan = Scan(text=text, source=self.name, raw_length=chunk.raw_length)
         if self._on_scan is not None:
             self._on_scan(scan)
-
-    def _is_reread(self, text: str, now_s: float) -> bool:
-        """True when ``text`` was seen within the window (which slides while the code is held)."""
-        last_s = self._seen.get(text)
-        self._seen[text] = now_s
-        if len(self._seen) > 64:
-            horizon_s = now_s - self._reread_window_s
-            self._seen = {code: seen for code, seen in self._seen.items() if seen >= horizon_s}
-        return last_s is not None and now_s - last_s < self._reread_window_s
 
     def _count(self, key: str) -> None:
         with self._lock:
             self._counts[key] += 1
-
-    def _notify_if_changed(self) -> None:
-        if self._on_status is None:
-            return
-        status = self.status()
-        key = (status.health, status.detail)
-        with self._lock:
-            changed, self._notified = key != self._notified, key
-        if changed:
-            self._on_status(status)

@@ -15,12 +15,11 @@ from typing import Protocol, cast
 
 import serial
 
-from drivers.base import DeviceStatus, Health
+from drivers.base import DeviceStatus, Health, StatusListener
 
 log = logging.getLogger(__name__)
 
 BytesListener = Callable[[bytes], None]
-StatusListener = Callable[[DeviceStatus], None]
 Hook = Callable[[], None]
 
 # Errors that mean "the port is not usable now": unplugged (EIO, ENODEV, ENOENT), busy, or a pty

@@ -18,11 +18,19 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
-from drivers.base import DeviceStatus, Health, Reading, ReadingFault, ReadingListener
+from drivers.base import (
+    DeviceStatus,
+    Health,
+    Reading,
+    ReadingFault,
+    ReadingListener,
+    StatusListener,
+)
 from drivers.frames import gy_mcu90614, htpa, lu90614
 from drivers.frames.common import FrameResult
 from drivers.frames.text_line import TextLineCodec
-from drivers.serialport import SerialTransport, StatusListener
+from drivers.serialport import SerialTransport
+from drivers.status import StatusChanges
 
 FaultListener = Callable[[ReadingFault, str], None]
 Decoder = Callable[[bytes], tuple[list[FrameResult], bytes]]
@@ -139,7 +147,7 @@ class SerialThermometer:
         )
         self._query_timeout_s = query_timeout_s
         self._on_fault = on_fault
-        self._on_status = on_status
+        self._status_changes = StatusChanges(self.status, on_status)
         self._on_reading: ReadingListener | None = None
 
         self._lock = threading.Lock()
@@ -151,7 +159,6 @@ class SerialThermometer:
         self._last_reading: Reading | None = None
         self._last_frame_s: float | None = None
         self._counts: Counter[str] = Counter()
-        self._notified: tuple[Health, str] | None = None
 
         self._transport = SerialTransport(
             name,
@@ -159,7 +166,7 @@ class SerialThermometer:
             baudrate=baud,
             on_bytes=self._on_bytes,
             on_open=self._on_open,
-            on_status=lambda _status: self._notify_if_changed(),
+            on_status=lambda _status: self._status_changes.check(),
             reopen_min_s=reopen_min_s,
             reopen_max_s=reopen_max_s,
         )
@@ -265,7 +272,7 @@ class SerialThermometer:
             timer.cancel()
         if deliver and self._on_reading is not None:
             self._on_reading(reading)
-        self._notify_if_changed()
+        self._status_changes.check()
 
     def _on_bad_frame(self, result: FrameResult) -> None:
         fault = result.fault or ReadingFault.MALFORMED
@@ -275,7 +282,7 @@ class SerialThermometer:
             self._last_fault = (fault, raw_hex)
         if self._on_fault is not None:
             self._on_fault(fault, raw_hex)
-        self._notify_if_changed()
+        self._status_changes.check()
 
     # --- timer thread --------------------------------------------------------------------
 
@@ -289,14 +296,4 @@ class SerialThermometer:
             self._last_fault = (ReadingFault.TIMEOUT, "")
         if self._on_fault is not None:
             self._on_fault(ReadingFault.TIMEOUT, "")
-        self._notify_if_changed()
-
-    def _notify_if_changed(self) -> None:
-        if self._on_status is None:
-            return
-        status = self.status()
-        key = (status.health, status.detail)
-        with self._lock:
-            changed, self._notified = key != self._notified, key
-        if changed:
-            self._on_status(status)
+        self._status_changes.check()
