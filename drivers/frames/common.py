@@ -37,6 +37,29 @@ def sum8(data: bytes) -> int:
     return sum(data) & 0xFF
 
 
+def decode_command_triples(buf: bytes, prefix: int) -> tuple[list[int], bytes]:
+    """Host commands (the CMD byte of each valid ``prefix CMD SUM`` triple) in ``buf``, and the
+    tail that may begin one. A triple with a wrong SUM is skipped, as the modules do.
+
+    The GY-MCU90614 (prefix A5) and LU90614 (prefix FA) take their commands this way; used by
+    their simulators.
+    """
+    codes: list[int] = []
+    pos = 0
+    while True:
+        start = buf.find(prefix, pos)
+        if start < 0:
+            return codes, b""
+        if len(buf) - start < 3:
+            return codes, buf[start:]
+        code, check = buf[start + 1], buf[start + 2]
+        if (prefix + code) & 0xFF == check:
+            codes.append(code)
+            pos = start + 3
+        else:
+            pos = start + 1
+
+
 def header_prefix_at_end(buf: bytes, header: bytes) -> int:
     """Length of the longest proper prefix of ``header`` that ``buf`` ends with.
 

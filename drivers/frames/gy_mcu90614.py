@@ -9,7 +9,7 @@ One public code sample sends the ambient pair first, so the order is a parameter
 from __future__ import annotations
 
 from drivers.base import ReadingFault
-from drivers.frames.common import FrameResult, decode_fixed_frames, sum8
+from drivers.frames.common import FrameResult, decode_command_triples, decode_fixed_frames, sum8
 
 COMMAND_PREFIX = 0xA5
 
@@ -56,24 +56,8 @@ def decode(buf: bytes, *, object_first: bool = True) -> tuple[list[FrameResult],
 
 
 def decode_commands(buf: bytes) -> tuple[list[int], bytes]:
-    """Host commands (the CMD byte of each valid ``A5 CMD SUM``) in ``buf``, and the tail.
-
-    Used by the simulator; a triple with a wrong SUM is skipped like the module does.
-    """
-    codes: list[int] = []
-    pos = 0
-    while True:
-        start = buf.find(COMMAND_PREFIX, pos)
-        if start < 0:
-            return codes, b""
-        if len(buf) - start < 3:
-            return codes, buf[start:]
-        code, check = buf[start + 1], buf[start + 2]
-        if (COMMAND_PREFIX + code) & 0xFF == check:
-            codes.append(code)
-            pos = start + 3
-        else:
-            pos = start + 1
+    """Host commands (CMD bytes of valid ``A5 CMD SUM`` triples) in ``buf``, and the tail."""
+    return decode_command_triples(buf, COMMAND_PREFIX)
 
 
 def _hundredths(value_c: float) -> bytes:

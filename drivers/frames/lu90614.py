@@ -12,7 +12,13 @@ from __future__ import annotations
 from enum import IntEnum
 
 from drivers.base import ReadingFault
-from drivers.frames.common import FrameResult, decode_fixed_frames, malformed, sum8
+from drivers.frames.common import (
+    FrameResult,
+    decode_command_triples,
+    decode_fixed_frames,
+    malformed,
+    sum8,
+)
 
 COMMAND_PREFIX = 0xFA
 HEADER = b"\xfe"
@@ -64,17 +70,4 @@ def decode(buf: bytes, *, mode: LuMode) -> tuple[list[FrameResult], bytes]:
 
 def decode_commands(buf: bytes) -> tuple[list[int], bytes]:
     """Host commands (CMD bytes of valid ``FA CMD SUM`` triples) in ``buf``, and the tail."""
-    codes: list[int] = []
-    pos = 0
-    while True:
-        start = buf.find(COMMAND_PREFIX, pos)
-        if start < 0:
-            return codes, b""
-        if len(buf) - start < 3:
-            return codes, buf[start:]
-        code, check = buf[start + 1], buf[start + 2]
-        if (COMMAND_PREFIX + code) & 0xFF == check:
-            codes.append(code)
-            pos = start + 3
-        else:
-            pos = start + 1
+    return decode_command_triples(buf, COMMAND_PREFIX)
