@@ -231,3 +231,29 @@ class PtyDevice:
             pass
         except OSError as exc:
             log.debug("%s: wake after stop: %s", self.name, exc)
+
+
+class OnPty:
+    """A simulated device living on a ``PtyDevice`` (set as ``_pty``): the plug and lifecycle
+    every simulator offers a test."""
+
+    _pty: PtyDevice
+
+    @property
+    def port(self) -> str:
+        return self._pty.port
+
+    def start(self) -> None:
+        self._pty.start()
+
+    def stop(self) -> None:
+        self._pty.stop()
+
+    def unplug(self) -> None:
+        self._pty.unplug()
+
+    def replug(self) -> None:
+        self._pty.replug()
+
+    def wait_sent(self, timeout_s: float = 5.0) -> bool:
+        return self._pty.wait_sent(timeout_s)

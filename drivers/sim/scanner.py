@@ -15,14 +15,14 @@ from collections import deque
 from collections.abc import Mapping
 
 from drivers.frames import gm65, honeywell
-from drivers.sim.pty import PtyDevice
+from drivers.sim.pty import OnPty, PtyDevice
 
 # Factory defaults that matter here (GM65 manual §8.5 for 0x0000: LED on, sound on, standard aim
 # and light, manual mode). The other registers read 0, like a module whose tail is NONE.
 FACTORY_REGISTERS: Mapping[int, int] = {0x0000: 0b1101_0100}
 
 
-class SimScanner:
+class SimScanner(OnPty):
     """What every simulated scanner shares: the pty, presenting codes and the fault helpers."""
 
     def __init__(
@@ -38,27 +38,6 @@ class SimScanner:
         self._inbox = b""
         self._random = random.Random(seed)
         self._pty = PtyDevice(self._on_receive, link_path=link_path, name=name)
-
-    # --- lifecycle and plumbing ----------------------------------------------------------
-
-    @property
-    def port(self) -> str:
-        return self._pty.port
-
-    def start(self) -> None:
-        self._pty.start()
-
-    def stop(self) -> None:
-        self._pty.stop()
-
-    def unplug(self) -> None:
-        self._pty.unplug()
-
-    def replug(self) -> None:
-        self._pty.replug()
-
-    def wait_sent(self, timeout_s: float = 5.0) -> bool:
-        return self._pty.wait_sent(timeout_s)
 
     # --- what the module sends ---------------------------------------------------------------
 

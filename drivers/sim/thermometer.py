@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 
 from drivers.frames import gy_mcu90614, htpa, lu90614
-from drivers.sim.pty import PtyDevice
+from drivers.sim.pty import OnPty, PtyDevice
 
 
 class ThermometerFault(StrEnum):
@@ -33,7 +33,7 @@ class ThermometerFault(StrEnum):
     WRONG_MODE = "wrong_mode"  # LU90614: answers in the other mode than the one selected
 
 
-class SimThermometerModule:
+class SimThermometerModule(OnPty):
     """What every simulated module shares; subclasses supply the protocol.
 
     ``present`` queues what the next answers measure: each frame sent consumes one value; when
@@ -71,29 +71,13 @@ class SimThermometerModule:
             self._on_receive, link_path=link_path, on_tick=self._on_tick, name=name
         )
 
-    # --- lifecycle and plumbing ----------------------------------------------------------
-
-    @property
-    def port(self) -> str:
-        return self._pty.port
-
-    def start(self) -> None:
-        self._pty.start()
-
-    def stop(self) -> None:
-        self._pty.stop()
+    # --- plugging (the rest of the plumbing is OnPty's) -------------------------------
 
     def unplug(self) -> None:
-        self._pty.unplug()
+        super().unplug()
         with self._lock:
             self._streaming = self._streams_at_power_on  # a power cycle forgets the mode
         self._power_cycled()
-
-    def replug(self) -> None:
-        self._pty.replug()
-
-    def wait_sent(self, timeout_s: float = 5.0) -> bool:
-        return self._pty.wait_sent(timeout_s)
 
     # --- what the module measures and how it misbehaves ----------------------------------
 
