@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Annotated, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
 from edge.console import ledgers
 from edge.console.auth import GuardDep
-from edge.console.deps import ConsoleContext, ContextDep, invalid
-from edge.model import Outcome
-from edge.store.exports import EntryFilters
+from edge.console.deps import ConsoleContext, ContextDep
+from edge.console.filters import EntryFiltersDep
 
 router = APIRouter(prefix="/api/v1", tags=["ledgers"])
 
@@ -52,12 +51,6 @@ def ledger_names(context: ConsoleContext, lang: str = "zh") -> ledgers.LedgerNam
     )
 
 
-def _aware(moment: datetime | None, name: str) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        raise invalid(("query", name), "needs a UTC offset, e.g. +08:00 or Z")
-    return moment
-
-
 @router.get(
     "/exports/{ledger}.{fmt}",
     responses={200: {"content": {"text/csv": {}, XLSX_TYPE: {}}}},
@@ -68,12 +61,7 @@ def export(
     fmt: Format,
     context: ContextDep,
     guard: GuardDep,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    outcome: Outcome | None = None,
-    household: Annotated[str | None, Query(max_length=64)] = None,
-    pass_id: Annotated[str | None, Query(max_length=128)] = None,
-    lane: Annotated[str | None, Query(max_length=64)] = None,
+    filters: EntryFiltersDep,
 ) -> Response:
     """Download a ledger, streamed, filtered as the entry log is; the export itself is logged
     with its filters (personal data leaving the gate).
@@ -82,14 +70,6 @@ def export(
     worker threads chunk by chunk, so the event loop (the live view's stream) is never blocked.
     """
     zone = ZoneInfo(_zone(context))
-    filters = EntryFilters(
-        since=_aware(since, "since"),
-        until=_aware(until, "until"),
-        outcome=outcome,
-        household=household or None,
-        pass_id=pass_id or None,
-        lane=lane or None,
-    )
     headings, rows = ledgers.export_rows(
         context.store, ledger, zone, ledger_names(context), **filters
     )
