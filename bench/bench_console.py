@@ -38,6 +38,7 @@ from edge.console import ledgers
 from edge.console.app import create_app
 from edge.console.deps import ConsoleContext
 from edge.console.routes.ledgers import TITLES
+from edge.policy import Policy
 from edge.store import Store
 from edge.store.exports import ledger_rows
 from edge.store.guards import GuardBook, Role, SignInFailure
@@ -217,9 +218,19 @@ def bench_exports(store: Store, rows: int, *, old: bool) -> None:
     count = sum(1 for _ in ledger_rows(store, since=month_start, until=end))
     print(f"== export one month ({month_start:%Y-%m-%d} to {end:%Y-%m-%d}, {count:,} entries)")
 
+    # As the console exports: the policy's question texts and guard names in place of ids.
+    policy = Policy()
+    names = ledgers.LedgerNames(
+        questions={qid: question.text_zh for qid, question in policy.questions.items()},
+        answer_words=ledgers.ANSWER_WORDS_ZH,
+        guards={f"guard-{n:02d}": f"值班员{n}" for n in range(20)},
+    )
+
     def new(ledger: str, fmt: str) -> Export:
         def export() -> Iterable[bytes]:
-            headings, cells = ledgers.export_rows(store, ledger, ZONE, since=month_start, until=end)
+            headings, cells = ledgers.export_rows(
+                store, ledger, ZONE, names, since=month_start, until=end
+            )
             if fmt == "csv":
                 return ledgers.csv_chunks(headings, cells)
             return ledgers.xlsx_chunks(TITLES[ledger], headings, cells)
