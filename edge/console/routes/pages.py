@@ -167,30 +167,37 @@ def live_view(request: Request, context: ContextDep, guard: MaybeGuardDep) -> Re
     return page(lang, "实时", body, guard=guard, current="/")
 
 
+LOG_HEADINGS_EN = (
+    "Seq",
+    "Time",
+    "Lane",
+    "Dir",
+    "Pass",
+    "Kind",
+    "Name",
+    "Household",
+    "Temp °C",
+    "Answers",
+    "Decision",
+    "Reasons",
+    "Guard",
+    "Note",
+)
+
+
 def _entries_table(lang: str, context: ConsoleContext, rows: list[list[str | int]]) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in ledgers.REGISTER_HEADINGS)
-    if lang == "en":
-        head = "".join(
-            f"<th>{h}</th>"
-            for h in (
-                "Seq",
-                "Time",
-                "Lane",
-                "Dir",
-                "Pass",
-                "Kind",
-                "Name",
-                "Household",
-                "Temp °C",
-                "Answers",
-                "Decision",
-                "Reasons",
-                "Guard",
-                "Note",
-            )
-        )
+    """The log as a table; each cell carries its heading, so on a phone (CSS below 600 px)
+    an entry reads as a card of labelled lines instead of 14 columns scrolled sideways."""
+    headings = LOG_HEADINGS_EN if lang == "en" else ledgers.REGISTER_HEADINGS
+    head = "".join(f"<th>{escape(h)}</th>" for h in headings)
     body = "".join(
-        "<tr>" + "".join(f"<td>{escape(str(cell))}</td>" for cell in row) + "</tr>" for row in rows
+        "<tr>"
+        + "".join(
+            f'<td data-label="{escape(label)}">{escape(str(cell))}</td>'
+            for label, cell in zip(headings, row, strict=True)
+        )
+        + "</tr>"
+        for row in rows
     )
     return (
         f'<div class="scroll"><table id="entries"><thead><tr>{head}</tr></thead>'
