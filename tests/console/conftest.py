@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
 from edge import passes
 from edge.boot import Gate, build_gate, ensure_sim_issuer
@@ -47,6 +47,9 @@ CHROMIUM_FLAGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 SCREENSHOTS = Path(__file__).parent / "screenshots"
+# Assertions poll until they hold; on a loaded 2-core CI machine a page reload under a live
+# gate has taken over Playwright's default 5 s, so they may wait up to 15 s (a pass is no slower).
+expect.set_options(timeout=15_000)
 GUARD_PIN = "1357"
 ADMIN_PIN = "8642"
 

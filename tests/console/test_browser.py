@@ -174,7 +174,7 @@ def test_the_log_reads_as_cards_on_a_phone(live: LiveConsole, page: Page) -> Non
     assert _wait(lambda: live.gate.store.entry_count() == 1, 10)
     page.set_viewport_size({"width": 390, "height": 844})
     sign_in(page, live)
-    page.goto(f"{live.url}/log")
+    page.goto(f"{live.url}/log?lane=in-1")
     expect(page.locator("#entries thead")).to_be_hidden()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the log scrolls sideways on a phone ({width}px)"
@@ -185,6 +185,10 @@ def test_the_log_reads_as_cards_on_a_phone(live: LiveConsole, page: Page) -> Non
     assert label == '"通行证号"'
     expect(card.locator('td[data-label="备注"]')).to_be_hidden()  # no note: no empty line
     shot(page, "log-phone")
+    page.click("#lang-switch")  # back to the same search, in English
+    expect(page.locator("h1")).to_have_text("Entry log")
+    assert page.url.endswith("/log?lane=in-1")
+    expect(card.locator('td[data-label="Pass"]')).to_have_text("R-700")
 
 
 def test_kiosk_and_status_pages(live: LiveConsole, page: Page) -> None:

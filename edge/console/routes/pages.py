@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from html import escape
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -58,10 +58,14 @@ def _nav(lang: str, guard: Guard | None, current: str) -> str:
         if guard
         else f'<a href="/login">{t(lang, "登录", "Sign in")}</a>'
     )
-    switch = "English" if lang == "zh" else "中文"
+    switch, other = ("English", "en") if lang == "zh" else ("中文", "zh")
+    # A plain link (console.js adds the page's query to ``next``): it works before the script
+    # has loaded on a slow phone, and the server sets the cookie.
+    switch_href = escape(f"/lang/{other}?{urlencode({'next': current or '/'})}")
     return (
         f'<header><strong class="brand">卡口 Kakou</strong><nav>{items}</nav>'
-        f'<div class="me">{who}<button class="small" id="lang-switch">{switch}</button>'
+        f'<div class="me">{who}<a class="button small" id="lang-switch" href="{switch_href}">'
+        f"{switch}</a>"
         f'<button class="small" id="theme-switch" title="{t(lang, "日光下更易读", "Easier to read in sunlight")}">'
         f"☀ {t(lang, '日光', 'Sunlight')}</button></div>"
         "</header>"
@@ -95,6 +99,16 @@ def page(
 
 def _need_sign_in(request: Request) -> Response:
     return RedirectResponse(f"/login?{urlencode({'next': request.url.path})}", status_code=303)
+
+
+@router.get("/lang/{to}")
+def switch_language(to: Literal["zh", "en"], next: str = "/") -> RedirectResponse:
+    """Remember the language on this device for a year, and go back to the page it came from
+    (a path on this console only: never an address elsewhere)."""
+    back = next if next.startswith("/") and not next.startswith(("//", "/\\")) else "/"
+    response = RedirectResponse(back, status_code=303)
+    response.set_cookie(LANG_COOKIE, to, max_age=365 * 24 * 3600, path="/", samesite="strict")
+    return response
 
 
 @router.get("/login")

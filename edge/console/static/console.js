@@ -36,11 +36,9 @@
     localStorage.setItem(THEME_KEY, sunny() ? "dark" : "sun");
     document.documentElement.classList.toggle("sun", sunny());
   });
+  // The language link comes back to this very page, its search included.
   const sw = $("#lang-switch");
-  if (sw) sw.addEventListener("click", () => {
-    document.cookie = "kakou_lang=" + (lang === "en" ? "zh" : "en") + "; path=/; SameSite=Strict; max-age=31536000";
-    location.reload();
-  });
+  if (sw) sw.href = "/lang/" + (lang === "en" ? "zh" : "en") + "?next=" + encodeURIComponent(location.pathname + location.search);
   const out = $("#sign-out");
   if (out) out.addEventListener("click", async () => { await api("/api/v1/auth/sign-out"); location.href = "/login"; });
 

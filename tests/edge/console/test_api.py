@@ -798,3 +798,19 @@ def test_each_feverish_person_is_an_alarm_of_their_own(sim_console: Console) -> 
     )
     stored = AlarmBook(sim_console.gate.store).open_alarms()
     assert sorted(a.kind for a in stored) == ["door_held_open", "fever", "fever"]
+
+
+def test_the_language_link_sets_the_cookie_and_returns_to_the_page(sim_console: Console) -> None:
+    client = sim_console.client
+    page = client.get("/log", params={"lane": "in-1"}).text
+    assert 'id="lang-switch" href="/lang/en?next=%2Flog"' in page  # console.js adds the query
+    back = client.get("/lang/en", params={"next": "/log?lane=in-1"}, follow_redirects=False)
+    assert back.status_code == 303
+    assert back.headers["location"] == "/log?lane=in-1"
+    assert "kakou_lang=en" in back.headers["set-cookie"]
+    assert "samesite=strict" in back.headers["set-cookie"].lower()
+    assert '<html lang="en">' in client.get("/log").text
+    for elsewhere in ("//evil.example/", "https://evil.example/", "/\\evil.example", "log"):
+        away = client.get("/lang/zh", params={"next": elsewhere}, follow_redirects=False)
+        assert away.headers["location"] == "/", elsewhere  # never a redirect off the console
+    assert client.get("/lang/fr", follow_redirects=False).status_code == 422
