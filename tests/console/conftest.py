@@ -11,7 +11,6 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,7 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
-from edge import passes
-from edge.boot import Gate, build_gate, ensure_sim_issuer
+from edge.boot import Gate, build_gate
 from edge.console.app import create_app
 from edge.model import PassKind
 from edge.settings import Settings
@@ -34,6 +32,7 @@ from tests.edge.console.conftest import (  # noqa: F401  fixtures shared with th
     make_token,
     sim_console,
 )
+from tests.tokens import sim_token
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -69,20 +68,7 @@ class LiveConsole:
     admin: Guard
 
     def token(self, pass_id: str, kind: PassKind = PassKind.RESIDENT) -> str:
-        issuer = ensure_sim_issuer(self.gate.settings)
-        now = datetime.now(UTC)
-        return passes.issue(
-            issuer.key,
-            key_id=issuer.key_id,
-            community=issuer.community,
-            pass_id=pass_id,
-            kind=kind,
-            holder="王*明",
-            unit="3-2-501",
-            not_before=now - timedelta(days=1),
-            expires=now + timedelta(days=30),
-            issued_at=now - timedelta(days=1),
-        )
+        return sim_token(self.gate.settings, pass_id, kind)
 
     def present(self, pass_id: str, temperatures_c: list[float], **kind: Any) -> None:
         """A person at the gate: the thermometer is primed, then the pass is scanned."""

@@ -11,7 +11,6 @@ import stat
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +18,15 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gpiozero.pins.mock import MockFactory
 
-from edge import boot, keys, passes
+from edge import boot, keys
 from edge.boot import Gate, build_gate
 from edge.bus import BusEvent
-from edge.model import Entry, GateMode, Outcome, PassKind, VerifyReason
+from edge.model import Entry, GateMode, Outcome, VerifyReason
 from edge.policy import Policy
 from edge.settings import Settings, load_settings
 from sync.subscriber import META_POLICY
 from tests.drivers.waiting import wait_until
+from tests.tokens import signed_token
 
 GUARD = "guard-07"
 WAIT_S = 5.0
@@ -160,18 +160,8 @@ def test_trusted_keys_and_revocations_from_the_state_dir_reach_the_lane(
 
 
 def _token(key: Ed25519PrivateKey, pass_id: str) -> str:
-    now = datetime.now(UTC)
-    return passes.issue(
-        key,
-        key_id="office-2026",
-        community="demo",
-        pass_id=pass_id,
-        kind=PassKind.RESIDENT,
-        holder="李*",
-        unit="1-1-101",
-        not_before=now - timedelta(days=1),
-        expires=now + timedelta(days=30),
-        issued_at=now - timedelta(days=1),
+    return signed_token(
+        key, key_id="office-2026", community="demo", pass_id=pass_id, holder="李*", unit="1-1-101"
     )
 
 

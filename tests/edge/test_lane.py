@@ -29,7 +29,6 @@ from drivers.scanner import SerialScanner
 from drivers.sim.scanner import SimGm65
 from drivers.sim.thermometer import SimGyMcu90614
 from drivers.thermometer import SerialThermometer
-from edge import passes
 from edge.bus import Bus, BusEvent
 from edge.clock import FakeClock, SystemClock
 from edge.lane import MAX_SCAN_CHARS, ActionResult, Lane, TrustMaterial
@@ -39,6 +38,7 @@ from edge.rule import LaneContext, Reason, Reject
 from edge.store import Store
 from edge.timepolicy import TrustedTime, UnsyncedPolicy
 from tests.drivers.waiting import wait_until
+from tests.tokens import signed_token
 
 COMMUNITY = "demo"
 GATE = "north"
@@ -152,18 +152,14 @@ def issue(
     *,
     valid_days: tuple[float, float] = (-30, 30),
 ) -> str:
-    now = datetime.now(UTC)
-    return passes.issue(
+    return signed_token(
         key,
         key_id=KID,
         community=COMMUNITY,
         pass_id=pass_id,
         kind=kind,
         holder="王*",
-        unit="3-2-501",
-        not_before=now + timedelta(days=valid_days[0]),
-        expires=now + timedelta(days=valid_days[1]),
-        issued_at=now + timedelta(days=valid_days[0]),
+        valid_days=valid_days,
     )
 
 

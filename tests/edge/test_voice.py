@@ -8,20 +8,19 @@ import shutil
 import threading
 import time
 import wave
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import edge.rule
-from edge import passes
-from edge.boot import build_gate, ensure_sim_issuer
+from edge.boot import build_gate
 from edge.bus import BusEvent
-from edge.model import Outcome, PassKind
+from edge.model import Outcome
 from edge.settings import Settings, load_settings
 from edge.voice import PHRASES, Speaker, phrase_for
 from tests.drivers.waiting import wait_until
+from tests.tokens import sim_token
 
 ESPEAK = shutil.which("espeak-ng")
 
@@ -143,20 +142,7 @@ def test_a_gate_with_voice_on_speaks_a_whole_visit(tmp_path: Path) -> None:
     gate = build_gate(Settings.model_validate(data))
     try:
         assert gate.simulation is not None
-        issuer = ensure_sim_issuer(gate.settings)
-        now = datetime.now(UTC)
-        token = passes.issue(
-            issuer.key,
-            key_id=issuer.key_id,
-            community=issuer.community,
-            pass_id="R-1",
-            kind=PassKind.RESIDENT,
-            holder="王*",
-            unit="1-1-101",
-            not_before=now - timedelta(days=1),
-            expires=now + timedelta(days=1),
-            issued_at=now - timedelta(days=1),
-        )
+        token = sim_token(gate.settings, "R-1", holder="王*", unit="1-1-101", valid_days=(-1, 1))
         gate.simulation.temperature("in-1", [36.6], 36.6)
         gate.simulation.present("in-1", token.encode())
         assert wait_until(lambda: len(list(spoken.glob("*.wav"))) >= 2, 20)

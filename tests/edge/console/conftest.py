@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +14,7 @@ from fastapi.testclient import TestClient
 
 from drivers.door import GpioDoor
 from drivers.sim.scanner import SimGm65
-from edge import passes
-from edge.boot import Gate, build_gate, ensure_sim_issuer
+from edge.boot import Gate, build_gate
 from edge.bus import BusEvent
 from edge.console.app import create_app
 from edge.console.deps import ConsoleContext
@@ -23,6 +22,7 @@ from edge.model import PassKind
 from edge.settings import Settings, load_settings
 from edge.store.guards import Guard, GuardBook, Role
 from tests.drivers.waiting import wait_until
+from tests.tokens import sim_token
 
 WAIT_S = 5.0
 
@@ -172,21 +172,8 @@ TokenMaker = Callable[..., str]
 @pytest.fixture
 def make_token(sim_console: Console) -> TokenMaker:
     """Passes signed with the simulated gate's own issuer key (trusted by its lane)."""
-    issuer = ensure_sim_issuer(sim_console.gate.settings)
 
     def make(pass_id: str, kind: PassKind = PassKind.RESIDENT) -> str:
-        now = datetime.now(UTC)
-        return passes.issue(
-            issuer.key,
-            key_id=issuer.key_id,
-            community=issuer.community,
-            pass_id=pass_id,
-            kind=kind,
-            holder="张*",
-            unit="3-2-501",
-            not_before=now - timedelta(days=1),
-            expires=now + timedelta(days=30),
-            issued_at=now - timedelta(days=1),
-        )
+        return sim_token(sim_console.gate.settings, pass_id, kind, holder="张*")
 
     return make

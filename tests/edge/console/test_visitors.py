@@ -14,7 +14,7 @@ import pytest
 
 from drivers.qr import decode
 from edge import passes
-from edge.boot import build_gate, ensure_gate_key, ensure_sim_issuer
+from edge.boot import build_gate, ensure_gate_key
 from edge.console import i18n
 from edge.identity import id_check_char
 from edge.model import PassKind, VerifyReason
@@ -25,6 +25,7 @@ from edge.store.registrations import RegistrationBook
 from tests.drivers.waiting import wait_until
 from tests.edge.console.conftest import WAIT_S, Console, serve
 from tests.edge.console.visitor_gate import all_day_settings
+from tests.tokens import signed_token, sim_token
 
 FIRST17 = "11010519900307123"
 ID_NUMBER = FIRST17 + id_check_char(FIRST17)
@@ -209,19 +210,12 @@ def test_a_vehicle_pass_goes_to_the_lane_and_every_occupant_is_measured(desk: Co
 
 def test_the_guard_can_count_occupants_of_a_scanned_vehicle_pass(desk: Console) -> None:
     assert desk.gate.simulation is not None
-    issuer = ensure_sim_issuer(desk.gate.settings)
-    now = datetime.now(UTC)
-    token = passes.issue(
-        issuer.key,
-        key_id=issuer.key_id,
-        community=issuer.community,
-        pass_id="CAR-1",
-        kind=PassKind.VEHICLE,
+    token = sim_token(
+        desk.gate.settings,
+        "CAR-1",
+        PassKind.VEHICLE,
         holder="陈*",
         unit="1-1-101",
-        not_before=now - timedelta(days=1),
-        expires=now + timedelta(days=30),
-        issued_at=now - timedelta(days=1),
         plate="沪A54321",
     )
     desk.gate.simulation.present("in-1", token.encode())
@@ -238,18 +232,14 @@ def test_the_guard_can_count_occupants_of_a_scanned_vehicle_pass(desk: Console) 
 def test_a_gate_key_cannot_sign_a_resident_pass(desk: Console, tmp_path: Path) -> None:
     """Even the gate's own key is refused outside its scope (a stolen gate key mints little)."""
     gate_key = ensure_gate_key(desk.gate.settings, desk.gate.store)
-    now = datetime.now(UTC)
-    forged = passes.issue(
+    forged = signed_token(
         gate_key.key,
         key_id=gate_key.key_id,
         community="demo",
         pass_id="R-FAKE",
-        kind=PassKind.RESIDENT,
         holder="某*",
         unit="9-9-909",
-        not_before=now - timedelta(hours=1),
-        expires=now + timedelta(days=365),
-        issued_at=now - timedelta(hours=1),
+        valid_days=(-1, 365),
         gates=("north",),
     )
     assert desk.gate.simulation is not None
