@@ -61,6 +61,9 @@ from edge.timepolicy import TrustedTime, UnsyncedPolicy, pass_time
 
 log = logging.getLogger(__name__)
 
+OFFICE = "office"
+"""The guard id a mode change ordered by the office's signed policy is recorded under."""
+
 MAX_SCAN_CHARS = 4096  # far above any pass (2 KB) yet bounded: a 1 MB scan is cut, never held
 
 
@@ -189,7 +192,8 @@ class Lane:
     def set_policy(self, policy: Policy) -> Future[ActionResult]:
         """A new policy (from the office's signed downlink): taken up as soon as no visit is in
         progress, never in the middle of one (its questions and thresholds stay as they began).
-        The gate mode stays the guard's; the policy's ``mode`` is the mode at the next start."""
+        When it changes the policy's ``mode`` (a district lockdown, or its end) the lane
+        switches to it then (``_office_mode``); otherwise the mode stays the guard's."""
 
         def take(at: Instant) -> None:
             self._pending_policy = policy
@@ -200,10 +204,32 @@ class Lane:
     def _apply_pending_policy(self) -> None:
         if self._pending_policy is None or self._state.visit is not None:
             return
-        self.ctx = replace(self.ctx, policy=self._pending_policy)
+        previous, policy = self.ctx.policy, self._pending_policy
+        self.ctx = replace(self.ctx, policy=policy)
         self._pending_policy = None
         log.info("lane %s: new policy in force", self.ctx.lane)
         self._bus.publish("policy_applied", self.ctx.lane)
+        if policy.mode is not previous.mode:
+            self._office_mode(policy.mode)
+
+    def _office_mode(self, mode: GateMode) -> None:
+        """The office's policy ordered ``mode``: switch now, recorded as a mode change by
+        ``OFFICE``. Never into or out of an emergency: holding a gate open, or ending that, is
+        for the guard on site, so such an order is logged and left to them."""
+        current = self._state.mode
+        if mode is current:
+            return
+        if GateMode.EMERGENCY in (mode, current):
+            log.warning(
+                "lane %s: the office's policy asks for %s mode while in %s; left to the guard",
+                self.ctx.lane,
+                mode.value,
+                current.value,
+            )
+            return
+        self._apply(
+            ModeChange(at=self._clock.now(), mode=mode, guard_id=OFFICE, reason="office policy")
+        )
 
     def submit_scan(self, scan: Scan) -> Future[ActionResult]:
         return self._submit(lambda at: self._pass_event(scan, at))

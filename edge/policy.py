@@ -210,7 +210,12 @@ class Policy(_Model):
     timezone: str = Field(
         default="Asia/Shanghai", description="Local time zone for hours windows and quotas."
     )
-    mode: GateMode = Field(default=GateMode.NORMAL, description="Gate mode at start-up.")
+    mode: GateMode = Field(
+        default=GateMode.NORMAL,
+        description="Gate mode at start-up. An office policy that changes it switches the running "
+        "lanes too, recorded as a mode change by 'office' (never into or out of emergency: that "
+        "is the guard's call on site).",
+    )
     fever: FeverPolicy = Field(default_factory=FeverPolicy)
     questions: Mapping[str, Question] = Field(default_factory=_default_questions)
     kinds: Mapping[PassKind, KindRule] = Field(default_factory=_default_kinds)

@@ -28,6 +28,7 @@ from openpyxl import Workbook, load_workbook
 from drivers.base import Reading
 from edge.console import i18n, ledgers
 from edge.console.routes.ledgers import TITLES, XLSX_TYPE
+from edge.lane import OFFICE
 from edge.model import (
     Direction,
     Entry,
@@ -137,8 +138,11 @@ def test_exports_and_the_log_name_the_questions_and_the_guard(sim_console: Conso
     sim_console.gate.store.record_entry(draft, boot_id="boot-1", recorded_at=MIDNIGHT)
     other = _draft(MIDNIGHT + timedelta(seconds=1), guard_id="g-gone")
     sim_console.gate.store.record_entry(other, boot_id="boot-1", recorded_at=MIDNIGHT)
+    ordered = _draft(MIDNIGHT + timedelta(seconds=2), guard_id=OFFICE)  # by the office's policy
+    sim_console.gate.store.record_entry(ordered, boot_id="boot-1", recorded_at=MIDNIGHT)
     response = sim_console.client.get("/api/v1/exports/entries.csv")
-    named, unnamed = _read_csv(response.content)[1:]
+    named, unnamed, office = _read_csv(response.content)[1:]
+    assert office[12] == "社区办公室"
     assert named[9] == "14天内是否去过中高风险地区？否；是否有发热、咳嗽等症状？是；dropped_q=maybe"
     assert named[12:] == [guard.name, "已核实"]
     assert unnamed[12] == "g-gone"

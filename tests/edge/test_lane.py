@@ -31,7 +31,7 @@ from drivers.sim.thermometer import SimGyMcu90614
 from drivers.thermometer import SerialThermometer
 from edge.bus import Bus, BusEvent
 from edge.clock import FakeClock, SystemClock
-from edge.lane import MAX_SCAN_CHARS, ActionResult, Lane, TrustMaterial
+from edge.lane import MAX_SCAN_CHARS, OFFICE, ActionResult, Lane, TrustMaterial
 from edge.model import Direction, Entry, EntryDraft, GateMode, Outcome, PassKind, VerifyReason
 from edge.policy import Policy
 from edge.rule import LaneContext, Reason, Reject
@@ -674,3 +674,36 @@ def test_a_new_policy_waits_for_the_visit_in_progress_then_holds(make_rig: RigFa
     rig.scan(rig.token("R-0002"))
     thermometer.deliver(37.1)  # over the new line: held for the re-measure
     assert wait_until(lambda: lane.snapshot()["step"] == "hold")
+
+
+def test_an_office_policy_that_changes_the_mode_switches_the_lane(make_rig: RigFactory) -> None:
+    """A district lockdown ordered by the office reaches the gate without a guard; a guard's
+    later change stands until the office changes its mode again; emergency stays on site."""
+    rig = make_rig(policy=NO_MEASURE)
+    lane = rig.lane
+
+    def modes() -> list[tuple[str, str | None]]:
+        entries = rig.store.entries(outcome=Outcome.MODE_CHANGE, limit=100)
+        return [(e.draft.reasons[0], e.draft.guard_id) for e in entries]
+
+    lockdown = NO_MEASURE.model_copy(update={"mode": GateMode.LOCKDOWN})
+    lane.set_policy(lockdown).result(timeout=WAIT_S)
+    assert lane.snapshot()["mode"] == "lockdown"
+    assert modes() == [("mode_lockdown", OFFICE)]
+    (refused,) = rig.scan(rig.token("R-0001")).entries  # lockdown: staff passes only
+    assert refused.draft.outcome is Outcome.DENIED
+
+    lane.set_policy(lockdown).result(timeout=WAIT_S)  # the same order again: nothing new
+    lane.set_mode(GateMode.NORMAL, GUARD, "区里通知解除").result(timeout=WAIT_S)
+    lane.set_policy(lockdown.model_copy(update={"anti_passback": True})).result(timeout=WAIT_S)
+    assert lane.snapshot()["mode"] == "normal"  # the office did not change its mode: the guard's
+    assert modes() == [("mode_lockdown", OFFICE), ("mode_normal", GUARD)]
+
+    lane.set_mode(GateMode.EMERGENCY, GUARD, "fire alarm").result(timeout=WAIT_S)
+    lane.set_policy(NO_MEASURE).result(timeout=WAIT_S)  # the office ends its lockdown
+    assert lane.snapshot()["mode"] == "emergency"  # held open until the guard says otherwise
+    assert len(modes()) == 3
+    lane.set_mode(GateMode.NORMAL, GUARD, "all clear").result(timeout=WAIT_S)
+    lane.set_policy(lockdown).result(timeout=WAIT_S)
+    assert lane.snapshot()["mode"] == "lockdown"
+    assert modes()[-1] == ("mode_lockdown", OFFICE)

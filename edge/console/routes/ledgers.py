@@ -15,6 +15,7 @@ from edge.console import ledgers
 from edge.console.auth import GuardDep
 from edge.console.deps import ConsoleContext, ContextDep
 from edge.console.filters import EntryFiltersDep
+from edge.lane import OFFICE
 
 router = APIRouter(prefix="/api/v1", tags=["ledgers"])
 
@@ -47,7 +48,10 @@ def ledger_names(context: ConsoleContext, lang: str = "zh") -> ledgers.LedgerNam
             for qid, question in policy.questions.items()
         },
         answer_words=ledgers.ANSWER_WORDS_EN if english else ledgers.ANSWER_WORDS_ZH,
-        guards={guard.id: guard.name for guard in context.guards.all()},
+        guards={
+            OFFICE: "Community office" if english else "社区办公室",  # a mode its policy ordered
+            **{guard.id: guard.name for guard in context.guards.all()},
+        },
     )
 
 
