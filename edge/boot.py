@@ -38,6 +38,7 @@ from edge.clock import SystemClock, read_boot_id
 from edge.console.app import create_app
 from edge.console.deps import ClockView, ConsoleContext, SyncView
 from edge.lane import Lane, TrustMaterial
+from edge.model import GateMode, Outcome
 from edge.policy import Policy
 from edge.retention import RetentionWorker
 from edge.rule import LaneContext
@@ -119,6 +120,12 @@ def load_trust_into_store(settings: Settings, store: Store) -> None:
         path = settings.state_path(settings.passes.revocations_file)
         revoked = keys.load_revocations(path)
         store.add_revocations(sorted(revoked), source=f"config:{path.name}")
+
+
+def last_recorded_mode(store: Store, lane_id: str) -> GateMode | None:
+    """The gate mode ``lane_id`` was last switched to, from its newest mode-change entry."""
+    last = store.entries(outcome=Outcome.MODE_CHANGE, lane=lane_id, newest_first=True, limit=1)
+    return last[0].draft.gate_mode if last else None
 
 
 def ensure_sim_issuer(settings: Settings) -> Issuer:
@@ -256,7 +263,15 @@ def _build(settings: Settings, stack: ExitStack, *, start: bool) -> Gate:
             bus=bus,
             boot_id=boot_id,
             thermometer=thermometer,
+            last_mode=last_recorded_mode(store, lane_settings.id),
         )
+        if lane.snapshot()["mode"] != policy.mode.value:
+            log.warning(
+                "lane %s: resuming %s mode, in force when it stopped (policy says %s)",
+                lane_settings.id,
+                lane.snapshot()["mode"],
+                policy.mode.value,
+            )
         lanes[lane_settings.id] = lane
         status_sources.append(scanner.status)
         if camera is not None:

@@ -64,6 +64,17 @@ log = logging.getLogger(__name__)
 OFFICE = "office"
 """The guard id a mode change ordered by the office's signed policy is recorded under."""
 
+
+def start_mode(policy_mode: GateMode, last_mode: GateMode | None) -> GateMode:
+    """The mode a lane starts in: the policy's, except that a lockdown the lane was in when it
+    stopped (``last_mode``, from its last mode-change entry) is resumed: a power cut or a
+    restart never lifts a lockdown. An emergency is not resumed: a gate comes back locked, and
+    holding it open again is for the guard on site."""
+    if last_mode is GateMode.LOCKDOWN and policy_mode is GateMode.NORMAL:
+        return GateMode.LOCKDOWN
+    return policy_mode
+
+
 MAX_SCAN_CHARS = 4096  # far above any pass (2 KB) yet bounded: a 1 MB scan is cut, never held
 
 
@@ -129,6 +140,7 @@ class Lane:
         tick_s: float = 0.1,
         unsynced_policy: UnsyncedPolicy = UnsyncedPolicy.NOT_BEFORE_LAST_TRUSTED,
         trusted_time: Callable[[], TrustedTime | None] = lambda: None,
+        last_mode: GateMode | None = None,
     ) -> None:
         self.ctx = ctx
         self.community = community
@@ -144,7 +156,7 @@ class Lane:
         self._tick_s = tick_s
         self._unsynced_policy = unsynced_policy
         self._trusted_time = trusted_time
-        self._state = LaneState(mode=ctx.policy.mode)
+        self._state = LaneState(mode=start_mode(ctx.policy.mode, last_mode))
         self._queue: queue.Queue[_QueueItem | None] = queue.Queue()
         self._unsaved: list[EntryDraft] = []
         self._thread: threading.Thread | None = None

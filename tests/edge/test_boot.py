@@ -21,6 +21,7 @@ from gpiozero.pins.mock import MockFactory
 from edge import boot, keys
 from edge.boot import Gate, build_gate
 from edge.bus import BusEvent
+from edge.lane import start_mode
 from edge.model import Entry, GateMode, Outcome, VerifyReason
 from edge.policy import Policy
 from edge.settings import Settings, load_settings
@@ -296,3 +297,45 @@ def test_an_unreadable_stored_policy_falls_back_to_the_file(
         assert "stored office policy is unreadable" in caplog.text
     finally:
         again.stop()
+
+
+def test_a_lockdown_survives_a_restart_and_an_emergency_does_not(
+    tmp_path: Path, pin_factory: MockFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A power cut must not lift a lockdown; a gate must not come back held open."""
+    settings = make_settings(tmp_path / "state")
+    gate = build_gate(settings)
+    try:
+        lane = gate.lanes["in-1"]
+        lane.set_mode(GateMode.LOCKDOWN, GUARD, "区里通知封闭管理").result(timeout=WAIT_S)
+    finally:
+        gate.stop()
+    again = build_gate(settings)
+    try:
+        assert again.lanes["in-1"].snapshot()["mode"] == "lockdown"
+        assert "resuming lockdown mode" in caplog.text
+        again.lanes["in-1"].set_mode(GateMode.EMERGENCY, GUARD, "火警").result(timeout=WAIT_S)
+    finally:
+        again.stop()
+    third = build_gate(settings)
+    try:
+        snapshot = third.lanes["in-1"].snapshot()
+        assert (snapshot["mode"], snapshot["relay_energised"]) == ("normal", False)
+    finally:
+        third.stop()
+
+
+@pytest.mark.parametrize(
+    ("policy_mode", "last_mode", "expected"),
+    [
+        (GateMode.NORMAL, None, GateMode.NORMAL),
+        (GateMode.NORMAL, GateMode.LOCKDOWN, GateMode.LOCKDOWN),
+        (GateMode.NORMAL, GateMode.EMERGENCY, GateMode.NORMAL),
+        (GateMode.LOCKDOWN, GateMode.NORMAL, GateMode.LOCKDOWN),
+        (GateMode.EMERGENCY, GateMode.NORMAL, GateMode.EMERGENCY),  # configured on purpose
+    ],
+)
+def test_the_start_mode(
+    policy_mode: GateMode, last_mode: GateMode | None, expected: GateMode
+) -> None:
+    assert start_mode(policy_mode, last_mode) is expected
