@@ -265,11 +265,12 @@ def _build(settings: Settings, stack: ExitStack, *, start: bool) -> Gate:
             thermometer=thermometer,
             last_mode=last_recorded_mode(store, lane_settings.id),
         )
-        if lane.snapshot()["mode"] != policy.mode.value:
+        started_in = lane.snapshot()["mode"]
+        if started_in != policy.mode.value:
             log.warning(
                 "lane %s: resuming %s mode, in force when it stopped (policy says %s)",
                 lane_settings.id,
-                lane.snapshot()["mode"],
+                started_in,
                 policy.mode.value,
             )
         lanes[lane_settings.id] = lane

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, Protocol
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from drivers.base import DeviceStatus
 from edge.bus import Bus
 from edge.lane import Lane
+from edge.policy import Policy
 from edge.settings import AlarmSettings
 from edge.store import Store
 from edge.store.guards import GuardBook
@@ -73,6 +75,16 @@ class ConsoleContext:
 
     def __post_init__(self) -> None:
         self.guards = GuardBook(self.store)
+
+    @property
+    def policy(self) -> Policy:
+        """The policy in force (every lane takes up the same one)."""
+        return next(iter(self.lanes.values())).ctx.policy
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The gate's local time zone: days, hours windows and ledger times are read in it."""
+        return ZoneInfo(self.policy.timezone)
 
 
 def get_context(request: Request) -> ConsoleContext:

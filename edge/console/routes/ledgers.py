@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
 from fastapi.encoders import jsonable_encoder
@@ -32,15 +31,10 @@ class DailyReport(BaseModel):
     totals: dict[str, int]
 
 
-def _zone(context: ConsoleContext) -> str:
-    lane = next(iter(context.lanes.values()))
-    return lane.ctx.policy.timezone
-
-
 def ledger_names(context: ConsoleContext, lang: str = "zh") -> ledgers.LedgerNames:
     """The names a ledger shows for the ids entries store: the policy's questions, in the
     page's language, and every guard account's name."""
-    policy = next(iter(context.lanes.values())).ctx.policy
+    policy = context.policy
     english = lang == "en"
     return ledgers.LedgerNames(
         questions={
@@ -73,7 +67,7 @@ def export(
     A plain ``def``: FastAPI runs it on a worker thread, and the streamed body is produced on
     worker threads chunk by chunk, so the event loop (the live view's stream) is never blocked.
     """
-    zone = ZoneInfo(_zone(context))
+    zone = context.zone
     headings, rows = ledgers.export_rows(
         context.store, ledger, zone, ledger_names(context), **filters
     )
@@ -98,7 +92,7 @@ def export(
 
 @router.get("/report/daily", response_model=DailyReport)
 def daily_report(context: ContextDep, guard: GuardDep, day: date | None = None) -> DailyReport:
-    zone = ZoneInfo(_zone(context))
+    zone = context.zone
     day = day or context.now().astimezone(zone).date()
     start = datetime.combine(day, time(0), tzinfo=zone)
     hours = ledgers.hourly_counts(context.store, start)

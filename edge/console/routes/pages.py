@@ -11,7 +11,6 @@ from datetime import date, datetime, time, timedelta
 from html import escape
 from typing import Annotated, Literal
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -219,10 +218,6 @@ def _entries_table(lang: str, context: ConsoleContext, rows: list[list[str | int
     )
 
 
-def _zone(context: ConsoleContext) -> ZoneInfo:
-    return ZoneInfo(next(iter(context.lanes.values())).ctx.policy.timezone)
-
-
 @router.get("/log")
 def log_page(
     request: Request,
@@ -238,7 +233,7 @@ def log_page(
     if guard is None:
         return _need_sign_in(request)
     lang = lang_of(request)
-    zone = _zone(context)
+    zone = context.zone
     since = until = None
     if day is not None:
         since = datetime.combine(day, time(0), tzinfo=zone)
@@ -370,7 +365,7 @@ def report_page(
     if guard is None:
         return _need_sign_in(request)
     lang = lang_of(request)
-    zone = _zone(context)
+    zone = context.zone
     day = day or context.now().astimezone(zone).date()
     hours = ledgers.hourly_counts(context.store, datetime.combine(day, time(0), tzinfo=zone))
     totals = "".join(
@@ -390,7 +385,7 @@ def report_page(
 def status_page(request: Request, context: ContextDep, guard: MaybeGuardDep) -> Response:
     """Devices, lanes, sync, clock, storage and open alarms, as ``GET /api/v1/status`` has them."""
     lang = lang_of(request)
-    zone = _zone(context)
+    zone = context.zone
     status = gate_status(context, hub_of(request))
     none = "—"
 

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 
 from edge.console.auth import MaybeGuardDep
 from edge.console.deps import ConsoleContext, ContextDep
-from edge.console.routes.pages import _need_sign_in, _zone, lang_of, page, t
+from edge.console.routes.pages import _need_sign_in, lang_of, page, t
 from edge.identity import mask_id_number, mask_phone
 from edge.store.registrations import Registration
 from edge.visitors import display_number
@@ -167,13 +167,13 @@ def visitors_page(request: Request, context: ContextDep, guard: MaybeGuardDep) -
 </div>
 <section class="card">
   <h2>{t(lang, "最近登记", "Recent registrations")}</h2>
-  {_recent_table(context, lang, _zone(context))}
+  {_recent_table(context, lang, context.zone)}
 </section>"""
     return page(lang, "访客车辆", body, guard=guard, current="/visitors", assets=ASSETS)
 
 
 def _pass_card(registration: Registration, context: ConsoleContext, lang: str) -> str:
-    zone = _zone(context)
+    zone = context.zone
     revoked = registration.pass_id in context.store.revoked_ids()
     is_vehicle = registration.kind == "vehicle"
     people = "".join(
