@@ -14,12 +14,13 @@ WAL lets them read while the service writes.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import sqlite3
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,6 +52,9 @@ __all__ = [
     "StoreError",
     "StoreNotFound",
     "StoreTooNew",
+    "TrustChange",
+    "TrustReport",
+    "TrustedKey",
 ]
 
 log = logging.getLogger(__name__)
@@ -113,6 +117,34 @@ class RevocationChange(NamedTuple):
 
     added: int
     removed: int
+
+
+class TrustedKey(NamedTuple):
+    """One row of the trust store: where the key came from and whether it still counts."""
+
+    kid: str
+    source: str
+    added_at: str
+    revoked: bool
+    fingerprint: str
+    """The first 16 hex digits of SHA-256 over the raw public key, to compare with the office's."""
+
+
+class TrustChange(NamedTuple):
+    """One line of the trust audit: at (ISO UTC), key id, where it came from, what happened."""
+
+    at: str
+    kid: str
+    source: str
+    action: str
+    detail: str
+
+
+class TrustReport(NamedTuple):
+    """What the status page shows: every key with its source, and the latest changes first."""
+
+    keys: list[TrustedKey]
+    changes: list[TrustChange]
 
 
 # Primary result codes (https://www.sqlite.org/rescode.html) that mean the file is damaged.
@@ -579,11 +611,13 @@ class Store:
 
     # -------------------------------------------------------------------- trust material
 
-    def put_trusted_key(self, kid: str, pem: bytes, source: str) -> None:
+    def put_trusted_key(self, kid: str, pem: bytes, source: str) -> str | None:
         """Trust an Ed25519 public key under ``kid``; raises ``ValueError`` for a bad key.
 
-        A key revoked earlier stays revoked when it is put again: configuration reloaded at
-        every start must not undo a revocation that arrived over the network.
+        Returns what changed, as audited: 'added', 'replaced' (another key under this id),
+        'moved' (the same key, now from ``source``), or None. A key revoked earlier stays
+        revoked when it is put again: configuration reloaded at every start must not undo a
+        revocation that arrived over the network.
         """
         try:  # refuse now, with a clear message, rather than skip the row at every read
             _parse_ed25519_pem(pem)
@@ -592,10 +626,19 @@ class Store:
             raise ValueError(f"trusted key {kid!r} from {source}: {exc}") from exc
         with self._writing() as db:
             old = db.execute(
-                "SELECT public_key_pem FROM trusted_keys WHERE kid = ?", [kid]
+                "SELECT public_key_pem, source, revoked FROM trusted_keys WHERE kid = ?", [kid]
             ).fetchone()
-            if old is not None and old[0] != pem_text:
-                log.warning("trusted key %s replaced by a different key from %s", kid, source)
+            if old is not None and old[2]:
+                log.info("trusted key %s from %s stays revoked", kid, source)
+                return None
+            if old is None:
+                action = "added"
+            elif old[0] != pem_text:
+                action = "replaced"
+            elif old[1] != source:
+                action = "moved"
+            else:
+                return None
             db.execute(
                 """
                 INSERT INTO trusted_keys (kid, public_key_pem, source, added_at)
@@ -607,14 +650,36 @@ class Store:
                 """,
                 [kid, pem_text, source, self._now().isoformat()],
             )
+            detail = "" if old is None else f"was from {old[1]}"
+            self._audit_trust_locked(kid, source, action, detail)
+        return action
 
-    def revoke_trusted_key(self, kid: str) -> bool:
-        """Stop trusting ``kid``; True if it was known and trusted until now."""
+    def revoke_trusted_key(self, kid: str, source: str = "operator") -> bool:
+        """Stop trusting ``kid`` for good (``source`` says who); True if it was trusted till now."""
         with self._writing() as db:
             cursor = db.execute(
                 "UPDATE trusted_keys SET revoked = 1 WHERE kid = ? AND revoked = 0", [kid]
             )
-            return cursor.rowcount > 0
+            if cursor.rowcount > 0:
+                self._audit_trust_locked(kid, source, "revoked", "")
+                return True
+            return False
+
+    def retire_trusted_keys(self, source_prefix: str, keep: Collection[str]) -> list[str]:
+        """Drop every unrevoked key whose source starts with ``source_prefix`` and whose id is
+        not in ``keep``; returns their ids. A retired key is gone, so putting it back later
+        trusts it again; a revoked key's row stays, so its revocation outlives the file."""
+        with self._writing() as db:
+            rows = db.execute(
+                "SELECT kid, source FROM trusted_keys"
+                " WHERE revoked = 0 AND substr(source, 1, ?) = ? ORDER BY kid",
+                [len(source_prefix), source_prefix],
+            ).fetchall()
+            gone = [(str(kid), str(source)) for kid, source in rows if kid not in keep]
+            for kid, source in gone:
+                db.execute("DELETE FROM trusted_keys WHERE kid = ?", [kid])
+                self._audit_trust_locked(kid, source, "retired", "no longer configured")
+        return [kid for kid, _ in gone]
 
     def trusted_keys(self) -> dict[str, Ed25519PublicKey]:
         """Every trusted, unrevoked key by kid. A row that does not parse is logged and skipped."""
@@ -628,6 +693,45 @@ class Store:
             except (ValueError, UnicodeError) as exc:
                 log.error("skipping trusted key %s from %s: %s", kid, source, exc)
         return keys
+
+    def trusted_key_list(self) -> list[TrustedKey]:
+        """Every row of the trust store, revoked ones included, by kid."""
+        return [
+            TrustedKey(
+                kid=str(row["kid"]),
+                source=str(row["source"]),
+                added_at=str(row["added_at"]),
+                revoked=bool(row["revoked"]),
+                fingerprint=_fingerprint(str(row["public_key_pem"])),
+            )
+            for row in self._fetch(
+                "SELECT kid, public_key_pem, source, added_at, revoked FROM trusted_keys"
+                " ORDER BY kid"
+            )
+        ]
+
+    def trust_changes(self, limit: int = 50) -> list[TrustChange]:
+        """The latest ``limit`` lines of the trust audit, newest first."""
+        return [
+            TrustChange(*(str(value) for value in row.values()))
+            for row in self._fetch(
+                "SELECT at, kid, source, action, detail FROM trust_changes"
+                " ORDER BY id DESC LIMIT ?",
+                [limit],
+            )
+        ]
+
+    def trust_report(self, limit: int = 50) -> TrustReport:
+        """The trust set with sources and the recent changes, for the console's status page."""
+        return TrustReport(self.trusted_key_list(), self.trust_changes(limit))
+
+    def _audit_trust_locked(self, kid: str, source: str, action: str, detail: str) -> None:
+        self._db.execute(
+            "INSERT INTO trust_changes (at, kid, source, action, detail) VALUES (?, ?, ?, ?, ?)",
+            [self._now().isoformat(), kid, source, action, detail],
+        )
+        level = logging.INFO if action == "added" else logging.WARNING
+        log.log(level, "trusted key %s %s (source %s) %s", kid, action, source, detail)
 
     def add_revocations(self, pass_ids: Iterable[str], source: str) -> int:
         """Revoke passes; returns how many were not revoked before."""
@@ -697,6 +801,14 @@ class Store:
             """,
             [key, value, self._now().isoformat()],
         )
+
+
+def _fingerprint(pem: str) -> str:
+    try:
+        raw = _parse_ed25519_pem(pem.encode("ascii")).public_bytes_raw()
+    except (ValueError, UnicodeError):
+        return "unreadable"
+    return hashlib.sha256(raw).hexdigest()[:16]
 
 
 def _parse_ed25519_pem(pem: bytes) -> Ed25519PublicKey:

@@ -307,11 +307,44 @@ def _v4_alarms_registrations(db: Database) -> None:
         db.execute(statement)
 
 
+def _v5_trust_changes(db: Database) -> None:
+    """The trust audit: every key added, replaced, retired or revoked, from config or downlink.
+
+    Like the guards' audit log it is append-only (the triggers refuse changes), so a key that
+    was trusted for a while and then pulled still shows when, from where and until when.
+    """
+    statements = [
+        """
+        CREATE TABLE trust_changes (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            kid TEXT NOT NULL,
+            source TEXT NOT NULL,
+            action TEXT NOT NULL
+                CHECK (action IN ('added', 'replaced', 'moved', 'retired', 'revoked')),
+            detail TEXT NOT NULL DEFAULT ''
+        ) STRICT
+        """,
+        "CREATE INDEX trust_changes_kid ON trust_changes (kid, id)",
+        """
+        CREATE TRIGGER trust_changes_no_update BEFORE UPDATE ON trust_changes
+        BEGIN SELECT RAISE(ABORT, 'the trust audit is never altered'); END
+        """,
+        """
+        CREATE TRIGGER trust_changes_no_delete BEFORE DELETE ON trust_changes
+        BEGIN SELECT RAISE(ABORT, 'the trust audit is never altered'); END
+        """,
+    ]
+    for statement in statements:
+        db.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _v1_initial_schema),
     Migration(2, "query indexes, meta table, guard triggers", _v2_indexes_meta_guards),
     Migration(3, "guard accounts, sessions, duty, audit log", _v3_guards_sessions_audit),
     Migration(4, "alarms, registrations, overridden exits count", _v4_alarms_registrations),
+    Migration(5, "trust changes audit", _v5_trust_changes),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
