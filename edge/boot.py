@@ -28,9 +28,12 @@ from drivers.camera import CameraScanner
 from drivers.door import DoorAlarm, GpioDoor
 from drivers.gpio import GpioIndicator, GpioRelay
 from drivers.qr import DecodeOptions, Roi
-from drivers.scanner import SerialScanner
-from drivers.sim.scanner import SimGm65
-from drivers.sim.thermometer import SimGyMcu90614
+from drivers.scanner import ScannerFamily, SerialScanner
+from drivers.sim.scanner import SIMULATORS as SCANNER_SIMULATORS
+from drivers.sim.scanner import SimScanner
+from drivers.sim.thermometer import SIMULATORS as THERMOMETER_SIMULATORS
+from drivers.sim.thermometer import TEXT_LINE_PATTERN as SIM_LINE_PATTERN
+from drivers.sim.thermometer import SimOptions, SimThermometerModule
 from drivers.thermometer import SerialThermometer
 from edge import keys, passes, timepolicy
 from edge.bus import Bus, BusEvent
@@ -109,13 +112,29 @@ class Gate:
 
 
 def load_trust_into_store(settings: Settings, store: Store) -> None:
-    """Copy trusted keys and revocations named by the configuration into the store."""
+    """Make the store's configured keys follow the configuration exactly; load revocations.
+
+    Keys in the trusted keys folder are added or replaced. A configured key whose file is gone
+    is retired, so its passes fail as unknown_key from this start on; so is the simulator's key
+    while [sim] is off, and the gate's visitor key while [visitors] is off (``ensure_gate_key``
+    adds it back). Keys the office sent by signed downlink stay until it revokes them. The
+    store audits and logs every change.
+    """
     keys_dir = settings.state_path(settings.passes.trusted_keys_dir)
+    configured: list[str] = []
     if keys_dir.is_dir():
-        for pub in sorted(keys_dir.glob("*.pub")):
-            store.put_trusted_key(pub.stem, pub.read_bytes(), source=f"config:{pub.name}")
+        for pub in sorted(keys_dir.glob(f"*{keys.PUBLIC_SUFFIX}")):
+            if pub.stem == settings.sim.issuer_kid and not settings.sim.enabled:
+                log.info("not trusting %s: it is the simulator's key and [sim] is off", pub)
+                continue
+            source = f"{keys.CONFIG_SOURCE_PREFIX}{pub.name}"
+            store.put_trusted_key(pub.stem, pub.read_bytes(), source=source)
+            configured.append(pub.stem)
     else:
         log.warning("trusted keys folder %s does not exist: no pass will verify", keys_dir)
+    store.retire_trusted_keys(keys.CONFIG_SOURCE_PREFIX, keep=configured)
+    gate_kid = [gate_key_id(settings)] if settings.visitors.enabled else []
+    store.retire_trusted_keys(keys.GATE_KEY_SOURCE, keep=gate_kid)
     if settings.passes.revocations_file is not None:
         path = settings.state_path(settings.passes.revocations_file)
         revoked = keys.load_revocations(path)
@@ -156,7 +175,7 @@ def ensure_gate_key(settings: Settings, store: Store) -> GateKey:
         log.info("created this gate's visitor pass key %s", kid)
     loaded_kid, private_key = keys.load_private(key_path)
     store.put_trusted_key(
-        loaded_kid, keys.public_pem_of(private_key.public_key()), source="gate-visitor-key"
+        loaded_kid, keys.public_pem_of(private_key.public_key()), source=keys.GATE_KEY_SOURCE
     )
     return GateKey(loaded_kid, private_key)
 
@@ -439,19 +458,26 @@ def _forward_scans(lane: Lane) -> Callable[[Any], None]:
 
 def _sim_devices(
     lane: LaneSettings, sim_dir: Path, stack: ExitStack
-) -> tuple[str | None, str | None, tuple[SimGm65, SimGyMcu90614] | None]:
+) -> tuple[str | None, str | None, tuple[SimScanner, SimThermometerModule] | None]:
     """Start the simulated modules a lane's settings ask for; return the ports to open."""
-    scanner_sim: SimGm65 | None = None
-    thermometer_sim: SimGyMcu90614 | None = None
+    scanner_sim: SimScanner | None = None
+    thermometer_sim: SimThermometerModule | None = None
     scanner_url = thermometer_url = None
     if lane.scanner.kind == "sim":
-        scanner_sim = SimGm65(link_path=sim_dir / f"{lane.id}-scanner")
+        scanner_sim = SCANNER_SIMULATORS[lane.scanner.model](sim_dir / f"{lane.id}-scanner")
         scanner_sim.start()
         stack.callback(scanner_sim.stop)
         scanner_url = scanner_sim.port
-    if lane.thermometer.kind == "sim":
-        thermometer_sim = SimGyMcu90614(
-            link_path=sim_dir / f"{lane.id}-thermometer", ambient_c=lane.thermometer.ambient_c
+    t = lane.thermometer
+    if t.kind == "sim":
+        options = t.codec_options()
+        thermometer_sim = THERMOMETER_SIMULATORS[t.model](
+            SimOptions(
+                link_path=sim_dir / f"{lane.id}-thermometer",
+                ambient_c=t.ambient_c,
+                object_first=t.object_first,
+                line_query=options.line_query,
+            )
         )
         thermometer_sim.start()
         stack.callback(thermometer_sim.stop)
@@ -464,18 +490,17 @@ def _sim_devices(
 
 def _scanner(lane: LaneSettings, sim_url: str | None) -> SerialScanner:
     s = lane.scanner
+    name = f"{lane.id}/scanner"
     if s.kind == "sim":
         assert sim_url is not None
-        return SerialScanner(
-            f"{lane.id}/scanner", sim_url, family="gm65", reread_window_s=s.re_read_s
-        )
+        return SerialScanner(name, sim_url, family=s.model, reread_window_s=s.re_read_s)
     return SerialScanner(
-        f"{lane.id}/scanner",
+        name,
         s.url,
         family=s.model,
         baud=s.baud,
         reread_window_s=s.re_read_s,
-        configure_gm65=s.configure and s.model == "gm65",
+        configure_gm65=s.configure and s.model == ScannerFamily.GM65,
     )
 
 
@@ -485,14 +510,21 @@ def _thermometer(lane: LaneSettings, sim_url: str | None) -> Thermometer | None:
         return None
     if t.kind == "sim":
         assert sim_url is not None
-        return SerialThermometer(f"{lane.id}/thermometer", sim_url, model="gy-mcu90614")
+        options = t.codec_options(default_pattern=SIM_LINE_PATTERN)
+        url, baud, timeout_s = sim_url, 9600, 1.0
+    else:
+        options = t.codec_options()
+        url, baud, timeout_s = t.url, t.baud, t.timeout_s
     return SerialThermometer(
         f"{lane.id}/thermometer",
-        t.url,
+        url,
         model=t.model,
-        baud=t.baud,
-        object_first=t.object_first,
-        query_timeout_s=t.timeout_s,
+        baud=baud,
+        mode=t.mode,
+        object_first=options.object_first,
+        line_pattern=options.line_pattern,
+        line_query=options.line_query,
+        query_timeout_s=timeout_s,
     )
 
 
@@ -605,7 +637,7 @@ def _serve_console(gate: Gate, start_timeout_s: float = 30.0) -> _ConsoleServer 
     """Start the console; None (logged) if it could not listen, e.g. the port is taken."""
     import uvicorn
 
-    app = create_app(gate.console_context())
+    app = create_app(gate.console_context(), gate.settings.console)
     host, port = gate.settings.console.host, gate.settings.console.port
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)

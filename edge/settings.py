@@ -7,14 +7,20 @@ simulated lane (edge/defaults/sim.toml). Secrets never live here: key files are 
 
 from __future__ import annotations
 
+import re
 import tomllib
+from collections.abc import Collection
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from drivers.scanner import ScannerFamily
+from drivers.sim.thermometer import TEXT_LINE_PATTERN as SIM_LINE_PATTERN
+from drivers.thermometer import CODECS as THERMOMETER_CODECS
+from drivers.thermometer import CodecOptions, ThermometerMode
 from edge.model import Direction
 from edge.policy import Policy
 from edge.timepolicy import UnsyncedPolicy
@@ -36,46 +42,112 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class SimScannerSettings(_Model):
-    """A simulated GM65 scanner on a pseudo-terminal; the real serial driver reads it."""
+def _known(what: str, name: str, table: Collection[str]) -> str:
+    """``name`` if the driver registry ``table`` has it, else a message listing what it has."""
+    if name not in table:
+        raise ValueError(f"unknown {what} {name!r}; known: {', '.join(sorted(table))}")
+    return name
 
-    kind: Literal["sim"] = "sim"
+
+class _ScannerProtocol(_Model):
+    model: str = Field(
+        default=ScannerFamily.GM65.value,
+        description="Protocol family: " + ", ".join(family.value for family in ScannerFamily),
+    )
     re_read_s: float = Field(default=1.0, ge=0, le=10, description="Same code again = one scan.")
 
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, model: str) -> str:
+        return _known("scanner model", model, [family.value for family in ScannerFamily])
 
-class SerialScannerSettings(_Model):
-    """A QR scanner module on a serial port (GM65 family or a generic line-mode scanner)."""
+
+class SimScannerSettings(_ScannerProtocol):
+    """A simulated scanner of ``model`` on a pseudo-terminal; the real serial driver reads it."""
+
+    kind: Literal["sim"] = "sim"
+
+
+class SerialScannerSettings(_ScannerProtocol):
+    """A QR scanner module on a serial port (GM65 family, Honeywell or a line-mode scanner)."""
 
     kind: Literal["serial"]
     url: str = Field(description="Device path or pyserial URL, e.g. /dev/serial/by-id/usb-...")
-    model: Literal["gm65", "line"] = Field(default="gm65", description="Protocol family.")
     baud: int = Field(default=9600, description="UART speed; GM65 modules ship at 9600.")
-    re_read_s: float = Field(default=1.0, ge=0, le=10, description="Same code again = one scan.")
     configure: bool = Field(
         default=True, description="Send CR tail and UTF-8 settings to a GM65 at start-up."
     )
 
 
-class SimThermometerSettings(_Model):
-    """A simulated GY-MCU90614 IR thermometer on a pseudo-terminal."""
+class _ThermometerProtocol(_Model):
+    """How the gate talks to the module: one of the driver's codecs and its options."""
+
+    model: str = Field(
+        default="gy-mcu90614", description="Protocol: " + ", ".join(sorted(THERMOMETER_CODECS))
+    )
+    mode: ThermometerMode = Field(
+        default=ThermometerMode.QUERY,
+        description="query: ask for each reading; continuous: the module streams, a request "
+        "takes the next frame (modules that cannot be asked always stream).",
+    )
+    object_first: bool = Field(
+        default=True, description="Frame order: object then ambient (one public sample swaps them)."
+    )
+    line_pattern: str | None = Field(
+        default=None,
+        description="text-line: a regular expression with a named group 'value' in °C.",
+    )
+    line_query: str | None = Field(
+        default=None,
+        description="text-line: what to send to ask for a reading, e.g. 'READ\\r\\n' in TOML; "
+        "none: the module streams.",
+    )
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, model: str) -> str:
+        return _known("thermometer model", model, THERMOMETER_CODECS)
+
+    def check_codec(self, *, default_pattern: str | None = None) -> Self:
+        """Build the driver's codec once, so a missing or broken line_pattern fails here."""
+        try:
+            THERMOMETER_CODECS[self.model](self.codec_options(default_pattern=default_pattern))
+        except re.error as exc:
+            raise ValueError(f"line_pattern is not a regular expression: {exc}") from None
+        return self
+
+    def codec_options(self, *, default_pattern: str | None = None) -> CodecOptions:
+        return CodecOptions(
+            object_first=self.object_first,
+            line_pattern=self.line_pattern or default_pattern,
+            line_query=None if self.line_query is None else self.line_query.encode("latin-1"),
+        )
+
+
+class SimThermometerSettings(_ThermometerProtocol):
+    """A simulated IR thermometer module of ``model`` on a pseudo-terminal."""
 
     kind: Literal["sim"] = "sim"
     ambient_c: float = Field(
         default=20.0, description="What the sensor reads when nobody stands in front of it."
     )
 
+    @model_validator(mode="after")
+    def _codec_builds(self) -> Self:
+        return self.check_codec(default_pattern=SIM_LINE_PATTERN)
 
-class SerialThermometerSettings(_Model):
+
+class SerialThermometerSettings(_ThermometerProtocol):
     """An IR thermometer module on a serial port."""
 
     kind: Literal["serial"]
     url: str = Field(description="Device path or pyserial URL.")
-    model: Literal["gy-mcu90614"] = Field(default="gy-mcu90614", description="Protocol family.")
     baud: int = Field(default=9600, description="9600 for GY-MCU90614; some 90615 boards 115200.")
-    object_first: bool = Field(
-        default=True, description="Frame order: object then ambient (one public sample swaps them)."
-    )
     timeout_s: float = Field(default=1.0, gt=0, le=10, description="Wait for a reply this long.")
+
+    @model_validator(mode="after")
+    def _codec_builds(self) -> Self:
+        return self.check_codec()
 
 
 class NoThermometerSettings(_Model):
@@ -257,6 +329,33 @@ class ConsoleSettings(_Model):
     enabled: bool = Field(default=True, description="Serve the console and API.")
     host: str = Field(default="127.0.0.1", description="Listen address; loopback by default.")
     port: int = Field(default=8080, ge=1, le=65535, description="Listen port.")
+    allowed_hosts: list[str] = Field(
+        default=[],
+        description="Names the console answers to besides localhost, any IP address and this "
+        "machine's host name (and host.local): a request for another name is refused with 400 "
+        "(DNS rebinding). E.g. ['gate-north.example.org'].",
+    )
+    max_body_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        le=16 * 1024 * 1024,
+        description="Largest request body (bytes); a larger one is refused with 413 unread.",
+    )
+    max_streams: int = Field(
+        default=16, ge=1, le=1000, description="Live streams open at once, all clients."
+    )
+    max_streams_per_client: int = Field(
+        default=4, ge=1, le=100, description="Live streams one client address may hold open."
+    )
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, names: list[str]) -> list[str]:
+        cleaned = [name.strip().lower().rstrip(".") for name in names]
+        bad = [n for n in cleaned if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", n)]
+        if bad:
+            raise ValueError(f"not a host name (no scheme, port or path): {bad}")
+        return cleaned
 
 
 class ClockSettings(_Model):

@@ -12,7 +12,9 @@ import os
 import random
 import threading
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Final
 
 from drivers.frames import gm65, honeywell
 from drivers.sim.pty import OnPty, PtyDevice
@@ -168,3 +170,16 @@ class SimHoneywell(SimScanner):
                     self._pty.send(code + self._suffix)
             else:
                 self.stops += 1
+
+
+# Scanner family (drivers.scanner.ScannerFamily) → its simulator. A Honeywell engine in
+# presentation mode, like a GM65 in continuous mode, sends what it reads at once (``present``).
+SIMULATORS: Final[Mapping[str, Callable[[str | os.PathLike[str] | None], SimScanner]]] = (
+    MappingProxyType(
+        {
+            "gm65": lambda link_path: SimGm65(link_path=link_path),
+            "honeywell": lambda link_path: SimHoneywell(link_path=link_path),
+            "line": lambda link_path: SimScanner(link_path=link_path, name="line-scanner"),
+        }
+    )
+)

@@ -13,8 +13,11 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
+from typing import Final
 
 from drivers.frames import gy_mcu90614, htpa, lu90614
 from drivers.sim.pty import OnPty, PtyDevice
@@ -355,3 +358,42 @@ class SimTextLine(SimThermometerModule):
 
     def _garbage_before(self) -> bytes:
         return self._noise(7) + b"\r\n"  # line noise arrives as a junk line of its own
+
+
+# What SimTextLine prints by default, and the pattern that reads it back (the sim config's).
+TEXT_LINE_PATTERN: Final = r"T=(?P<value>-?\d+(?:\.\d+)?)"
+
+
+@dataclass(frozen=True, slots=True)
+class SimOptions:
+    """What a simulated module is built from: where its port appears and how it is wired."""
+
+    link_path: str | os.PathLike[str] | None = None
+    ambient_c: float = 20.0
+    object_first: bool = True
+    line_query: bytes | None = b"READ\r\n"
+
+
+def _lu(mode: lu90614.LuMode) -> Callable[[SimOptions], SimThermometerModule]:
+    def build(options: SimOptions) -> SimThermometerModule:
+        return SimLu90614(link_path=options.link_path, ambient_c=options.ambient_c, mode=mode)
+
+    return build
+
+
+# Model name → simulator, keyed like drivers.thermometer.CODECS (a test keeps the two in step):
+# every protocol the driver speaks can run simulated from the configuration.
+SIMULATORS: Final[Mapping[str, Callable[[SimOptions], SimThermometerModule]]] = MappingProxyType(
+    {
+        "gy-mcu90614": lambda o: SimGyMcu90614(
+            link_path=o.link_path, ambient_c=o.ambient_c, object_first=o.object_first
+        ),
+        "lu90614-body": _lu(lu90614.LuMode.BODY),
+        "lu90614-material": _lu(lu90614.LuMode.MATERIAL),
+        "htpa-binary": lambda o: SimHtpa(link_path=o.link_path, ambient_c=o.ambient_c),
+        "htpa-ascii": lambda o: SimHtpa(link_path=o.link_path, ambient_c=o.ambient_c, binary=False),
+        "text-line": lambda o: SimTextLine(
+            link_path=o.link_path, ambient_c=o.ambient_c, query=o.line_query
+        ),
+    }
+)
