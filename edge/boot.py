@@ -35,11 +35,12 @@ from drivers.sim.thermometer import SIMULATORS as THERMOMETER_SIMULATORS
 from drivers.sim.thermometer import TEXT_LINE_PATTERN as SIM_LINE_PATTERN
 from drivers.sim.thermometer import SimOptions, SimThermometerModule
 from drivers.thermometer import SerialThermometer
-from edge import keys, passes, timepolicy
+from edge import health, keys, passes, timepolicy
 from edge.bus import Bus, BusEvent
 from edge.clock import SystemClock, read_boot_id
 from edge.console.app import create_app
 from edge.console.deps import ClockView, ConsoleContext, SyncView
+from edge.health import BacklogLimits, HealthWatcher, SyncProgress, SyncWatch
 from edge.lane import Lane, TrustMaterial
 from edge.model import GateMode, Outcome
 from edge.policy import Policy
@@ -48,6 +49,7 @@ from edge.rule import LaneContext
 from edge.settings import LaneSettings, Settings
 from edge.simulation import Issuer, SimLane, Simulation
 from edge.store import Store, StoreError
+from edge.store.outbox import pending
 from edge.systemd import (
     DEFAULT_CHECK_INTERVAL_S,
     Notifier,
@@ -354,6 +356,10 @@ def _build(settings: Settings, stack: ExitStack, *, start: bool) -> Gate:
             gate=settings.site.gate,
         )
         stack.callback(sync.stop)
+    if start:
+        watcher = health_watcher(settings, store, bus, status_sources, sync)
+        watcher.start()
+        stack.callback(watcher.stop)
     desk = None
     if gate_key is not None:
         desk = VisitorDesk(
@@ -368,6 +374,39 @@ def _build(settings: Settings, stack: ExitStack, *, start: bool) -> Gate:
     gate._stack = stack
     gate.sync = sync
     return gate
+
+
+def health_watcher(
+    settings: Settings,
+    store: Store,
+    bus: Bus,
+    devices: list[Callable[[], DeviceStatus]],
+    sync: SyncHandle | None,
+) -> HealthWatcher:
+    """The watcher that turns device and sync health into alarms, console or not."""
+    sync_watch = None
+    if sync is not None:
+
+        def progress() -> SyncProgress:
+            view = sync_view(sync)
+            return SyncProgress(backlog=view.backlog, last_ack_at=view.last_ack_at)
+
+        def oldest_pending_at() -> datetime | None:
+            oldest = pending(store, limit=1)
+            return oldest[0].queued_at if oldest else None
+
+        sync_watch = SyncWatch(
+            progress,
+            oldest_pending_at,
+            BacklogLimits(settings.alarms.sync_backlog_entries, settings.alarms.sync_silent_s),
+        )
+    return HealthWatcher(
+        bus,
+        devices=lambda: [source() for source in devices],
+        now=lambda: datetime.now(UTC),
+        sync=sync_watch,
+        interval_s=health.WATCH_INTERVAL_S,
+    )
 
 
 def sync_view(handle: SyncHandle) -> SyncView:

@@ -31,7 +31,8 @@ _KNOWN_KINDS = {kind.value for kind in AlertKind} - {AlertKind.OTHER.value}
 
 
 class AlertRelay:
-    """Bus listener: ``alarm`` and ``device`` (health down) events become alerts."""
+    """Bus listener: ``alarm`` events become alerts (edge.health raises ``device_down`` and
+    ``sync_backlog`` there, the lanes their fevers and faults)."""
 
     def __init__(
         self,
@@ -53,15 +54,10 @@ class AlertRelay:
 
     def alert_for(self, event: BusEvent) -> Alert | None:
         """The alert an event calls for, or None (most bus events are not alerts)."""
-        if event.topic == "alarm":
-            source_kind = str(event.data.get("kind", ""))
-            detail = str(event.data.get("detail", ""))
-        elif event.topic == "device" and str(event.data.get("health", "")).lower() == "down":
-            source_kind = AlertKind.DEVICE_DOWN.value
-            name = event.data.get("name", "device")
-            detail = f"{name}: {event.data.get('detail', 'down')}"
-        else:
+        if event.topic != "alarm":
             return None
+        source_kind = str(event.data.get("kind", ""))
+        detail = str(event.data.get("detail", ""))
         known = source_kind in _KNOWN_KINDS
         return Alert(
             id=uuid.uuid4().hex,

@@ -28,19 +28,20 @@ def relay_alerts(*events: BusEvent) -> list[object]:
     return alerts
 
 
-def test_alarms_and_dead_devices_become_alerts_and_nothing_else_does() -> None:
+def test_alarms_become_alerts_and_nothing_else_does() -> None:
     alerts = relay_alerts(
         BusEvent("alarm", "in-1", {"kind": "fever", "detail": "38.2"}),
         BusEvent("alarm", "", {"kind": "door_forced", "detail": "gate 2"}),
-        BusEvent("device", "in-1", {"name": "thermometer", "health": "down", "detail": "silent"}),
-        BusEvent("device", "in-1", {"name": "scanner", "health": "ok"}),
+        # As edge.health announces a device that went down, and that it came back.
+        BusEvent("alarm", "in-1", {"kind": "device_down", "detail": "in-1/thermometer: silent"}),
+        BusEvent("cleared", "in-1", {"kind": "device_down", "detail": "in-1/thermometer"}),
         BusEvent("entry", "in-1", {"entry": None}),
         BusEvent("alarm", "in-1", {"kind": "x" * 900, "detail": "y" * 900}),
     )
     kinds = [alert.kind for alert in alerts]  # type: ignore[attr-defined]
     assert kinds == [AlertKind.FEVER, AlertKind.DOOR_FORCED, AlertKind.DEVICE_DOWN, AlertKind.OTHER]
     assert alerts[1].lane is None  # type: ignore[attr-defined]
-    assert alerts[2].detail == "thermometer: silent"  # type: ignore[attr-defined]
+    assert alerts[2].detail == "in-1/thermometer: silent"  # type: ignore[attr-defined]
     assert len(alerts[3].source_kind) == 500  # type: ignore[attr-defined]
 
 
