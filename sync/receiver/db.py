@@ -8,7 +8,8 @@ placeholders (PostgreSQL gets ``%s``), and keep the same tables:
 - ``logs``: per gate log, the highest contiguous seq stored (what the ack names) and the highest.
 - ``conflicts``: an entry whose id is stored with other content, or whose seq slot holds another
   id. Kept aside, never merged, never lost.
-- ``rejects``: messages that were not valid at all, with the raw payload, so nothing is lost.
+- ``rejects``: messages that were not valid at all: the payload's first bytes, its size and its
+  SHA-256, so the evidence stays while a stranger's 20 MB of garbage costs 4 KiB.
 - ``gate_status``: each gate's last retained status (its last seq shows what is still on the way).
 - ``downlink``: every signed document published, so versions only grow.
 
@@ -32,14 +33,17 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from edge.store.records import epoch_us
+from sync.receiver.limits import REJECT_KEEP_BYTES
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: ``rejects.payload_bytes``, the whole payload's size (its stored head is capped)."""
 _CONTIGUOUS_STEP = 5_000
 _RUN_GAP = 1_000
 """Seqs this close share one range look-up of the slots already taken."""
 _RACE_RETRIES = 5
+_TOPIC_KEEP_CHARS = 256  # far above any gate topic; MQTT allows 65,535 bytes
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS receiver_meta (
@@ -93,6 +97,7 @@ CREATE TABLE IF NOT EXISTS rejects (
     topic TEXT NOT NULL,
     payload {blob} NOT NULL,
     payload_sha256 TEXT NOT NULL UNIQUE,
+    payload_bytes BIGINT NOT NULL DEFAULT 0,
     reason TEXT NOT NULL,
     received_at TEXT NOT NULL,
     receiver TEXT NOT NULL
@@ -185,9 +190,24 @@ class IncomingBatch:
 
 @dataclass(frozen=True, slots=True)
 class RejectedMessage:
+    """What is kept of an invalid message or entry: ``head``, the payload's first bytes, with the
+    whole payload's size and SHA-256. Made by ``of``, so a large payload is never held whole."""
+
     topic: str
-    payload: bytes
+    head: bytes
+    size: int
+    sha256: str
     reason: str
+
+    @classmethod
+    def of(cls, topic: str, payload: bytes, reason: str) -> RejectedMessage:
+        return cls(
+            topic=topic[:_TOPIC_KEEP_CHARS],
+            head=payload[:REJECT_KEEP_BYTES],
+            size=len(payload),
+            sha256=hashlib.sha256(payload).hexdigest(),
+            reason=reason,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,6 +378,17 @@ class ReceiverDb(ABC):
             raise RuntimeError(
                 f"receiver database schema {row[0]} is newer than this program ({SCHEMA_VERSION})"
             )
+        elif int(row[0]) < 2:
+            # Rejects stored before the cap keep their whole payload; their size is its length.
+            self._execute(
+                cursor, "ALTER TABLE rejects ADD COLUMN payload_bytes BIGINT NOT NULL DEFAULT 0"
+            )
+            self._execute(cursor, "UPDATE rejects SET payload_bytes = length(payload)")
+            self._execute(
+                cursor,
+                "UPDATE receiver_meta SET value = ? WHERE key = 'schema_version'",
+                [str(SCHEMA_VERSION)],
+            )
 
     # --- storing
 
@@ -403,13 +434,14 @@ class ReceiverDb(ABC):
             # The same bad message sent again is kept once.
             result.rejects = self._executemany(
                 cursor,
-                "INSERT INTO rejects (topic, payload, payload_sha256, reason, received_at, "
-                "receiver) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                "INSERT INTO rejects (topic, payload, payload_sha256, payload_bytes, reason, "
+                "received_at, receiver) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [
                     (
                         r.topic,
-                        r.payload,
-                        hashlib.sha256(r.payload).hexdigest(),
+                        r.head,
+                        r.sha256,
+                        r.size,
                         r.reason,
                         at,
                         self.receiver,

@@ -6,9 +6,11 @@ then its gate's ack is published (retained), then the message is PUBACKed by han
 ack), in that order: a receiver killed at any point leaves the message with the broker or the
 entries with the gate, never only in memory.
 
-Bad input is expected: a message that is not a valid batch is kept whole in ``rejects`` and
-PUBACKed (the broker must not send it forever); an invalid entry inside a valid batch is kept in
-``rejects`` and not acknowledged, so the gate keeps it and the gap report shows it.
+Bad input is expected: a message that is not a valid batch is kept in ``rejects`` and PUBACKed
+(the broker must not send it forever); an invalid entry inside a valid batch is kept in
+``rejects`` and not acknowledged, so the gate keeps it and the gap report shows it. What a reject
+keeps is bounded (sync/receiver/limits.py): its first 4 KiB with its size and SHA-256, and per
+gate a token bucket of rejects stored; beyond it they are counted, not stored.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from sync.receiver.db import (
     StoreResult,
 )
 from sync.receiver.entries import check_entry
+from sync.receiver.limits import RejectLimit, RejectThrottle
 from sync.settings import ServerSettings
 
 log = logging.getLogger(__name__)
@@ -74,11 +77,11 @@ def parse_entries_message(where: GateTopic, topic: str, payload: bytes) -> Parse
     batch = parse_payload(EntryBatch, payload)
     if isinstance(batch, Malformed):
         log.warning("rejected a message on %s: %s", topic, batch.reason)
-        return Parsed(rejects=[RejectedMessage(topic, payload, f"batch: {batch.reason}")])
+        return Parsed(rejects=[RejectedMessage.of(topic, payload, f"batch: {batch.reason}")])
     if (batch.community, batch.gate) != (where.community, where.gate):
         reason = f"batch names {batch.community}/{batch.gate} on another gate's topic"
         log.warning("rejected a message on %s: %s", topic, reason)
-        return Parsed(rejects=[RejectedMessage(topic, payload, reason)])
+        return Parsed(rejects=[RejectedMessage.of(topic, payload, reason)])
     parsed = Parsed()
     good: list[IncomingEntry] = []
     for index, document in enumerate(batch.entries):
@@ -94,7 +97,7 @@ def parse_entries_message(where: GateTopic, topic: str, payload: bytes) -> Parse
             continue
         log.warning("rejected an entry on %s: %s", topic, problem)
         raw = json.dumps(document, ensure_ascii=False, default=str).encode("utf-8")
-        parsed.rejects.append(RejectedMessage(topic, raw, problem))
+        parsed.rejects.append(RejectedMessage.of(topic, raw, problem))
     parsed.batch = IncomingBatch(batch.community, batch.gate, batch.log_id, good)
     return parsed
 
@@ -103,9 +106,9 @@ def parse_status_message(where: GateTopic, topic: str, payload: bytes) -> Parsed
     status = parse_payload(Status, payload)
     if isinstance(status, Malformed):
         log.warning("rejected a status on %s: %s", topic, status.reason)
-        return Parsed(rejects=[RejectedMessage(topic, payload, f"status: {status.reason}")])
+        return Parsed(rejects=[RejectedMessage.of(topic, payload, f"status: {status.reason}")])
     if (status.community, status.gate) != (where.community, where.gate):
-        return Parsed(rejects=[RejectedMessage(topic, payload, "status of another gate")])
+        return Parsed(rejects=[RejectedMessage.of(topic, payload, "status of another gate")])
     return Parsed(
         status=GateStatusRow(
             community=status.community,
@@ -126,6 +129,8 @@ class ReceiverStats:
     duplicates: int = 0
     conflicts: int = 0
     rejects: int = 0
+    rejects_dropped: int = 0
+    """Rejects over their gate's limit: counted, not stored."""
     acks_published: int = 0
     database_errors: int = 0
 
@@ -139,8 +144,10 @@ class Receiver:
         db: ReceiverDb,
         *,
         wall_now: Callable[[], datetime] = _utc_now,
+        reject_limit: RejectLimit | None = None,
     ) -> None:
         self._settings = settings
+        self._throttle = RejectThrottle(reject_limit or RejectLimit())
         self._db = db
         self._wall_now = wall_now
         self._name = settings.receiver.name
@@ -222,7 +229,7 @@ class Receiver:
             parsed = self._parse(message)
             if parsed.batch is not None:
                 batches.append(parsed.batch)
-            rejects.extend(parsed.rejects)
+            rejects.extend(r for r in parsed.rejects if self._throttle.admit(r.topic))
             if parsed.status is not None:
                 statuses.append(parsed.status)
         result = self._store_until_done(batches, rejects, statuses)
@@ -237,12 +244,13 @@ class Receiver:
         self.stats.duplicates += result.duplicates
         self.stats.conflicts += result.conflicts
         self.stats.rejects += result.rejects
+        self.stats.rejects_dropped = self._throttle.dropped
 
     def _parse(self, message: Received) -> Parsed:
         where = parse_gate_topic(message.topic)
         if where is None or where.channel not in (Channel.ENTRIES, Channel.STATUS):
             log.warning("rejected a message on an unexpected topic %r", message.topic[:200])
-            return Parsed(rejects=[RejectedMessage(message.topic, message.payload, "topic")])
+            return Parsed(rejects=[RejectedMessage.of(message.topic, message.payload, "topic")])
         if where.channel is Channel.STATUS:
             return parse_status_message(where, message.topic, message.payload)
         return parse_entries_message(where, message.topic, message.payload)

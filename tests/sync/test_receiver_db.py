@@ -4,6 +4,7 @@ aside, per-log progress (the ack), gaps, what gates reported but did not send, d
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import logging
 from dataclasses import replace
@@ -21,11 +22,14 @@ from sync.receiver.db import (
     GateStatusRow,
     IncomingBatch,
     IncomingEntry,
+    PostgresReceiverDb,
     ReceiverDb,
     ReceiverDbError,
     RejectedMessage,
+    SqliteReceiverDb,
 )
 from sync.receiver.entries import canonical_document, incoming_from_entry
+from sync.receiver.limits import REJECT_KEEP_BYTES
 from tests.sync.conftest import COMMUNITY, GATE
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -159,10 +163,58 @@ def test_progress_is_found_window_by_window_and_across_gaps(
 
 
 def test_rejected_messages_are_kept_once(receiver_db: ReceiverDb) -> None:
-    bad = RejectedMessage("kakou/v1/hxy/north/entries", b"\x00garbage", "batch: not JSON")
+    bad = RejectedMessage.of("kakou/v1/hxy/north/entries", b"\x00garbage", "batch: not JSON")
     assert receiver_db.store([], rejects=[bad, bad], now=NOW).rejects == 1
     assert receiver_db.store([], rejects=[bad], now=NOW).rejects == 0
     assert receiver_db.counts()["rejects"] == 1
+
+
+def reject_rows(db: ReceiverDb) -> list[tuple[bytes, int, str]]:
+    with db._guarded(write=False) as cursor:
+        rows = db._execute(
+            cursor, "SELECT payload, payload_bytes, payload_sha256 FROM rejects ORDER BY row_id"
+        ).fetchall()
+    return [(bytes(payload), int(size), str(sha)) for payload, size, sha in rows]
+
+
+def test_a_reject_keeps_its_head_with_the_size_and_hash_of_the_whole(
+    receiver_db: ReceiverDb,
+) -> None:
+    payload = bytes(range(256)) * 100  # 25,600 bytes, not one of them valid JSON
+    bad = RejectedMessage.of("kakou/v1/hxy/north/entries", payload, "batch: not JSON")
+    assert len(bad.head) == REJECT_KEEP_BYTES
+    receiver_db.store([], rejects=[bad], now=NOW)
+    assert reject_rows(receiver_db) == [
+        (payload[:REJECT_KEEP_BYTES], len(payload), hashlib.sha256(payload).hexdigest())
+    ]
+    # The same head with a different tail is another message, kept too.
+    other = RejectedMessage.of(bad.topic, payload + b"!", bad.reason)
+    assert receiver_db.store([], rejects=[other], now=NOW).rejects == 1
+
+
+def test_a_schema_1_database_gets_the_size_of_its_whole_rejects(receiver_db: ReceiverDb) -> None:
+    with receiver_db._guarded() as cursor:
+        receiver_db._execute(cursor, "ALTER TABLE rejects DROP COLUMN payload_bytes")
+        receiver_db._execute(cursor, "UPDATE receiver_meta SET value = '1'")
+        receiver_db._execute(
+            cursor,
+            "INSERT INTO rejects (topic, payload, payload_sha256, reason, received_at, receiver) "
+            "VALUES ('t', ?, 'old', 'r', 'then', 'rx')",
+            [b"x" * 9000],
+        )
+    receiver_db.close()
+    if isinstance(receiver_db, PostgresReceiverDb):
+        reopened: ReceiverDb = PostgresReceiverDb(receiver_db._dsn)
+    else:
+        assert isinstance(receiver_db, SqliteReceiverDb)
+        reopened = SqliteReceiverDb(receiver_db.path)
+    try:
+        assert reject_rows(reopened) == [(b"x" * 9000, 9000, "old")]
+        with reopened._guarded(write=False) as cursor:
+            version = reopened._execute(cursor, "SELECT value FROM receiver_meta").fetchone()[0]
+        assert int(version) == db_module.SCHEMA_VERSION == 2
+    finally:
+        reopened.close()
 
 
 def status(
