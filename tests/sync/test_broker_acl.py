@@ -17,6 +17,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import paho.mqtt.client as paho
@@ -28,7 +29,14 @@ from edge.bus import Bus
 from edge.cli import main
 from edge.store import Store
 from edge.store.outbox import pending_count
-from sync.contract import Channel, DownlinkKind, downlink_topic, entries_share_filter, gate_topic
+from sync.contract import (
+    MAX_PAYLOAD_BYTES,
+    Channel,
+    DownlinkKind,
+    downlink_topic,
+    entries_share_filter,
+    gate_topic,
+)
 from sync.mqtt import publish_once
 from sync.receiver.acl import broker_acl, gate_username
 from sync.receiver.db import open_db
@@ -85,6 +93,8 @@ class Client:
         self._client.on_connect = self._on_connect
         self._client.on_publish = self._on_publish
         self._client.on_subscribe = self._on_subscribe
+        self._client.on_disconnect = self._on_disconnect
+        self.disconnects = 0
         self._client.on_message = lambda client, userdata, message: self.messages.append(
             (message.topic, message.payload)
         )
@@ -107,6 +117,9 @@ class Client:
     ) -> None:
         self.granted.append([int(getattr(code, "value", -1)) for code in codes])
 
+    def _on_disconnect(self, *args: object) -> None:
+        self.disconnects += 1
+
     @property
     def connected(self) -> bool:
         return self.connack == ["Success"]
@@ -117,6 +130,10 @@ class Client:
         with self._done:
             assert self._done.wait_for(lambda: mid in self._pubacks, 10), f"no PUBACK for {topic}"
             return self._pubacks.pop(mid)
+
+    def publish_unanswered(self, topic: str, payload: bytes) -> None:
+        """Publish at QoS 1 without waiting: a broker that refuses the packet sends no PUBACK."""
+        self._client.publish(topic, payload, qos=1)
 
     def subscribe(self, *topics: str) -> None:
         before = len(self.granted)
@@ -349,10 +366,22 @@ def site_config(example: str, values: dict[str, list[str]]) -> str:
     return "\n".join([*lines, "user root", ""])
 
 
-def test_the_example_config_runs_with_tls_and_the_acl(
-    tmp_path: Path, accounts: tuple[Path, Path], connect: Callable[..., Client]
-) -> None:
-    example = (ROOT / "config" / "mosquitto.example.conf").read_text()
+EXAMPLE = ROOT / "config" / "mosquitto.example.conf"
+
+
+@dataclass(frozen=True)
+class Site:
+    """The example config running: its TLS listener for gates, its local one for receivers."""
+
+    tls_port: int
+    local_port: int
+    ca: Path
+
+
+@pytest.fixture
+def site(tmp_path: Path, accounts: tuple[Path, Path]) -> Iterator[Site]:
+    """config/mosquitto.example.conf itself, with only paths and ports swapped."""
+    example = EXAMPLE.read_text()
     ca, cert, key = make_tls(tmp_path / "tls")
     passwords, acl = accounts
     tls_port, local_port = free_port(), free_port()
@@ -373,23 +402,53 @@ def test_the_example_config_runs_with_tls_and_the_acl(
             },
         )
     )
-    site = Mosquitto(tmp_path / "site", port=tls_port)
-    site.start_with(config)
+    server = Mosquitto(tmp_path / "site", port=tls_port)
+    server.start_with(config)
     try:
-        assert "allow_anonymous false" in example
-        assert "per_listener_settings false" in example
-        receiver = connect(local_port, "receiver")
-        receiver.subscribe(entries_share_filter("kakou-receivers"))
-        assert not connect(local_port, None).connected
-        assert not connect(tls_port, None, ca=ca).connected
-        north = connect(tls_port, "gate-north", ca=ca)
-        assert north.connected
-        assert north.publish(SOUTH_ENTRIES, b"forged over TLS") == NOT_AUTHORIZED
-        assert north.publish(NORTH_ENTRIES, json.dumps({"over": "tls"}).encode()) == 0
-        wait_until(lambda: bool(receiver.received(NORTH_ENTRIES)), 10, "north's batch")
-        assert [topic for topic, _ in receiver.messages] == [NORTH_ENTRIES]
-        # Plain MQTT gets a CONNACK (refused: no account) only from the local listener.
-        assert answer_to_plain_connect(local_port)[:1] == b"\x20"
-        assert answer_to_plain_connect(tls_port)[:1] != b"\x20"
+        yield Site(tls_port, local_port, ca)
     finally:
-        site.kill()
+        server.kill()
+
+
+def test_the_example_config_runs_with_tls_and_the_acl(
+    site: Site, connect: Callable[..., Client]
+) -> None:
+    example = EXAMPLE.read_text()
+    assert "allow_anonymous false" in example
+    assert "per_listener_settings false" in example
+    receiver = connect(site.local_port, "receiver")
+    receiver.subscribe(entries_share_filter("kakou-receivers"))
+    assert not connect(site.local_port, None).connected
+    assert not connect(site.tls_port, None, ca=site.ca).connected
+    north = connect(site.tls_port, "gate-north", ca=site.ca)
+    assert north.connected
+    assert north.publish(SOUTH_ENTRIES, b"forged over TLS") == NOT_AUTHORIZED
+    assert north.publish(NORTH_ENTRIES, json.dumps({"over": "tls"}).encode()) == 0
+    wait_until(lambda: bool(receiver.received(NORTH_ENTRIES)), 10, "north's batch")
+    assert [topic for topic, _ in receiver.messages] == [NORTH_ENTRIES]
+    # Plain MQTT gets a CONNACK (refused: no account) only from the local listener.
+    assert answer_to_plain_connect(site.local_port)[:1] == b"\x20"
+    assert answer_to_plain_connect(site.tls_port)[:1] != b"\x20"
+
+
+def test_the_example_config_disconnects_a_gate_sending_more_than_the_contract_allows(
+    site: Site, connect: Callable[..., Client]
+) -> None:
+    """A gate account publishing 20 MB of garbage is cut off by the broker: nothing reaches the
+    receiver. MQTT 3.1.1, because a v5 client is told the limit in the CONNACK and would refuse
+    to send; an attacker's client need not."""
+    receiver = connect(site.local_port, "receiver")
+    receiver.subscribe(entries_share_filter("kakou-receivers"))
+    north = connect(site.tls_port, "gate-north", ca=site.ca, protocol=paho.MQTTv311)
+    largest = b"[" + b" " * (MAX_PAYLOAD_BYTES - 2) + b"]"  # what a receiver still reads
+    assert north.publish(NORTH_ENTRIES, largest) == 0
+    wait_until(lambda: bool(receiver.received(NORTH_ENTRIES)), 20, "the largest batch")
+
+    north.publish_unanswered(NORTH_ENTRIES, b"\x00" * (20 * 1024 * 1024))
+    wait_until(lambda: north.disconnects > 0, 20, "the broker to cut north off")
+    north.close()  # paho would reconnect and send it again, to be cut off again
+    # A message published after the cut-off arrives; the 20 MB never did.
+    south = connect(site.tls_port, "gate-south", ca=site.ca)
+    assert south.publish(SOUTH_ENTRIES, b"after") == 0
+    wait_until(lambda: bool(receiver.received(SOUTH_ENTRIES)), 10, "south's later message")
+    assert [len(p) for p in receiver.received(NORTH_ENTRIES)] == [MAX_PAYLOAD_BYTES]
