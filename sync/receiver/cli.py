@@ -80,12 +80,14 @@ def run_server(settings: ServerSettings, stop: threading.Event | None = None) ->
         db.close()
         stats = receiver.stats
         log.info(
-            "receiver stopped: %d messages, %d stored, %d duplicates, %d conflicts, %d rejects",
+            "receiver stopped: %d messages, %d stored, %d duplicates, %d conflicts, %d rejects "
+            "(%d more over their gate's limit, not stored)",
             stats.messages,
             stats.stored,
             stats.duplicates,
             stats.conflicts,
             stats.rejects,
+            stats.rejects_dropped,
         )
     return 0
 
