@@ -27,8 +27,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from pydantic import Field
+
 from edge.bus import Bus
-from edge.settings import RetentionSettings
+from edge.configmodel import ConfigModel
 from edge.store import Store
 from edge.store.outbox import purge_acked
 from edge.store.registrations import RegistrationBook
@@ -43,6 +45,37 @@ VACUUM_CHUNK_PAGES = 2048
 """Pages freed per incremental_vacuum step (8 MiB at 4 KiB pages): the write lock stays short."""
 _AUTO_VACUUM_INCREMENTAL = 2
 _BUSY_TIMEOUT_MS = 5_000
+
+
+class RetentionSettings(ConfigModel):
+    """How long entries stay on the gate and how much disk they may take."""
+
+    entries_days: float = Field(
+        default=180.0,
+        gt=0,
+        description="Entries older than this AND acknowledged by the community receiver are "
+        "deleted; an unacknowledged entry is never deleted, whatever its age.",
+    )
+    max_db_mb: float = Field(
+        default=1024.0,
+        gt=0,
+        description="Size budget of the database: over it, the oldest acknowledged entries are "
+        "deleted first, even if younger than entries_days.",
+    )
+    min_free_mb: float = Field(
+        default=512.0,
+        ge=0,
+        description="Raise a disk_filling alarm when the state directory's disk has less free.",
+    )
+    min_free_percent: float = Field(
+        default=5.0,
+        ge=0,
+        le=100,
+        description="Raise a disk_filling alarm below this share of the disk free.",
+    )
+    interval_s: float = Field(
+        default=3600.0, ge=60, description="Run retention this often (and once at start)."
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Collection
-from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal, Self
@@ -23,7 +22,10 @@ from drivers.thermometer import CODECS as THERMOMETER_CODECS
 from drivers.thermometer import CodecOptions, ThermometerMode
 from edge.model import Direction
 from edge.policy import Policy
+from edge.retention import RetentionSettings
 from edge.timepolicy import UnsyncedPolicy
+from edge.visitors import VisitorSettings
+from edge.voice import VoiceSettings
 from sync.settings import SyncSettings
 
 DEFAULT_CONFIG_NAME = "sim.toml"
@@ -377,37 +379,6 @@ class SimSettings(_Model):
     issuer_kid: str = Field(default="sim", description="Key id of the simulator's pass issuer.")
 
 
-class RetentionSettings(_Model):
-    """How long entries stay on the gate and how much disk they may take."""
-
-    entries_days: float = Field(
-        default=180.0,
-        gt=0,
-        description="Entries older than this AND acknowledged by the community receiver are "
-        "deleted; an unacknowledged entry is never deleted, whatever its age.",
-    )
-    max_db_mb: float = Field(
-        default=1024.0,
-        gt=0,
-        description="Size budget of the database: over it, the oldest acknowledged entries are "
-        "deleted first, even if younger than entries_days.",
-    )
-    min_free_mb: float = Field(
-        default=512.0,
-        ge=0,
-        description="Raise a disk_filling alarm when the state directory's disk has less free.",
-    )
-    min_free_percent: float = Field(
-        default=5.0,
-        ge=0,
-        le=100,
-        description="Raise a disk_filling alarm below this share of the disk free.",
-    )
-    interval_s: float = Field(
-        default=3600.0, ge=60, description="Run retention this often (and once at start)."
-    )
-
-
 class CredentialsSettings(_Model):
     """Secrets kept in files of their own, never in this TOML (systemd LoadCredential=)."""
 
@@ -431,71 +402,6 @@ class CredentialsSettings(_Model):
     def names(self) -> list[str]:
         """The configured credential names."""
         return [name for name in (self.mqtt_password, self.mqtt_client_key) if name is not None]
-
-
-class StoredForm(StrEnum):
-    """How a visitor's phone or ID number is kept once it has been checked."""
-
-    FULL = "full"
-    MASKED = "masked"
-    NONE = "none"
-
-
-class VisitorSettings(_Model):
-    """Registering visitors and vehicles at the gate, and the passes the gate signs for them."""
-
-    enabled: bool = Field(default=True, description="Guards may register visitors and vehicles.")
-    issuer_kid: str = Field(
-        default="",
-        pattern=r"^(gate-[A-Za-z0-9_-]{1,27})?$",
-        description="Key id of this gate's visitor-pass key (state_dir/issuer/KID.key, made on "
-        "first start); it must start with 'gate-', which limits it, on every gate, to visitor "
-        "and vehicle passes no longer than max_days. Empty: 'gate-' plus the gate id.",
-    )
-    max_days: int = Field(
-        default=7, ge=1, le=31, description="Longest validity a guard may give a visitor pass."
-    )
-    default_hours: float = Field(
-        default=12.0, gt=0, le=744, description="Validity offered by the registration form."
-    )
-    store_phone: StoredForm = Field(
-        default=StoredForm.MASKED,
-        description="Keep the phone number full, masked (138****5678) or not at all.",
-    )
-    store_id_number: StoredForm = Field(
-        default=StoredForm.MASKED,
-        description="Keep the ID card number full, masked (1101**********123X) or not at all.",
-    )
-    require_id_number: bool = Field(
-        default=False, description="Refuse a visitor registration without an ID card number."
-    )
-    keep_days: float = Field(
-        default=30.0,
-        gt=0,
-        description="Registrations older than this (past their validity) are deleted.",
-    )
-
-
-class VoiceSettings(_Model):
-    """Spoken prompts on the gate's speaker for residents who do not read the screen."""
-
-    enabled: bool = Field(default=False, description="Speak each step and verdict.")
-    command: list[str] = Field(
-        default=["espeak-ng", "-v", "cmn", "-s", "150", "{text}"],
-        min_length=1,
-        description="Program and arguments that say one phrase; '{text}' is replaced by it. "
-        "espeak-ng speaks Mandarin as 'cmn'; any player of pre-recorded files works too.",
-    )
-    english: bool = Field(default=False, description="Say each phrase in English after Chinese.")
-    lanes: list[str] = Field(
-        default_factory=list, description="Lanes whose prompts are spoken; empty: every lane."
-    )
-
-    @model_validator(mode="after")
-    def _has_text(self) -> VoiceSettings:
-        if not any("{text}" in part for part in self.command):
-            raise ValueError("voice command needs a '{text}' argument")
-        return self
 
 
 class AlarmSettings(_Model):

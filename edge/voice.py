@@ -17,7 +17,10 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 
+from pydantic import Field, model_validator
+
 from edge.bus import BusEvent
+from edge.configmodel import ConfigModel
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,28 @@ PHRASES: dict[str, tuple[str, str]] = {
 }
 
 Runner = Callable[[list[str]], None]
+
+
+class VoiceSettings(ConfigModel):
+    """Spoken prompts on the gate's speaker for residents who do not read the screen."""
+
+    enabled: bool = Field(default=False, description="Speak each step and verdict.")
+    command: list[str] = Field(
+        default=["espeak-ng", "-v", "cmn", "-s", "150", "{text}"],
+        min_length=1,
+        description="Program and arguments that say one phrase; '{text}' is replaced by it. "
+        "espeak-ng speaks Mandarin as 'cmn'; any player of pre-recorded files works too.",
+    )
+    english: bool = Field(default=False, description="Say each phrase in English after Chinese.")
+    lanes: list[str] = Field(
+        default_factory=list, description="Lanes whose prompts are spoken; empty: every lane."
+    )
+
+    @model_validator(mode="after")
+    def _has_text(self) -> VoiceSettings:
+        if not any("{text}" in part for part in self.command):
+            raise ValueError("voice command needs a '{text}' argument")
+        return self
 
 
 def phrase_for(event: BusEvent, *, english: bool = False) -> str | None:

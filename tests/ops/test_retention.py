@@ -14,12 +14,12 @@ from edge.bus import Bus, BusEvent
 from edge.retention import (
     MIB,
     DiskSpace,
+    RetentionSettings,
     RetentionWorker,
     db_usage,
     reclaim_free_pages,
     run_retention,
 )
-from edge.settings import RetentionSettings
 from edge.store import Store
 from edge.store.guards import GuardBook, Role
 from edge.store.outbox import mark_acked
@@ -178,7 +178,7 @@ def test_worker_runs_at_start_and_stops_promptly(store: Store) -> None:
 
 
 def test_visitor_registrations_go_keep_days_after_they_ended(store: Store) -> None:
-    guard = GuardBook(store).add("门卫", Role.GUARD, "2468", now=NOW)
+    guard = GuardBook(store).add("门卫", Role.GUARD, "246801", now=NOW)
     book = RegistrationBook(store)
 
     def add(reg_id: str, ended: datetime) -> None:
