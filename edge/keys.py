@@ -8,6 +8,7 @@ beyond PEM.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import stat
@@ -22,6 +23,16 @@ log = logging.getLogger(__name__)
 
 PRIVATE_SUFFIX = ".key"
 PUBLIC_SUFFIX = ".pub"
+
+# Where a trusted key came from (the store's ``trusted_keys.source``). Boot makes the configured
+# ones follow the files exactly; downlink ones stay until the office revokes them.
+CONFIG_SOURCE_PREFIX = "config:"
+"""The trusted keys folder: ``config:KID.pub``."""
+DOWNLINK_SOURCE_PREFIX = "downlink:"
+"""A signed keys document: ``downlink:vVERSION``. Never a downlink signer (one leaked signer
+must not be able to name another)."""
+GATE_KEY_SOURCE = "gate-visitor-key"
+"""This gate's own visitor key, made in state_dir/issuer while [visitors] is on."""
 _PRIVATE_MODE = 0o600
 _PUBLIC_MODE = 0o644
 
@@ -62,6 +73,12 @@ def public_pem_of(public_key: Ed25519PublicKey) -> bytes:
     return public_key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
+
+
+def fingerprint(public_key: Ed25519PublicKey) -> str:
+    """The first 16 hex digits of SHA-256 over the raw key: short enough to read out over the
+    phone when an operator compares a gate's key with the office's."""
+    return hashlib.sha256(public_key.public_bytes_raw()).hexdigest()[:16]
 
 
 def load_private(path: Path | str) -> tuple[str, Ed25519PrivateKey]:

@@ -314,7 +314,9 @@ class PolicyBody(BaseModel):
 
 
 class DownlinkDocument(_Payload):
-    """A signed envelope's payload. ``version`` only ever grows, per community and kind."""
+    """A signed envelope's payload. ``version`` only ever grows, per community and kind, and is
+    never more than ``issued_at`` in Unix seconds; ``issued_at`` is never ahead of the gate's
+    clock by more than its allowed skew (docs/mqtt.md, "Versions")."""
 
     type: DownlinkKind
     community: CommunityId

@@ -1,4 +1,5 @@
-"""Signed downlink documents: sign at the office, verify at the gate. Pure: no I/O, no clock.
+"""Signed downlink documents: sign at the office, verify at the gate. Pure: no I/O; the clock
+is an argument.
 
 Format (docs/mqtt.md, "Signed downlink"): a JSON envelope ``{"v":1, "type":"signed", "kid",
 "payload", "sig"}`` whose ``payload`` is the document's JSON *text* and ``sig`` is the Ed25519
@@ -17,13 +18,16 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from edge.passes import is_gate_key
 from sync.contract import (
     MAX_PAYLOAD_BYTES,
     DownlinkDocument,
@@ -48,6 +52,16 @@ class Refusal(StrEnum):
     STALE = "stale"
     REPLAYED = "replayed"
     BAD_BODY = "bad_body"
+    NOT_A_SIGNER = "not_a_signer"
+    IMPLAUSIBLE = "implausible"
+    FORBIDDEN_KEY = "forbidden_key"
+
+
+ALARMING = frozenset(
+    {Refusal.NOT_A_SIGNER, Refusal.BAD_SIGNATURE, Refusal.IMPLAUSIBLE, Refusal.FORBIDDEN_KEY}
+)
+"""Refusals that mean a key is misused or forged rather than a message garbled or repeated:
+the gate raises an alarm (``downlink_refused``) for each, so the office hears of it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,12 +112,16 @@ def open_envelope(
     keys: Mapping[str, Ed25519PublicKey],
     community: str,
     kind: DownlinkKind,
+    pass_keys: Container[str] = frozenset(),
 ) -> Opened | Rejected:
     """Verify a downlink message from ``kind``'s topic; never raises on any input.
 
-    Checks, in order: JSON object, signed envelope, a key the gate trusts, the signature, then
-    the document's shape, type (must match the topic) and community. Version order is the
-    caller's (``judge_version``), since it needs what was applied before.
+    ``keys`` are the downlink signers only; ``pass_keys`` the ids the gate trusts for passes
+    alone, so a document signed with one is told apart (``not_a_signer``) from an unknown key.
+    A gate's own ``gate-`` key is never a signer, whatever the caller passes. Checks, in order:
+    JSON object, signed envelope, a signer key, the signature, then the document's shape, type
+    (must match the topic) and community. Plausibility and version order are the caller's
+    (``judge_plausible``, ``judge_version``), since they need the clock and what was applied.
     """
     if len(message) > MAX_PAYLOAD_BYTES:
         return Rejected(Refusal.MALFORMED, f"{len(message)} bytes is over the limit")
@@ -118,7 +136,11 @@ def open_envelope(
     envelope = parse_payload(SignedEnvelope, message)
     if isinstance(envelope, Malformed):
         return Rejected(Refusal.MALFORMED, f"envelope: {envelope.reason}")
-    public_key = keys.get(envelope.kid)
+    public_key = None if is_gate_key(envelope.kid) else keys.get(envelope.kid)
+    if public_key is None and (envelope.kid in pass_keys or is_gate_key(envelope.kid)):
+        return Rejected(
+            Refusal.NOT_A_SIGNER, f"key {envelope.kid!r} may sign passes, never downlink"
+        )
     if public_key is None:
         return Rejected(Refusal.UNKNOWN_KEY, f"signed with key {envelope.kid!r}, not trusted here")
     payload = envelope.payload.encode("utf-8")
@@ -151,15 +173,45 @@ class Applied:
     kid: str
 
 
-def judge_version(applied: Applied | None, opened: Opened) -> Rejected | None:
+def judge_plausible(opened: Opened, *, now: datetime, max_future_s: float) -> Rejected | None:
+    """None if ``opened`` could have been signed by now; else why not (``implausible``).
+
+    The contract (docs/mqtt.md, "Versions"): a document is issued no later than the gate's clock
+    plus ``max_future_s``, and its version is never more than its issue time in Unix seconds.
+    So no version a gate accepts exceeds its own clock by more than the allowed skew, and a
+    leaked signer cannot push the counter beyond the reach of the office's next documents.
+    """
+    document = opened.document
+    ahead_s = (document.issued_at - now).total_seconds()
+    if ahead_s > max_future_s:
+        return Rejected(
+            Refusal.IMPLAUSIBLE,
+            f"issued at {document.issued_at.isoformat()}, {ahead_s:.0f} s in the future of the "
+            f"gate's clock (allowed {max_future_s:.0f} s); signed by {opened.kid!r}",
+        )
+    ceiling = math.floor(document.issued_at.timestamp())
+    if document.version > ceiling:
+        return Rejected(
+            Refusal.IMPLAUSIBLE,
+            f"version {document.version} is beyond its issue time in Unix seconds ({ceiling}); "
+            f"signed by {opened.kid!r}",
+        )
+    return None
+
+
+def judge_version(
+    applied: Applied | None, opened: Opened, *, signers: Container[str]
+) -> Rejected | None:
     """None if ``opened`` is newer than what was applied; else why it is refused.
 
     A retained document arrives again at every reconnect: the same version with the same bytes
     is a ``replayed`` no-op. An older version, or the same version with other bytes, is refused
     (``stale``): versions only ever grow, so either is a replay of something superseded or a
-    signer reusing a number.
+    signer reusing a number. A version applied from a key that is no longer among ``signers``
+    binds nothing: rotating the signer on the gate starts the count again, so a leaked key's
+    last document can never block its successor's.
     """
-    if applied is None or opened.document.version > applied.version:
+    if applied is None or applied.kid not in signers or opened.document.version > applied.version:
         return None
     if opened.document.version == applied.version and opened.sha256 == applied.sha256:
         return Rejected(Refusal.REPLAYED, f"version {applied.version} is already applied")

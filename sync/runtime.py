@@ -151,7 +151,12 @@ class SyncHandle:
             store, settings, link=self._link, log_id=self.log_id, wall_now=wall_now
         )
         self._downlink = Downlink(
-            store, community=community, bus=bus, signers=settings.downlink_signers
+            store,
+            community=community,
+            bus=bus,
+            signers=settings.downlink_signers,
+            wall_now=wall_now,
+            max_future_s=settings.downlink_max_future_s,
         )
         self._relay = AlertRelay(
             community=community, gate=gate, enqueue=self._queue_alert, wall_now=wall_now

@@ -14,6 +14,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from edge.passes import GATE_KEY_PREFIX, is_gate_key
 from sync.contract import ID_PATTERN
 
 
@@ -124,8 +125,16 @@ class SyncSettings(BrokerSettings):
     )
     downlink_signers: list[str] = Field(
         default_factory=list,
-        description="Key ids allowed to sign revocations, keys and policy; empty means any "
-        "trusted key of the gate.",
+        description="Key ids of the office keys allowed to sign revocations, keys and policy "
+        "(their .pub files in the trusted keys folder). Required: no other key ever signs "
+        "downlink, and a gate's own 'gate-' key never does.",
+    )
+    downlink_max_future_s: float = Field(
+        default=600.0,
+        ge=0,
+        le=86_400,
+        description="How far ahead of the gate's clock a downlink document's issued_at may be; "
+        "a later one is refused and alarmed (clocks drift; a leaked key's forgeries do not).",
     )
     max_queued_alerts: int = Field(
         default=1000, ge=1, description="Alerts kept while offline; the oldest are dropped."
@@ -135,9 +144,20 @@ class SyncSettings(BrokerSettings):
     def _publisher_checks(self) -> Self:
         if self.ack_timeout_max_s < self.ack_timeout_s:
             raise ValueError("ack_timeout_max_s must be at least ack_timeout_s")
+        if not self.downlink_signers:
+            raise ValueError(
+                "downlink_signers is empty: name the office key that signs revocations, keys "
+                'and policy, e.g. downlink_signers = ["office-2026"], and put office-2026.pub '
+                "in the trusted keys folder (docs/mqtt.md, 'Signed downlink')"
+            )
         for kid in self.downlink_signers:
             if not ID_PATTERN.fullmatch(kid):
                 raise ValueError(f"downlink_signers: {kid!r} is not a key id")
+            if is_gate_key(kid):
+                raise ValueError(
+                    f"downlink_signers: {kid!r} is a gate's visitor key ('{GATE_KEY_PREFIX}'); "
+                    "a gate's key never signs downlink, name an office key"
+                )
         return self
 
 

@@ -602,6 +602,7 @@ def sync_settings(port: int, **changes: Any) -> dict[str, Any]:
         "ack_timeout_s": 3.0,
         "ack_timeout_max_s": 6.0,
         "status_interval_s": 1.0,
+        "downlink_signers": ["office", "office-2026"],  # the office keys the sync tests use
     }
     settings.update(changes)
     return settings

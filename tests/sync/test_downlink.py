@@ -7,7 +7,7 @@ import base64
 import json
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,8 @@ from sync.downlink import (
     Refusal,
     Rejected,
     document_text,
+    judge_plausible,
+    judge_version,
     open_envelope,
     sign_document,
 )
@@ -74,9 +76,14 @@ def bus_events() -> tuple[Bus, list[BusEvent]]:
     return bus, events
 
 
+def gate_downlink(store: Store, bus: Bus, signers: tuple[str, ...] = ("office",)) -> Downlink:
+    """The gate's handler as the runtime makes it, its clock at NOW."""
+    return Downlink(store, community="hxy", bus=bus, signers=signers, wall_now=lambda: NOW)
+
+
 @pytest.fixture
 def downlink(store: Store, bus_events: tuple[Bus, list[BusEvent]]) -> Downlink:
-    return Downlink(store, community="hxy", bus=bus_events[0])
+    return gate_downlink(store, bus_events[0])
 
 
 # ----------------------------------------------------------------------------- pure checks
@@ -240,17 +247,92 @@ def test_unsigned_malformed_and_forged_documents_are_logged_and_ignored(
         assert reason in reasons
 
 
-def test_only_named_signers_may_sign_when_configured(
-    store: Store, bus_events: tuple[Bus, list[BusEvent]]
+def test_only_named_signers_may_sign(
+    store: Store, downlink: Downlink, bus_events: tuple[Bus, list[BusEvent]]
 ) -> None:
     store.put_trusted_key("issuer", public_pem_of(OTHER_KEY.public_key()), source="test")
-    strict = Downlink(store, community="hxy", bus=bus_events[0], signers=["office"])
-    result = strict.handle(
+    result = downlink.handle(
         DownlinkKind.REVOCATIONS, revocations(1, "P-1", key=OTHER_KEY, kid="issuer")
     )
     assert isinstance(result, Rejected)
-    assert result.reason is Refusal.UNKNOWN_KEY
-    assert isinstance(strict.handle(DownlinkKind.REVOCATIONS, revocations(1, "P-1")), Opened)
+    assert result.reason is Refusal.NOT_A_SIGNER
+    assert [event.data["kind"] for event in bus_events[1]] == ["downlink_refused"]
+    stranger = revocations(1, "P-1", key=OTHER_KEY, kid="stranger")
+    unknown = downlink.handle(DownlinkKind.REVOCATIONS, stranger)
+    assert isinstance(unknown, Rejected)
+    assert unknown.reason is Refusal.UNKNOWN_KEY
+    assert isinstance(downlink.handle(DownlinkKind.REVOCATIONS, revocations(1, "P-1")), Opened)
+
+
+def test_with_no_signer_configured_nothing_applies(
+    store: Store, bus_events: tuple[Bus, list[BusEvent]]
+) -> None:
+    result = gate_downlink(store, bus_events[0], signers=()).handle(
+        DownlinkKind.REVOCATIONS, revocations(1, "P-1")
+    )
+    assert isinstance(result, Rejected)
+    assert result.reason is Refusal.NOT_A_SIGNER
+    assert store.revoked_ids() == frozenset()
+
+
+PLAUSIBILITY = {
+    "at-the-skew": (NOW + timedelta(minutes=10), 1, None),
+    "beyond-the-skew": (NOW + timedelta(minutes=10, seconds=1), 1, Refusal.IMPLAUSIBLE),
+    "version-is-issue-time": (NOW, int(NOW.timestamp()), None),
+    "version-beyond-issue-time": (NOW, int(NOW.timestamp()) + 1, Refusal.IMPLAUSIBLE),
+    "old-and-small": (NOW - timedelta(days=400), 3, None),
+}
+
+
+@pytest.mark.parametrize(
+    ("issued_at", "version", "refusal"), PLAUSIBILITY.values(), ids=PLAUSIBILITY.keys()
+)
+def test_issue_time_and_version_must_be_plausible(
+    issued_at: datetime, version: int, refusal: Refusal | None
+) -> None:
+    message = sign_document(
+        document(DownlinkKind.POLICY, version, {}, issued_at=issued_at), key=KEY, kid="office"
+    )
+    opened = open_envelope(message, keys=keys(), community="hxy", kind=DownlinkKind.POLICY)
+    assert isinstance(opened, Opened)
+    result = judge_plausible(opened, now=NOW, max_future_s=600)
+    assert (None if result is None else result.reason) is refusal
+
+
+def test_a_version_from_a_retired_signer_binds_nothing(store: Store, downlink: Downlink) -> None:
+    downlink.handle(DownlinkKind.REVOCATIONS, revocations(50, "P-50"))
+    applied = load_applied(store, DownlinkKind.REVOCATIONS)
+    assert applied is not None
+    small = revocations(2, "P-2")
+    opened = open_envelope(small, keys=keys(), community="hxy", kind=DownlinkKind.REVOCATIONS)
+    assert isinstance(opened, Opened)
+    refused = judge_version(applied, opened, signers={"office"})
+    assert refused is not None
+    assert refused.reason is Refusal.STALE
+    assert judge_version(applied, opened, signers={"office-2027"}) is None
+
+
+def test_the_keys_document_stays_within_pass_keys(store: Store, downlink: Downlink) -> None:
+    same = public_pem_of(KEY.public_key()).decode()
+    other = public_pem_of(OTHER_KEY.public_key()).decode()
+    store.put_trusted_key("config-key", other.encode(), source="config:config-key.pub")
+    cases = [
+        ({"keys": {"office": same}}, None),  # the signer's own key, unchanged: a no-op
+        ({"keys": {"office": other}}, Refusal.FORBIDDEN_KEY),
+        ({"keys": {"gate-north": other}}, Refusal.FORBIDDEN_KEY),
+        ({"keys": {}, "revoked": ["office"]}, Refusal.FORBIDDEN_KEY),
+        ({"keys": {}, "revoked": ["gate-south"]}, Refusal.FORBIDDEN_KEY),
+        ({"keys": {"config-key": same}}, Refusal.FORBIDDEN_KEY),
+        ({"keys": {}, "revoked": ["config-key"]}, None),  # the office pulls a leaked pass key
+    ]
+    for version, (body, refusal) in enumerate(cases, start=1):
+        message = sign_document(document(DownlinkKind.KEYS, version, body), key=KEY, kid="office")
+        result = downlink.handle(DownlinkKind.KEYS, message)
+        got = result.reason if isinstance(result, Rejected) else None
+        assert got is refusal, (body, result)
+    assert set(store.trusted_keys()) == {"office"}
+    changes = [(c.kid, c.action, c.source) for c in store.trust_changes()]
+    assert changes[0] == ("config-key", "revoked", "downlink:v7")
 
 
 def test_keys_are_trusted_and_revoked(store: Store, downlink: Downlink) -> None:
@@ -308,7 +390,7 @@ def test_policy_is_validated_stored_and_announced(
 def test_applied_version_only_grows(tmp_path: Path, versions: list[int]) -> None:
     with Store.open(tmp_path / f"{uuid.uuid4().hex}.db", community="hxy", gate="n") as gate:
         gate.put_trusted_key("office", public_pem_of(KEY.public_key()), source="test")
-        handler = Downlink(gate, community="hxy", bus=Bus())
+        handler = gate_downlink(gate, Bus())
         for version in versions:
             handler.handle(DownlinkKind.REVOCATIONS, revocations(version, f"P-{version}"))
             applied = load_applied(gate, DownlinkKind.REVOCATIONS)

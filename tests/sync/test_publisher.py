@@ -56,6 +56,7 @@ def make(store: Store, link: FakeLink, **changes: Any) -> Publisher:
             "puback_timeout_s": 5,
             "ack_timeout_s": 10,
             "ack_timeout_max_s": 40,
+            "downlink_signers": ["office"],
             **changes,
         }
     )
@@ -261,7 +262,13 @@ def test_the_clock_offset_is_kept_in_the_store(gate_store: Store, record: Record
     publisher.on_ack(ack(1, offset_s=42.5), 1.0)
     assert publisher.stats.clock_offset_s == pytest.approx(42.5)
     assert gate_store.get_meta(META_CLOCK_OFFSET) == "42.500"
-    again = Publisher(gate_store, SyncSettings(), link=FakeLink(), log_id=LOG, wall_now=lambda: NOW)
+    again = Publisher(
+        gate_store,
+        SyncSettings(downlink_signers=["office"]),
+        link=FakeLink(),
+        log_id=LOG,
+        wall_now=lambda: NOW,
+    )
     assert again.stats.clock_offset_s == pytest.approx(42.5)
 
 

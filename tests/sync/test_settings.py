@@ -8,9 +8,12 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from pydantic import BaseModel, ValidationError
 
+from edge.cli import main
 from edge.cli.server import server
+from edge.settings import default_config_text
 from sync.contract import AlertKind, DownlinkKind
 from sync.settings import (
     BrokerSettings,
@@ -59,13 +62,35 @@ def test_the_documented_gate_and_receiver_settings_validate() -> None:
 
 def test_unknown_and_inconsistent_settings_are_refused() -> None:
     with pytest.raises(ValidationError, match="extra"):
-        SyncSettings.model_validate({"hots": "typo"})
+        SyncSettings.model_validate({"hots": "typo", "downlink_signers": ["office"]})
     with pytest.raises(ValidationError, match="username"):
         BrokerSettings(password_file=Path("/run/pw"))
     with pytest.raises(ValidationError, match="ack_timeout_max_s"):
-        SyncSettings(ack_timeout_s=100, ack_timeout_max_s=10)
+        SyncSettings(ack_timeout_s=100, ack_timeout_max_s=10, downlink_signers=["office"])
     with pytest.raises(ValidationError, match="cert_file and key_file"):
         BrokerSettings.model_validate({"tls": {"cert_file": "/c.pem"}})
+
+
+def test_a_gate_with_mqtt_must_name_its_office_signer(tmp_path: Path) -> None:
+    config = tmp_path / "kakou.toml"
+    embedded = default_config_text()
+    config.write_text(embedded + '\n[mqtt]\nhost = "broker.example"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["config", "check", "--config", str(config)])
+    assert result.exit_code == 2
+    assert f"{config}: mqtt: " in result.output
+    assert 'downlink_signers = ["office-2026"]' in result.output  # says what to add
+    config.write_text(
+        embedded + '\n[mqtt]\nhost = "broker.example"\ndownlink_signers = ["office-2026"]\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["config", "check", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("kid", ["gate-north", "gate-x"])
+def test_a_gate_key_is_never_a_downlink_signer(kid: str) -> None:
+    with pytest.raises(ValidationError, match="never signs downlink"):
+        SyncSettings(downlink_signers=["office-2026", kid])
 
 
 def test_the_password_comes_from_its_file_and_is_never_shown(tmp_path: Path) -> None:
