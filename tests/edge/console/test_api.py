@@ -649,7 +649,12 @@ def test_a_silent_receiver_raises_the_sync_backlog_alarm(tmp_path: Path) -> None
     port = _closed_port()  # no broker listens: entries wait, no acknowledgement comes
     settings = gate_settings(
         tmp_path / "state",
-        mqtt={"host": "127.0.0.1", "port": port, "reconnect_max_s": 1},
+        mqtt={
+            "host": "127.0.0.1",
+            "port": port,
+            "reconnect_max_s": 1,
+            "downlink_signers": ["office"],
+        },
         alarms={"sync_backlog_entries": 1000, "sync_silent_s": 0.5},
     )
     served = serve(build_gate(settings))
