@@ -198,9 +198,10 @@ class Downlink:
 
     def _apply_keys(self, document: DownlinkDocument, rows: Sequence[TrustedKey]) -> None:
         """Pass keys only: a keys document never adds, changes or revokes a downlink signer or
-        a gate key, nor changes a key this gate's operator configured. Naming such a key with
-        the very key the gate already holds is a no-op (an office's folder holds its own .pub).
-        Everything is checked before anything changes."""
+        this gate's own visitor key, nor changes a key this gate's operator configured (it may
+        revoke one: that is how the office pulls a leaked pass key, or a stolen gate's key).
+        Naming a key with the very key the gate already holds is a no-op (an office's folder
+        holds its own .pub). Everything is checked before anything changes."""
         body = _body(KeysBody, document)
         held = {row.kid: row for row in rows}
         pems: dict[str, bytes] = {}
@@ -212,11 +213,11 @@ class Downlink:
             row = held.get(kid)
             if row is not None and row.fingerprint == key_files.fingerprint(key):
                 continue
-            if self._guarded(kid) or (row is not None and not _from_downlink(row)):
+            if self._guarded(kid, row) or (row is not None and not _from_downlink(row)):
                 raise _ForbiddenKeyError(f"key {kid!r} is not the downlink's to change")
             pems[kid] = pem.encode("ascii")
         for kid in body.revoked:
-            if self._guarded(kid):
+            if self._guarded(kid, held.get(kid)):
                 raise _ForbiddenKeyError(f"key {kid!r} is not the downlink's to revoke")
         source = f"{key_files.DOWNLINK_SOURCE_PREFIX}v{document.version}"
         for kid, pem_bytes in sorted(pems.items()):
@@ -225,9 +226,9 @@ class Downlink:
             self._store.revoke_trusted_key(kid, source=source)
         self._bus.publish("trust", "", kind=str(document.type), version=document.version)
 
-    def _guarded(self, kid: str) -> bool:
-        """Keys whose trust only the gate's operator sets: the signers and any gate key."""
-        return kid in self._signers or is_gate_key(kid)
+    def _guarded(self, kid: str, row: TrustedKey | None) -> bool:
+        """Keys whose trust only the gate's operator sets: the signers and the gate's own key."""
+        return kid in self._signers or (row is not None and row.source == key_files.GATE_KEY_SOURCE)
 
     def _apply_policy(self, document: DownlinkDocument) -> None:
         body = _body(PolicyBody, document)

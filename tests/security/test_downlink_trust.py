@@ -223,14 +223,18 @@ def test_a_document_from_the_future_is_refused_and_alarmed(site: Site) -> None:
 
 def test_a_keys_document_cannot_replace_a_signer_or_the_gate_key(site: Site) -> None:
     pem = keys.public_pem_of(ATTACKER.public_key()).decode("ascii")
-    for version, target in enumerate((OFFICE, site.gate_kid, "gate-south"), start=1):
-        message = signed(
-            DownlinkKind.KEYS, {"keys": {target: pem}}, key=site.office, kid=OFFICE, version=version
-        )
+    bodies = [
+        {"keys": {OFFICE: pem}},
+        {"keys": {site.gate_kid: pem}},
+        {"keys": {}, "revoked": [OFFICE]},
+        {"keys": {}, "revoked": [site.gate_kid]},
+    ]
+    for version, body in enumerate(bodies, start=1):
+        message = signed(DownlinkKind.KEYS, body, key=site.office, kid=OFFICE, version=version)
         result = site.downlink().handle(DownlinkKind.KEYS, message)
-        assert isinstance(result, Rejected), f"{target} was replaced by downlink"
+        assert isinstance(result, Rejected), f"{body} was applied"
     assert_untouched(site)
-    assert len(site.alarms()) == 3
+    assert len(site.alarms()) == len(bodies)
 
 
 def test_a_key_delivered_by_downlink_never_signs_downlink(site: Site) -> None:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from edge import passes
 from edge.bus import Bus, BusEvent
-from edge.keys import public_pem_of
+from edge.keys import GATE_KEY_SOURCE, public_pem_of
 from edge.policy import Policy
 from edge.store import Store
 from sync.contract import DownlinkDocument, DownlinkKind, KeysBody, RevocationsBody
@@ -316,23 +316,29 @@ def test_the_keys_document_stays_within_pass_keys(store: Store, downlink: Downli
     same = public_pem_of(KEY.public_key()).decode()
     other = public_pem_of(OTHER_KEY.public_key()).decode()
     store.put_trusted_key("config-key", other.encode(), source="config:config-key.pub")
+    store.put_trusted_key("gate-north", other.encode(), source=GATE_KEY_SOURCE)
     cases = [
         ({"keys": {"office": same}}, None),  # the signer's own key, unchanged: a no-op
         ({"keys": {"office": other}}, Refusal.FORBIDDEN_KEY),
-        ({"keys": {"gate-north": other}}, Refusal.FORBIDDEN_KEY),
+        ({"keys": {"gate-north": same}}, Refusal.FORBIDDEN_KEY),  # this gate's own key
         ({"keys": {}, "revoked": ["office"]}, Refusal.FORBIDDEN_KEY),
-        ({"keys": {}, "revoked": ["gate-south"]}, Refusal.FORBIDDEN_KEY),
+        ({"keys": {}, "revoked": ["gate-north"]}, Refusal.FORBIDDEN_KEY),
         ({"keys": {"config-key": same}}, Refusal.FORBIDDEN_KEY),
-        ({"keys": {}, "revoked": ["config-key"]}, None),  # the office pulls a leaked pass key
+        ({"keys": {"gate-south": same}}, None),  # another gate's visitor key, scoped by name
+        ({"keys": {}, "revoked": ["gate-south", "config-key"]}, None),  # pulled by the office
     ]
     for version, (body, refusal) in enumerate(cases, start=1):
         message = sign_document(document(DownlinkKind.KEYS, version, body), key=KEY, kid="office")
         result = downlink.handle(DownlinkKind.KEYS, message)
         got = result.reason if isinstance(result, Rejected) else None
         assert got is refusal, (body, result)
-    assert set(store.trusted_keys()) == {"office"}
+    assert set(store.trusted_keys()) == {"office", "gate-north"}
     changes = [(c.kid, c.action, c.source) for c in store.trust_changes()]
-    assert changes[0] == ("config-key", "revoked", "downlink:v7")
+    assert changes[:3] == [
+        ("config-key", "revoked", "downlink:v8"),
+        ("gate-south", "revoked", "downlink:v8"),
+        ("gate-south", "added", "downlink:v7"),
+    ]
 
 
 def test_keys_are_trusted_and_revoked(store: Store, downlink: Downlink) -> None:
