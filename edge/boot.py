@@ -48,7 +48,7 @@ from edge.retention import RetentionWorker
 from edge.rule import LaneContext
 from edge.settings import LaneSettings, Settings
 from edge.simulation import Issuer, SimLane, Simulation
-from edge.store import Store, StoreError
+from edge.store import Store, StoreError, private_dir
 from edge.store.outbox import pending
 from edge.systemd import (
     DEFAULT_CHECK_INTERVAL_S,
@@ -211,7 +211,7 @@ def build_gate(settings: Settings, *, start: bool = True) -> Gate:
 
 
 def _build(settings: Settings, stack: ExitStack, *, start: bool) -> Gate:
-    settings.site.state_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.site.state_dir)  # 0700: the entry log is personal data
     issuer = ensure_sim_issuer(settings) if settings.sim.enabled else None
     store = Store.open(settings.db_path, community=settings.site.community, gate=settings.site.gate)
     stack.callback(store.close)
@@ -239,7 +239,7 @@ def _build(settings: Settings, stack: ExitStack, *, start: bool) -> Gate:
     status_sources: list[Callable[[], DeviceStatus]] = []
     sim_dir = settings.site.state_dir / "sim"
     if settings.sim.enabled:
-        sim_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(sim_dir)
 
     for lane_settings in settings.lanes:
         relay = GpioRelay(

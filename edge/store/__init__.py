@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import grp
 import logging
+import os
+import pwd
 import sqlite3
+import stat
 import threading
 import time
 import urllib.request
@@ -186,6 +190,58 @@ def _run_check(conn: sqlite3.Connection, pragma: str) -> str:
         return f"check failed: {exc}"
 
 
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` 0700 (and missing parents), or tighten an existing one that others can
+    read, with a warning: the entry log names residents and where they live, whatever the umask
+    of the shell that started the gate."""
+    path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    _tighten(path)
+    return path
+
+
+def _private_db_file(path: Path) -> None:
+    """Create the database file 0600 before SQLite does (SQLite gives its ``-wal`` and ``-shm``
+    the database file's mode), and tighten an existing database and its side files."""
+    try:
+        os.close(os.open(path, os.O_RDONLY | os.O_CREAT, PRIVATE_FILE_MODE))
+        for each in (path, *(path.with_name(path.name + side) for side in _SQLITE_SIDE_FILES)):
+            if each.exists():
+                _tighten(each)
+    except OSError as exc:
+        raise StoreError(f"cannot create {path}: {exc}") from exc
+
+
+def _owners_own_group(info: os.stat_result) -> bool:
+    """Whether the group is the owner's private group (kakou:kakou, as systemd's
+    ``StateDirectoryMode=0750`` makes it): group access then reaches nobody else."""
+    try:
+        owner = pwd.getpwuid(info.st_uid)
+        group = grp.getgrgid(info.st_gid)
+    except KeyError:
+        return False
+    return owner.pw_gid == info.st_gid and set(group.gr_mem) <= {owner.pw_name}
+
+
+def _tighten(path: Path) -> None:
+    """Take away what others (and a shared group) may do with ``path``; only a path this process
+    owns, and never a shared sticky folder such as /tmp, which is reported instead."""
+    info = path.stat()
+    mode = stat.S_IMODE(info.st_mode)
+    loose = mode & (0o007 if _owners_own_group(info) else 0o077)
+    if not loose:
+        return
+    if info.st_uid != os.geteuid() or mode & stat.S_ISVTX:
+        log.warning("%s is readable by others (mode %03o) and not ours to change", path, mode)
+        return
+    path.chmod(mode & ~loose)
+    log.warning("%s was readable by others (mode %03o); set to %03o", path, mode, mode & ~loose)
+
+
 def _connect(path: Path, target: str, *, uri: bool, busy_timeout_ms: int) -> sqlite3.Connection:
     """Open a connection and set the pragmas the durability rule needs (they are per connection).
 
@@ -277,7 +333,8 @@ class Store:
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
         now: Callable[[], datetime] = _utc_now,
     ) -> Store:
-        """Open (creating it and its directory if needed) the log for this community and gate.
+        """Open (creating it 0600, and its directory 0700, if needed) the log for this community
+        and gate.
 
         Runs ``PRAGMA quick_check`` unless told not to, then any pending migration. A damaged file
         opens with ``store.integrity`` saying what is wrong, and the caller decides: the safe
@@ -287,7 +344,9 @@ class Store:
         """
         if not community or not gate:
             raise ValueError("community and gate must be non-empty")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.is_dir():  # an existing folder is the caller's (boot: private_dir)
+            path.parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+        _private_db_file(path)
         conn = _connect(path, str(path), uri=False, busy_timeout_ms=busy_timeout_ms)
         return cls._prepare(
             conn,
