@@ -119,7 +119,7 @@ def ten_year_pass(key: Ed25519PrivateKey, kid: str) -> str:
     )
 
 
-def verify_at(site: Site, token: str) -> VerifyReason:
+def verify_at(site: Site, token: str) -> VerifyReason | None:
     verdict = passes.verify(
         token,
         keys=site.store.trusted_keys(),
@@ -223,7 +223,7 @@ def test_a_document_from_the_future_is_refused_and_alarmed(site: Site) -> None:
 
 def test_a_keys_document_cannot_replace_a_signer_or_the_gate_key(site: Site) -> None:
     pem = keys.public_pem_of(ATTACKER.public_key()).decode("ascii")
-    bodies = [
+    bodies: list[dict[str, Any]] = [
         {"keys": {OFFICE: pem}},
         {"keys": {site.gate_kid: pem}},
         {"keys": {}, "revoked": [OFFICE]},
@@ -258,12 +258,12 @@ def test_rotating_the_signer_recovers_from_a_poisoned_version(site: Site) -> Non
     the contract lets it; the operator names a new signer and removes the old .pub; the new
     signer's first documents apply at once, and the leaked key signs nothing any more."""
     ahead = datetime.now(UTC) + timedelta(minutes=9)
-    for version, kind in enumerate(DownlinkKind, start=1):
-        body = {
-            DownlinkKind.REVOCATIONS: {"pass_ids": ["R-0001"]},
-            DownlinkKind.KEYS: {"keys": {}},
-            DownlinkKind.POLICY: lockdown_policy(),
-        }[kind]
+    bodies: dict[DownlinkKind, dict[str, Any]] = {
+        DownlinkKind.REVOCATIONS: {"pass_ids": ["R-0001"]},
+        DownlinkKind.KEYS: {"keys": {}},
+        DownlinkKind.POLICY: lockdown_policy(),
+    }
+    for version, (kind, body) in enumerate(bodies.items(), start=1):
         poisoned = signed(
             kind, body, key=site.office, kid=OFFICE, version=int(ahead.timestamp()), issued_at=ahead
         )

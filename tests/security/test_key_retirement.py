@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge import boot, keys, passes
 from edge.boot import Gate, build_gate
-from edge.bus import BusEvent
+from edge.bus import Bus, BusEvent
 from edge.model import Entry, Outcome, VerifyReason
 from edge.settings import Settings
 from edge.store import Store
@@ -146,7 +146,7 @@ def test_a_key_the_office_revoked_stays_revoked_while_its_file_remains(tmp_path:
             body={"keys": {}, "revoked": [LEAKED]},
         )
         message = sign_document(document, key=office, kid="office-2026")
-        downlink = Downlink(store, community="demo", bus=boot.Bus(), signers=["office-2026"])
+        downlink = Downlink(store, community="demo", bus=Bus(), signers=["office-2026"])
         assert isinstance(downlink.handle(DownlinkKind.KEYS, message), Opened)
         assert _verify(store, token) is VerifyReason.UNKNOWN_KEY
     with _booted(settings) as store:  # the .pub is still there: the revocation holds

@@ -317,7 +317,7 @@ def test_the_keys_document_stays_within_pass_keys(store: Store, downlink: Downli
     other = public_pem_of(OTHER_KEY.public_key()).decode()
     store.put_trusted_key("config-key", other.encode(), source="config:config-key.pub")
     store.put_trusted_key("gate-north", other.encode(), source=GATE_KEY_SOURCE)
-    cases = [
+    cases: list[tuple[dict[str, Any], Refusal | None]] = [
         ({"keys": {"office": same}}, None),  # the signer's own key, unchanged: a no-op
         ({"keys": {"office": other}}, Refusal.FORBIDDEN_KEY),
         ({"keys": {"gate-north": same}}, Refusal.FORBIDDEN_KEY),  # this gate's own key
