@@ -130,6 +130,22 @@ def test_without_visitor_registration_the_gate_makes_no_key(
         gate.stop()
 
 
+def test_a_restart_with_the_same_keys_changes_no_trust(
+    tmp_path: Path, pin_factory: MockFactory
+) -> None:
+    settings = make_settings(tmp_path / "state")
+    build_gate(settings, start=False).stop()
+    gate = build_gate(settings, start=False)
+    try:
+        changes = gate.store.trust_report().changes
+        assert sorted((c.kid, c.action) for c in changes) == [
+            ("gate-north", "added"),
+            ("sim", "added"),
+        ]
+    finally:
+        gate.stop()
+
+
 def test_trusted_keys_and_revocations_from_the_state_dir_reach_the_lane(
     tmp_path: Path, pin_factory: MockFactory
 ) -> None:
