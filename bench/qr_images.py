@@ -37,14 +37,31 @@ Image = NDArray[np.uint8]
 
 WIDTH, HEIGHT = 640, 480
 HFOV_DEG = 62.0
-FOCAL_PX = (WIDTH / 2) / math.tan(math.radians(HFOV_DEG / 2))
 SUPERSAMPLE = 3
 TEXTURE_MODULE_PX = 6
 PRINTED_SYMBOL_MM = 40.0  # edge/passes_pdf.py QR_SYMBOL_MM
 ISSUED = datetime(2026, 11, 1, tzinfo=UTC)
 
-FAULTS = ("blur", "motion", "glare", "low_contrast", "noise", "jpeg", "occlusion")
+FAULTS = ("blur", "motion", "glare", "low_contrast", "noise", "jpeg", "occlusion", "moire")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A pinhole gate camera: frame size and horizontal field of view (62°: a common USB/Pi
+    camera; its 16:9 modes crop the sensor vertically, so the horizontal view stays)."""
+
+    width: int = WIDTH
+    height: int = HEIGHT
+    hfov_deg: float = HFOV_DEG
+
+    @property
+    def focal_px(self) -> float:
+        return (self.width / 2) / math.tan(math.radians(self.hfov_deg / 2))
+
+
+VGA = Camera()
+HD = Camera(1280, 720)
 
 
 @dataclass(frozen=True)
@@ -57,6 +74,7 @@ class Sample:
     tags: tuple[str, ...]
     distance_cm: float = 0.0
     tilt_deg: float = 0.0
+    module_px: float = 0.0  # the symbol's module pitch in the frame, pixels
 
 
 # --- pass tokens -----------------------------------------------------------------------------
@@ -193,8 +211,10 @@ def _rotation(pose: Pose) -> NDArray[np.float64]:
     return rz @ ry @ rx
 
 
-def project(texture: Texture, pose: Pose, points_px: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Texture pixel coordinates → image pixel coordinates (640×480) for ``pose``."""
+def project(
+    texture: Texture, pose: Pose, points_px: NDArray[np.float64], camera: Camera = VGA
+) -> NDArray[np.float64]:
+    """Texture pixel coordinates → image pixel coordinates for ``pose``."""
     height, width = texture.image.shape[:2]
     mm_per_px = texture.width_mm / width
     plane = np.column_stack(
@@ -204,9 +224,10 @@ def project(texture: Texture, pose: Pose, points_px: NDArray[np.float64]) -> NDA
             np.zeros(len(points_px)),
         ]
     )
-    camera = plane @ _rotation(pose).T + np.array([*pose.offset_mm, pose.distance_mm])
-    x = FOCAL_PX * camera[:, 0] / camera[:, 2] + WIDTH / 2
-    y = FOCAL_PX * camera[:, 1] / camera[:, 2] + HEIGHT / 2
+    seen = plane @ _rotation(pose).T + np.array([*pose.offset_mm, pose.distance_mm])
+    focal_px = camera.focal_px
+    x = focal_px * seen[:, 0] / seen[:, 2] + camera.width / 2
+    y = focal_px * seen[:, 1] / seen[:, 2] + camera.height / 2
     return np.column_stack([x, y])
 
 
@@ -214,41 +235,48 @@ def _corners(x0: float, y0: float, x1: float, y1: float) -> NDArray[np.float64]:
     return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64)
 
 
-def symbol_corners(texture: Texture, pose: Pose) -> NDArray[np.float64]:
+def symbol_corners(texture: Texture, pose: Pose, camera: Camera = VGA) -> NDArray[np.float64]:
     """The symbol's four corners (quiet zone excluded) in the image."""
     x0, y0, x1, y1 = texture.symbol_box
     quiet = 4 * TEXTURE_MODULE_PX
-    return project(texture, pose, _corners(x0 + quiet, y0 + quiet, x1 - quiet, y1 - quiet))
+    return project(texture, pose, _corners(x0 + quiet, y0 + quiet, x1 - quiet, y1 - quiet), camera)
 
 
-def background(rng: np.random.Generator) -> Image:
+def module_px(texture: Texture, corners: NDArray[np.float64]) -> float:
+    """The mean module pitch in the image: the symbol's mean side over its module count."""
+    modules = (texture.symbol_box[2] - texture.symbol_box[0]) / TEXTURE_MODULE_PX - 8
+    sides = [float(np.linalg.norm(corners[i] - corners[(i + 1) % 4])) for i in range(4)]
+    return sum(sides) / 4 / modules
+
+
+def background(rng: np.random.Generator, camera: Camera = VGA) -> Image:
     """A gate scene at 3×: a lit gradient, a door frame, a jacket; never a code."""
+    width, height = camera.width, camera.height
     base = rng.uniform(60, 160, size=3).astype(np.float32)
-    gradient = np.linspace(-35, 35, WIDTH, dtype=np.float32)[None, :, None] * rng.uniform(-1, 1)
-    image = np.clip(np.broadcast_to(base, (HEIGHT, WIDTH, 3)) + gradient, 0, 255)
+    gradient = np.linspace(-35, 35, width, dtype=np.float32)[None, :, None] * rng.uniform(-1, 1)
+    image = np.clip(np.broadcast_to(base, (height, width, 3)) + gradient, 0, 255)
     for _ in range(int(rng.integers(2, 5))):
-        x0, y0 = int(rng.integers(0, WIDTH)), int(rng.integers(0, HEIGHT))
-        x1, y1 = x0 + int(rng.integers(14, WIDTH // 2)), y0 + int(rng.integers(14, HEIGHT // 2))
+        x0, y0 = int(rng.integers(0, width)), int(rng.integers(0, height))
+        x1, y1 = x0 + int(rng.integers(14, width // 2)), y0 + int(rng.integers(14, height // 2))
         image[y0:y1, x0:x1] = rng.uniform(20, 220, size=3)
     small = image.astype(np.uint8)
-    size = (WIDTH * SUPERSAMPLE, HEIGHT * SUPERSAMPLE)
+    size = (width * SUPERSAMPLE, height * SUPERSAMPLE)
     return np.asarray(cv2.resize(small, size, interpolation=cv2.INTER_NEAREST), dtype=np.uint8)
 
 
-def place(texture: Texture, pose: Pose, scene: Image) -> Image:
-    """Draw the texture into the 3× scene with a perspective warp; return the 640×480 frame."""
+def place(texture: Texture, pose: Pose, scene: Image, camera: Camera = VGA) -> Image:
+    """Draw the texture into the 3× scene with a perspective warp; return the camera's frame."""
     height, width = texture.image.shape[:2]
+    frame_size = (camera.width, camera.height)
     source = _corners(0, 0, width, height).astype(np.float32)
-    target = project(texture, pose, _corners(0, 0, width, height)) * SUPERSAMPLE
+    target = project(texture, pose, _corners(0, 0, width, height), camera) * SUPERSAMPLE
     # Warp into the object's bounding box only: the rest of the scene is untouched.
     x0, y0 = np.floor(target.min(axis=0)).astype(int) - 1
     x1, y1 = np.ceil(target.max(axis=0)).astype(int) + 1
     x0, y0 = max(0, x0), max(0, y0)
     x1, y1 = min(scene.shape[1], x1), min(scene.shape[0], y1)
     if x1 <= x0 or y1 <= y0:  # wholly outside the picture
-        return np.asarray(
-            cv2.resize(scene, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA), np.uint8
-        )
+        return np.asarray(cv2.resize(scene, frame_size, interpolation=cv2.INTER_AREA), np.uint8)
     homography = cv2.getPerspectiveTransform(source, (target - [x0, y0]).astype(np.float32))
     size = (int(x1 - x0), int(y1 - y0))
     warped = cv2.warpPerspective(texture.image, homography, size, flags=cv2.INTER_LINEAR)
@@ -261,12 +289,15 @@ def place(texture: Texture, pose: Pose, scene: Image) -> Image:
     canvas[y0:y1, x0:x1] = (region * (1 - alpha) + warped.astype(np.float32) * alpha).astype(
         np.uint8
     )
-    frame = cv2.resize(canvas, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)
+    frame = cv2.resize(canvas, frame_size, interpolation=cv2.INTER_AREA)
     return np.asarray(frame, dtype=np.uint8)
 
 
 def random_pose(
-    texture: Texture, rng: np.random.Generator, distance_cm: tuple[float, float] = (15, 40)
+    texture: Texture,
+    rng: np.random.Generator,
+    distance_cm: tuple[float, float] = (15, 40),
+    camera: Camera = VGA,
 ) -> Pose:
     """A pose 15–40 cm away, tilted up to 35°, rotated in plane, with the symbol fully in view."""
     distance_mm = float(rng.uniform(*distance_cm)) * 10
@@ -278,9 +309,9 @@ def random_pose(
         reach = distance_mm * 0.25
         offset = (float(rng.uniform(-reach, reach)), float(rng.uniform(-reach * 0.7, reach * 0.7)))
         pose = Pose(distance_mm, offset, pitch, yaw, roll)
-        corners = symbol_corners(texture, pose)
-        inside = (corners[:, 0] > 4) & (corners[:, 0] < WIDTH - 4)
-        inside &= (corners[:, 1] > 4) & (corners[:, 1] < HEIGHT - 4)
+        corners = symbol_corners(texture, pose, camera)
+        inside = (corners[:, 0] > 4) & (corners[:, 0] < camera.width - 4)
+        inside &= (corners[:, 1] > 4) & (corners[:, 1] < camera.height - 4)
         if inside.all():
             return pose
     return Pose(distance_mm, (0.0, 0.0), pitch, yaw, roll)
@@ -313,7 +344,7 @@ def apply_fault(
         kernel = cv2.warpAffine(kernel, rotation, (length, length))
         image = cv2.filter2D(image, -1, kernel / max(float(kernel.sum()), 1e-6))
     elif fault == "glare":
-        yy, xx = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float32)
+        yy, xx = np.mgrid[0 : frame.shape[0], 0 : frame.shape[1]].astype(np.float32)
         gx = cx + float(rng.uniform(-0.4, 0.4)) * size
         gy = cy + float(rng.uniform(-0.4, 0.4)) * size
         sx, sy = size * float(rng.uniform(0.12, 0.3)), size * float(rng.uniform(0.08, 0.25))
@@ -331,6 +362,14 @@ def apply_fault(
         axes = (round(size * float(rng.uniform(0.1, 0.16))), round(size * 0.45))
         skin = tuple(float(v) for v in rng.uniform([110, 130, 170], [150, 170, 220]))
         cv2.ellipse(image, (round(fx), round(fy)), axes, math.degrees(angle) + 90, 0, 360, skin, -1)
+    elif fault == "moire":
+        # A phone screen's pixel grid beating with the sensor's: a fine grating over the symbol.
+        yy, xx = np.mgrid[0 : frame.shape[0], 0 : frame.shape[1]].astype(np.float32)
+        period, angle = float(rng.uniform(2.1, 5.0)), float(rng.uniform(0, math.pi))
+        phase = (xx * math.cos(angle) + yy * math.sin(angle)) * (2 * math.pi / period)
+        near = np.exp(-(((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * (0.9 * size) ** 2)))
+        depth = float(rng.uniform(0.15, 0.35)) * near
+        image = image * (1 - depth * (0.5 + 0.5 * np.cos(phase)))[..., None]
     elif fault == "jpeg":
         quality = int(rng.integers(20, 55))
         clipped = np.clip(image, 0, 255).astype(np.uint8)
@@ -348,19 +387,30 @@ def render(
     invert: bool = False,
     faults: tuple[str, ...] = (),
     pose: Pose | None = None,
-) -> tuple[Image, Pose]:
-    """One frame of ``payload`` on a card or a phone, at ``pose`` (random if None)."""
+    camera: Camera = VGA,
+    distance_cm: tuple[float, float] = (15, 40),
+) -> tuple[Image, Pose, float]:
+    """One frame of ``payload`` on a card or a phone, at ``pose`` (random if None), and the
+    symbol's module pitch in it (pixels)."""
     texture = phone_screen(payload, rng, invert=invert) if phone else printed_card(payload, rng)
-    pose = pose if pose is not None else random_pose(texture, rng)
-    frame = place(texture, pose, background(rng))
-    corners = symbol_corners(texture, pose)
+    pose = pose if pose is not None else random_pose(texture, rng, distance_cm, camera)
+    frame = place(texture, pose, background(rng, camera), camera)
+    corners = symbol_corners(texture, pose, camera)
     # JPEG last: the camera (or its USB MJPEG stream) compresses what the sensor saw.
     for fault in sorted(faults, key=lambda name: name == "jpeg"):
         frame = apply_fault(fault, frame, corners, rng)
-    return frame, pose
+    return frame, pose, module_px(texture, corners)
 
 
-def generate(count: int = 300, seed: int = 2026) -> list[Sample]:
+SMALL_MODULE_PX = 2.0  # below this pitch a frame is also tagged "small_modules"
+
+
+def generate(
+    count: int = 300,
+    seed: int = 2026,
+    camera: Camera = VGA,
+    distance_cm: tuple[float, float] = (15, 40),
+) -> list[Sample]:
     """The benchmark set: ``count`` frames, each a pass 15–40 cm away with 0–3 faults."""
     tokens = pass_tokens(count, seed)
     samples = []
@@ -371,10 +421,24 @@ def generate(count: int = 300, seed: int = 2026) -> list[Sample]:
         faults = tuple(
             sorted(str(f) for f in rng.choice(FAULTS, size=int(rng.integers(0, 4)), replace=False))
         )
-        frame, pose = render(token, rng, phone=phone, invert=invert, faults=faults)
+        if "moire" in faults and not phone:
+            faults = tuple(f for f in faults if f != "moire")  # paper has no pixel grid
+        frame, pose, pitch_px = render(
+            token,
+            rng,
+            phone=phone,
+            invert=invert,
+            faults=faults,
+            camera=camera,
+            distance_cm=distance_cm,
+        )
         tags = ("phone" if phone else "printed", *(("inverted",) if invert else ()), *faults)
+        if pitch_px < SMALL_MODULE_PX:
+            tags = (*tags, "small_modules")
         samples.append(
-            Sample(f"{index:04d}", frame, token, tags, pose.distance_mm / 10, pose.tilt_deg)
+            Sample(
+                f"{index:04d}", frame, token, tags, pose.distance_mm / 10, pose.tilt_deg, pitch_px
+            )
         )
     return samples
 
@@ -493,14 +557,16 @@ def fixture(name: str, what: str, options: dict[str, object], seed: int) -> Samp
         )
         expected = None
     elif isinstance(payload, bytes):
-        expected = payload.decode("gbk")
+        expected = ""  # GBK without ECI: not text by the symbol's declaration, so unreadable
     else:
         expected = payload
     return Sample(name, frame, expected, (what,), pose.distance_mm / 10, pose.tilt_deg)
 
 
-def place_nothing(rng: np.random.Generator) -> Image:
-    return cv2.resize(background(rng), (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)
+def place_nothing(rng: np.random.Generator, camera: Camera = VGA) -> Image:
+    scene = background(rng, camera)
+    size = (camera.width, camera.height)
+    return np.asarray(cv2.resize(scene, size, interpolation=cv2.INTER_AREA), np.uint8)
 
 
 def iter_fixtures(seed: int = 11) -> Iterator[Sample]:

@@ -1,14 +1,19 @@
 """decode(frame) -> list[Scan]: the one QR decoder used by the camera, the benchmark and the tests.
 
-Order chosen by bench/bench_qr.py on gate-realistic frames (and hardware.md's measurements):
-zxing-cpp reads the whole frame first, because it is both the cheapest (under a millisecond on
-an empty frame) and the strongest decoder. Only when it reads nothing does a short cascade run,
-on candidate regions: where zxing found a symbol it could not decode, or where the image has the
-dense edges of a QR symbol. Each candidate is cropped, upscaled so that a module spans several
-pixels, sharpened and read by zxing again. The dearer steps (contrast equalisation, then pyzbar
-as the second decoder) run only on the best candidate, and only once a symbol has actually been
-located there, as hardware.md advises. A frame with no candidate (most frames a gate camera
-sees) costs one zxing pass and an edge map; every frame stops at its time budget.
+zxing-cpp reads the whole frame first: it is both the cheapest and the strongest decoder
+(bench/bench_qr.py, hardware.md). Only when it reads nothing does anything else run, and only
+where something QR-like is: a symbol zxing located but could not decode, or a region that, at a
+quarter of the frame's size, changes across and down in nearly every pixel, as a symbol too
+small for zxing to locate does. A frame with neither (what a gate camera sees all day) costs one
+zxing pass and a look at a 320×180 thumbnail. Each candidate is cropped, sharpened and enlarged
+so that a module spans a few pixels, and read by zxing again; the dearer steps (contrast
+equalisation, then pyzbar as the second decoder) run only on the best candidate, and only once a
+symbol has been located there. Every frame stops at its time budget.
+
+Text is what the symbol declares (drivers.frames.code_text.symbol_text): its ECI, else ASCII,
+UTF-8 or the standard's defaults; a payload that is not text by that rule is a Scan with empty
+text (unreadable, which the lane denies), never a guessed text. pyzbar and OpenCV transcode by
+their own guesses, so their reads count only when ASCII (every pass is).
 
 No decoder exception escapes: OpenCV raises on payloads that are not UTF-8 and on some Chinese
 text, and any engine may choke on a strange frame; such a frame is a bad frame, not a crash.
@@ -31,7 +36,7 @@ from pyzbar import pyzbar  # type: ignore[import-untyped]
 from pyzbar.pyzbar_error import PyZbarError  # type: ignore[import-untyped]
 
 from drivers.base import Scan
-from drivers.frames.code_text import decode_text
+from drivers.frames.code_text import symbol_text
 
 Frame = NDArray[np.uint8]
 Gray = NDArray[np.uint8]
@@ -43,8 +48,9 @@ Box = tuple[int, int, int, int]  # x, y, width, height in pixels of the (cropped
 ENGINE_ERRORS: Final = (cv2.error, PyZbarError, UnicodeDecodeError, ValueError, RuntimeError)
 
 _QR: Final = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
-_KERNEL3: Final = np.ones((3, 3), np.uint8)
-_KERNEL5: Final = np.ones((5, 5), np.uint8)
+# The largest QR symbol (version 40-L) holds 2,953 bytes: every payload a symbol can carry is
+# judged as text, none refused for its size (the lane bounds the text it verifies).
+QR_MAX_BYTES: Final = 2953
 
 
 class Engine(StrEnum):
@@ -98,16 +104,26 @@ class DecodeOptions:
     primary: Engine = Engine.ZXING
     cascade: tuple[Step, ...] = DEFAULT_CASCADE
     budget_ms: float = 30.0  # a frame's cascade stops here; the next frame is a fresh chance
+    # ... and no cascade step starts once the frame has cost this many times its first zxing
+    # pass: a frame that reads nothing costs about as much as a few that read at once.
+    budget_ratio: float = 2.0
     roi: Roi | None = None
     max_candidates: int = 2
-    upscale_target_px: int = 720  # a candidate is enlarged towards this size (long side) ...
+    upscale_target_px: int = 600  # a candidate is enlarged towards this size (long side) ...
     max_upscale: float = 4.0  # ... by at most this factor
-    edge_threshold: int = 24  # local edge density (0-255) that marks a candidate region
-    max_code_bytes: int = 2048  # longer payloads come back truncated, never as text
-    encodings: tuple[str, ...] = ("utf-8", "gbk")
+    energy_threshold: int = 12  # thumbnail change (0-255) across and down that marks a candidate
+    max_code_bytes: int = QR_MAX_BYTES  # longer payloads come back truncated, never as text
 
 
 DEFAULT_OPTIONS: Final = DecodeOptions()
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """One payload an engine read, and its text (None: not text, see code_text.symbol_text)."""
+
+    payload: bytes
+    text: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,16 +169,17 @@ def decode_frame(
         if gray.size == 0:
             return DecodeResult(bad_frame="region of interest is empty")
     errors: list[str] = []
-    primary = options.primary
-    if primary is Engine.ZXING:
-        payloads, detected = _zxing(gray, errors)
+    if options.primary is Engine.ZXING:
+        reads, detected = _zxing(gray, errors)
     else:
-        payloads, detected = read_codes(gray, primary, errors), []
-    if payloads:
-        return _result(payloads, "primary", 0, started_s, clock, options, source, errors)
-    if not options.cascade:
+        reads, detected = _trusted(read_codes(gray, options.primary, errors)), []
+    primary_s = clock() - started_s
+    budget_s = min(options.budget_ms / 1000, primary_s * options.budget_ratio)
+    if reads or not options.cascade:
+        return _result(reads, "primary", 0, started_s, clock, options, source, errors)
+    boxes = _merge(detected + find_candidates(gray, options.energy_threshold), options)
+    if not boxes:  # nothing QR-like: the frame a gate camera sees all day ends here
         return _result([], "", 0, started_s, clock, options, source, errors)
-    boxes = _merge(detected + find_candidates(gray, options.edge_threshold), options)
     # A symbol zxing located but could not read earns the whole cascade; a region that merely
     # looks like one gets the first (cheapest) step, unless that step locates a symbol in it.
     located = bool(detected) or bool(errors)  # an engine that failed told us nothing: try all
@@ -172,15 +189,15 @@ def decode_frame(
             break
         # The first step tries every candidate; dearer ones only the most likely.
         for box in boxes if round_index == 0 else boxes[:1]:
-            if (clock() - started_s) * 1000 >= options.budget_ms:
+            if clock() - started_s >= budget_s:
                 return _result([], "", len(boxes), started_s, clock, options, source, errors, True)
             if box not in prepared:
                 prepared[box] = _prepare(gray, box, options)
-            payloads, found = _run_step(step, prepared[box], errors)
+            reads, found = _run_step(step, prepared[box], errors)
             located = located or found
-            if payloads:
+            if reads:
                 return _result(
-                    payloads, step.value, len(boxes), started_s, clock, options, source, errors
+                    reads, step.value, len(boxes), started_s, clock, options, source, errors
                 )
     return _result([], "", len(boxes), started_s, clock, options, source, errors)
 
@@ -211,7 +228,7 @@ def read_codes(gray: Gray, engine: Engine, errors: list[str] | None = None) -> l
     """The payloads one engine reads from the whole image (no cascade); never raises."""
     errors = errors if errors is not None else []
     if engine is Engine.ZXING:
-        return _zxing(gray, errors)[0]
+        return [read.payload for read in _zxing(gray, errors)[0]]
     if engine is Engine.PYZBAR:
         return _pyzbar(gray, errors)
     return _opencv(gray, errors)
@@ -219,18 +236,34 @@ def read_codes(gray: Gray, engine: Engine, errors: list[str] | None = None) -> l
 
 def _zxing(
     gray: Gray, errors: list[str], *, try_downscale: bool = True
-) -> tuple[list[bytes], list[Box]]:
-    """Payloads zxing decoded, and the boxes of symbols it found but could not decode."""
+) -> tuple[list[Read], list[Box]]:
+    """What zxing decoded, and the boxes of symbols it found but could not decode."""
     try:
         barcodes = zxingcpp.read_barcodes(
-            gray, formats=_QR, try_downscale=try_downscale, return_errors=True
+            gray,
+            formats=_QR,
+            try_downscale=try_downscale,
+            text_mode=zxingcpp.TextMode.HexECI,  # the transmitted data: ECIs and raw bytes
+            return_errors=True,
         )
     except ENGINE_ERRORS as exc:
         errors.append(f"zxing: {exc!r}")
         return [], []
-    payloads = [bytes(b.bytes) for b in barcodes if b.valid]
-    detected = [] if payloads else [_position_box(b.position) for b in barcodes]
-    return payloads, detected
+    reads = [Read(bytes(b.bytes), _declared_text(b.text)) for b in barcodes if b.valid]
+    detected = [] if reads else [_position_box(b.position) for b in barcodes]
+    return reads, detected
+
+
+def _declared_text(hex_transmission: str) -> str | None:
+    try:
+        return symbol_text(bytes.fromhex(hex_transmission))
+    except ValueError:
+        return None
+
+
+def _trusted(payloads: list[bytes]) -> list[Read]:
+    """Reads of the engines that transcode by their own charset guess: ASCII only."""
+    return [Read(payload, payload.decode("ascii")) for payload in payloads if payload.isascii()]
 
 
 def _position_box(position: zxingcpp.Position) -> Box:
@@ -273,29 +306,40 @@ def _opencv(gray: Gray, errors: list[str]) -> list[bytes]:
 # --- the cascade ---------------------------------------------------------------------------------
 
 
-def find_candidates(gray: Gray, threshold: int = 24, limit: int = 3) -> list[Box]:
-    """Regions dense with edges in every direction, roughly square: where a symbol may be.
+def find_candidates(gray: Gray, threshold: int = 12, limit: int = 3) -> list[Box]:
+    """Regions a QR symbol may fill, even one too small for zxing to locate.
 
-    Works at half resolution (a morphological gradient, a local mean, a threshold); costs well
-    under a millisecond at 640×480, so frames without a code stay cheap.
+    On a thumbnail at a quarter of the frame's size (two exact halvings, each a cheap box
+    filter), a symbol's modules still make neighbouring pixels differ both across and down,
+    where a wall, a door edge or a face changes in one direction or not at all. Costs about
+    0.1 ms at 1280×720; a frame with nothing over ``threshold`` stops at one comparison.
     """
-    height, width = gray.shape[:2]
-    small = cv2.resize(
-        gray, (max(1, width // 2), max(1, height // 2)), interpolation=cv2.INTER_AREA
-    )
-    gradient = cv2.morphologyEx(small, cv2.MORPH_GRADIENT, _KERNEL3)
-    density = cv2.blur(gradient, (7, 7))
-    _, mask = cv2.threshold(density, threshold, 255, cv2.THRESH_BINARY)
-    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, _KERNEL5)
-    count, _labels, stats, _centroids = cv2.connectedComponentsWithStats(mask)
-    found: list[tuple[int, Box]] = []
-    for index in range(1, count):
-        x, y, w, h, area = (int(v) for v in stats[index])
-        if min(w, h) < 12 or max(w, h) > 3.5 * min(w, h) or area < 0.35 * w * h:
+    if min(gray.shape[:2]) < 16:
+        return []
+    quarter = _halve(_halve(gray))
+    across = cv2.absdiff(quarter[:-1, 1:], quarter[:-1, :-1])
+    down = cv2.absdiff(quarter[1:, :-1], quarter[:-1, :-1])
+    energy = cv2.blur(cv2.min(across, down), (3, 3))
+    if int(energy.max()) < threshold:
+        return []
+    _, mask = cv2.threshold(energy, threshold - 1, 255, cv2.THRESH_BINARY)
+    contours, _hierarchy = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    found: list[tuple[float, Box]] = []
+    for contour in contours:
+        x, y, w, h = cv2.boundingRect(contour)
+        area = cv2.contourArea(contour)
+        if min(w, h) < 8 or max(w, h) > 3 * min(w, h) or area < 0.3 * w * h:
             continue  # too small to hold a symbol, a line or an edge, or a sparse outline
-        found.append((area, (x * 2, y * 2, w * 2, h * 2)))
+        found.append((area, (x * 4, y * 4, w * 4, h * 4)))
     found.sort(reverse=True)
     return [box for _area, box in found[:limit]]
+
+
+def _halve(image: Gray) -> Gray:
+    """Half the size by 2×2 averaging; even sizes take OpenCV's fast path."""
+    height, width = image.shape[:2]
+    even = image[: height // 2 * 2, : width // 2 * 2]
+    return _u8(cv2.resize(even, (width // 2, height // 2), interpolation=cv2.INTER_AREA))
 
 
 def _merge(boxes: Sequence[Box], options: DecodeOptions) -> list[Box]:
@@ -318,20 +362,18 @@ def _overlap(a: Box, b: Box) -> float:
 
 @dataclass
 class _Prepared:
-    """A candidate region, upscaled once; the variants steps need are derived lazily."""
+    """A candidate region, sharpened and enlarged once; the plain enlargement made on demand."""
 
-    upscaled: Gray
+    region: Gray
     scale: float
-    _sharpened: Gray | None = None
+    sharpened: Gray
+    _upscaled: Gray | None = None
 
     @property
-    def sharpened(self) -> Gray:
-        if self._sharpened is None:
-            blurred = cv2.GaussianBlur(self.upscaled, (0, 0), self.scale)
-            sharpened = _u8(cv2.addWeighted(self.upscaled, 2.0, blurred, -1.0, 0))
-            self._sharpened = sharpened
-            return sharpened
-        return self._sharpened
+    def upscaled(self) -> Gray:
+        if self._upscaled is None:
+            self._upscaled = _enlarge(self.region, self.scale)
+        return self._upscaled
 
 
 def _prepare(gray: Gray, box: Box, options: DecodeOptions) -> _Prepared:
@@ -342,26 +384,36 @@ def _prepare(gray: Gray, box: Box, options: DecodeOptions) -> _Prepared:
     x1, y1 = min(width, x + w + margin_x), min(height, y + h + margin_y)
     region = gray[y0:y1, x0:x1]
     scale = min(options.max_upscale, max(1.0, options.upscale_target_px / max(region.shape)))
-    upscaled = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-    return _Prepared(_u8(upscaled), scale)
+    # Unsharp masking at the camera's resolution, then enlarging: the same as sharpening the
+    # enlargement with a blur as wide as the scale, at a fraction of the cost.
+    blurred = cv2.GaussianBlur(region, (0, 0), 1.0)
+    sharpened = _u8(cv2.addWeighted(region, 2.0, blurred, -1.0, 0))
+    return _Prepared(region, scale, _enlarge(sharpened, scale))
+
+
+def _enlarge(image: Gray, scale: float) -> Gray:
+    if scale == 1.0:
+        return image
+    return _u8(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC))
 
 
 _CLAHE: Final = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
 
 
-def _run_step(step: Step, region: _Prepared, errors: list[str]) -> tuple[list[bytes], bool]:
-    """The payloads a step reads from a region, and whether it located a symbol there."""
+def _run_step(step: Step, region: _Prepared, errors: list[str]) -> tuple[list[Read], bool]:
+    """What a step reads from a region, and whether it located a symbol there."""
     if step is Step.UPSCALE_SHARPEN:
-        payloads, located = _zxing(region.sharpened, errors, try_downscale=False)
-        return payloads, bool(located)
+        reads, located = _zxing(region.sharpened, errors, try_downscale=False)
+        return reads, bool(located)
     if step is Step.EQUALISE:
-        payloads, located = _zxing(_u8(_CLAHE.apply(region.upscaled)), errors, try_downscale=False)
-        return payloads, bool(located)
+        equalised = _u8(_CLAHE.apply(region.upscaled))
+        reads, located = _zxing(equalised, errors, try_downscale=False)
+        return reads, bool(located)
     if step is Step.SECOND_DECODER:
-        return _pyzbar(region.sharpened, errors), False
+        return _trusted(_pyzbar(region.sharpened, errors)), False
     if step is Step.INVERTED:
-        return _pyzbar(_u8(cv2.bitwise_not(region.sharpened)), errors), False
-    return _opencv(region.upscaled, errors), False
+        return _trusted(_pyzbar(_u8(cv2.bitwise_not(region.sharpened)), errors)), False
+    return _trusted(_opencv(region.upscaled, errors)), False
 
 
 def _u8(image: cv2.typing.MatLike) -> Gray:
@@ -373,7 +425,7 @@ def _u8(image: cv2.typing.MatLike) -> Gray:
 
 
 def _result(
-    payloads: list[bytes],
+    reads: list[Read],
     stage: str,
     candidates: int,
     started_s: float,
@@ -385,11 +437,11 @@ def _result(
 ) -> DecodeResult:
     scans: list[Scan] = []
     seen: set[bytes] = set()
-    for payload in payloads:
-        if payload in seen or not payload:
+    for read in reads:
+        if read.payload in seen or not read.payload:
             continue
-        seen.add(payload)
-        scans.append(to_scan(payload, source, options))
+        seen.add(read.payload)
+        scans.append(to_scan(read, source, options))
     return DecodeResult(
         scans=scans,
         stage=stage if scans else "",
@@ -400,10 +452,9 @@ def _result(
     )
 
 
-def to_scan(payload: bytes, source: str, options: DecodeOptions = DEFAULT_OPTIONS) -> Scan:
-    """A Scan as the serial scanner makes one: bounded length, UTF-8 then GBK, never raising."""
-    if len(payload) > options.max_code_bytes:
-        return Scan(text="", source=source, truncated=True, raw_length=len(payload))
-    return Scan(
-        text=decode_text(payload, options.encodings), source=source, raw_length=len(payload)
-    )
+def to_scan(read: Read, source: str, options: DecodeOptions = DEFAULT_OPTIONS) -> Scan:
+    """A Scan as the serial scanner makes one: bounded length; empty text when unreadable."""
+    length = len(read.payload)
+    if length > options.max_code_bytes:
+        return Scan(text="", source=source, truncated=True, raw_length=length)
+    return Scan(text=read.text or "", source=source, raw_length=length)
