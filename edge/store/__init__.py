@@ -14,7 +14,6 @@ WAL lets them read while the service writes.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import grp
 import logging
 import os
@@ -36,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from sqlite_utils import Database
 
+from edge.keys import fingerprint
 from edge.model import ENTRY_SCHEMA_VERSION, Direction, Entry, EntryDraft, Outcome
 from edge.store.errors import StoreCorrupt, StoreError, StoreNotFound, StoreTooNew
 from edge.store.ids import uuid7
@@ -131,7 +131,7 @@ class TrustedKey(NamedTuple):
     added_at: str
     revoked: bool
     fingerprint: str
-    """The first 16 hex digits of SHA-256 over the raw public key, to compare with the office's."""
+    """``edge.keys.fingerprint`` of the key, to compare with the office's."""
 
 
 class TrustChange(NamedTuple):
@@ -864,10 +864,9 @@ class Store:
 
 def _fingerprint(pem: str) -> str:
     try:
-        raw = _parse_ed25519_pem(pem.encode("ascii")).public_bytes_raw()
+        return fingerprint(_parse_ed25519_pem(pem.encode("ascii")))
     except (ValueError, UnicodeError):
         return "unreadable"
-    return hashlib.sha256(raw).hexdigest()[:16]
 
 
 def _parse_ed25519_pem(pem: bytes) -> Ed25519PublicKey:
