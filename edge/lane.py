@@ -13,7 +13,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -31,6 +31,7 @@ from edge.model import (
     Step,
     Verdict,
     VerifyReason,
+    gate_not_opened,
 )
 from edge.policy import PassHistory, Policy, quota_window_start
 from edge.rule import (
@@ -73,6 +74,17 @@ def start_mode(policy_mode: GateMode, last_mode: GateMode | None) -> GateMode:
     if last_mode is GateMode.LOCKDOWN and policy_mode is GateMode.NORMAL:
         return GateMode.LOCKDOWN
     return policy_mode
+
+
+def _as_unsaved(draft: EntryDraft, then: Sequence[Command]) -> EntryDraft:
+    """The entry to keep for ``draft`` when it could not be stored: ``gate_not_opened`` if the
+    commands after it, up to the next entry, were to open the gate, else the draft itself."""
+    for command in then:
+        if isinstance(command, RecordEntry):
+            break
+        if isinstance(command, OpenGate | HoldGateOpen):
+            return gate_not_opened(draft)
+    return draft
 
 
 MAX_SCAN_CHARS = 4096  # far above any pass (2 KB) yet bounded: a 1 MB scan is cut, never held
@@ -333,11 +345,12 @@ class Lane:
         entries: list[Entry] = []
         rejected: Reject | None = None
         last_entry: Entry | None = None
-        for command in commands:
+        for index, command in enumerate(commands):
             match command:
                 case RecordEntry(draft=draft):
-                    last_entry = self._record(draft)
+                    last_entry = self._record(draft, commands[index + 1 :])
                     if last_entry is None:
+                        self._keep_unsaved(commands[index + 1 :])
                         self._indicator.show("deny")
                         # Fail-secure: stop here, and tell the guard nothing was let through.
                         unsaved = Reject("store_failed", "the entry was not saved; gate kept shut")
@@ -377,23 +390,30 @@ class Lane:
                     )
         return ActionResult(rejected, tuple(entries))
 
-    def _record(self, draft: EntryDraft) -> Entry | None:
-        if self._unsaved:
-            self._unsaved.append(draft)  # keep order: earlier unsaved entries go first
-            stored = self._retry_unsaved()
-            # Stored behind the earlier ones: as durable as any, so it justifies what follows.
-            return None if self._unsaved else stored[-1]
-        try:
-            entry = self._store.record_entry(
-                draft, boot_id=self._boot_id, recorded_at=self._clock.now().wall
-            )
-        except Exception:  # disk full, I/O error: keep the entry, keep the gate shut
-            log.exception("could not store an entry on lane %s; gate kept shut", self.ctx.lane)
-            self._unsaved.append(draft)
+    def _record(self, draft: EntryDraft, then: Sequence[Command]) -> Entry | None:
+        """Store ``draft`` behind any unsaved entries (order kept); None if it could not be.
+
+        Stored behind earlier ones, it is as durable as any, so it justifies what follows. Not
+        stored, it is kept for the retry as what really happens: the gate stays shut, so an entry
+        that was to open it (``then``) is kept as ``gate_not_opened``.
+        """
+        first_failure = not self._unsaved
+        self._unsaved.append(draft)
+        stored = self._retry_unsaved()
+        if not self._unsaved:
+            return stored[-1]
+        self._unsaved[-1] = _as_unsaved(draft, then)
+        if first_failure:
+            log.error("could not store an entry on lane %s; gate kept shut", self.ctx.lane)
             self._bus.publish("alarm", self.ctx.lane, kind="store_failed", detail="entry unsaved")
-            return None
-        self._bus.publish("entry", self.ctx.lane, entry=entry)
-        return entry
+        return None
+
+    def _keep_unsaved(self, rest: Sequence[Command]) -> None:
+        """Keep the entries a failed command list had yet to record (a visit ended by a mode
+        change, then the mode change): each is a fact the ledger must still get."""
+        for index, command in enumerate(rest):
+            if isinstance(command, RecordEntry):
+                self._unsaved.append(_as_unsaved(command.draft, rest[index + 1 :]))
 
     def _retry_unsaved(self) -> list[Entry]:
         """Store the unsaved entries, oldest first; returns those stored now."""
@@ -404,8 +424,13 @@ class Lane:
                 entry = self._store.record_entry(
                     draft, boot_id=self._boot_id, recorded_at=self._clock.now().wall
                 )
-            except Exception:
-                log.warning("store still failing; %d entries unsaved", len(self._unsaved))
+            except Exception as exc:  # disk full, I/O error: keep the entries, the gate shut
+                log.warning(
+                    "store failing (%s: %s); %d entries unsaved",
+                    type(exc).__name__,
+                    exc,
+                    len(self._unsaved),
+                )
                 break
             self._unsaved.pop(0)
             stored.append(entry)

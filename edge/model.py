@@ -5,7 +5,7 @@ Nothing here does I/O; every type is a plain value that can be compared and seri
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -173,3 +173,22 @@ class Entry:
     recorded_at: datetime
     draft: EntryDraft
     extra: dict[str, str] = field(default_factory=dict)
+
+
+STORE_FAILED = "store_failed"
+"""Reason code of an entry that could not be stored when it was decided, so the gate, which
+opens only for a stored entry, did not open for it."""
+
+
+def gate_not_opened(draft: EntryDraft) -> EntryDraft:
+    """What an entry the gate was to open for says when it could not be stored in time: the gate
+    stayed shut, so a pass or override becomes ``denied``, with ``store_failed`` and the rule's
+    decision (``decided_passed``) as reasons; a mode change (to emergency, held open) keeps its
+    outcome and gains ``store_failed``. ``decided_at`` stays the moment of the decision."""
+    let_through = draft.outcome in (Outcome.PASSED, Outcome.OVERRIDDEN)
+    decided = (f"decided_{draft.outcome.value}",) if let_through else ()
+    return replace(
+        draft,
+        outcome=Outcome.DENIED if let_through else draft.outcome,
+        reasons=tuple(dict.fromkeys((STORE_FAILED, *decided, *draft.reasons))),
+    )

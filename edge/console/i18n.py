@@ -69,6 +69,9 @@ REASONS: dict[str, tuple[str, str]] = {
     "lockdown": ("封控期间禁止通行", "Lockdown: no entry"),
     "superseded": ("下一位已扫码", "Next person scanned"),
     "mode_changed": ("卡口模式已变更", "Gate mode changed"),
+    "store_failed": ("记录未能及时保存，闸门未开启", "Entry not saved in time: gate did not open"),
+    "decided_passed": ("原判定：通行", "The rule had decided: pass"),
+    "decided_overridden": ("原判定：人工放行", "The guard had decided: let through"),
 }
 
 ALARMS: dict[str, tuple[str, str]] = {

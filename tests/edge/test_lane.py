@@ -32,7 +32,16 @@ from drivers.thermometer import SerialThermometer
 from edge.bus import Bus, BusEvent
 from edge.clock import FakeClock, SystemClock
 from edge.lane import MAX_SCAN_CHARS, OFFICE, ActionResult, Lane, TrustMaterial
-from edge.model import Direction, Entry, EntryDraft, GateMode, Outcome, PassKind, VerifyReason
+from edge.model import (
+    STORE_FAILED,
+    Direction,
+    Entry,
+    EntryDraft,
+    GateMode,
+    Outcome,
+    PassKind,
+    VerifyReason,
+)
 from edge.policy import Policy
 from edge.rule import LaneContext, Reason, Reject
 from edge.store import Store
@@ -193,10 +202,11 @@ def make_rig(tmp_path: Path, pin_factory: MockFactory) -> Iterator[RigFactory]:
         tick_s: float = 0.1,
         trust: Callable[[], TrustMaterial] | None = None,
         clock: Any = None,
+        db_path: Path | None = None,
         **lane_options: Any,
     ) -> Rig:
         key = Ed25519PrivateKey.generate()
-        store = store_class.open(tmp_path / "kakou.db", community=COMMUNITY, gate=GATE)
+        store = store_class.open(db_path or tmp_path / "kakou.db", community=COMMUNITY, gate=GATE)
         cleanups.append(store.close)
         relay = GpioRelay(RELAY_PIN, pin_factory=pin_factory)
         relay_pin = pin_factory.pin(RELAY_PIN)
@@ -319,7 +329,9 @@ def test_store_failure_keeps_gate_shut_and_the_entry_is_stored_when_the_store_re
     store.failing = False
     assert wait_until(lambda: rig.lane.snapshot()["unsaved_entries"] == 0)
     first, second = rig.stored()
-    assert (first.seq, first.draft.outcome, first.draft.pass_id) == (1, Outcome.PASSED, "R-0001")
+    # The gate never opened for R-0001: its entry says so, with the rule's decision.
+    assert (first.seq, first.draft.outcome, first.draft.pass_id) == (1, Outcome.DENIED, "R-0001")
+    assert first.draft.reasons == (STORE_FAILED, "decided_passed")
     assert (second.seq, second.draft.outcome) == (2, Outcome.DENIED)
     assert second.draft.reasons == (VerifyReason.BAD_ENCODING.value,)
     assert [e.id for e in rig.bus_log.entries()] == [first.id, second.id]
@@ -369,6 +381,35 @@ def test_a_closed_store_never_energises_the_relay_and_raises_the_alarm(
     assert not wait_until(rig.relay_ever_energised, timeout_s=0.3)
     assert rig.lane.alive
     assert rig.lane.snapshot()["unsaved_entries"] == 2
+
+
+def test_entries_after_an_unsaved_one_in_the_same_step_are_kept_too(
+    make_rig: RigFactory,
+) -> None:
+    """A mode change during a visit ends the visit, then records the change: with the store
+    failing both are kept, and the emergency that never held the gate open says so."""
+    rig = make_rig(store_class=FlakyStore)  # the default policy measures: the visit waits
+    store = rig.store
+    assert isinstance(store, FlakyStore)
+    rig.scan(rig.token("R-0001"))
+    store.failing = True
+    changed = rig.lane.set_mode(GateMode.EMERGENCY, GUARD, "fire drill").result(timeout=WAIT_S)
+    assert changed.rejected is not None
+    assert changed.rejected.code == "store_failed"
+    assert rig.lane.snapshot()["unsaved_entries"] == 2
+    assert not wait_until(rig.relay_ever_energised, timeout_s=0.3)
+
+    store.failing = False
+    assert wait_until(lambda: rig.lane.snapshot()["unsaved_entries"] == 0)
+    visit, mode = rig.stored()
+    assert (visit.draft.outcome, visit.draft.reasons) == (
+        Outcome.ABANDONED,
+        (Reason.MODE_CHANGED.value,),
+    )
+    assert (mode.draft.outcome, mode.draft.reasons) == (
+        Outcome.MODE_CHANGE,
+        (STORE_FAILED, "mode_emergency"),
+    )
 
 
 # ------------------------------------------------------------------- the worker survives
