@@ -350,9 +350,14 @@ class Lane:
                 case RecordEntry(draft=draft):
                     last_entry = self._record(draft, commands[index + 1 :])
                     if last_entry is None:
-                        self._keep_unsaved(commands[index + 1 :])
+                        rest = commands[index + 1 :]
+                        self._keep_unsaved(rest)
                         self._indicator.show("deny")
-                        # Fail-secure: stop here, and tell the guard nothing was let through.
+                        # Fail-secure: nothing after this opens the gate, but an alarm (a fever)
+                        # or a release still happens; and the guard is told nothing was let in.
+                        for later in rest:
+                            if isinstance(later, RaiseAlarm | ReleaseGate):
+                                self._execute([later])
                         unsaved = Reject("store_failed", "the entry was not saved; gate kept shut")
                         return ActionResult(unsaved, tuple(entries))
                     entries.append(last_entry)
