@@ -345,6 +345,28 @@ def test_store_failure_keeps_gate_shut_and_the_entry_is_stored_when_the_store_re
     assert rig.lane.alive
 
 
+def test_a_fever_is_still_raised_when_its_entry_cannot_be_stored(make_rig: RigFactory) -> None:
+    """The store failing keeps the gate shut; it must not also hide a fever from the guard."""
+    thermometer = HandThermometer()
+    quick_recheck = Policy.model_validate({"fever": {"recheck_after_s": 0.0}})
+    rig = make_rig(policy=quick_recheck, thermometer=thermometer, store_class=FlakyStore)
+    store = rig.store
+    assert isinstance(store, FlakyStore)
+    rig.scan(rig.token("R-0001"))
+    thermometer.deliver(38.6)
+    assert wait_until(lambda: rig.lane.snapshot()["step"] == "hold")
+    store.failing = True
+    thermometer.deliver(38.7)  # the confirming re-measure: a fever, and its entry fails
+    rig.bus_log.wait_for("alarm", kind="store_failed")
+    (fever,) = rig.bus_log.wait_for("alarm", kind="fever")
+    assert fever.lane == LANE
+    assert not rig.relay_ever_energised()
+    store.failing = False
+    assert wait_until(lambda: rig.lane.snapshot()["unsaved_entries"] == 0)
+    (entry,) = rig.stored()
+    assert entry.draft.outcome is Outcome.FEVER
+
+
 def test_an_entry_stored_by_the_retry_in_its_own_visit_opens_the_gate(
     make_rig: RigFactory,
 ) -> None:
