@@ -2,7 +2,7 @@
 
 Every class takes ``pin_factory`` like gpiozero's own devices, so tests run the same code on
 gpiozero's MockFactory. Fail-secure: the relay starts released and is released again on close and
-at interpreter exit; ``install_sigterm_handler`` turns systemd's SIGTERM into a normal exit so that
+at interpreter exit; the service (edge.boot) turns systemd's SIGTERM into a normal exit so that
 cleanup runs (gpiozero resets pins only at a normal exit, and the kernel otherwise keeps an
 energised output energised after the process dies).
 """
@@ -10,13 +10,12 @@ energised output energised after the process dies).
 from __future__ import annotations
 
 import atexit
-import signal
 import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from types import FrameType, MappingProxyType
+from types import MappingProxyType
 from typing import Any, Final
 
 from gpiozero import LED, Buzzer, DigitalOutputDevice
@@ -254,16 +253,3 @@ class GpioIndicator:
                 if not device.closed:
                     device.off()
                     device.close()
-
-
-def install_sigterm_handler() -> None:
-    """Make SIGTERM a normal exit (SystemExit) so atexit hooks release the relay and pins.
-
-    Call from the main thread at start-up. systemd stops services with SIGTERM; without this the
-    interpreter dies without running atexit, and the kernel keeps an energised relay energised.
-    """
-
-    def _exit(signum: int, _frame: FrameType | None) -> None:
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, _exit)

@@ -119,10 +119,6 @@ class SerialScanner:
         frame = _TRIGGER_FRAMES.get(self.family)
         return frame is not None and self._transport.write(frame)
 
-    def stop_scan(self) -> bool:
-        """Stop a triggered scan (Honeywell). False: unsupported or down."""
-        return self.family is ScannerFamily.HONEYWELL and self._transport.write(honeywell.STOP)
-
     def status(self) -> DeviceStatus:
         transport = self._transport.status()
         with self._lock:

@@ -11,7 +11,7 @@ import ctypes.util
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -83,20 +83,3 @@ class SystemClock:
 
     def now(self) -> Instant:
         return Instant(wall=datetime.now(UTC), mono_s=time.monotonic(), clock_synced=self.synced())
-
-
-@dataclass
-class FakeClock:
-    """A clock tests move by hand."""
-
-    wall: datetime = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
-    mono_s: float = 1000.0
-    clock_synced: bool = True
-
-    def now(self) -> Instant:
-        return Instant(wall=self.wall, mono_s=self.mono_s, clock_synced=self.clock_synced)
-
-    def advance(self, seconds: float) -> Instant:
-        self.wall += timedelta(seconds=seconds)
-        self.mono_s += seconds
-        return self.now()

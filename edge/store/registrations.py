@@ -98,10 +98,6 @@ class RegistrationBook:
         rows = self._store._fetch("SELECT * FROM registrations WHERE id = ?", [registration_id])
         return self._with_people(rows)[0] if rows else None
 
-    def by_pass(self, pass_id: str) -> Registration | None:
-        rows = self._store._fetch("SELECT * FROM registrations WHERE pass_id = ?", [pass_id])
-        return self._with_people(rows)[0] if rows else None
-
     def recent(
         self, *, limit: int = 50, before: datetime | None = None, kind: str | None = None
     ) -> list[Registration]:

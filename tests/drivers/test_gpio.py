@@ -209,13 +209,14 @@ CHILD = textwrap.dedent(
     atexit.register(record)
 
     from gpiozero.pins.mock import MockFactory
-    from drivers.gpio import GpioRelay, install_sigterm_handler
+    from drivers.gpio import GpioRelay
 
     factory = MockFactory()
     relay = GpioRelay(17, pin_factory=factory)
     seen["pin"] = factory.pin(17)
-    if mode == "handler":
-        install_sigterm_handler()
+    if mode == "handler":  # as the service does: SIGTERM is a normal exit, atexit runs
+        import signal
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     relay.hold_open()
     print("energised", flush=True)
     time.sleep(30)

@@ -216,14 +216,7 @@ def test_honeywell_trigger_reads_the_code_in_front(tmp_path: Path) -> None:
         assert driver.trigger()
         assert wait_until(lambda: scans)
         assert [s.text for s in scans] == ["HW-PASS-42"]
-        assert driver.stop_scan()
-        assert wait_until(lambda: sim.stops == 1)
         assert sim.triggers == 1
     finally:
         driver.stop()
         sim.stop()
-
-
-def test_stop_scan_is_honeywell_only(attach_scanner: Attach) -> None:
-    probe = connected(attach_scanner())
-    assert not probe.driver.stop_scan()

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from drivers.base import Reading
-from edge.clock import FakeClock
 from edge.model import (
     Direction,
     EntryDraft,
@@ -43,6 +42,7 @@ from edge.rule import (
     Tick,
     step,
 )
+from tests.clock import FakeClock
 
 LANE = "north-in-1"
 GATE = "north"

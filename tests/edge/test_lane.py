@@ -30,7 +30,7 @@ from drivers.sim.scanner import SimGm65
 from drivers.sim.thermometer import SimGyMcu90614
 from drivers.thermometer import SerialThermometer
 from edge.bus import Bus, BusEvent
-from edge.clock import FakeClock, SystemClock
+from edge.clock import SystemClock
 from edge.lane import MAX_SCAN_CHARS, OFFICE, ActionResult, Lane, TrustMaterial
 from edge.model import (
     STORE_FAILED,
@@ -46,6 +46,7 @@ from edge.policy import Policy
 from edge.rule import LaneContext, Reason, Reject
 from edge.store import Store
 from edge.timepolicy import TrustedTime, UnsyncedPolicy
+from tests.clock import FakeClock
 from tests.drivers.waiting import wait_until
 from tests.tokens import signed_token
 

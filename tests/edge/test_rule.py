@@ -18,7 +18,6 @@ from hypothesis.stateful import (
     rule,
 )
 
-from edge.clock import FakeClock
 from edge.model import (
     Direction,
     EntryDraft,
@@ -53,6 +52,7 @@ from edge.rule import (
     TemperatureTaken,
     Tick,
 )
+from tests.clock import FakeClock
 from tests.edge.conftest import (
     GUARD,
     LANE,
