@@ -1,8 +1,8 @@
 """`kakou server`: the community receiver and its office tools (run, gaps, report, publish, acl).
 
-A thin shell over ``sync.receiver.cli``. Settings come from ``--config server.toml`` and/or
-flags (a flag wins over the file). Exit codes: 0 success, 1 ``gaps --check`` found something
-missing, 2 a usage or configuration error.
+A thin shell over ``sync.receiver.service``, ``.reports`` and ``.publishing``. Settings come
+from ``--config server.toml`` and/or flags (a flag wins over the file). Exit codes: 0 success,
+1 ``gaps --check`` found something missing, 2 a usage or configuration error.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import click
 
 from edge import keys
 from sync.contract import DownlinkKind, check_id
-from sync.receiver import cli as server_cli
+from sync.receiver import publishing, reports, service
 from sync.receiver.acl import broker_acl
 from sync.receiver.db import ReceiverDb, ReceiverDbError
 from sync.settings import (
@@ -90,7 +90,7 @@ def _open_database(settings: ServerSettings, *, must_exist: bool = False) -> Rec
         # A typo in --db must not create an empty database and report "nothing missing".
         raise click.ClickException(f"no receiver database at {path}")
     try:
-        return server_cli.open_database(settings.database, receiver=settings.receiver.name)
+        return service.open_database(settings.database, receiver=settings.receiver.name)
     except (ReceiverDbError, OSError) as exc:
         raise click.ClickException(f"cannot open the receiver database: {exc}") from exc
 
@@ -114,7 +114,7 @@ def run(config_path: Path | None, log_level: str, **kwargs: Any) -> None:
     )
     settings = _settings(config_path, _flags(kwargs))
     try:
-        code = server_cli.run_server(settings)
+        code = service.run_server(settings)
     except ReceiverDbError as exc:
         raise click.ClickException(f"cannot open the receiver database: {exc}") from exc
     sys.exit(code)
@@ -132,8 +132,8 @@ def gaps(config_path: Path | None, as_json: bool, check: bool, **kwargs: Any) ->
         found = db.gaps()
     finally:
         db.close()
-    click.echo(server_cli.gaps_json(found) if as_json else server_cli.format_gaps(found))
-    if check and server_cli.has_gaps(found):
+    click.echo(reports.gaps_json(found) if as_json else reports.format_gaps(found))
+    if check and reports.has_gaps(found):
         sys.exit(1)
 
 
@@ -155,14 +155,14 @@ def report(config_path: Path | None, day: date, csv_path: Path | None, **kwargs:
     settings = _settings(config_path, _flags(kwargs))
     db = _open_database(settings, must_exist=True)
     try:
-        rows = server_cli.daily_report(db, day, settings.receiver.timezone)
+        rows = reports.daily_report(db, day, settings.receiver.timezone)
     finally:
         db.close()
     if csv_path is not None:
-        csv_path.write_text(server_cli.report_csv(rows), encoding="utf-8")
+        csv_path.write_text(reports.report_csv(rows), encoding="utf-8")
         click.echo(f"wrote {len(rows)} gate(s) to {csv_path}")
     else:
-        click.echo(server_cli.format_report(rows))
+        click.echo(reports.format_report(rows))
 
 
 @server.command("publish")
@@ -202,16 +202,16 @@ def publish(
         check_id("community", community)
         kid, private_key = keys.load_private(key_path)
         if downlink_kind is DownlinkKind.REVOCATIONS:
-            body: Any = server_cli.revocations_body(source)
+            body: Any = publishing.revocations_body(source)
         elif downlink_kind is DownlinkKind.KEYS:
-            body = server_cli.keys_body(source, revoke)
+            body = publishing.keys_body(source, revoke)
         else:
-            body = server_cli.policy_body(source)
+            body = publishing.policy_body(source)
     except (ValueError, OSError) as exc:
         raise click.UsageError(str(exc)) from exc
     db = _open_database(settings)
     try:
-        document = server_cli.publish_downlink(
+        document = publishing.publish_downlink(
             settings,
             db,
             community=community,

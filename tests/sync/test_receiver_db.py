@@ -17,7 +17,6 @@ from edge.model import Direction, Entry, Outcome, PassKind
 from edge.store import Store
 from edge.store.records import entry_to_document
 from sync.receiver import db as db_module
-from sync.receiver.cli import report_csv
 from sync.receiver.db import (
     GateStatusRow,
     IncomingBatch,
@@ -30,6 +29,7 @@ from sync.receiver.db import (
 )
 from sync.receiver.entries import canonical_document, incoming_from_entry
 from sync.receiver.limits import REJECT_KEEP_BYTES
+from sync.receiver.reports import report_csv
 from tests.sync.conftest import COMMUNITY, GATE
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
