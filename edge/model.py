@@ -80,12 +80,15 @@ class Verdict:
     """The outcome of verifying one token: claims when valid, else one reason code.
 
     ``claims`` may be present on a failed verdict when the signature was good (for example an
-    expired or revoked pass), so the log can name whose pass it was.
+    expired or revoked pass), so the log can name whose pass it was. ``token_id`` names the
+    signed content of any token that parsed, whichever zlib spelling carried it; it is empty for
+    text that is not a token (docs/passes.md, "One pass, one identity").
     """
 
     reason: VerifyReason | None
     claims: PassClaims | None = None
     detail: str = ""
+    token_id: str = ""
 
     @property
     def valid(self) -> bool:

@@ -4,15 +4,18 @@ A token is ``"KK1:" + Base45(zlib(COSE_Sign1(CWT claims)))``, signed with Ed2551
 is offline: a gate needs only the community's public keys, a revocation list and the time.
 
 Every byte of a token comes from whoever printed the QR code, so ``verify`` treats it as hostile:
-the length is capped before any decoding, decompression and CBOR nesting are bounded, failures
-become a ``Verdict`` with one reason code, and bits a decoder would ignore (DEFLATE padding,
-long-form CBOR lengths, trailing bytes) must be zero or absent, so editing a token never yields a
-second accepted spelling of it. This module does no I/O and reads no clock.
+the length is capped before any decoding, decompression and CBOR nesting are bounded, and failures
+become a ``Verdict`` with one reason code. What is signed has one spelling (the COSE and CBOR
+layers admit only their deterministic encoding); the zlib layer around it may be any RFC 1950
+stream a standard tool writes, so a pass is known by its COSE bytes (``Verdict.token_id``), never
+by its text. This module does no I/O and reads no clock.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import hashlib
 import math
 import re
 import zlib
@@ -76,12 +79,13 @@ COSE_SIGN1_TAG = 18  # RFC 9052 section 4.2
 # label 1, -8, label 4; the kid's byte string follows.
 _PROTECTED_START = b"\xa2\x01\x27\x04"
 _ED25519_SIGNATURE_BYTES = 64
-# Level 9 gives header 78 DA. Verifiers accept only that header: its level bits are ignored by
-# inflaters, so accepting others would let an edited token pass as the same pass.
 _SIG_STRUCTURE_START = b"\x84\x6aSignature1"
+# Issued at level 9 (header 78 DA) so printed passes stay the same; verifiers take any level.
 _ZLIB_LEVEL = 9
-_ZLIB_HEADER = b"\x78\xda"
-_ZLIB_TRAILER_BYTES = 4  # Adler-32
+_ZLIB_DEFLATE = 8  # RFC 1950 §2.2 CM: the only compression method zlib defines
+_ZLIB_MAX_CINFO = 7  # a window of 2^(7+8) = 32 KiB, the most DEFLATE uses
+_ZLIB_FDICT = 0x20  # FLG bit: a preset dictionary, which a gate does not have
+_TOKEN_ID_BYTES = 32  # BLAKE2b-256 (RFC 7693) of the COSE_Sign1 bytes
 _MAX_CBOR_DEPTH = 8  # tag > array > map > array is the deepest a valid token goes
 
 
@@ -93,6 +97,7 @@ class _SignedPass:
     payload: bytes
     signature: bytes
     claims: PassClaims
+    token_id: str
 
 
 class _RejectedError(Exception):
@@ -337,7 +342,7 @@ def within_gate_key_scope(verdict: Verdict, *, max_validity: timedelta) -> Verdi
     elif not claims.gates:
         problem = "a gate key's pass must name its gate"
     if problem:
-        return Verdict(VerifyReason.KEY_SCOPE, claims, problem)
+        return dataclasses.replace(verdict, reason=VerifyReason.KEY_SCOPE, detail=problem)
     return verdict
 
 
@@ -359,27 +364,26 @@ def verify(
     Never raises on any token and never accepts a bad one: the first failure found wins, in the
     order too_large, bad_encoding, bad_structure, unknown_key, bad_signature, wrong_community,
     not_yet_valid, expired, gate_not_allowed, revoked. Failures after a good signature carry the
-    claims so the log can say whose pass it was. ``gate=None`` skips the gate check. A naive
-    ``now`` is a programming error and raises ``ValueError``.
+    claims so the log can say whose pass it was; from unknown_key on, the token parsed and the
+    verdict carries its ``token_id``, one for every zlib spelling of the pass. ``gate=None`` skips
+    the gate check. A naive ``now`` is a programming error and raises ``ValueError``.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     try:
         signed = _take_apart(token)
-        public_key = keys.get(signed.claims.key_id)
-        if public_key is None:
-            raise _RejectedError(
-                VerifyReason.UNKNOWN_KEY,
-                f"signed with key {signed.claims.key_id!r}, which this gate does not trust",
-            )
-        if not _signature_ok(public_key, signed.signature, signed.protected, signed.payload):
-            raise _RejectedError(
-                VerifyReason.BAD_SIGNATURE,
-                f"signature does not match key {signed.claims.key_id!r}",
-            ) from None
     except _RejectedError as rejected:
         return Verdict(reason=rejected.reason, detail=rejected.detail)
-    return _judge(signed.claims, community=community, gate=gate, revoked=revoked, now=now)
+    key_id = signed.claims.key_id
+    public_key = keys.get(key_id)
+    if public_key is None:
+        detail = f"signed with key {key_id!r}, which this gate does not trust"
+        return Verdict(VerifyReason.UNKNOWN_KEY, detail=detail, token_id=signed.token_id)
+    if not _signature_ok(public_key, signed.signature, signed.protected, signed.payload):
+        detail = f"signature does not match key {key_id!r}"
+        return Verdict(VerifyReason.BAD_SIGNATURE, detail=detail, token_id=signed.token_id)
+    reason, detail = _judge(signed.claims, community=community, gate=gate, revoked=revoked, now=now)
+    return Verdict(reason, signed.claims, detail, signed.token_id)
 
 
 @functools.lru_cache(maxsize=64)
@@ -420,31 +424,26 @@ def _judge(
     gate: str | None,
     revoked: Container[str],
     now: datetime,
-) -> Verdict:
-    """The checks that follow a good signature, in contract order."""
+) -> tuple[VerifyReason | None, str]:
+    """The checks that follow a good signature, in contract order: the first failure and its
+    detail, or ``(None, "")``."""
     if claims.community != community:
-        return Verdict(
+        return (
             VerifyReason.WRONG_COMMUNITY,
-            claims,
             f"pass is for community {claims.community!r}, this gate is {community!r}",
         )
     if now < claims.not_before:
-        return Verdict(
-            VerifyReason.NOT_YET_VALID, claims, f"valid from {claims.not_before.isoformat()}"
-        )
+        return VerifyReason.NOT_YET_VALID, f"valid from {claims.not_before.isoformat()}"
     if now >= claims.expires:  # RFC 8392 §3.1.4: not accepted on or after exp
-        return Verdict(VerifyReason.EXPIRED, claims, f"expired at {claims.expires.isoformat()}")
+        return VerifyReason.EXPIRED, f"expired at {claims.expires.isoformat()}"
     if gate is not None and claims.gates and gate not in claims.gates:
-        return Verdict(
+        return (
             VerifyReason.GATE_NOT_ALLOWED,
-            claims,
             f"pass allows gates {', '.join(claims.gates)}, not {gate!r}",
         )
     if claims.pass_id in revoked:
-        return Verdict(
-            VerifyReason.REVOKED, claims, f"pass {claims.pass_id} is on the revocation list"
-        )
-    return Verdict(None, claims, "")
+        return VerifyReason.REVOKED, f"pass {claims.pass_id} is on the revocation list"
+    return None, ""
 
 
 def _take_apart(token: str) -> _SignedPass:
@@ -466,58 +465,46 @@ def _take_apart(token: str) -> _SignedPass:
 
 
 def _inflate(compressed: bytes) -> bytes:
-    """zlib-decompress at most ``MAX_COSE_BYTES``, accepting only the one canonical stream."""
-    if compressed[:2] != _ZLIB_HEADER:
-        raise _RejectedError(VerifyReason.BAD_ENCODING, "zlib: header is not 78 DA")
-    inflated, complete = _inflate_capped(compressed)
-    if inflated is None:
-        raise _RejectedError(VerifyReason.BAD_ENCODING, "zlib: corrupt stream")
-    if len(inflated) > MAX_COSE_BYTES:
-        raise _RejectedError(
-            VerifyReason.TOO_LARGE, f"decompresses to more than {MAX_COSE_BYTES} bytes"
-        )
-    if not complete:
-        raise _RejectedError(
-            VerifyReason.BAD_ENCODING, "zlib: truncated, or bytes after the stream"
-        )
-    if not _deflate_padding_is_zero(compressed, inflated):
-        raise _RejectedError(VerifyReason.BAD_ENCODING, "zlib: padding bits are not zero")
-    return inflated
+    """zlib-decompress at most ``MAX_COSE_BYTES`` from one complete RFC 1950 stream.
 
-
-def _inflate_capped(compressed: bytes) -> tuple[bytes | None, bool]:
-    """(output, whether the stream ended exactly at the end of input); output None if corrupt."""
+    Any level, window and DEFLATE blocks an encoder chose are accepted: they change the token's
+    text, not what is signed, and a pass is known by what is signed (``token_id``).
+    """
     inflater = zlib.decompressobj()
     try:
         # One byte over the cap tells "too large" from "exactly at the cap".
         inflated = inflater.decompress(compressed, MAX_COSE_BYTES + 1)
     except zlib.error:
-        return None, False
-    return inflated, inflater.eof and not inflater.unused_data
+        raise _RejectedError(VerifyReason.BAD_ENCODING, _zlib_fault(compressed)) from None
+    if len(inflated) > MAX_COSE_BYTES:
+        raise _RejectedError(
+            VerifyReason.TOO_LARGE, f"decompresses to more than {MAX_COSE_BYTES} bytes"
+        )
+    if not inflater.eof or inflater.unused_data:
+        raise _RejectedError(
+            VerifyReason.BAD_ENCODING, "zlib: truncated, or bytes after the stream"
+        )
+    return inflated
 
 
-def _deflate_padding_is_zero(compressed: bytes, inflated: bytes) -> bool:
-    """Whether the bits DEFLATE ignores are zero, as every zlib writes them.
+def _zlib_fault(compressed: bytes) -> str:
+    """Why zlib refused a stream, named after RFC 1950 §2.2 when the header is at fault.
 
-    Inflaters skip the bits that pad a stored block's header and the stream's last byte
-    (RFC 1951 §3.2.3-3.2.4), so setting them spells the same pass differently. Only the last
-    byte's padding needs a trial: clearing its highest set bit leaves the output unchanged
-    exactly when that bit is padding.
+    zlib itself holds the header to deflate, a window of at most 32 KiB (CINFO 7, as
+    ``decompressobj()`` sets it), a right FCHECK and no preset dictionary, the one thing a gate
+    never has; so these checks run only to explain a refusal, off the path of a good pass.
+    FLEVEL is never a fault: it only records how hard the encoder tried.
     """
-    block_header = compressed[2]
-    if (block_header >> 1) & 0b11 == 0:  # BTYPE 00: a stored block, its header padded to a byte
-        if block_header >> 3:
-            return False
-        if block_header & 1:  # BFINAL: the only block, which ends on a byte boundary
-            return True
-    last_at = len(compressed) - _ZLIB_TRAILER_BYTES - 1
-    last = compressed[last_at]
-    if last == 0:
-        return True
-    cleared = last & ~(1 << (last.bit_length() - 1))
-    trial = compressed[:last_at] + bytes((cleared,)) + compressed[last_at + 1 :]
-    trial_inflated, trial_complete = _inflate_capped(trial)
-    return not (trial_complete and trial_inflated == inflated)
+    if len(compressed) < 2:  # zlib waits for more rather than refuse, but be sure
+        return "zlib: corrupt stream"
+    cmf, flg = compressed[0], compressed[1]
+    if cmf & 0x0F != _ZLIB_DEFLATE or cmf >> 4 > _ZLIB_MAX_CINFO:
+        return "zlib: not deflate with a window of at most 32 KiB"
+    if (cmf << 8 | flg) % 31:
+        return "zlib: header check bits are wrong"
+    if flg & _ZLIB_FDICT:
+        return "zlib: preset dictionary not allowed"
+    return "zlib: corrupt stream"  # a bad block or a wrong Adler-32
 
 
 def _loads(data: bytes, what: str) -> object:
@@ -570,7 +557,17 @@ def _parse_cose(cose: bytes) -> _SignedPass:
         raise _RejectedError(VerifyReason.BAD_STRUCTURE, "COSE_Sign1 is not in preferred encoding")
     key_id = _parse_protected(protected)
     claims = _parse_claims(payload, key_id)
-    return _SignedPass(protected=protected, payload=payload, signature=signature, claims=claims)
+    return _SignedPass(
+        protected=protected,
+        payload=payload,
+        signature=signature,
+        claims=claims,
+        # The envelope was just held to its one encoding, so these bytes are a function of the
+        # signed content and the signature: the same for every zlib spelling of this pass, and
+        # different for a copied signature under edited claims. BLAKE2b rather than SHA-256:
+        # hashlib's OpenSSL SHA-256 cost 5 % of a verification here (bench/bench_passes.py).
+        token_id=hashlib.blake2b(cose, digest_size=_TOKEN_ID_BYTES).hexdigest(),
+    )
 
 
 def _parse_protected(protected: bytes) -> str:
