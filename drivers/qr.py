@@ -173,8 +173,9 @@ def decode_frame(
         reads, detected = _zxing(gray, errors)
     else:
         reads, detected = _trusted(read_codes(gray, options.primary, errors)), []
-    primary_s = clock() - started_s
-    budget_s = min(options.budget_ms / 1000, primary_s * options.budget_ratio)
+    budget_s = options.budget_ms / 1000
+    if not errors:  # a pass that raised took no measure of the frame: the fixed budget only
+        budget_s = min(budget_s, (clock() - started_s) * options.budget_ratio)
     if reads or not options.cascade:
         return _result(reads, "primary", 0, started_s, clock, options, source, errors)
     boxes = _merge(detected + find_candidates(gray, options.energy_threshold), options)
