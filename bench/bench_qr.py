@@ -24,6 +24,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import metadata
 
 import cv2
 import numpy as np
@@ -192,8 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{len(samples)} pass frames 15-{far_cm:.0f} cm and {len(empties)} empty frames, "
         f"{width}x{height}, seed {args.seed} (generated in {time.perf_counter() - started:.0f} s)"
-        f"; zxing-cpp {zxingcpp.__version__ if hasattr(zxingcpp, '__version__') else ''}"
-        f"OpenCV {cv2.__version__}, one thread, best of {args.repeat}"
+        f"; zxing-cpp {metadata.version('zxing-cpp')}, OpenCV {cv2.__version__}, one thread, "
+        f"best of {args.repeat}"
     )
     runs = measure(samples, args.repeat)
     print_overall(runs, len(samples), "frames with a pass")

@@ -165,9 +165,9 @@ def open_source(
 ) -> FrameSource:
     """Open a device index or /dev/video path, a folder of images, or a video file.
 
-    Devices ask for 1280×720 by default: at 640×480 pass-sized codes read poorly beyond about
-    22 cm (hardware.md); decode a region of interest if the Pi is short of time. MJPG keeps
-    720p at full frame rate over USB 2.
+    Devices ask for 1280×720 by default: there a pass reads at arm's length (40 cm and more),
+    at 640×480 it does not (bench/bench_distance.py, docs/camera.md). MJPG keeps 720p at full
+    frame rate over USB 2.
     """
     if isinstance(spec, int) or (isinstance(spec, str) and spec.isdigit()):
         return CaptureSource(

@@ -196,7 +196,8 @@ class CameraSettings(_Model):
         default=1280,
         ge=160,
         le=3840,
-        description="Capture width. At 640x480 passes read poorly beyond ~22 cm; 720p to 40 cm.",
+        description="Capture width. 1280x720 reads a pass at arm's length; 640x480 does not "
+        "(docs/camera.md).",
     )
     height: int = Field(default=720, ge=120, le=2160, description="Capture height.")
     source_fps: float | None = Field(
