@@ -33,7 +33,7 @@ from edge.model import (
     VerifyReason,
     gate_not_opened,
 )
-from edge.policy import PassHistory, Policy, quota_window_start
+from edge.policy import PassHistory, Policy, quota_applies, quota_window_start
 from edge.rule import (
     AnswersGiven,
     Command,
@@ -459,14 +459,17 @@ class Lane:
         digest = (
             verdict.token_id or hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:16]
         )
+        claims = verdict.claims if verdict.valid else None
+        policy = self.ctx.policy
         history = PassHistory()
-        if verdict.claims is not None and verdict.valid:
-            history = PassHistory(
-                last_direction=self._store.last_passed_direction(verdict.claims.pass_id),
-                household_exits_in_window=self._store.household_exits(
-                    verdict.claims.unit, quota_window_start(self.ctx.policy, at.wall)
-                ),
+        # Only what the policy will look at is read: most gates run neither check.
+        if claims is not None and policy.anti_passback:
+            history = replace(
+                history, last_direction=self._store.last_passed_direction(claims.pass_id)
             )
+        if claims is not None and quota_applies(policy, claims.kind, self.ctx.direction):
+            exits = self._store.household_exits(claims.unit, quota_window_start(policy, at.wall))
+            history = replace(history, household_exits_in_window=exits)
         self._bus.publish(
             "scan",
             self.ctx.lane,

@@ -267,6 +267,12 @@ class Check:
     severity: Severity
 
 
+def quota_applies(policy: Policy, kind: PassKind, direction: Direction) -> bool:
+    """Whether the household exit quota counts this pass here (the lane reads the count only
+    then: a gate with no quota never pays for the query)."""
+    return policy.quota.enabled and direction is Direction.OUT and kind in policy.quota.kinds
+
+
 def quota_window_start(policy: Policy, now: datetime) -> datetime:
     """Start of the quota window ending now (the lane counts exits since then)."""
     return now - timedelta(days=policy.quota.window_days)
@@ -308,9 +314,7 @@ def check_pass(
         if not any(_in_window(w, local) for w in rule.hours):
             checks.append(Check(Finding.KIND_HOURS, policy.checks.kind_hours))
     if (
-        policy.quota.enabled
-        and direction is Direction.OUT
-        and claims.kind in policy.quota.kinds
+        quota_applies(policy, claims.kind, direction)
         and history.household_exits_in_window >= policy.quota.exits
     ):
         checks.append(Check(Finding.QUOTA, policy.checks.quota))
