@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from edge.clock import FakeClock
 from edge.console import i18n
 from edge.model import Outcome
+from tests.clock import FakeClock
 from tests.drivers.waiting import wait_until
 from tests.edge.test_lane import (  # noqa: F401  (fixtures used by name)
     NO_MEASURE,
