@@ -1,6 +1,7 @@
 """Benchmark the MQTT sync: backlog drain, batch size, and the receiver's ingest rate.
 
     .venv/bin/python bench/bench_sync.py [--backlog 100000] [--sweep 20000] [--ingest 50000]
+        [--check 20000] [--only drain|sweep|ingest|check]
 
 1. Drain: a gate process holding a backlog of ``--backlog`` entries starts its sync against a
    real Mosquitto and a ``kakou server run`` receiver (separate processes, as in the field); the
@@ -12,6 +13,9 @@
 3. Ingest: ``ReceiverDb.store`` alone (no MQTT), batches of 100 entries, 50 per transaction, as
    the receiver does, into SQLite (WAL, synchronous=FULL) and PostgreSQL; and the parsing of a
    batch message (JSON, strict entry check, canonical form) on its own.
+4. Check: the receiver's check of one entry document (``check_entry``: the contract's checks,
+   columns and canonical text) beside ``entry_from_document`` (the same checks, then the whole
+   ``Entry`` built), microseconds an entry, best of 5 rounds.
 
 The PostgreSQL server is started here on a free port (fsync off, so its figures are an upper
 bound; SQLite's include a real fsync per transaction). Prints figures only, no asserts.
@@ -21,11 +25,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,11 +39,12 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from edge.entry_document import entry_from_document, entry_to_document
 from edge.store import Store
 from edge.store.outbox import pending
-from edge.store.records import entry_to_document
 from sync.contract import encode_entry_batch, parse_gate_topic
 from sync.receiver.db import IncomingBatch, open_db
+from sync.receiver.entries import check_entry
 from sync.receiver.receiver import parse_entries_message
 from tests.sync.rig import (
     GateProcess,
@@ -199,30 +206,67 @@ def ingest(source: Path, count: int, work: Path, dsn: str | None) -> None:
     )
 
 
+def check(source: Path, count: int, rounds: int = 5) -> None:
+    """The cost of reading one document as the receiver does, and into a whole ``Entry``."""
+    documents = [
+        document
+        for message in sample_messages(source, count)
+        for document in json.loads(message)["entries"]
+    ][:count]
+    readers: list[tuple[str, Callable[[object], object]]] = [
+        ("check_entry", check_entry),
+        ("entry_from_document", entry_from_document),
+    ]
+    for label, reader in readers:
+        best_s = float("inf")
+        for _ in range(rounds):
+            started = time.perf_counter()
+            for document in documents:
+                reader(document)
+            best_s = min(best_s, time.perf_counter() - started)
+        print(
+            f"  {label:<25}: {best_s / len(documents) * 1e6:6.2f} µs an entry, "
+            f"{len(documents) / best_s:8.0f} entries/s"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backlog", type=int, default=100_000)
     parser.add_argument("--sweep", type=int, default=20_000)
     parser.add_argument("--ingest", type=int, default=50_000)
+    parser.add_argument("--check", type=int, default=20_000)
+    parser.add_argument(
+        "--only", choices=("drain", "sweep", "ingest", "check"), help="run one section"
+    )
     parser.add_argument("--dir", type=Path, default=None, help="work folder (default: a temp dir)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="kakou-bench-sync-", dir=args.dir))
     print(f"== sync benchmark ({os.cpu_count()} cores), work in {work}")
+    sections = {args.only} if args.only else {"drain", "sweep", "ingest", "check"}
     try:
-        big = backlog_db(work, args.backlog)
+        if "check" in sections:
+            print(f"== receiver entry check: {args.check} documents")
+            check(backlog_db(work, args.check), args.check)
+        if sections == {"check"}:
+            return
         with postgres_server() as postgres:
-            print(f"== drain: {args.backlog} entries backlog -> receiver database, acks back")
-            print(f"  target >= {TARGET_DRAIN_PER_S} entries/s")
-            drain(work, big, args.backlog, label="SQLite")
-            drain(work, big, args.backlog, postgres=postgres, label="PostgreSQL")
-            print(f"== batch size: {args.sweep} entries, SQLite receiver")
-            small = backlog_db(work, args.sweep)
-            for batch in (1, 10, 50, 100, 250, 500):
-                drain(work, small, args.sweep, batch=batch, label="SQLite")
-            print(f"== receiver ingest: {args.ingest} entries, no MQTT")
-            source = backlog_db(work, args.ingest) if args.ingest != args.backlog else big
-            ingest(source, args.ingest, work, None)
-            ingest(source, args.ingest, work, postgres.create_database("ingest"))
+            if "drain" in sections:
+                big = backlog_db(work, args.backlog)
+                print(f"== drain: {args.backlog} entries backlog -> receiver database, acks back")
+                print(f"  target >= {TARGET_DRAIN_PER_S} entries/s")
+                drain(work, big, args.backlog, label="SQLite")
+                drain(work, big, args.backlog, postgres=postgres, label="PostgreSQL")
+            if "sweep" in sections:
+                print(f"== batch size: {args.sweep} entries, SQLite receiver")
+                small = backlog_db(work, args.sweep)
+                for batch in (1, 10, 50, 100, 250, 500):
+                    drain(work, small, args.sweep, batch=batch, label="SQLite")
+            if "ingest" in sections:
+                print(f"== receiver ingest: {args.ingest} entries, no MQTT")
+                source = backlog_db(work, args.ingest)
+                ingest(source, args.ingest, work, None)
+                ingest(source, args.ingest, work, postgres.create_database("ingest"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -192,7 +192,7 @@ class _Payload(BaseModel):
 class EntryBatch(_Payload):
     """A gate's entries, several per message, on ``…/<gate>/entries`` (QoS 1, never retained).
 
-    Each element of ``entries`` is the entry document of ``edge.store.records`` (the payload
+    Each element of ``entries`` is the entry document of ``edge.entry_document`` (the payload
     contract of the entry log), checked strictly by the receiver one by one.
     """
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import click
 
+from edge.entry_document import entry_to_document
 from edge.model import Entry
 from edge.store import Store, StoreError, StoreNotFound
-from edge.store.records import entry_to_document
 
 DEFAULT_DB_PATH = Path("kakou-data/kakou.db")
 """The running service's database, relative to its working (state) directory."""

@@ -35,19 +35,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from sqlite_utils import Database
 
+from edge.entry_document import DocumentError, epoch_us
 from edge.keys import fingerprint
 from edge.model import ENTRY_SCHEMA_VERSION, Direction, Entry, EntryDraft, Outcome
 from edge.store.errors import StoreCorrupt, StoreError, StoreNotFound, StoreTooNew
 from edge.store.ids import uuid7
 from edge.store.migrations import LATEST_VERSION, migrate, pending_migrations, schema_version
-from edge.store.records import (
-    ENTRY_COLUMNS,
-    DocumentError,
-    SqlValue,
-    entry_from_row,
-    entry_to_row,
-    epoch_us,
-)
+from edge.store.records import ENTRY_COLUMNS, SqlValue, entry_from_row, entry_to_row
 
 __all__ = [
     "RevocationChange",

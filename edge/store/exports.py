@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple, TypedDict, Unpack
 
+from edge.entry_document import epoch_us
 from edge.model import Entry, Outcome
 from edge.store import (
     DEFAULT_BUSY_TIMEOUT_MS,
@@ -30,7 +31,7 @@ from edge.store import (
     StoreCorrupt,
     _corruption_as_store_corrupt,
 )
-from edge.store.records import SqlValue, epoch_us
+from edge.store.records import SqlValue
 
 FETCH_ROWS = 1000
 """Rows taken from SQLite at a time: memory stays flat whatever the range."""

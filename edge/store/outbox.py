@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from edge.entry_document import DocumentError, epoch_us
 from edge.model import Entry
 from edge.store import Store
 from edge.store.errors import StoreCorrupt
-from edge.store.records import ENTRY_COLUMNS, DocumentError, document_from_row, epoch_us
+from edge.store.records import ENTRY_COLUMNS, document_from_row
 
 log = logging.getLogger(__name__)
 

@@ -29,10 +29,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 from zoneinfo import ZoneInfo
 
-from edge.store.records import epoch_us
+from edge.entry_document import EntryColumns, epoch_us
 from sync.receiver.limits import REJECT_KEEP_BYTES
 
 log = logging.getLogger(__name__)
@@ -161,23 +161,10 @@ ORDER BY community, gate
 # ---------------------------------------------------------------------------- value types
 
 
-@dataclass(frozen=True, slots=True)
-class IncomingEntry:
-    """One checked entry from a batch: what the receiver stores of it (the columns the reports
-    query, and its canonical document text). Made by ``sync.receiver.entries.check_entry``."""
-
-    id: str
-    seq: int
-    community: str
-    gate: str
-    lane: str
-    direction: str
-    outcome: str
-    pass_kind: str | None
-    decided_at: str
-    decided_at_us: int
-    clock_synced: bool
-    document: str
+IncomingEntry: TypeAlias = EntryColumns
+"""One checked entry from a batch: what the receiver stores of it (the columns the reports
+query, and its canonical document text). Made by ``sync.receiver.entries.check_entry``; the
+contract's own type, so the receiver keeps no copy of the gate's definition."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from referencing import Registry, Resource
 
+from edge.entry_document import entry_to_document
 from edge.model import Entry, EntryDraft
 from edge.store import Store
-from edge.store.records import entry_to_document
 from sync import contract
 from sync.contract import (
     Ack,

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from edge.bus import Bus
+from edge.entry_document import entry_to_document
 from edge.store import Store
 from edge.store.outbox import pending_count
-from edge.store.records import entry_to_document
 from sync.contract import encode_entry_batch
 from sync.receiver.db import ReceiverDb, open_db
 from sync.receiver.receiver import Receiver

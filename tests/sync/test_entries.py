@@ -1,6 +1,6 @@
-"""sync/receiver/entries.py: the receiver's quick entry check refuses every document the strict
-parser (edge.store.records.entry_from_document) refuses, with the strict parser's reason, and
-reads valid ones exactly as it does."""
+"""sync/receiver/entries.py: the receiver's entry check refuses every document the parser
+(edge.entry_document.entry_from_document) refuses, with the parser's reason, and gives for valid
+ones exactly the columns of the entry the parser reads."""
 
 from __future__ import annotations
 
@@ -14,14 +14,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from edge.entry_document import (
+    MAX_SEQ,
+    DocumentError,
+    EntryColumns,
+    canonical_document,
+    entry_from_document,
+    entry_to_document,
+    epoch_us,
+)
 from edge.model import ENTRY_SCHEMA_VERSION, Entry, EntryDraft
-from edge.store.records import DocumentError, entry_from_document, entry_to_document
 from sync.contract import parse_gate_topic
-from sync.receiver import entries as entries_module
 from sync.receiver.db import IncomingEntry
-from sync.receiver.entries import MAX_SEQ, canonical_document, check_entry, incoming_from_entry
+from sync.receiver.entries import check_entry
 from sync.receiver.receiver import parse_entries_message
 from tests.edge.store.drafts import T0, drafts, extras, full_draft, simple_draft, texts
+from tests.edge.test_entry_document import document_paths, json_values
 
 TOPIC = "kakou/v1/hxy/north/entries"
 
@@ -47,31 +55,30 @@ def wire(entry: Entry) -> dict[str, Any]:
 
 
 def strict_verdict(document: object) -> IncomingEntry | str:
-    """What the strict parser alone says, in check_entry's terms."""
+    """What the parser says, in check_entry's terms: the columns read from the parsed Entry."""
     try:
         entry = entry_from_document(document)
     except DocumentError as exc:
         return str(exc)
     assert isinstance(document, dict)
-    return incoming_from_entry(entry, canonical_document(document))
+    draft = entry.draft
+    return IncomingEntry(
+        id=entry.id,
+        seq=entry.seq,
+        community=entry.community,
+        gate=entry.gate,
+        lane=draft.lane,
+        direction=draft.direction.value,
+        outcome=draft.outcome.value,
+        pass_kind=None if draft.pass_kind is None else draft.pass_kind.value,
+        decided_at=draft.decided_at.isoformat(),
+        decided_at_us=epoch_us(draft.decided_at),
+        clock_synced=draft.clock_synced,
+        document=canonical_document(document),
+    )
 
 
-@pytest.fixture
-def strict_calls(monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    """Documents that reached the strict parser (the quick check did not settle them)."""
-    calls: list[object] = []
-
-    def spy(document: object) -> Entry:
-        calls.append(document)
-        return entry_from_document(document)
-
-    monkeypatch.setattr(entries_module, "entry_from_document", spy)
-    return calls
-
-
-def test_valid_documents_are_read_as_the_strict_parser_reads_them_without_it(
-    strict_calls: list[object],
-) -> None:
+def test_valid_documents_are_read_as_the_parser_reads_them() -> None:
     for entry in (
         make_entry(full_draft(), extra={"camera": "北门"}),
         make_entry(simple_draft(), seq=1),
@@ -80,23 +87,21 @@ def test_valid_documents_are_read_as_the_strict_parser_reads_them_without_it(
         document = wire(entry)
         checked = check_entry(document)
         assert checked == strict_verdict(document)
-        assert isinstance(checked, IncomingEntry)
+        assert isinstance(checked, EntryColumns)
         assert (checked.id, checked.seq, checked.outcome) == (
             entry.id,
             entry.seq,
             entry.draft.outcome.value,
         )
         assert checked.decided_at == entry.draft.decided_at.isoformat()
-    assert strict_calls == []  # the quick check settled every one
 
 
-def test_whole_numbers_as_temperatures_are_valid_on_the_quick_path(
-    strict_calls: list[object],
-) -> None:
+def test_whole_numbers_as_temperatures_are_valid_and_stored_as_sent() -> None:
     document = wire(make_entry(full_draft()))
     document["temperatures"][0]["body_c"] = 37
-    assert isinstance(check_entry(document), IncomingEntry)
-    assert strict_calls == []
+    checked = check_entry(document)
+    assert isinstance(checked, EntryColumns)
+    assert json.loads(checked.document)["temperatures"][0]["body_c"] == 37
 
 
 Change = Callable[[dict[str, Any]], object]
@@ -181,11 +186,11 @@ def test_numbers_the_strict_parser_cannot_hold_are_refused_not_raised() -> None:
     assert check_entry(document) == "temperatures[0].body_c: number out of range"
     document = wire(make_entry(full_draft()))
     document["temperatures"][0]["body_c"] = 10**300  # large, but a finite float: valid
-    assert isinstance(check_entry(document), IncomingEntry)
+    assert isinstance(check_entry(document), EntryColumns)
 
 
 def test_a_seq_beyond_the_database_column_is_refused() -> None:
-    assert isinstance(check_entry(wire(make_entry(simple_draft(), seq=MAX_SEQ))), IncomingEntry)
+    assert isinstance(check_entry(wire(make_entry(simple_draft(), seq=MAX_SEQ))), EntryColumns)
     refused = check_entry(wire(make_entry(simple_draft(), seq=MAX_SEQ + 1)))
     assert refused == f"seq: must be 1 to {MAX_SEQ}"
 
@@ -217,31 +222,13 @@ def test_malformed_entries_in_a_batch_are_kept_as_rejects_and_the_rest_stored() 
     assert all(reject.reason.startswith("entries[") for reject in parsed.rejects)
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | texts,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3),
-    max_leaves=8,
-)
-
-
-def _paths(value: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-    found: list[tuple[object, ...]] = [prefix]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found += _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += _paths(item, (*prefix, index))
-    return found
-
-
 @given(draft=drafts, extra=extras)
 def test_any_valid_document_gets_the_strict_verdict(
     draft: EntryDraft, extra: dict[str, str]
 ) -> None:
     document = wire(make_entry(draft, extra=extra))
     checked = check_entry(document)
-    assert isinstance(checked, IncomingEntry)
+    assert isinstance(checked, EntryColumns)
     assert checked == strict_verdict(document)
 
 
@@ -250,7 +237,7 @@ def test_any_corrupted_document_gets_the_strict_verdict(
     data: st.DataObject, replacement: object, how: str
 ) -> None:
     document = copy.deepcopy(wire(make_entry(full_draft(), extra={"k": "v"})))
-    paths = [path for path in _paths(document) if path]
+    paths = [path for path in document_paths(document) if path]
     path = data.draw(st.sampled_from(paths))
     parent: Any = document
     for step in path[:-1]:

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from edge.entry_document import EntryColumns, canonical_document, entry_to_document
 from edge.model import Direction, Entry, Outcome, PassKind
 from edge.store import Store
-from edge.store.records import entry_to_document
 from sync.receiver import db as db_module
 from sync.receiver.db import (
     GateStatusRow,
@@ -27,7 +27,7 @@ from sync.receiver.db import (
     RejectedMessage,
     SqliteReceiverDb,
 )
-from sync.receiver.entries import canonical_document, incoming_from_entry
+from sync.receiver.entries import check_entry
 from sync.receiver.limits import REJECT_KEEP_BYTES
 from sync.receiver.reports import report_csv
 from tests.sync.conftest import COMMUNITY, GATE
@@ -37,7 +37,9 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def incoming(entry: Entry) -> IncomingEntry:
-    return incoming_from_entry(entry, canonical_document(entry_to_document(entry)))
+    checked = check_entry(entry_to_document(entry))
+    assert isinstance(checked, EntryColumns), checked
+    return checked
 
 
 def batch(entries: list[Entry], log_id: str = "log-a", gate: str = GATE) -> IncomingBatch:

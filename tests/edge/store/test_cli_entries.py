@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from edge.cli.entries import COMMANDS, entries
+from edge.entry_document import entry_to_document
 from edge.model import Direction, Outcome
 from edge.store import Store
-from edge.store.records import entry_to_document
 from tests.edge.store.conftest import BOOT_ID, COMMUNITY, GATE
 from tests.edge.store.drafts import T0, full_draft, simple_draft
 

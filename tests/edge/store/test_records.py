@@ -1,111 +1,21 @@
-"""The entry document: its exact shape, exact round trips, and strict parsing of bad input."""
+"""edge/store/records.py: entries as table rows, the entry document flattened."""
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import json
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from typing import Any
-
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
-from edge.model import ENTRY_SCHEMA_VERSION, Entry, EntryDraft
+from edge.entry_document import DocumentError
+from edge.model import EntryDraft
 from edge.store.records import (
     ENTRY_COLUMNS,
-    DocumentError,
-    entry_from_document,
+    SqlValue,
+    document_from_row,
     entry_from_row,
-    entry_to_document,
     entry_to_row,
 )
-from tests.edge.store.drafts import T0, drafts, extras, full_draft, texts
-
-
-def make_entry(draft: EntryDraft, extra: dict[str, str] | None = None) -> Entry:
-    return Entry(
-        id="0691e475-7ede-70b0-bf9e-c8334c140418",
-        seq=17,
-        schema_version=ENTRY_SCHEMA_VERSION,
-        community="maple-court",
-        gate="north",
-        boot_id="boot-1",
-        recorded_at=T0 + timedelta(seconds=96),
-        draft=draft,
-        extra=extra or {},
-    )
-
-
-def test_document_shape() -> None:
-    doc = entry_to_document(make_entry(full_draft(), {"camera": "北门"}))
-    assert list(doc) == [
-        "id",
-        "schema_version",
-        "community",
-        "gate",
-        "lane",
-        "direction",
-        "seq",
-        "started_at",
-        "decided_at",
-        "recorded_at",
-        "clock_synced",
-        "boot_id",
-        "pass",
-        "holder",
-        "household",
-        "answers",
-        "temperatures",
-        "outcome",
-        "reasons",
-        "guard",
-        "gate_mode",
-        "extra",
-    ]
-    assert doc["pass"] == {"id": "P-2026-000123", "kind": "temporary", "key_id": "community-2026a"}
-    assert doc["guard"] == {"id": "guard-07", "note": "复测37.6℃，已报社区"}
-    assert doc["answers"] == {"travel_14d": "否，一直在小区", "symptoms": "有点咳嗽"}
-    assert doc["started_at"] == "2026-11-23T08:00:00.125000+08:00"
-    assert doc["temperatures"][0] == {
-        "body_c": 37.81,
-        "value_c": 37.31,
-        "object_c": 37.31,
-        "ambient_c": -3.5,
-        "sensor": "gy-mcu90614",
-        "manual": False,
-        "plausible": True,
-        "fever": True,
-        "at": "2026-11-23T08:00:20.125000+08:00",
-        "raw_hex": "5a5a45040e930e6e7b",
-    }
-    assert doc["temperatures"][1]["object_c"] is None
-    assert doc["outcome"] == "fever"
-    assert doc["gate_mode"] == "lockdown"
-    assert doc["clock_synced"] is False
-    assert doc["extra"] == {"camera": "北门"}
-    # Strict JSON, and the same document after a trip through text.
-    assert json.loads(json.dumps(doc, allow_nan=False)) == doc
-
-
-def test_full_entry_round_trips_exactly() -> None:
-    entry = make_entry(full_draft(), {"camera": "北门"})
-    doc = entry_to_document(entry)
-    back = entry_from_document(json.loads(json.dumps(doc)))
-    assert back == entry
-    assert back.draft.started_at.utcoffset() == timedelta(hours=8)
-
-
-@given(draft=drafts, extra=extras)
-def test_any_draft_round_trips_through_json_text(draft: EntryDraft, extra: dict[str, str]) -> None:
-    entry = make_entry(draft, extra)
-    text = json.dumps(entry_to_document(entry), ensure_ascii=False, allow_nan=False)
-    back = entry_from_document(json.loads(text))
-    assert back == entry
-    assert back.draft.decided_at.utcoffset() == draft.decided_at.utcoffset()
-    assert entry_to_document(back) == entry_to_document(entry)
+from tests.edge.store.drafts import drafts, full_draft
+from tests.edge.test_entry_document import make_entry
 
 
 @given(draft=drafts)
@@ -116,106 +26,37 @@ def test_any_draft_round_trips_through_a_row(draft: EntryDraft) -> None:
     assert entry_from_row(row) == entry
 
 
-def test_unrepresentable_entries_are_refused() -> None:
-    with pytest.raises(ValueError, match="answers has 'q' twice"):
-        entry_to_document(make_entry(full_draft(answers=(("q", "yes"), ("q", "no")))))
-    with pytest.raises(ValueError, match="extra keys and values must be strings"):
-        entry_to_document(make_entry(full_draft(), {"attempt": 2}))  # type: ignore[dict-item]
-    with pytest.raises(ValueError, match="answers keys and values"):
-        entry_to_document(make_entry(full_draft(answers=(("q", None),))))
-    with pytest.raises(ValueError, match="UTC offset"):
-        entry_to_document(make_entry(full_draft(started_at=datetime(2026, 1, 1))))
-    nan_draft = full_draft()
-    bad_temperature = nan_draft.temperatures[0]
-    with pytest.raises(ValueError, match="finite"):
-        entry_to_document(
-            make_entry(
-                replace(nan_draft, temperatures=(replace(bad_temperature, body_c=float("nan")),))
-            )
-        )
+def test_time_columns_are_utc_microseconds() -> None:
+    entry = make_entry(full_draft())  # decided at +08:00: the column is in UTC all the same
+    row = entry_to_row(entry)
+    assert row["decided_at_us"] == round(entry.draft.decided_at.timestamp() * 1_000_000)
+    assert row["recorded_at_us"] == round(entry.recorded_at.timestamp() * 1_000_000)
+    assert row["decided_at"] == entry.draft.decided_at.isoformat()
 
 
-def _valid_document() -> dict[str, Any]:
-    return entry_to_document(make_entry(full_draft(), {"k": "v"}))
+def _damaged(column: str, value: SqlValue) -> dict[str, SqlValue]:
+    row = entry_to_row(make_entry(full_draft()))
+    row[column] = value
+    return row
 
 
 @pytest.mark.parametrize(
-    ("change", "message"),
+    ("row", "message"),
     [
-        (lambda d: d.pop("seq"), "seq: missing"),
-        (lambda d: d.update(seq="17"), "seq: expected an integer"),
-        (lambda d: d.update(seq=True), "seq: expected an integer"),
-        (lambda d: d.update(seq=0), "seq: must be 1 to"),
-        (lambda d: d.update(seq=2**63), "seq: must be 1 to"),  # no BIGINT column holds it
-        (lambda d: d["temperatures"][0].update(body_c=10**400), "body_c: number out of range"),
-        (lambda d: d.update(schema_version=ENTRY_SCHEMA_VERSION + 1), "not supported"),
-        (lambda d: d.update(outcome="waved_through"), "outcome: unknown value"),
-        (lambda d: d.update(decided_at="2026-11-23T08:00:00"), "without a UTC offset"),
-        (lambda d: d.update(decided_at="yesterday"), "not an ISO 8601 time"),
-        (lambda d: d["pass"].update(kind="vip"), "pass.kind: unknown value"),
-        (lambda d: d["pass"].update(colour="red"), "pass: unknown keys"),
-        (lambda d: d.update(note="added field"), "unknown keys"),
-        (lambda d: d["temperatures"][0].update(body_c="37"), r"temperatures\[0\].body_c"),
-        (lambda d: d["temperatures"][1].pop("fever"), r"temperatures\[1\].fever: missing"),
-        (lambda d: d.update(answers=[["q", "a"]]), "answers: expected an object"),
-        (lambda d: d.update(reasons=["fever", 3]), "reasons"),
-        (lambda d: d.update(extra={"k": 1}), "extra"),
-        (lambda d: d.update(guard=None), "guard: expected an object"),
+        ({**entry_to_row(make_entry(full_draft())), "gate_mode": "party"}, "gate_mode: unknown"),
+        (_damaged("clock_synced", 2), "clock_synced: expected 0 or 1"),
+        (_damaged("answers", "{not json"), "answers: not JSON"),
+        (_damaged("temperatures", None), "temperatures: expected JSON text"),
+        (_damaged("reasons", "[3]"), "reasons: expected a list of strings"),
     ],
 )
-def test_bad_documents_name_the_field(change: Any, message: str) -> None:
-    doc = _valid_document()
-    change(doc)
+def test_damaged_rows_are_refused_naming_the_column(row: dict[str, SqlValue], message: str) -> None:
     with pytest.raises(DocumentError, match=message):
-        entry_from_document(doc)
+        entry_from_row(row)
 
 
-def test_whole_numbers_are_accepted_as_temperatures() -> None:
-    doc = _valid_document()
-    doc["temperatures"][0]["body_c"] = 37
-    assert entry_from_document(doc).draft.temperatures[0].body_c == 37.0
-
-
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | texts,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3),
-    max_leaves=8,
-)
-
-
-def _paths(value: object, prefix: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-    found: list[tuple[object, ...]] = [prefix]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found += _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += _paths(item, (*prefix, index))
-    return found
-
-
-@given(data=st.data(), replacement=json_values)
-def test_a_corrupted_document_raises_only_document_error(
-    data: st.DataObject, replacement: object
-) -> None:
-    doc = copy.deepcopy(_valid_document())
-    paths = [path for path in _paths(doc) if path]
-    path = data.draw(st.sampled_from(paths))
-    parent: Any = doc
-    for step in path[:-1]:
-        parent = parent[step]
-    parent[path[-1]] = replacement
-    with contextlib.suppress(DocumentError):  # anything else escaping fails the test
-        entry_from_document(doc)
-
-
-@given(junk=json_values)
-def test_junk_raises_only_document_error(junk: object) -> None:
-    with pytest.raises(DocumentError):
-        entry_from_document(junk)
-
-
-def test_times_in_utc_keep_their_offset() -> None:
-    entry = make_entry(full_draft(decided_at=datetime(2026, 11, 23, 0, 0, tzinfo=UTC)))
-    doc = entry_to_document(entry)
-    assert doc["decided_at"] == "2026-11-23T00:00:00+00:00"
+def test_a_row_without_a_column_cannot_be_rebuilt() -> None:
+    row = entry_to_row(make_entry(full_draft()))
+    del row["extra"]
+    with pytest.raises(DocumentError, match=r"row lacks columns \['extra'\]"):
+        document_from_row(row)
