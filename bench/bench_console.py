@@ -85,11 +85,12 @@ def bench_search(store: Store, rows: int, repeat: int) -> None:
     print(f"== GET /api/v1/entries over {rows:,} entries ({repeat} calls each, through the app)")
     book = GuardBook(store)
     if book.by_name("bench") is None:
-        book.add("bench", Role.ADMIN, "bench-pin", now=START)
-    signed = book.sign_in("bench", "bench-pin", now=START.now(UTC))
+        book.add("bench", Role.ADMIN, "bench-secret", now=START)
+    signed = book.sign_in("bench", "bench-secret", now=START.now(UTC))
     assert not isinstance(signed, SignInFailure)
     context = ConsoleContext(store=store, lanes={}, device_status=list)
-    client = TestClient(create_app(context), headers={"Authorization": f"Bearer {signed[1]}"})
+    bearer = {"Authorization": f"Bearer {signed[1]}"}
+    client = TestClient(create_app(context), base_url="http://localhost", headers=bearer)
     rng = random.Random(4)
     end = START + rows * STEP
 

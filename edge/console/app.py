@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,6 +14,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edge.console.deps import ConsoleContext
+from edge.console.hosts import HostAllowList, known_names
+from edge.console.limits import BodyLimit
 from edge.console.live import LiveHub
 from edge.console.routes import (
     auth,
@@ -28,6 +29,10 @@ from edge.console.routes import (
     sim,
     visitors,
 )
+from edge.console.routes.live import StreamSlots
+from edge.console.throttle import SignInLimits
+from edge.console.work import BoundedWork
+from edge.settings import ConsoleSettings
 from edge.store.alarms import AlarmBook
 
 log = logging.getLogger(__name__)
@@ -82,32 +87,43 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-async def _watch_alarms(context: ConsoleContext, hub: LiveHub) -> None:
+def _watch_alarms(context: ConsoleContext, hub: LiveHub, stop: threading.Event) -> None:
     """Poll device health and the sync backlog whether or not a browser is open: an alarm is
-    raised (and kept) when it happens, not when a guard next looks at the screen."""
+    raised (and kept) when it happens, not when a guard next looks at the screen. On a thread
+    of its own: a crowd of requests on the shared pool cannot hold an alarm back."""
     while True:
         try:
-            await asyncio.to_thread(live.refresh_alarms, context, hub)
+            live.refresh_alarms(context, hub)
         except Exception:  # a failing store or device query: log it, keep watching
             log.exception("alarm watch failed; trying again in %.0f s", ALARM_WATCH_S)
-        await asyncio.sleep(ALARM_WATCH_S)
+        if stop.wait(ALARM_WATCH_S):
+            return
 
 
-def create_app(context: ConsoleContext) -> FastAPI:
+def create_app(context: ConsoleContext, settings: ConsoleSettings | None = None) -> FastAPI:
+    """The console for ``context``; ``settings`` ([console]) sets its limits and host names."""
+    settings = ConsoleSettings() if settings is None else settings
     hub = LiveHub(context.now, AlarmBook(context.store))
+    sign_in_limits = SignInLimits.new()
+    stream_work = BoundedWork(2, settings.max_streams, "live")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if context.bus is not None:
             hub.attach(context.bus)
-        watcher = asyncio.create_task(_watch_alarms(context, hub))
+        stop = threading.Event()
+        watcher = threading.Thread(
+            target=_watch_alarms, args=(context, hub, stop), name="alarm-watch", daemon=True
+        )
+        watcher.start()
         try:
             yield
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            stop.set()
+            watcher.join(timeout=ALARM_WATCH_S * 2)
             hub.detach()
+            sign_in_limits.work.close()
+            stream_work.close()
 
     app = FastAPI(
         title="Kakou checkpoint console",
@@ -119,9 +135,15 @@ def create_app(context: ConsoleContext) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
+    # The last added runs first: headers on every answer, then the host check, then the body.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HostAllowList, names=known_names(settings.allowed_hosts, settings.host))
     app.add_middleware(SecurityHeaders)
     app.state.context = context
     app.state.hub = hub
+    app.state.sign_in_limits = sign_in_limits
+    app.state.stream_work = stream_work
+    app.state.stream_slots = StreamSlots(settings.max_streams, settings.max_streams_per_client)
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(lanes.router)

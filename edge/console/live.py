@@ -28,7 +28,7 @@ from edge.store import StoreError
 from edge.store.alarms import EACH_EVENT_KINDS, Alarm, AlarmBook, new_alarm_id
 from edge.store.records import entry_to_document
 
-__all__ = ["ALARM_KINDS", "Alarm", "LiveHub", "StoreUnavailable", "event_json"]
+__all__ = ["ALARM_KINDS", "Alarm", "EventQueue", "LiveHub", "StoreUnavailable", "event_json"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,14 @@ def event_json(event: BusEvent) -> dict[str, Any]:
     return {"topic": event.topic, "lane": event.lane, "data": data}
 
 
+class EventQueue(queue.Queue[dict[str, Any]]):
+    """One live stream's events (bounded: a stalled browser loses the oldest) and its waker."""
+
+    def __init__(self, wake: Callable[[], None]) -> None:
+        super().__init__(maxsize=STREAM_QUEUE)
+        self.wake = wake
+
+
 class LiveHub:
     """Listens on the bus for the console and keeps its alarm board; one per app."""
 
@@ -72,7 +80,7 @@ class LiveHub:
         self._book = book
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()  # one writer at a time: a raise lands before its ack
-        self._streams: list[queue.Queue[dict[str, Any]]] = []
+        self._streams: list[EventQueue] = []
         self._alarms: dict[str, Alarm] = {}  # the board: open alarms by id
         self._unsaved: list[str] = []  # board ids the store has not taken yet, oldest first
         self._renamed: dict[str, str] = {}  # a board id → the open alarm the store already had
@@ -234,13 +242,15 @@ class LiveHub:
 
     # ------------------------------------------------------------------------ streams
 
-    def open_stream(self) -> queue.Queue[dict[str, Any]]:
-        stream: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=STREAM_QUEUE)
+    def open_stream(self, wake: Callable[[], None] = lambda: None) -> EventQueue:
+        """A queue of this hub's events for one browser; ``wake`` is called (on the publishing
+        thread) after each event is queued, so a stream can wait without holding a thread."""
+        stream = EventQueue(wake)
         with self._lock:
             self._streams.append(stream)
         return stream
 
-    def close_stream(self, stream: queue.Queue[dict[str, Any]]) -> None:
+    def close_stream(self, stream: EventQueue) -> None:
         with self._lock:
             if stream in self._streams:
                 self._streams.remove(stream)
@@ -257,3 +267,4 @@ class LiveHub:
                     stream.put_nowait(payload)
                 except (queue.Empty, queue.Full):
                     pass
+            stream.wake()

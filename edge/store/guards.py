@@ -3,6 +3,8 @@
 Secrets are hashed with scrypt (stdlib, memory-hard) and a per-account salt; session tokens are
 kept only as their SHA-256, so a copied database file signs nobody in. Repeated failures lock
 an account for a while: a PIN has few digits and the gate tablet is within anyone's reach.
+The failure count is checked and raised under a per-account lock by one UPDATE, so parallel
+guesses cannot slip past it, and at most ``KDF_SLOTS`` hashes run at once (16 MiB each).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,7 +26,9 @@ SCRYPT_N = 2**14  # 16 MiB per hash: about 50 ms on a Raspberry Pi 4, slow enoug
 SCRYPT_R = 8
 SCRYPT_P = 1
 SALT_BYTES = 16
-MIN_SECRET_CHARS = 4
+KDF_SLOTS = 2  # hashes at once: 40 parallel sign-ins once took the gate to ~875 MB
+MIN_GUARD_PIN_CHARS = 6  # a 6-digit PIN: 10^6 guesses at 5 per lock-out
+MIN_ADMIN_SECRET_CHARS = 10  # an admin manages accounts: a pass phrase, not a PIN
 MAX_FAILURES = 5
 LOCK_FOR = timedelta(minutes=5)
 SESSION_FOR = timedelta(hours=12)  # longer than a shift (field notes: a few hours), not a week
@@ -59,12 +64,40 @@ class AuditRecord:
     detail: dict[str, Any]
 
 
+_kdf_slots = threading.BoundedSemaphore(KDF_SLOTS)
+_account_locks: dict[str, threading.Lock] = {}
+_account_locks_guard = threading.Lock()
+
+
+class WeakSecret(ValueError):  # noqa: N818  (named for the condition, like StoreCorrupt)
+    """The secret is too short for the account's role."""
+
+
+def secret_problem(role: Role, secret: str) -> str | None:
+    """Why ``secret`` may not be ``role``'s secret, or None when it may."""
+    least = MIN_ADMIN_SECRET_CHARS if role is Role.ADMIN else MIN_GUARD_PIN_CHARS
+    if len(secret) < least:
+        what = "an admin's password" if role is Role.ADMIN else "a guard's PIN or password"
+        return f"{what} needs at least {least} characters"
+    return None
+
+
+def _scrypt(secret: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
+    """The one place the KDF runs: callers beyond ``KDF_SLOTS`` wait their turn."""
+    with _kdf_slots:
+        return hashlib.scrypt(secret.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=dklen)
+
+
+def _account_lock(guard_id: str) -> threading.Lock:
+    """The lock held across one account's check-and-count (one per account, kept)."""
+    with _account_locks_guard:
+        return _account_locks.setdefault(guard_id, threading.Lock())
+
+
 def hash_secret(secret: str, *, salt: bytes | None = None) -> str:
     """``scrypt$n$r$p$salt$hash``: the parameters travel with the hash so they can be raised."""
     salt = secrets.token_bytes(SALT_BYTES) if salt is None else salt
-    digest = hashlib.scrypt(
-        secret.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32
-    )
+    digest = _scrypt(secret, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P, 32)
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
 
 
@@ -74,13 +107,8 @@ def verify_secret(secret: str, stored: str) -> bool:
         scheme, n, r, p, salt_hex, digest_hex = stored.split("$")
         if scheme != "scrypt":
             return False
-        digest = hashlib.scrypt(
-            secret.encode("utf-8"),
-            salt=bytes.fromhex(salt_hex),
-            n=int(n),
-            r=int(r),
-            p=int(p),
-            dklen=len(digest_hex) // 2,
+        digest = _scrypt(
+            secret, bytes.fromhex(salt_hex), int(n), int(r), int(p), len(digest_hex) // 2
         )
     except ValueError:
         return False
@@ -104,12 +132,13 @@ class GuardBook:
     # -------------------------------------------------------------------- accounts
 
     def add(self, name: str, role: Role, secret: str, *, now: datetime) -> Guard:
-        """Create an account; ValueError for a duplicate name or a too-short secret."""
+        """Create an account; ValueError for a duplicate name, WeakSecret for a short secret."""
         name = name.strip()
         if not name:
             raise ValueError("a guard needs a name")
-        if len(secret) < MIN_SECRET_CHARS:
-            raise ValueError(f"a PIN or password needs at least {MIN_SECRET_CHARS} characters")
+        problem = secret_problem(role, secret)
+        if problem is not None:
+            raise WeakSecret(problem)
         if self.by_name(name) is not None:
             raise ValueError(f"there is already a guard named {name!r}")
         guard = Guard(id=f"g-{uuid.uuid4().hex[:10]}", name=name, role=role)
@@ -138,32 +167,48 @@ class GuardBook:
     def sign_in(
         self, name: str, secret: str, *, now: datetime
     ) -> tuple[Guard, str] | SignInFailure:
-        """Check the secret; on success a new session token (shown once, stored hashed)."""
-        rows = self._store._fetch("SELECT * FROM guards WHERE name = ? AND active = 1", [name])
-        if not rows:
+        """Check the secret; on success a new session token (shown once, stored hashed).
+
+        The account's lock is held from reading its lock-out to counting the failure, so of
+        any number of parallel guesses at most ``MAX_FAILURES`` are checked before it locks."""
+        found = self.by_name(name)
+        if found is None:
             hash_secret(secret)  # same work as a real check: the answer time names nobody
             self.audit(now, None, "sign_in_failed", None, {"name": name[:64], "code": "unknown"})
             return SignInFailure("unknown")
-        row = rows[0]
-        guard = _guard(row)
-        locked_until = (
-            datetime.fromisoformat(str(row["locked_until"])) if row["locked_until"] else None
-        )
-        if locked_until is not None and now < locked_until:
-            self.audit(now, guard.id, "sign_in_failed", None, {"code": "locked"})
-            return SignInFailure("locked", locked_until)
-        if not verify_secret(secret, str(row["secret_hash"])):
-            failures = int(str(row["failed_count"])) + 1
-            lock = now + LOCK_FOR if failures >= MAX_FAILURES else None
-            with self._store._writing() as db:
-                db.execute(
-                    "UPDATE guards SET failed_count = ?, locked_until = ? WHERE id = ?",
-                    [0 if lock else failures, lock.isoformat() if lock else None, guard.id],
-                )
-                self._audit_locked(
-                    db, now, guard.id, "sign_in_failed", None, {"code": "wrong_secret"}
-                )
-            return SignInFailure("locked", lock) if lock else SignInFailure("wrong_secret")
+        with _account_lock(found.id):
+            rows = self._store._fetch(
+                "SELECT * FROM guards WHERE id = ? AND active = 1", [found.id]
+            )
+            if not rows:
+                return SignInFailure("unknown")
+            row = rows[0]
+            guard = _guard(row)
+            locked = str(row["locked_until"]) if row["locked_until"] else None
+            if locked is not None and now < datetime.fromisoformat(locked):
+                self.audit(now, guard.id, "sign_in_failed", None, {"code": "locked"})
+                return SignInFailure("locked", datetime.fromisoformat(locked))
+            if not verify_secret(secret, str(row["secret_hash"])):
+                return self._count_failure(guard, now)
+            return guard, self._start_session(guard, now)
+
+    def _count_failure(self, guard: Guard, now: datetime) -> SignInFailure:
+        """One more failure, counted by the database itself (old values on the right of SET):
+        the fifth in a row locks the account and starts the count again."""
+        with self._store._writing() as db:
+            locked = db.execute(
+                "UPDATE guards SET "
+                "failed_count = CASE WHEN failed_count + 1 >= ? THEN 0 ELSE failed_count + 1 END, "
+                "locked_until = CASE WHEN failed_count + 1 >= ? THEN ? ELSE NULL END "
+                "WHERE id = ? RETURNING locked_until",
+                [MAX_FAILURES, MAX_FAILURES, (now + LOCK_FOR).isoformat(), guard.id],
+            ).fetchone()[0]
+            self._audit_locked(db, now, guard.id, "sign_in_failed", None, {"code": "wrong_secret"})
+        if locked is None:
+            return SignInFailure("wrong_secret")
+        return SignInFailure("locked", datetime.fromisoformat(str(locked)))
+
+    def _start_session(self, guard: Guard, now: datetime) -> str:
         token = secrets.token_urlsafe(32)
         with self._store._writing() as db:
             db.execute(
@@ -175,7 +220,7 @@ class GuardBook:
                 [_token_hash(token), guard.id, now.isoformat(), (now + SESSION_FOR).isoformat()],
             )
             self._audit_locked(db, now, guard.id, "signed_in", None, {})
-        return guard, token
+        return token
 
     def session(self, token: str, *, now: datetime) -> Guard | None:
         """The guard a live session token belongs to, or None (unknown, ended or expired)."""

@@ -6,7 +6,6 @@ The browser is Debian's /usr/bin/chromium driven by Playwright; if it is missing
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from tests.edge.console.conftest import (  # noqa: F401  fixtures shared with th
     add_guard,
     console_context,
     door_lane,
+    free_port,
     gate_settings,
     make_token,
     sim_console,
@@ -49,15 +49,8 @@ SCREENSHOTS = Path(__file__).parent / "screenshots"
 # Assertions poll until they hold; on a loaded 2-core CI machine a page reload under a live
 # gate has taken over Playwright's default 5 s, so they may wait up to 15 s (a pass is no slower).
 expect.set_options(timeout=15_000)
-GUARD_PIN = "1357"
-ADMIN_PIN = "8642"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
+GUARD_PIN = "135792"
+ADMIN_PIN = "8642097531"
 
 
 @dataclass

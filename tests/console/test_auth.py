@@ -27,6 +27,7 @@ from edge.store.guards import (
 from tests.drivers.waiting import wait_until
 from tests.edge.console.conftest import (
     GUARD_PIN,
+    HOST,
     WAIT_S,
     Console,
     TokenMaker,
@@ -59,7 +60,7 @@ def _url(path: str) -> str:
 @pytest.fixture
 def anonymous(sim_console: Console) -> TestClient:
     """A second client of the same gate, signed in as nobody."""
-    client = TestClient(create_app(console_context(sim_console.gate)))
+    client = TestClient(create_app(console_context(sim_console.gate)), base_url=HOST)
     client.__enter__()
     yield client  # type: ignore[misc]
     client.__exit__(None, None, None)
@@ -93,22 +94,24 @@ def test_reading_personal_data_needs_a_session(anonymous: TestClient) -> None:
 
 
 def test_admin_endpoints_answer_403_to_a_guard(sim_console: Console, anonymous: TestClient) -> None:
-    add_guard(sim_console.gate, "张三", Role.GUARD, "5555")
+    add_guard(sim_console.gate, "张三", Role.GUARD, "555555")
     assert (
-        anonymous.post("/api/v1/auth/sign-in", json={"name": "张三", "secret": "5555"}).status_code
+        anonymous.post(
+            "/api/v1/auth/sign-in", json={"name": "张三", "secret": "555555"}
+        ).status_code
         == 200
     )
     for method, path in ADMIN_ROUTES:
-        body = {"name": "x", "secret": "12345"} if method == "POST" else None
+        body = {"name": "x", "secret": "123456"} if method == "POST" else None
         assert anonymous.request(method, path, json=body).status_code == 403, path
     # …and an admin may use them: the new account signs in.
     created = sim_console.client.post(
-        "/api/v1/guards", json={"name": "赵六", "role": "guard", "secret": "9911"}
+        "/api/v1/guards", json={"name": "赵六", "role": "guard", "secret": "991100"}
     )
     assert created.status_code == 201, created.text
     assert (
         sim_console.client.post(
-            "/api/v1/guards", json={"name": "赵六", "role": "guard", "secret": "9911"}
+            "/api/v1/guards", json={"name": "赵六", "role": "guard", "secret": "991100"}
         ).status_code
         == 409
     )
@@ -137,16 +140,16 @@ def test_sign_in_cookie_is_httponly_strict_and_sign_out_ends_it(anonymous: TestC
 def test_lock_out_after_repeated_failures(tmp_path: Path) -> None:
     with Store.open(tmp_path / "k.db", community="c", gate="g") as store:
         book = GuardBook(store)
-        book.add("王五", Role.GUARD, "1234", now=datetime.now(UTC))
+        book.add("王五", Role.GUARD, "123456", now=datetime.now(UTC))
         now = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
         for _ in range(MAX_FAILURES - 1):
-            assert book.sign_in("王五", "0000", now=now) == SignInFailure("wrong_secret")
-        locked = book.sign_in("王五", "0000", now=now)
+            assert book.sign_in("王五", "000000", now=now) == SignInFailure("wrong_secret")
+        locked = book.sign_in("王五", "000000", now=now)
         assert isinstance(locked, SignInFailure)
         assert locked.code == "locked"
         # Locked: even the right PIN is refused until the lock ends.
-        assert isinstance(book.sign_in("王五", "1234", now=now + LOCK_FOR / 2), SignInFailure)
-        signed = book.sign_in("王五", "1234", now=now + LOCK_FOR)
+        assert isinstance(book.sign_in("王五", "123456", now=now + LOCK_FOR / 2), SignInFailure)
+        signed = book.sign_in("王五", "123456", now=now + LOCK_FOR)
         assert not isinstance(signed, SignInFailure)
         guard, token = signed
         assert book.session(token, now=now + LOCK_FOR + SESSION_FOR / 2) == guard
@@ -157,12 +160,12 @@ def test_lock_out_after_repeated_failures(tmp_path: Path) -> None:
 
 
 def test_hand_over_shows_who_is_on_duty_and_is_logged(sim_console: Console) -> None:
-    other = add_guard(sim_console.gate, "夜班", Role.GUARD, "2222")
+    other = add_guard(sim_console.gate, "夜班", Role.GUARD, "222222")
     client = sim_console.client
     first = client.post("/api/v1/duty/take", json={"note": "早班"}).json()
     assert [d["guard"]["name"] for d in first["on_duty"]] == ["值班员七号"]
-    night = TestClient(client.app)
-    night.post("/api/v1/auth/sign-in", json={"name": "夜班", "secret": "2222"})
+    night = TestClient(client.app, base_url=HOST)
+    night.post("/api/v1/auth/sign-in", json={"name": "夜班", "secret": "222222"})
     handed = night.post("/api/v1/duty/take", json={"note": "门口有一辆待登记车辆"}).json()
     assert [d["guard"]["id"] for d in handed["on_duty"]] == [other.id]
     assert [g["name"] for g in handed["relieved"]] == ["值班员七号"]
@@ -192,7 +195,7 @@ def test_cli_guard_add_creates_an_account_that_signs_in(tmp_path: Path) -> None:
     result = runner.invoke(
         main,
         ["guard", "add", "--name", "刘值班", "--role", "admin", "--pin-stdin", "--db", str(db)],
-        input="24680\n",
+        input="2468013579\n",
     )
     assert result.exit_code == 0, result.output
     assert "added admin 刘值班" in result.output
@@ -204,7 +207,7 @@ def test_cli_guard_add_creates_an_account_that_signs_in(tmp_path: Path) -> None:
     assert short.exit_code != 0
     with Store.open_existing(db) as store:
         assert not isinstance(
-            GuardBook(store).sign_in("刘值班", "24680", now=datetime.now(UTC)), SignInFailure
+            GuardBook(store).sign_in("刘值班", "2468013579", now=datetime.now(UTC)), SignInFailure
         )
 
 

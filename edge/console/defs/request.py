@@ -26,7 +26,12 @@ class HandOverRequest(_Body):
 class NewGuardRequest(_Body):
     name: str = Field(min_length=1, max_length=64)
     role: Role = Field(default=Role.GUARD)
-    secret: str = Field(min_length=4, max_length=256, description="PIN or password.")
+    secret: str = Field(
+        min_length=1,
+        max_length=256,
+        description="A guard's PIN or password: at least 6 characters; an admin's password: "
+        "at least 10 (422 kakou.weak_secret otherwise).",
+    )
 
 
 class AckRequest(_Body):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import math
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
@@ -21,8 +25,10 @@ from edge.console.defs.response import (
     HandOverView,
     MeView,
 )
-from edge.console.deps import ConsoleContext, ContextDep
-from edge.store.guards import SESSION_FOR, Guard, SignInFailure
+from edge.console.deps import ConsoleContext, ContextDep, invalid
+from edge.console.throttle import SignInLimits, client_key
+from edge.console.work import Busy
+from edge.store.guards import SESSION_FOR, Guard, SignInFailure, WeakSecret
 
 router = APIRouter(prefix="/api/v1", tags=["guards"])
 
@@ -35,16 +41,53 @@ def _duty(context: ConsoleContext) -> list[DutyView]:
     return [DutyView(guard=guard_view(g), since=at) for g, at in context.guards.on_duty()]
 
 
-@router.post("/auth/sign-in", response_model=MeView)
-def sign_in(body: SignInRequest, response: Response, context: ContextDep) -> MeView:
-    result = context.guards.sign_in(body.name, body.secret, now=context.now())
+def _too_many(retry_after_s: int) -> HTTPException:
+    return HTTPException(
+        status_code=429,
+        detail="too many failures; try again later",
+        headers={"Retry-After": str(retry_after_s)},
+    )
+
+
+def _seconds_until(then: datetime | None, now: datetime) -> int:
+    return 1 if then is None else max(1, math.ceil((then - now).total_seconds()))
+
+
+@router.post(
+    "/auth/sign-in",
+    response_model=MeView,
+    responses={
+        401: {"description": "Wrong name or secret."},
+        429: {"description": "Too many failures from this client or at this account."},
+        503: {"description": "Too many sign-ins at once; try again in a second."},
+    },
+)
+async def sign_in(
+    body: SignInRequest, request: Request, response: Response, context: ContextDep
+) -> MeView:
+    """Sign in. Limits (docs/console.md): per client and per account, answered 429 with
+    Retry-After; the hashing runs two at a time on threads of its own."""
+    limits: SignInLimits = request.app.state.sign_in_limits
+    now = context.now()
+    client = client_key(request.client.host if request.client else None)
+    attempt = limits.throttle.admit(client, body.name, now)
+    if isinstance(attempt, int):
+        raise _too_many(attempt)
+    try:
+        result = await limits.work.run(
+            functools.partial(context.guards.sign_in, body.name, body.secret, now=now)
+        )
+    except Busy as exc:
+        limits.throttle.give_back(attempt)
+        raise HTTPException(503, "busy; try again", headers={"Retry-After": "1"}) from exc
     if isinstance(result, SignInFailure):
         if result.code == "locked":
-            raise HTTPException(status_code=429, detail="too many failures; try again later")
+            raise _too_many(_seconds_until(result.locked_until, now))
         raise HTTPException(status_code=401, detail="wrong name or PIN")
+    limits.throttle.succeeded(attempt)
     guard, token = result
     set_session_cookie(response, token, int(SESSION_FOR.total_seconds()))
-    return MeView(guard=guard_view(guard), on_duty=_duty(context))
+    return MeView(guard=guard_view(guard), on_duty=await asyncio.to_thread(_duty, context))
 
 
 @router.post("/auth/sign-out", status_code=204)
@@ -61,7 +104,8 @@ def me(guard: GuardDep, context: ContextDep) -> MeView:
 
 
 @router.get("/duty", response_model=list[DutyView])
-def duty(context: ContextDep) -> list[DutyView]:
+def duty(guard: GuardDep, context: ContextDep) -> list[DutyView]:
+    """Who is on duty: names, so only for a signed-in guard."""
     return _duty(context)
 
 
@@ -80,6 +124,8 @@ def list_guards(admin: AdminDep, context: ContextDep) -> list[GuardView]:
 def add_guard(body: NewGuardRequest, admin: AdminDep, context: ContextDep) -> GuardView:
     try:
         guard = context.guards.add(body.name, body.role, body.secret, now=context.now())
+    except WeakSecret as exc:
+        raise invalid(("body", "secret"), str(exc), code="weak_secret") from exc
     except ValueError as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from exc
     context.guards.audit(context.now(), admin.id, "guard_created", None, {"guard": guard.id})

@@ -7,17 +7,20 @@ API), it passes every proxy, and the browser reconnects on its own after a netwo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
 import queue
+import threading
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from drivers.base import Health as DeviceHealth
 from edge.console import i18n
@@ -25,7 +28,9 @@ from edge.console.auth import GuardDep, MaybeGuardDep
 from edge.console.defs.request import AckRequest
 from edge.console.defs.response import AlarmView
 from edge.console.deps import ConsoleContext, ContextDep, SyncView, invalid
-from edge.console.live import STORE_ERRORS, Alarm, LiveHub, StoreUnavailable
+from edge.console.live import STORE_ERRORS, Alarm, EventQueue, LiveHub, StoreUnavailable
+from edge.console.throttle import client_key
+from edge.console.work import BoundedWork
 from edge.lane import Lane
 from edge.model import PassKind
 from edge.settings import AlarmSettings
@@ -207,35 +212,109 @@ def state(request: Request, context: ContextDep, guard: MaybeGuardDep) -> dict[s
     return live_state(context, hub_of(request), signed_in=guard is not None)
 
 
-@router.get("/live/stream", response_class=StreamingResponse)
-async def stream(request: Request, context: ContextDep, guard: MaybeGuardDep) -> StreamingResponse:
+class StreamSlots:
+    """How many live streams are open, per client and in all, against the configured caps."""
+
+    def __init__(self, total: int, per_client: int) -> None:
+        self.total, self.per_client = total, per_client
+        self._open: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def take(self, client: str) -> int | None:
+        """None when a slot is taken for ``client``, else the status to refuse with: 429 when
+        this client holds its share, 503 when the gate holds all it will."""
+        with self._lock:
+            if self._open.get(client, 0) >= self.per_client:
+                return 429
+            if sum(self._open.values()) >= self.total:
+                return 503
+            self._open[client] = self._open.get(client, 0) + 1
+            return None
+
+    def give_back(self, client: str) -> None:
+        with self._lock:
+            left = self._open.get(client, 0) - 1
+            if left > 0:
+                self._open[client] = left
+            else:
+                self._open.pop(client, None)
+
+
+class _SlotStream(StreamingResponse):
+    """A streaming response that calls ``release`` however it ends (done, dropped, cancelled),
+    also when the body never started."""
+
+    def __init__(self, body: AsyncIterator[str], release: Callable[[], None]) -> None:
+        super().__init__(
+            body,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
+async def _next_event(events: EventQueue, woken: asyncio.Event) -> dict[str, Any] | None:
+    """The next queued event, waiting at most ``HEARTBEAT_S`` for one on the event loop (no
+    thread held while waiting)."""
+    woken.clear()
+    with contextlib.suppress(queue.Empty):
+        return events.get_nowait()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(woken.wait(), HEARTBEAT_S)
+    with contextlib.suppress(queue.Empty):
+        return events.get_nowait()
+    return None
+
+
+@router.get(
+    "/live/stream",
+    response_class=StreamingResponse,
+    responses={
+        401: {"description": "No session: the kiosk polls /api/v1/live/state instead."},
+        429: {"description": "This client holds its share of live streams."},
+        503: {"description": "The gate holds as many live streams as it will."},
+    },
+)
+async def stream(request: Request, context: ContextDep, guard: GuardDep) -> StreamingResponse:
+    """The live state as Server-Sent Events, for a signed-in guard; capped per client and in
+    all ([console] max_streams_per_client, max_streams)."""
     hub = hub_of(request)
-    signed_in = guard is not None
-    events = hub.open_stream()
+    slots: StreamSlots = request.app.state.stream_slots
+    work: BoundedWork = request.app.state.stream_work
+    client = client_key(request.client.host if request.client else None)
+    refused = slots.take(client)
+    if refused is not None:
+        raise HTTPException(refused, "too many live streams", headers={"Retry-After": "5"})
+    loop = asyncio.get_running_loop()
+    woken = asyncio.Event()
+
+    def wake() -> None:  # on a lane's thread
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting
+            loop.call_soon_threadsafe(woken.set)
+
+    events = hub.open_stream(wake)
+
+    def release() -> None:
+        hub.close_stream(events)
+        slots.give_back(client)
 
     async def generate() -> AsyncIterator[str]:
-        try:
-            yield "retry: 1000\n\n"
-            event: dict[str, Any] | None = None
-            while not await request.is_disconnected():
-                document = await asyncio.to_thread(
-                    functools.partial(live_state, context, hub, signed_in=signed_in)
-                )
-                if event is not None and signed_in:
-                    document["event"] = event
-                yield f"data: {json.dumps(document, ensure_ascii=False, default=str)}\n\n"
-                try:
-                    event = await asyncio.to_thread(events.get, True, HEARTBEAT_S)
-                except queue.Empty:
-                    event = None
-        finally:
-            hub.close_stream(events)
+        yield "retry: 1000\n\n"
+        event: dict[str, Any] | None = None
+        while not await request.is_disconnected():
+            document = await work.run(functools.partial(live_state, context, hub, signed_in=True))
+            if event is not None:
+                document["event"] = event
+            yield f"data: {json.dumps(document, ensure_ascii=False, default=str)}\n\n"
+            event = await _next_event(events, woken)
 
-    return StreamingResponse(
-        generate(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return _SlotStream(generate(), release)
 
 
 @router.get("/alarms", response_model=list[AlarmView])

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from html import escape
 from typing import Annotated, Literal
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -100,23 +100,37 @@ def _need_sign_in(request: Request) -> Response:
     return RedirectResponse(f"/login?{urlencode({'next': request.url.path})}", status_code=303)
 
 
+def local_path(next: str | None) -> str:
+    """``next`` if it is a path on this console, else ``/``: never an address elsewhere.
+
+    Browsers read ``//evil`` and ``/\\evil`` as another host, and drop tabs and line breaks
+    first (``/\\t/evil`` is ``//evil``), so a backslash or any control character or space
+    anywhere refuses it, as does a second leading slash."""
+    if not next or not next.startswith("/") or next.startswith("//"):
+        return "/"
+    if "\\" in next or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in next):
+        return "/"
+    parts = urlsplit(next)
+    return "/" if parts.scheme or parts.netloc else next
+
+
 @router.get("/lang/{to}")
 def switch_language(to: Literal["zh", "en"], next: str = "/") -> RedirectResponse:
     """Remember the language on this device for a year, and go back to the page it came from
     (a path on this console only: never an address elsewhere)."""
-    back = next if next.startswith("/") and not next.startswith(("//", "/\\")) else "/"
-    response = RedirectResponse(back, status_code=303)
+    response = RedirectResponse(local_path(next), status_code=303)
     response.set_cookie(LANG_COOKIE, to, max_age=365 * 24 * 3600, path="/", samesite="strict")
     return response
 
 
 @router.get("/login")
-def login(request: Request) -> Response:
+def login(request: Request, next: str = "/") -> Response:
+    """The sign-in form; after it the script goes to ``next``, checked here (``local_path``)."""
     lang = lang_of(request)
     body = f"""
 <section class="card narrow">
   <h1>{t(lang, "值守人员登录", "Guard sign-in")}</h1>
-  <form id="sign-in-form">
+  <form id="sign-in-form" data-next="{escape(local_path(next))}">
     <label>{t(lang, "姓名", "Name")}<input name="name" id="name" autocomplete="username" required></label>
     <label>{t(lang, "密码或PIN", "PIN or password")}
       <input name="secret" id="secret" type="password" autocomplete="current-password" required>

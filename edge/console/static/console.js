@@ -48,11 +48,11 @@
     ev.preventDefault();
     const res = await api("/api/v1/auth/sign-in", { name: $("#name").value, secret: $("#secret").value });
     if (res.ok) {
-      const next = new URLSearchParams(location.search).get("next");
-      location.href = next && next.startsWith("/") && !next.startsWith("//") ? next : "/";
+      location.href = signIn.dataset.next || "/";  // the server checked it is a local path
     } else {
       $("#sign-in-error").textContent = res.status === 429
         ? T("失败次数过多，请稍后再试", "Too many failures; try again later")
+        : res.status === 503 ? T("系统繁忙，请稍后再试", "Busy; try again in a moment")
         : T("姓名或密码错误", "Wrong name or PIN");
     }
   });
@@ -361,10 +361,22 @@
   }
 
   // ---------------------------------------------------------------- the stream
-  if (lanes || kiosk) {
+  // A signed-in guard streams; the kiosk (no session: the stream needs one) asks once a second.
+  if (lanes) {
     const source = new EventSource("/api/v1/live/stream");
     source.onmessage = (msg) => render(JSON.parse(msg.data));
     source.onerror = () => { document.body.classList.add("offline"); };
     source.onopen = () => { document.body.classList.remove("offline"); };
+  } else if (kiosk) {
+    const poll = async () => {
+      try {
+        const res = await fetch("/api/v1/live/state", { credentials: "same-origin" });
+        if (!res.ok) throw new Error(String(res.status));
+        render(await res.json());
+        document.body.classList.remove("offline");
+      } catch (e) { document.body.classList.add("offline"); }
+      setTimeout(poll, 1000);
+    };
+    poll();
   }
 })();

@@ -3,13 +3,19 @@ serial drivers, lanes, SQLite, gpiozero MockFactory), served through FastAPI's T
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from drivers.door import GpioDoor
@@ -25,6 +31,8 @@ from tests.drivers.waiting import wait_until
 from tests.tokens import sim_token
 
 WAIT_S = 5.0
+HOST = "http://localhost"
+"""The tests' origin: the console answers only to names it knows (DNS rebinding)."""
 
 
 def gate_settings(state_dir: Path, **changes: Any) -> Settings:
@@ -73,7 +81,7 @@ class Console:
 
 
 GUARD_NAME = "值班员七号"
-GUARD_PIN = "2468"
+GUARD_PIN = "2468013579"  # 10 digits: long enough for the admin this account is
 
 
 def console_context(gate: Gate) -> ConsoleContext:
@@ -88,7 +96,7 @@ def add_guard(gate: Gate, name: str, role: Role = Role.GUARD, pin: str = GUARD_P
 def serve(gate: Gate) -> Iterator[Console]:
     """The app on a TestClient signed in as an admin guard (actions need a session); a gate
     restarted on the same state directory keeps its guard."""
-    console = Console(gate, TestClient(create_app(console_context(gate))))
+    console = Console(gate, TestClient(create_app(console_context(gate)), base_url=HOST))
     gate.bus.subscribe(console.events.append)
     console.guard = GuardBook(gate.store).by_name(GUARD_NAME) or add_guard(
         gate, GUARD_NAME, Role.ADMIN
@@ -177,3 +185,41 @@ def make_token(sim_console: Console) -> TokenMaker:
         return sim_token(sim_console.gate.settings, pass_id, kind, holder="张*")
 
     return make
+
+
+def running_gate(state_dir: Path, **changes: Any) -> Iterator[Gate]:
+    """A gate on ``gate_settings(state_dir, **changes)``, stopped when the caller is done."""
+    gate = build_gate(gate_settings(state_dir, **changes))
+    try:
+        yield gate
+    finally:
+        gate.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """``app`` served by uvicorn on a free loopback port; yields its base URL."""
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive(), "console did not start"
+        assert time.monotonic() < deadline, "console did not start in time"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

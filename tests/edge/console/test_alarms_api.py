@@ -12,7 +12,7 @@ from edge.console.app import create_app
 from edge.store.alarms import MAX_NOTE_CHARS, AlarmBook
 from edge.store.guards import GuardBook
 from tests.drivers.waiting import wait_until
-from tests.edge.console.conftest import GUARD_NAME, WAIT_S, Console, console_context
+from tests.edge.console.conftest import GUARD_NAME, HOST, WAIT_S, Console, console_context
 
 
 def _open(console: Console) -> list[dict[str, Any]]:
@@ -93,7 +93,7 @@ def test_other_kinds_need_no_note(sim_console: Console) -> None:
 
 def test_acknowledging_still_needs_a_session(sim_console: Console) -> None:
     fever = _raise(sim_console, "fever", "王*明")
-    with TestClient(create_app(console_context(sim_console.gate))) as anonymous:
+    with TestClient(create_app(console_context(sim_console.gate)), base_url=HOST) as anonymous:
         for note in ("已复测", "", "复" * (MAX_NOTE_CHARS + 1)):  # the session is checked first
             response = anonymous.post(f"/api/v1/alarms/{fever['id']}/ack", json={"note": note})
             assert response.status_code == 401, response.text

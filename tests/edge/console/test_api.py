@@ -33,6 +33,7 @@ from edge.store.alarms import AlarmBook
 from edge.store.guards import GuardBook, Role
 from tests.drivers.waiting import wait_until
 from tests.edge.console.conftest import (
+    HOST,
     WAIT_S,
     Console,
     DoorContact,
@@ -462,11 +463,11 @@ def test_a_forced_door_is_stored_shown_and_acknowledged_once(door_console: Conso
     (audit,) = GuardBook(door_console.gate.store).audit_log(action="alarm_ack")
     assert audit.detail["kind"] == "door_forced"
     # Final: another guard acknowledging later leaves the first acknowledgement in place.
-    add_guard(door_console.gate, "值班员八号", Role.GUARD, "9753")
+    add_guard(door_console.gate, "值班员八号", Role.GUARD, "975310")
     again = door_console.client.post(
         f"/api/v1/alarms/{alarm['id']}/ack",
         json={"note": "x"},
-        headers=_bearer(door_console, "值班员八号", "9753"),
+        headers=_bearer(door_console, "值班员八号", "975310"),
     )
     assert again.status_code == 200, again.text
     assert (again.json()["acked_by"], again.json()["acked_at"]) == (
@@ -504,7 +505,7 @@ def test_every_alarm_kind_is_shown_with_chinese_and_english_words(sim_console: C
 
 def test_reading_alarms_needs_a_session(sim_console: Console) -> None:
     sim_console.gate.bus.publish("alarm", "in-1", kind="fever", detail="张*")
-    with TestClient(create_app(console_context(sim_console.gate))) as anonymous:
+    with TestClient(create_app(console_context(sim_console.gate)), base_url=HOST) as anonymous:
         assert anonymous.get("/api/v1/alarms").status_code == 401  # a fever alarm names people
         status = anonymous.get("/api/v1/status").json()
         assert [a["kind"] for a in status["alarms"]] == ["fever"]

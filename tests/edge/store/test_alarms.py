@@ -32,7 +32,7 @@ def book(store: Store) -> AlarmBook:
 
 @pytest.fixture
 def guard(store: Store, clock: StepClock) -> Guard:
-    return GuardBook(store).add("值班员一号", Role.GUARD, "2468", now=clock())
+    return GuardBook(store).add("值班员一号", Role.GUARD, "246801", now=clock())
 
 
 def test_a_raised_alarm_is_open_with_what_was_said(book: AlarmBook, clock: StepClock) -> None:
@@ -101,7 +101,7 @@ def test_acknowledging_records_the_guard_time_and_note_and_closes_it(
 
 
 def test_an_acknowledgement_is_final(book: AlarmBook, store: Store, guard: Guard) -> None:
-    other = GuardBook(store).add("值班员二号", Role.GUARD, "1357", now=datetime.now(UTC))
+    other = GuardBook(store).add("值班员二号", Role.GUARD, "135702", now=datetime.now(UTC))
     alarm, _ = book.raise_alarm("in-1", "door_held_open", "", at=datetime.now(UTC))
     first_at = datetime.now(UTC)
     first = book.acknowledge(alarm.id, guard.id, at=first_at, note="门已关好")
@@ -192,7 +192,7 @@ def test_the_caller_s_id_is_kept_and_long_details_are_cut(
 
 def test_alarms_survive_closing_and_reopening_the_store(db_path: Path, clock: StepClock) -> None:
     with Store.open(db_path, community=COMMUNITY, gate=GATE, now=clock) as store:
-        guard = GuardBook(store).add("值班员一号", Role.GUARD, "2468", now=clock())
+        guard = GuardBook(store).add("值班员一号", Role.GUARD, "246801", now=clock())
         book = AlarmBook(store)
         forced, _ = book.raise_alarm("in-1", "door_forced", "opened", at=clock.advance(1))
         fever, _ = book.raise_alarm("in-1", "fever", "张*", at=clock.advance(1))
