@@ -56,7 +56,9 @@ _db_option = click.option(
 )
 @_db_option
 def add(name: str, role: str, pin_stdin: bool, db_path: Path) -> None:
-    """Create a guard account; the PIN is asked twice and never shown or stored in clear."""
+    """Create a guard account; the PIN is asked twice and never shown or stored in clear.
+
+    A guard's PIN or password needs at least 6 characters, an admin's at least 10."""
     if pin_stdin:
         secret = sys.stdin.readline().rstrip("\n")
     else:

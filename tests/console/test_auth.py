@@ -205,10 +205,32 @@ def test_cli_guard_add_creates_an_account_that_signs_in(tmp_path: Path) -> None:
         main, ["guard", "add", "--name", "x", "--pin-stdin", "--db", str(db)], input="12\n"
     )
     assert short.exit_code != 0
+    assert "at least 6 characters" in short.output
+    admin_pin = runner.invoke(
+        main,
+        ["guard", "add", "--name", "y", "--role", "admin", "--pin-stdin", "--db", str(db)],
+        input="123456789\n",
+    )
+    assert admin_pin.exit_code != 0
+    assert "at least 10 characters" in admin_pin.output
     with Store.open_existing(db) as store:
         assert not isinstance(
             GuardBook(store).sign_in("刘值班", "2468013579", now=datetime.now(UTC)), SignInFailure
         )
+
+
+def test_the_api_refuses_short_secrets_by_role(sim_console: Console) -> None:
+    for role, secret in (("guard", "12345"), ("admin", "123456789")):
+        refused = sim_console.client.post(
+            "/api/v1/guards", json={"name": f"新{role}", "role": role, "secret": secret}
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["detail"][0]["type"] == "kakou.weak_secret"
+    for role, secret in (("guard", "123456"), ("admin", "1234567890")):
+        made = sim_console.client.post(
+            "/api/v1/guards", json={"name": f"新{role}", "role": role, "secret": secret}
+        )
+        assert made.status_code == 201, made.text
 
 
 @settings(max_examples=10, deadline=None)
