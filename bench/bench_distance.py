@@ -17,6 +17,7 @@ squarely, in focus-limited but otherwise clean light: real passes, tilted, movin
 glare, read nearer (bench/bench_qr.py's set shows by how much).
 
     python bench/bench_distance.py [--symbol-mm 50] [--focus-cm 60] [--aperture-mm 1.0]
+                                   [--lengths 187,198,222]
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ from drivers.sim.camera import qr_modules
 
 Image = NDArray[np.uint8]
 RESOLUTIONS = ((640, 480), (1280, 720), (1920, 1080))
-TOKEN_LENGTHS = (120, 160, 211, 260)
+# 187 and 198: typical KK2 resident passes (key ids hxy1, office-2026); 211 and 222: the same as
+# KK1 (docs/passes.md, "KK2").
+TOKEN_LENGTHS = (120, 160, 187, 198, 211, 222, 260)
 BASE45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 HFOV_DEG = 62.0
 _QR = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
@@ -45,7 +48,7 @@ _QR = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 
 def token(length: int, seed: int) -> str:
     rng = random.Random(seed)
-    return "KK1:" + "".join(rng.choice(BASE45) for _ in range(length - 4))
+    return "KK2:" + "".join(rng.choice(BASE45) for _ in range(length - 4))
 
 
 def module_pitch_px(width: int, symbol_mm: float, modules: int, distance_mm: float) -> float:
@@ -127,6 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--symbol-mm", type=float, default=50.0, help="symbol width on screen")
     parser.add_argument("--focus-cm", type=float, default=60.0, help="fixed-focus distance")
     parser.add_argument("--aperture-mm", type=float, default=1.0, help="lens aperture diameter")
+    parser.add_argument(
+        "--lengths",
+        type=lambda text: tuple(int(part) for part in text.split(",")),
+        default=TOKEN_LENGTHS,
+        help="token lengths in characters, comma-separated",
+    )
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)
     print(
@@ -136,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\nread distance, cm (ours / zxing-cpp alone); module pitch at 40 cm in brackets")
     header = "".join(f"{f'{w}x{h}':>22}" for w, h in RESOLUTIONS)
     print(f"  {'token':>6} {'version':>8} {'modules':>8}{header}")
-    for length in TOKEN_LENGTHS:
+    for length in args.lengths:
         payload = token(length, length)
         modules = qr_modules(payload).shape[0] - 8
         version = (modules - 17) // 4

@@ -1,10 +1,10 @@
 """How fast a gate verifies passes, and how long tokens are: ``python bench/bench_passes.py``.
 
 Prints the median of several timed runs on one core, in CPU time so a busy machine skews less:
-verifications per second (of a short pass zlib stores and of a longer one it Huffman-codes, the
-two paths through the inflater), issues per second, the share of a verification spent on the
+verifications per second (of a KK2 pass, and of KK1 passes that zlib stores and Huffman-codes,
+the two paths through the inflater), issues per second, the share of a verification spent on the
 Ed25519 check versus decoding, and the token length and QR version of a typical pass of each
-kind. Figures only; nothing is asserted.
+kind in each contract, with a short and a long key id. Figures only; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from edge import passes
 from edge.base45 import b45decode
 from edge.model import PassKind, Verdict
+from edge.passes import TokenFormat
 from edge.passes_pdf import qr_version
 
 # RFC 8032's first test key: public, used so token sizes match docs/passes.md run after run
@@ -38,6 +39,7 @@ CALLS_PER_RUN = 2_000
 CHINA_TZ = timezone(timedelta(hours=8))
 ISSUED_AT = datetime(2026, 3, 1, 9, 30, tzinfo=CHINA_TZ)
 KEY_ID = "hxy1"
+LONG_KEY_ID = "office-2026"  # longer than docs/passes.md recommends, as offices name keys
 COMMUNITY = "hxy"
 
 
@@ -65,12 +67,17 @@ HUFFMAN_CODED = TypicalPass(
 
 
 def typical_token(
-    private_key: Ed25519PrivateKey, kind: PassKind, spec: TypicalPass | None = None
+    private_key: Ed25519PrivateKey,
+    kind: PassKind,
+    spec: TypicalPass | None = None,
+    *,
+    token_format: TokenFormat = passes.DEFAULT_FORMAT,
+    key_id: str = KEY_ID,
 ) -> str:
     spec = spec or TYPICAL[kind]
     return passes.issue(
         private_key,
-        key_id=KEY_ID,
+        key_id=key_id,
         community=COMMUNITY,
         pass_id=spec.pass_id,
         kind=kind,
@@ -81,6 +88,7 @@ def typical_token(
         issued_at=ISSUED_AT,
         gates=spec.gates,
         plate=spec.plate,
+        token_format=token_format,
     )
 
 
@@ -111,8 +119,11 @@ def main() -> None:
     public_key = private_key.public_key()
     keys = {KEY_ID: public_key}
     revoked = frozenset(f"R-{n:07d}" for n in range(1_000))
-    token = typical_token(private_key, PassKind.RESIDENT)
-    huffman_token = typical_token(private_key, PassKind.VISITOR, HUFFMAN_CODED)
+    token = typical_token(private_key, PassKind.RESIDENT)  # KK2
+    kk1_token = typical_token(private_key, PassKind.RESIDENT, token_format=TokenFormat.KK1)
+    huffman_token = typical_token(
+        private_key, PassKind.VISITOR, HUFFMAN_CODED, token_format=TokenFormat.KK1
+    )
     at_gate = ISSUED_AT + timedelta(hours=1)
 
     def verify(token: str = token) -> Verdict:
@@ -120,12 +131,14 @@ def main() -> None:
             token, keys=keys, revoked=revoked, community=COMMUNITY, gate="north", now=at_gate
         )
 
-    for shown, huffman in ((token, False), (huffman_token, True)):
+    assert token.startswith(passes.PREFIX_KK2)
+    assert verify(token).valid, verify(token)
+    for shown, huffman in ((kk1_token, False), (huffman_token, True)):
         # A benchmark of a failing path, or of the other kind of DEFLATE block, would mislead.
         assert verify(shown).valid, verify(shown)
         block_type = b45decode(shown.removeprefix(passes.PREFIX))[2] >> 1 & 0b11
         assert (block_type != 0b00) is huffman, block_type  # 00: stored (RFC 1951 §3.2.3)
-    message = b"x" * 71  # the size of this pass's Sig_structure
+    message = b"x" * 73  # the size of the KK2 pass's Sig_structure
     signature = private_key.sign(message)
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     fast_key = passes._fast_key(raw)  # the libsodium key verify() uses
@@ -133,35 +146,48 @@ def main() -> None:
     seconds = median_seconds_per_call(
         {
             "verify": verify,
+            "verify_kk1": lambda: verify(kk1_token),
             "verify_huffman": lambda: verify(huffman_token),
             "decode": lambda: passes.decode_unverified(token),
+            "decode_kk1": lambda: passes.decode_unverified(kk1_token),
             "signature": lambda: fast_key.verify(message, signature),
             "signature_openssl": lambda: public_key.verify(signature, message),
             "issue": lambda: typical_token(private_key, PassKind.RESIDENT),
+            "issue_kk1": lambda: typical_token(
+                private_key, PassKind.RESIDENT, token_format=TokenFormat.KK1
+            ),
         }
     )
     rows = [
-        ("verify (valid resident pass)", seconds["verify"]),
-        ("verify (longer, Huffman-coded)", seconds["verify_huffman"]),
-        ("issue", seconds["issue"]),
+        ("verify, KK2 resident pass", seconds["verify"]),
+        ("verify, KK1 resident pass", seconds["verify_kk1"]),
+        ("verify, KK1 Huffman-coded", seconds["verify_huffman"]),
+        ("issue, KK2", seconds["issue"]),
+        ("issue, KK1", seconds["issue_kk1"]),
         ("Ed25519 check alone (libsodium)", seconds["signature"]),
         ("Ed25519 check, OpenSSL instead", seconds["signature_openssl"]),
-        ("decode alone (no signature)", seconds["decode"]),
+        ("decode alone, KK2", seconds["decode"]),
+        ("decode alone, KK1", seconds["decode_kk1"]),
     ]
-    print(f"Kakou pass tokens ({passes.PREFIX}), one core, CPU time, median of {RUNS} runs")
+    print(f"Kakou pass tokens, one core, CPU time, median of {RUNS} runs")
     for label, call_s in rows:
-        print(f"  {label:<30} {1 / call_s:8,.0f} /s  {call_s * 1e6:7.1f} µs")
+        print(f"  {label:<32} {1 / call_s:8,.0f} /s  {call_s * 1e6:7.1f} µs")
     signature_share = seconds["signature"] / seconds["verify"]
     print(
         f"  a verification's time: Ed25519 check {signature_share:.0%}, "
         f"decoding and the other checks {1 - signature_share:.0%}"
     )
     print()
-    print("Typical token per kind (EC level M, alphanumeric mode; the docs' example key)")
-    print(f"  {'kind':<10} {'chars':>5} {'QR version':>10}")
+    print("Typical token per kind: characters, QR version (EC level M, alphanumeric mode;")
+    print("the docs' example key)")
+    columns = [(f, kid) for kid in (KEY_ID, LONG_KEY_ID) for f in TokenFormat]
+    print(f"  {'kind':<10}" + "".join(f"{f'{f.value.upper()} {kid}':>18}" for f, kid in columns))
     for kind in PassKind:
-        kind_token = typical_token(EXAMPLE_KEY, kind)
-        print(f"  {kind.value:<10} {len(kind_token):>5} {qr_version(kind_token):>10}")
+        cells = ""
+        for token_format, key_id in columns:
+            kind_token = typical_token(EXAMPLE_KEY, kind, token_format=token_format, key_id=key_id)
+            cells += f"{f'{len(kind_token)}, v{qr_version(kind_token)}':>18}"
+        print(f"  {kind.value:<10}{cells}")
 
 
 if __name__ == "__main__":

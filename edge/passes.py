@@ -1,14 +1,16 @@
-"""Signed pass tokens, contract KK1: issue, verify and inspect (docs/passes.md is the spec).
+"""Signed pass tokens, contracts KK1 and KK2: issue, verify and inspect (docs/passes.md).
 
-A token is ``"KK1:" + Base45(zlib(COSE_Sign1(CWT claims)))``, signed with Ed25519. Verification
-is offline: a gate needs only the community's public keys, a revocation list and the time.
+A KK1 token is ``"KK1:" + Base45(zlib(COSE_Sign1(CWT claims)))``; a KK2 token, the compact one
+new passes get, is ``"KK2:" + Base45(COSE_Sign1(CWT claims))``, with no zlib layer and its
+community signed as external data rather than carried. Both are signed with Ed25519 and verify
+offline: a gate needs only the community's public keys, a revocation list and the time.
 
 Every byte of a token comes from whoever printed the QR code, so ``verify`` treats it as hostile:
 the length is capped before any decoding, decompression and CBOR nesting are bounded, and failures
 become a ``Verdict`` with one reason code. What is signed has one spelling (the COSE and CBOR
-layers admit only their deterministic encoding); the zlib layer around it may be any RFC 1950
+layers admit only their deterministic encoding); KK1's zlib layer around it may be any RFC 1950
 stream a standard tool writes, so a pass is known by its COSE bytes (``Verdict.token_id``), never
-by its text. This module does no I/O and reads no clock.
+by its text. A KK2 token has exactly one text. This module does no I/O and reads no clock.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import zlib
 from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 
 import cbor2
 import nacl.exceptions
@@ -32,8 +35,19 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from edge.base45 import b45decode, b45encode
 from edge.model import PassClaims, PassKind, Verdict, VerifyReason
 
-PREFIX = "KK1:"
-MAX_TOKEN_CHARS = 2048  # refused unread: a real pass is about 210 characters
+
+class TokenFormat(StrEnum):
+    """A token contract (docs/passes.md). KK2 is what new passes get; KK1 stays verifiable."""
+
+    KK1 = "kk1"
+    KK2 = "kk2"
+
+
+PREFIX = "KK1:"  # contract KK1
+PREFIX_KK2 = "KK2:"
+# Gates that run code older than KK2 refuse it: an office upgrades every gate, then issues KK2.
+DEFAULT_FORMAT = TokenFormat.KK2
+MAX_TOKEN_CHARS = 2048  # refused unread: a real pass is about 190-230 characters
 MAX_COSE_BYTES = 4096  # decompression stops here, so a zip bomb costs at most this much memory
 KEY_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
 # Community, pass and gate ids: one line of a revocation file, never containing '#' or spaces.
@@ -61,8 +75,8 @@ _KIND_BY_CODE = {code: kind for kind, code in KIND_CODES.items()}
 CLAIM_ISS = 1  # community id
 CLAIM_SUB = 2  # pass id
 CLAIM_EXP = 4
-CLAIM_NBF = 5  # omitted when equal to iat, the common case; saves 6 bytes (9 characters)
-CLAIM_IAT = 6
+CLAIM_NBF = 5  # KK1: omitted when equal to iat; KK2: the pass's one start time, required
+CLAIM_IAT = 6  # KK1 only
 CLAIM_KIND = -1
 CLAIM_HOLDER = -2
 CLAIM_UNIT = -3
@@ -72,6 +86,11 @@ _REQUIRED_CLAIMS = frozenset(
     {CLAIM_ISS, CLAIM_SUB, CLAIM_EXP, CLAIM_IAT, CLAIM_KIND, CLAIM_HOLDER, CLAIM_UNIT}
 )
 _KNOWN_CLAIMS = _REQUIRED_CLAIMS | {CLAIM_NBF, CLAIM_GATES, CLAIM_PLATE}
+# KK2 carries no iss (the community is signed as external_aad) and one start time, nbf.
+_KK2_REQUIRED_CLAIMS = frozenset(
+    {CLAIM_SUB, CLAIM_EXP, CLAIM_NBF, CLAIM_KIND, CLAIM_HOLDER, CLAIM_UNIT}
+)
+_KK2_KNOWN_CLAIMS = _KK2_REQUIRED_CLAIMS | {CLAIM_GATES, CLAIM_PLATE}
 _INT_ONLY = frozenset({int})
 
 COSE_SIGN1_TAG = 18  # RFC 9052 section 4.2
@@ -91,8 +110,13 @@ _MAX_CBOR_DEPTH = 8  # tag > array > map > array is the deepest a valid token go
 
 @dataclass(frozen=True, slots=True)
 class _SignedPass:
-    """A token taken apart but not yet trusted: the signed bytes, the signature, the claims."""
+    """A token taken apart but not yet trusted: the signed bytes, the signature, the claims.
 
+    A KK2 pass does not carry its community: ``claims.community`` is the one it was taken apart
+    for, which only a signature over that community (``external_aad``) proves.
+    """
+
+    token_format: TokenFormat
     protected: bytes
     payload: bytes
     signature: bytes
@@ -131,12 +155,16 @@ def issue(
     issued_at: datetime,
     gates: Iterable[str] = (),
     plate: str | None = None,
+    token_format: TokenFormat = DEFAULT_FORMAT,
 ) -> str:
     """Sign a pass and return its token. Raises ``ValueError`` on a field the contract forbids.
 
     Times must be timezone-aware and are kept to the whole second (floored). ``holder`` is
-    stored as given: pass ``mask_holder(name)`` to keep a full name out of the QR code.
+    stored as given: pass ``mask_holder(name)`` to keep a full name out of the QR code. A KK2
+    token (the default, a QR version smaller) carries ``not_before`` as its one start time, not
+    ``issued_at``; gates must run code that knows KK2 before an office issues it.
     """
+    token_format = TokenFormat(token_format)
     kind = PassKind(kind)  # also accepts the kind's name, "resident"
     gate_list = tuple(gates)
     check_field("key_id", key_id)
@@ -160,10 +188,15 @@ def issue(
     if exp_s <= nbf_s:
         raise ValueError("expires must be after not_before")
 
-    claims: dict[int, object] = {CLAIM_ISS: community, CLAIM_SUB: pass_id, CLAIM_EXP: exp_s}
-    if nbf_s != iat_s:
+    claims: dict[int, object] = {}
+    if token_format is TokenFormat.KK1:
+        claims[CLAIM_ISS] = community
+    claims[CLAIM_SUB] = pass_id
+    claims[CLAIM_EXP] = exp_s
+    if token_format is TokenFormat.KK2 or nbf_s != iat_s:
         claims[CLAIM_NBF] = nbf_s
-    claims[CLAIM_IAT] = iat_s
+    if token_format is TokenFormat.KK1:
+        claims[CLAIM_IAT] = iat_s
     claims[CLAIM_KIND] = KIND_CODES[kind]
     claims[CLAIM_HOLDER] = holder
     claims[CLAIM_UNIT] = unit
@@ -175,13 +208,16 @@ def issue(
     # deterministic CBOR, as is the protected header below.
     payload = cbor2.dumps(claims)
     protected = _protected_header(key_id)
-    signature = private_key.sign(_sig_structure(protected, payload))
+    aad = _external_aad(token_format, community)
+    signature = private_key.sign(_sig_structure(protected, payload, aad))
     cose = _sign1_bytes(protected, payload, signature)
-    return PREFIX + b45encode(zlib.compress(cose, _ZLIB_LEVEL))
+    if token_format is TokenFormat.KK1:
+        return PREFIX + b45encode(zlib.compress(cose, _ZLIB_LEVEL))
+    return PREFIX_KK2 + b45encode(cose)
 
 
 def check_field(field: str, value: str) -> str:
-    """Return ``value`` if the KK1 contract allows it for ``field``, else raise ``ValueError``.
+    """Return ``value`` if the token contract allows it for ``field``, else raise ``ValueError``.
 
     Ids are ASCII so they survive revocation files and logs unchanged; display text must be
     printable so a pass cannot smuggle control characters onto a guard's terminal.
@@ -299,21 +335,36 @@ def _bstr_head(data: bytes) -> bytes:
     return b"\x5a" + length.to_bytes(4, "big")
 
 
-def _sig_structure(protected: bytes, payload: bytes) -> bytes:
-    """What Ed25519 signs: COSE_Sign1's Sig_structure, empty external_aad (RFC 9052 §4.4).
+def _sig_structure(protected: bytes, payload: bytes, external_aad: bytes = b"") -> bytes:
+    """What Ed25519 signs: COSE_Sign1's Sig_structure (RFC 9052 §4.4).
 
-    ["Signature1", protected, h'', payload], written out like ``_sign1_bytes``.
+    ["Signature1", protected, external_aad, payload], written out like ``_sign1_bytes``.
     """
     return b"".join(
         (
             _SIG_STRUCTURE_START,
             _bstr_head(protected),
             protected,
-            b"\x40",
+            _bstr_head(external_aad),
+            external_aad,
             _bstr_head(payload),
             payload,
         )
     )
+
+
+def _external_aad(token_format: TokenFormat, community: str) -> bytes:
+    """The external_aad of a token's signature: empty for KK1; ``KK2:`` and the community for KK2.
+
+    KK2 signs its community without carrying it, so a pass verifies only at the community it
+    was signed for, whichever keys a gate trusts; and as a KK1 signature covers an empty
+    external_aad, a signature made for one contract never verifies under the other.
+    """
+    if token_format is TokenFormat.KK1:
+        return b""
+    # surrogatepass: a gate's configured community is not the token's to choose, but encoding
+    # it must not raise on any text; ids are ASCII, so this is their ASCII bytes.
+    return PREFIX_KK2.encode("ascii") + community.encode("utf-8", "surrogatepass")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -359,19 +410,20 @@ def verify(
     gate: str | None,
     now: datetime,
 ) -> Verdict:
-    """Decide whether ``token`` admits its holder at ``gate`` of ``community`` at ``now``.
+    """Decide whether ``token`` (KK1 or KK2) admits its holder at ``gate`` of ``community``.
 
     Never raises on any token and never accepts a bad one: the first failure found wins, in the
     order too_large, bad_encoding, bad_structure, unknown_key, bad_signature, wrong_community,
     not_yet_valid, expired, gate_not_allowed, revoked. Failures after a good signature carry the
     claims so the log can say whose pass it was; from unknown_key on, the token parsed and the
-    verdict carries its ``token_id``, one for every zlib spelling of the pass. ``gate=None`` skips
-    the gate check. A naive ``now`` is a programming error and raises ``ValueError``.
+    verdict carries its ``token_id``, one for every zlib spelling of the pass. A KK2 pass of
+    another community is bad_signature: its community is signed, not carried. ``gate=None``
+    skips the gate check. A naive ``now`` is a programming error and raises ``ValueError``.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     try:
-        signed = _take_apart(token)
+        signed = _take_apart(token, community)
     except _RejectedError as rejected:
         return Verdict(reason=rejected.reason, detail=rejected.detail)
     key_id = signed.claims.key_id
@@ -379,11 +431,16 @@ def verify(
     if public_key is None:
         detail = f"signed with key {key_id!r}, which this gate does not trust"
         return Verdict(VerifyReason.UNKNOWN_KEY, detail=detail, token_id=signed.token_id)
-    if not _signature_ok(public_key, signed.signature, signed.protected, signed.payload):
+    aad = _external_aad(signed.token_format, community)
+    if not _signature_ok(public_key, signed.signature, signed.protected, signed.payload, aad):
         detail = f"signature does not match key {key_id!r}"
+        if signed.token_format is TokenFormat.KK2:
+            detail += f" for community {_printable(community, 40)!r}"
         return Verdict(VerifyReason.BAD_SIGNATURE, detail=detail, token_id=signed.token_id)
-    reason, detail = _judge(signed.claims, community=community, gate=gate, revoked=revoked, now=now)
-    return Verdict(reason, signed.claims, detail, signed.token_id)
+    # A KK2 pass's claims name this gate's community, which its signature has just covered.
+    claims = signed.claims
+    reason, detail = _judge(claims, community=community, gate=gate, revoked=revoked, now=now)
+    return Verdict(reason, claims, detail, signed.token_id)
 
 
 @functools.lru_cache(maxsize=64)
@@ -394,9 +451,13 @@ def _fast_key(raw_public_key: bytes) -> nacl.signing.VerifyKey:
 
 
 def _signature_ok(
-    public_key: Ed25519PublicKey, signature: bytes, protected: bytes, payload: bytes
+    public_key: Ed25519PublicKey,
+    signature: bytes,
+    protected: bytes,
+    payload: bytes,
+    external_aad: bytes,
 ) -> bool:
-    message = _sig_structure(protected, payload)
+    message = _sig_structure(protected, payload, external_aad)
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     try:
         _fast_key(raw).verify(message, signature)
@@ -405,14 +466,15 @@ def _signature_ok(
     return True
 
 
-def decode_unverified(token: str) -> PassClaims | None:
+def decode_unverified(token: str, *, community: str = "") -> PassClaims | None:
     """The claims of a well-formed token, signature NOT checked; ``None`` if it is malformed.
 
     For diagnostics only, such as showing what a refused or foreign card says: nothing here
-    proves who issued the pass.
+    proves who issued the pass. A KK2 token does not carry its community, so its claims say
+    ``community`` (empty unless given); a KK1 token's say its own.
     """
     try:
-        return _take_apart(token).claims
+        return _take_apart(token, community).claims
     except _RejectedError:
         return None
 
@@ -446,22 +508,33 @@ def _judge(
     return None, ""
 
 
-def _take_apart(token: str) -> _SignedPass:
-    """Undo each layer of the token, checking its shape; the first fault raises."""
+def _take_apart(token: str, community: str) -> _SignedPass:
+    """Undo each layer of the token, checking its shape; the first fault raises.
+
+    ``community`` goes into a KK2 pass's claims unchecked: the caller's signature check proves it.
+    """
     if not isinstance(token, str):  # a caller's bug, but the gate must still stay shut
         raise _RejectedError(VerifyReason.BAD_ENCODING, "token is not text")
     if len(token) > MAX_TOKEN_CHARS:
         raise _RejectedError(
             VerifyReason.TOO_LARGE, f"{len(token)} characters, the limit is {MAX_TOKEN_CHARS}"
         )
-    if not token.startswith(PREFIX):
-        raise _RejectedError(VerifyReason.BAD_ENCODING, f"does not start with {PREFIX}")
+    if token.startswith(PREFIX_KK2):
+        token_format = TokenFormat.KK2
+    elif token.startswith(PREFIX):
+        token_format = TokenFormat.KK1
+    else:
+        raise _RejectedError(
+            VerifyReason.BAD_ENCODING, f"does not start with {PREFIX_KK2} or {PREFIX}"
+        )
     try:
-        compressed = b45decode(token[len(PREFIX) :])
+        # Both prefixes are 4 characters. At most 2044 Base45 characters decode to 1363 bytes,
+        # under MAX_COSE_BYTES: a KK2 token is bounded by the character cap alone.
+        data = b45decode(token[len(PREFIX) :])
     except ValueError as exc:
         raise _RejectedError(VerifyReason.BAD_ENCODING, str(exc)) from None
-    cose = _inflate(compressed)
-    return _parse_cose(cose)
+    cose = _inflate(data) if token_format is TokenFormat.KK1 else data
+    return _parse_cose(cose, token_format, community)
 
 
 def _inflate(compressed: bytes) -> bytes:
@@ -530,7 +603,7 @@ def _printable(text: str, limit: int = 120) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[:limit])
 
 
-def _parse_cose(cose: bytes) -> _SignedPass:
+def _parse_cose(cose: bytes, token_format: TokenFormat, community: str) -> _SignedPass:
     """Check the COSE_Sign1 envelope and its protected header, then the claims inside."""
     envelope = _loads(cose, "COSE_Sign1")
     if not (isinstance(envelope, cbor2.CBORTag) and envelope.tag == COSE_SIGN1_TAG):
@@ -556,15 +629,17 @@ def _parse_cose(cose: bytes) -> _SignedPass:
     if _sign1_bytes(protected, payload, signature) != cose:
         raise _RejectedError(VerifyReason.BAD_STRUCTURE, "COSE_Sign1 is not in preferred encoding")
     key_id = _parse_protected(protected)
-    claims = _parse_claims(payload, key_id)
+    claims = _parse_claims(payload, key_id, token_format, community)
     return _SignedPass(
+        token_format=token_format,
         protected=protected,
         payload=payload,
         signature=signature,
         claims=claims,
         # The envelope was just held to its one encoding, so these bytes are a function of the
         # signed content and the signature: the same for every zlib spelling of this pass, and
-        # different for a copied signature under edited claims. BLAKE2b rather than SHA-256:
+        # different for a copied signature under edited claims. KK1 claims hold iss and KK2's
+        # never do, so no KK1 pass has a KK2 pass's bytes. BLAKE2b rather than SHA-256:
         # hashlib's OpenSSL SHA-256 cost 5 % of a verification here (bench/bench_passes.py).
         token_id=hashlib.blake2b(cose, digest_size=_TOKEN_ID_BYTES).hexdigest(),
     )
@@ -591,20 +666,30 @@ def _parse_protected(protected: bytes) -> str:
     return key_id
 
 
-def _parse_claims(payload: bytes, key_id: str) -> PassClaims:
-    """Typed claims from the payload map; any unknown key, missing key or wrong type rejects."""
+def _parse_claims(
+    payload: bytes, key_id: str, token_format: TokenFormat, community: str
+) -> PassClaims:
+    """Typed claims from the payload map; any unknown key, missing key or wrong type rejects.
+
+    A KK2 pass names ``community``, which it does not carry: only its signature can say whether
+    that is the one it was signed for.
+    """
+    if token_format is TokenFormat.KK1:
+        required, known = _REQUIRED_CLAIMS, _KNOWN_CLAIMS
+    else:
+        required, known = _KK2_REQUIRED_CLAIMS, _KK2_KNOWN_CLAIMS
     claims = _loads(payload, "claims")
     if type(claims) is not dict or not set(map(type, claims)) <= _INT_ONLY:
         # Integer keys only: True == 1 and 1.0 == 1 in Python, and would pass for the community.
         raise _RejectedError(
             VerifyReason.BAD_STRUCTURE, "claims are not a CBOR map with integer keys"
         )
-    if not claims.keys() <= _KNOWN_CLAIMS:
+    if not claims.keys() <= known:
         # A newer contract adds claims under a new prefix; ignoring one here could skip a limit.
-        unknown = min(claims.keys() - _KNOWN_CLAIMS)
+        unknown = min(claims.keys() - known)
         raise _RejectedError(VerifyReason.BAD_STRUCTURE, f"unknown claim {unknown}")
-    if not claims.keys() >= _REQUIRED_CLAIMS:
-        missing = min(_REQUIRED_CLAIMS - claims.keys())
+    if not claims.keys() >= required:
+        missing = min(required - claims.keys())
         raise _RejectedError(VerifyReason.BAD_STRUCTURE, f"missing claim {missing}")
 
     kind_code = claims[CLAIM_KIND]
@@ -615,14 +700,19 @@ def _parse_claims(payload: bytes, key_id: str) -> PassClaims:
         raise _RejectedError(
             VerifyReason.BAD_STRUCTURE, f"gates must be a list of at most {MAX_GATES}"
         )
-    issued_at = _time_claim(claims, CLAIM_IAT)
-    not_before = _time_claim(claims, CLAIM_NBF) if CLAIM_NBF in claims else issued_at
+    if token_format is TokenFormat.KK1:
+        issued_at = _time_claim(claims, CLAIM_IAT)
+        not_before = _time_claim(claims, CLAIM_NBF) if CLAIM_NBF in claims else issued_at
+    else:  # KK2 says when a pass starts, not when it was signed
+        not_before = issued_at = _time_claim(claims, CLAIM_NBF)
     expires = _time_claim(claims, CLAIM_EXP)
     if expires <= not_before:
         raise _RejectedError(VerifyReason.BAD_STRUCTURE, "exp is not after nbf")
     plate = claims.get(CLAIM_PLATE)
+    if token_format is TokenFormat.KK1:
+        community = _text_claim("community", claims[CLAIM_ISS])
     decoded = PassClaims(
-        community=_text_claim("community", claims[CLAIM_ISS]),
+        community=community,
         pass_id=_text_claim("pass_id", claims[CLAIM_SUB]),
         kind=_KIND_BY_CODE[kind_code],
         holder=_text_claim("holder", claims[CLAIM_HOLDER]),

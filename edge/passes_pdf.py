@@ -32,7 +32,15 @@ from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from edge.model import PassClaims, PassKind
-from edge.passes import check_field, decode_unverified, expiry_after_days, issue, mask_holder
+from edge.passes import (
+    DEFAULT_FORMAT,
+    TokenFormat,
+    check_field,
+    decode_unverified,
+    expiry_after_days,
+    issue,
+    mask_holder,
+)
 
 # ---------------------------------------------------------------------------------------------
 # QR symbols
@@ -308,6 +316,7 @@ def issue_cards(
     community: str,
     now: datetime,
     full_holder: bool = False,
+    token_format: TokenFormat = DEFAULT_FORMAT,
 ) -> list[PassCard]:
     """Sign one pass per row, valid from ``now`` to the end of its last day.
 
@@ -329,8 +338,9 @@ def issue_cards(
             issued_at=now,
             gates=row.gates,
             plate=row.plate,
+            token_format=token_format,
         )
-        claims = decode_unverified(token)
+        claims = decode_unverified(token, community=community)  # KK2 does not carry it
         if claims is None:  # issue() produced something its own decoder refuses: a bug
             raise AssertionError(f"issued token for {row.pass_id} does not decode")
         cards.append(PassCard(token=token, claims=claims, holder_name=row.holder))

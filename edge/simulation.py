@@ -115,6 +115,7 @@ class Issuer:
         key: Ed25519PrivateKey | None = None,
         key_id: str | None = None,
     ) -> tuple[str, str]:
+        """A pass id and its token, in the contract new passes get (``passes.DEFAULT_FORMAT``)."""
         pass_id = f"S-{number:06d}"
         building, unit, room = rng.randint(1, 12), rng.randint(1, 4), rng.randint(101, 1802)
         start = now + timedelta(days=valid_days[0])

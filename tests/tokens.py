@@ -27,7 +27,8 @@ def signed_token(
     **claims: Any,
 ) -> str:
     """A pass signed by ``key``, valid between ``valid_days`` from now (issued at the start);
-    ``claims`` are the optional ones (gates, plate)."""
+    ``claims`` are the optional ones (gates, plate, token_format). The contract is the one new
+    passes get (``passes.DEFAULT_FORMAT``, KK2) unless ``token_format`` says otherwise."""
     now = datetime.now(UTC)
     return passes.issue(
         key,

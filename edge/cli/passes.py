@@ -99,6 +99,26 @@ _FULL_HOLDER_OPTION = click.option(
 )
 
 
+def _token_format_callback(
+    ctx: click.Context, param: click.Parameter, value: str
+) -> passes.TokenFormat:
+    """The contract named by ``--format`` (click has checked it is one)."""
+    return passes.TokenFormat(value.lower())
+
+
+_FORMAT_OPTION = click.option(
+    "--format",
+    "token_format",
+    type=click.Choice([f.value for f in passes.TokenFormat], case_sensitive=False),
+    default=passes.DEFAULT_FORMAT.value,
+    show_default=True,
+    callback=_token_format_callback,
+    help="Token contract: kk2 is a QR version smaller; kk1 for gates not yet upgraded to read it.",
+)
+# Every key id byte is 1.5 characters of every pass; up to 8 keeps typical KK2 passes in QR v8.
+_SHORT_KEY_ID_CHARS = 8
+
+
 def claims_lines(claims: PassClaims) -> list[str]:
     """The claims as ``name: value`` lines, times in this machine's time zone."""
     lines = [
@@ -142,6 +162,12 @@ def keys_new(kid: str, out_dir: Path) -> None:
         raise click.ClickException(str(exc)) from None
     click.echo(str(key_path))
     click.echo(str(pub_path))
+    if len(kid) > _SHORT_KEY_ID_CHARS:
+        click.echo(
+            f"note: key id {kid!r} adds {1.5 * len(kid):g} characters to every pass; "
+            f"{_SHORT_KEY_ID_CHARS} or fewer keep typical passes in QR version 8 (docs/passes.md)",
+            err=True,
+        )
 
 
 @click.group("pass")
@@ -180,6 +206,7 @@ def pass_group() -> None:
 )
 @click.option("--qr/--no-qr", default=False, help="Also draw the QR code as text on stderr.")
 @_FULL_HOLDER_OPTION
+@_FORMAT_OPTION
 def pass_issue(
     key_path: Path,
     community: str,
@@ -194,6 +221,7 @@ def pass_issue(
     png_path: Path | None,
     qr: bool,
     full_holder: bool,
+    token_format: passes.TokenFormat,
 ) -> None:
     """Sign one pass and print its token (stdout, one line); details go to stderr."""
     key_id, private_key = _signing_key(key_path)
@@ -213,17 +241,18 @@ def pass_issue(
             issued_at=now,
             gates=gates,
             plate=plate,
+            token_format=token_format,
         )
     except ValueError as exc:  # a combination no single option shows, e.g. vehicle, no plate
         raise click.UsageError(str(exc)) from None
     click.echo(token)
-    claims = passes.decode_unverified(token)
+    claims = passes.decode_unverified(token, community=community)
     assert claims is not None  # issue() output always decodes; tests hold it to that
     last_day = (claims.expires - timedelta(seconds=1)).astimezone().date()
     click.echo(
         f"{claims.pass_id} {claims.kind.value} {claims.holder} {claims.unit}, valid "
         f"{claims.not_before.astimezone():%Y-%m-%d %H:%M} to {last_day} (end of day); "
-        f"{len(token)} characters, QR version {qr_version(token)}",
+        f"{token_format.value.upper()}, {len(token)} characters, QR version {qr_version(token)}",
         err=True,
     )
     if png_path is not None:
@@ -312,6 +341,7 @@ def pass_verify(
     help="Validity for rows without a days cell.",
 )
 @_FULL_HOLDER_OPTION
+@_FORMAT_OPTION
 def pass_batch(
     key_path: Path,
     community: str,
@@ -319,6 +349,7 @@ def pass_batch(
     out_path: Path,
     days: int,
     full_holder: bool,
+    token_format: passes.TokenFormat,
 ) -> None:
     """Issue a pass per row of HOUSEHOLDS.csv and lay them out as printable cards.
 
@@ -340,6 +371,7 @@ def pass_batch(
         community=community,
         now=datetime.now().astimezone(),
         full_holder=full_holder,
+        token_format=token_format,
     )
     try:
         printed = render_cards_pdf(cards, out_path)

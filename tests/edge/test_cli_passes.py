@@ -62,6 +62,22 @@ def issued_token(runner: CliRunner, key_dir: Path, *extra: str) -> str:
     return result.stdout.splitlines()[0]
 
 
+def batch(runner: CliRunner, key_dir: Path, sheet: Path, out: Path, *extra: str) -> Result:
+    return run(
+        runner,
+        "pass",
+        "batch",
+        "--key",
+        str(key_dir / "hxy1.key"),
+        "--community",
+        "hxy",
+        str(sheet),
+        "--out",
+        str(out),
+        *extra,
+    )
+
+
 def verify(runner: CliRunner, key_dir: Path, token: str, *extra: str) -> Result:
     return run(
         runner, "pass", "verify", "--keys", str(key_dir), "--community", "hxy", *extra, token
@@ -98,8 +114,9 @@ def test_issue_prints_only_the_token_on_stdout(runner: CliRunner, key_dir: Path)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith("KK1:")
-    assert "QR version" in result.stderr
+    assert lines[0].startswith("KK2:")  # the default contract
+    assert "KK2, " in result.stderr
+    assert "QR version 8" in result.stderr
     assert "张*" in result.stderr  # the QR carries the masked name
 
 
@@ -151,7 +168,33 @@ def test_verify_reads_the_token_from_stdin(runner: CliRunner, key_dir: Path) -> 
 def test_verify_garbage_is_bad_encoding(runner: CliRunner, key_dir: Path) -> None:
     result = verify(runner, key_dir, "hello")
     assert result.exit_code == 1
-    assert result.stdout.splitlines()[:2] == ["bad_encoding", "does not start with KK1:"]
+    assert result.stdout.splitlines()[:2] == ["bad_encoding", "does not start with KK2: or KK1:"]
+
+
+@pytest.mark.parametrize(("option", "prefix"), [("kk1", "KK1:"), ("KK2", "KK2:")])
+def test_format_chooses_the_contract_and_both_verify(
+    runner: CliRunner, key_dir: Path, option: str, prefix: str
+) -> None:
+    token = issued_token(runner, key_dir, "--format", option)
+    assert token.startswith(prefix)
+    result = verify(runner, key_dir, token)
+    assert result.exit_code == 0, result.output
+    assert "community: hxy" in result.stdout.splitlines()
+
+
+def test_format_refuses_an_unknown_contract(runner: CliRunner, key_dir: Path) -> None:
+    result = issue(runner, key_dir, "--format", "kk3")
+    assert result.exit_code == 2
+    assert "--format" in result.output
+    assert result.stdout == ""
+
+
+def test_keys_new_says_what_a_long_key_id_costs(runner: CliRunner, tmp_path: Path) -> None:
+    long_kid = run(runner, "keys", "new", "--kid", "office-2026", "--out", str(tmp_path))
+    short_kid = run(runner, "keys", "new", "--kid", "hxy-2026", "--out", str(tmp_path))
+    assert long_kid.exit_code == short_kid.exit_code == 0
+    assert "adds 16.5 characters to every pass" in long_kid.stderr
+    assert short_kid.stderr == ""
 
 
 def test_verify_with_other_keys_is_unknown_key(
@@ -227,7 +270,7 @@ def test_issue_rejects_bad_options_with_a_usage_error(
     result = issue(runner, key_dir, *extra)
     assert result.exit_code == 2, result.output
     assert option in result.output
-    assert "KK1:" not in result.stdout
+    assert "KK" not in result.stdout
 
 
 def test_issue_rejects_a_missing_or_wrong_key(
@@ -274,21 +317,23 @@ def test_batch_writes_a_pdf_from_a_gbk_sheet(
     sheet.write_bytes(SHEET.encode("gbk"))  # as Chinese Excel saves "CSV"
     out = tmp_path / "passes.pdf"
 
-    result = run(
-        runner,
-        "pass",
-        "batch",
-        "--key",
-        str(key_dir / "hxy1.key"),
-        "--community",
-        "hxy",
-        str(sheet),
-        "--out",
-        str(out),
-    )
+    result = batch(runner, key_dir, sheet, out)
 
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0] == f"{out}: 3 passes on 1 page(s)"
+    assert out.read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("token_format", ["kk1", "kk2"])
+def test_batch_prints_the_chosen_contract(
+    runner: CliRunner, key_dir: Path, tmp_path: Path, token_format: str
+) -> None:
+    sheet = tmp_path / "households.csv"
+    sheet.write_text(SHEET, encoding="utf-8")
+    out = tmp_path / "passes.pdf"
+    result = batch(runner, key_dir, sheet, out, "--format", token_format)
+    assert result.exit_code == 0, result.output
+    # The command itself checks the PDF's QR codes against the issued tokens.
     assert out.read_bytes().startswith(b"%PDF")
 
 
@@ -301,18 +346,7 @@ def test_batch_reports_every_bad_row_and_writes_nothing(
     )
     out = tmp_path / "passes.pdf"
 
-    result = run(
-        runner,
-        "pass",
-        "batch",
-        "--key",
-        str(key_dir / "hxy1.key"),
-        "--community",
-        "hxy",
-        str(sheet),
-        "--out",
-        str(out),
-    )
+    result = batch(runner, key_dir, sheet, out)
 
     assert result.exit_code == 1
     assert "line 5: kind must be one of" in result.stderr

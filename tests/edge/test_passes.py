@@ -1,4 +1,5 @@
-"""Pass tokens (contract KK1): issue, verify, every failure code, and fuzzing of untrusted input.
+"""Pass tokens (contracts KK1 and KK2): issue, verify, every failure code, and fuzzing of untrusted
+input. Most tests below are KK1's; the KK2 section holds it to the same strictness.
 
 Tokens with odd shapes are built here by hand from cbor2, cryptography and zlib, independently
 of ``edge.passes``, so the tests also prove the format is what docs/passes.md says it is.
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import cbor2
 import pytest
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,6 +23,7 @@ from hypothesis import strategies as st
 from edge import passes
 from edge.base45 import ALPHABET, b45decode, b45encode
 from edge.model import PassClaims, PassKind, Verdict, VerifyReason
+from edge.passes import TokenFormat
 from edge.passes_pdf import qr_version
 
 CHINA = timezone(timedelta(hours=8))
@@ -37,19 +40,23 @@ OTHER_KEY = Ed25519PrivateKey.from_private_bytes(b"kakou test forging key, not r
 KEYS: dict[str, Ed25519PublicKey] = {KID: SIGNING_KEY.public_key()}
 
 
+# issue()'s arguments for a typical resident pass, but the key and the contract.
+TYPICAL_PASS: dict[str, object] = {
+    "key_id": KID,
+    "community": "hxy",
+    "pass_id": "R-0001234",
+    "kind": PassKind.RESIDENT,
+    "holder": "张*",
+    "unit": "3-2-501",
+    "not_before": ISSUED_AT,
+    "expires": EXPIRES,
+    "issued_at": ISSUED_AT,
+}
+
+
 def make_token(**changes: object) -> str:
-    """A typical resident pass, with any issue() argument changed."""
-    arguments: dict[str, object] = {
-        "key_id": KID,
-        "community": "hxy",
-        "pass_id": "R-0001234",
-        "kind": PassKind.RESIDENT,
-        "holder": "张*",
-        "unit": "3-2-501",
-        "not_before": ISSUED_AT,
-        "expires": EXPIRES,
-        "issued_at": ISSUED_AT,
-    }
+    """A typical resident KK1 pass, with any issue() argument changed."""
+    arguments: dict[str, object] = {"token_format": TokenFormat.KK1, **TYPICAL_PASS}
     key = changes.pop("private_key", SIGNING_KEY)
     arguments.update(changes)
     return passes.issue(key, **arguments)  # type: ignore[arg-type]
@@ -320,7 +327,7 @@ def test_output_just_over_the_cap_is_too_large_and_at_the_cap_is_not() -> None:
 @pytest.mark.parametrize(
     ("make", "why"),
     [
-        (lambda t: "KK2:" + t[4:], "a newer contract's prefix"),
+        (lambda t: "KK3:" + t[4:], "a newer contract's prefix"),
         (lambda t: "kk1:" + t[4:], "lowercase prefix"),
         (lambda t: t[4:], "no prefix"),
         (lambda t: "", "empty"),
@@ -557,6 +564,7 @@ def test_decode_unverified_reads_a_forged_pass_and_refuses_junk() -> None:
     assert forged is not None
     assert forged.pass_id == "R-0001234"
     assert passes.decode_unverified("KK1:NOPE") is None
+    assert passes.decode_unverified("KK2:NOPE") is None
     assert passes.decode_unverified("x" * 10_000) is None
 
 
@@ -643,9 +651,10 @@ def test_random_text_never_verifies(text: str) -> None:
     _never_valid(text)
 
 
-@given(st.text(alphabet=ALPHABET, max_size=400))
-def test_random_base45_after_the_prefix_never_verifies(body: str) -> None:
-    _never_valid(passes.PREFIX + body)
+@pytest.mark.parametrize("prefix", [passes.PREFIX, passes.PREFIX_KK2])
+@given(body=st.text(alphabet=ALPHABET, max_size=400))
+def test_random_base45_after_a_prefix_never_verifies(prefix: str, body: str) -> None:
+    _never_valid(prefix + body)
 
 
 @given(st.binary(max_size=400))
@@ -730,9 +739,9 @@ MUTATION_CHARACTERS = st.sampled_from(ALPHABET + "abkz#\x00é\ud800\n")
 
 
 @st.composite
-def mutations(draw: st.DrawFn) -> tuple[str, str]:
+def mutations(draw: st.DrawFn, originals: tuple[str, ...]) -> tuple[str, str]:
     """(original, the original with characters replaced, inserted or deleted, or cut short)."""
-    original = draw(st.sampled_from([VALID, VALID_HUFFMAN]))
+    original = draw(st.sampled_from(originals))
     token = original
     for _ in range(draw(st.integers(1, 3))):
         operation = draw(st.sampled_from(["replace", "insert", "delete", "truncate"]))
@@ -759,7 +768,7 @@ def _same_pass_or_refused(original: str, mutated: str) -> None:
 
 
 @settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
-@given(mutations())
+@given(mutations((VALID, VALID_HUFFMAN)))
 def test_mutated_tokens_never_verify_as_another_pass(case: tuple[str, str]) -> None:
     _same_pass_or_refused(*case)
 
@@ -771,3 +780,331 @@ def test_no_single_character_change_near_the_end_verifies_as_another_pass(origin
     for at in range(len(original) - 12, len(original)):
         for character in ALPHABET:
             _same_pass_or_refused(original, original[:at] + character + original[at + 1 :])
+
+
+# ---------------------------------------------------------------------------------------------
+# KK2: the compact contract. Built and checked by hand as above: no zlib, no iss, one start time
+# (nbf), and the community signed as the Sig_structure's external_aad (RFC 9052 §4.3).
+
+
+def make_kk2(**changes: object) -> str:
+    """The typical resident pass of ``make_token`` as a KK2 token."""
+    return make_token(token_format=TokenFormat.KK2, **changes)
+
+
+def kk2_claims(**changes: object) -> dict[int, object]:
+    """The KK2 claims map of the typical pass: ``claims_map`` without iss and iat, with nbf as
+    the start, in deterministic key order; ``changes`` as for ``claims_map``."""
+    claims = claims_map(**{"c1": None, "c6": None, "c5": IAT_S, **changes})
+    reordered: dict[int, object] = cbor2.loads(cbor2.dumps(claims, canonical=True))
+    return reordered
+
+
+def sign1_kk2(
+    claims: object,
+    *,
+    community: str = "hxy",
+    aad: bytes | None = None,
+    key: Ed25519PrivateKey = SIGNING_KEY,
+    protected: object = DEFAULT_HEADER,
+    payload: bytes | None = None,
+) -> bytes:
+    """A KK2 COSE_Sign1 by hand: external_aad is b"KK2:" + the community unless ``aad``."""
+    protected_bytes = cbor2.dumps(protected)
+    payload = cbor2.dumps(claims) if payload is None else payload
+    aad = b"KK2:" + community.encode() if aad is None else aad
+    signature = key.sign(cbor2.dumps(["Signature1", protected_bytes, aad, payload]))
+    return cbor2.dumps(cbor2.CBORTag(18, [protected_bytes, {}, payload, signature]))
+
+
+def wrap_kk2(cose: bytes) -> str:
+    return passes.PREFIX_KK2 + b45encode(cose)
+
+
+def unwrap_kk2(token: str) -> bytes:
+    return b45decode(token.removeprefix(passes.PREFIX_KK2))
+
+
+def test_new_passes_are_kk2_by_default() -> None:
+    token = passes.issue(SIGNING_KEY, **TYPICAL_PASS)  # type: ignore[arg-type]
+    assert passes.DEFAULT_FORMAT is TokenFormat.KK2
+    assert token == make_kk2()
+    by_name = passes.issue(SIGNING_KEY, token_format="kk1", **TYPICAL_PASS)  # type: ignore[arg-type]
+    assert by_name == make_token()
+
+
+@pytest.mark.parametrize("kind", list(PassKind))
+def test_kk2_verifies_to_the_same_claims_as_kk1(kind: PassKind) -> None:
+    extra: dict[str, object] = {"gates": ("north", "east")}
+    if kind is PassKind.VEHICLE:
+        extra["plate"] = "京A12345"
+    kk1, kk2 = check(make_token(kind=kind, **extra)), check(make_kk2(kind=kind, **extra))
+    assert kk1.valid
+    assert kk2.valid
+    assert kk2.claims == kk1.claims
+    assert kk2.token_id != kk1.token_id  # two signed objects, two codes
+
+
+def test_kk2_is_cose_sign1_with_the_community_as_external_aad() -> None:
+    """Checks the layers with general-purpose tools, as another implementation would."""
+    token = make_kk2()
+    assert token.startswith("KK2:")
+    cose = unwrap_kk2(token)
+    envelope = cbor2.loads(cose)
+    assert envelope.tag == 18
+    protected, unprotected, payload, signature = envelope.value
+    assert cbor2.loads(protected) == {1: -8, 4: b"hxy1"}
+    assert dict(unprotected) == {}
+    assert cose == cbor2.dumps(cbor2.CBORTag(18, [protected, {}, payload, signature]))
+    assert cbor2.loads(payload) == kk2_claims()  # no iss, no iat: nbf is the start
+    public = SIGNING_KEY.public_key()
+    public.verify(signature, cbor2.dumps(["Signature1", protected, b"KK2:hxy", payload]))
+    with pytest.raises(InvalidSignature):  # not KK1's empty external_aad
+        public.verify(signature, cbor2.dumps(["Signature1", protected, b"", payload]))
+    assert check(token).token_id == hashlib.blake2b(cose, digest_size=32).hexdigest()
+
+
+def test_kk2_keeps_the_start_time_and_not_the_signing_time() -> None:
+    later = AT_GATE + timedelta(days=2)
+    payload = cbor2.loads(cbor2.loads(unwrap_kk2(make_kk2(not_before=later))).value[2])
+    assert payload[5] == int(later.timestamp())
+    assert 6 not in payload
+    claims = passes.decode_unverified(make_kk2(not_before=later))
+    assert claims is not None
+    assert claims.not_before == claims.issued_at == later
+    assert check(make_kk2(not_before=later)).reason is VerifyReason.NOT_YET_VALID
+    assert check(make_kk2(not_before=later), now=later).valid
+
+
+def test_a_kk2_pass_verifies_only_in_the_community_it_was_signed_for() -> None:
+    """KK2 signs its community instead of carrying it: a pass of another community fails its
+    signature even at a gate that trusts the same key, and names no claims."""
+    token = make_kk2(community="other")
+    assert len(token) == len(make_kk2())  # the community costs no characters
+    verdict = check(token)
+    assert verdict.reason is VerifyReason.BAD_SIGNATURE
+    assert "'hxy'" in verdict.detail
+    assert verdict.claims is None
+    assert verdict.token_id != ""
+    there = check(token, community="other")
+    assert there.valid
+    assert there.claims is not None
+    assert there.claims.community == "other"
+
+
+def test_a_kk2_community_is_not_a_prefix_game() -> None:
+    """The aad is "KK2:" + the whole community: "hx" or "hxy1" is not "hxy"."""
+    for gate_community in ("hx", "hxy1", "HXY", ""):
+        assert check(make_kk2(), community=gate_community).reason is VerifyReason.BAD_SIGNATURE
+
+
+def test_decode_unverified_names_the_community_a_caller_gives_for_kk2() -> None:
+    bare = passes.decode_unverified(make_kk2())
+    named = passes.decode_unverified(make_kk2(), community="hxy")
+    assert bare is not None
+    assert named is not None
+    assert bare.community == ""
+    assert named == check(make_kk2()).claims
+    kk1 = passes.decode_unverified(make_token(community="other"), community="hxy")
+    assert kk1 is not None
+    assert kk1.community == "other"  # KK1 carries its own
+
+
+def test_a_signature_for_one_contract_never_verifies_under_the_other() -> None:
+    """The same signed claims and key, moved between contracts: refused at the signature, because
+    KK1 signs an empty external_aad and KK2 signs "KK2:" + community."""
+    kk1_signed = sign1(kk2_claims())  # KK2-shaped claims, KK1's empty aad
+    assert check(wrap_kk2(kk1_signed)).reason is VerifyReason.BAD_SIGNATURE
+    kk2_signed = sign1_kk2(claims_map())  # KK1-shaped claims, KK2's aad
+    assert check(wrap(kk2_signed)).reason is VerifyReason.BAD_SIGNATURE
+    # And whole tokens moved across keep failing on their claims first.
+    assert check(wrap(unwrap_kk2(make_kk2()))).reason is VerifyReason.BAD_STRUCTURE
+    assert check(wrap_kk2(unwrap(make_token()))).reason is VerifyReason.BAD_STRUCTURE
+    assert check(passes.PREFIX + make_kk2()[4:]).reason is VerifyReason.BAD_ENCODING
+    assert check(passes.PREFIX_KK2 + make_token()[4:]).reason is VerifyReason.BAD_STRUCTURE
+
+
+def test_hand_built_kk2_token_from_the_spec_verifies() -> None:
+    verdict = check(wrap_kk2(sign1_kk2(kk2_claims(m4=["north"], m5="京A12345", m1=5))))
+    assert verdict.valid
+    assert verdict.claims is not None
+    assert (verdict.claims.kind, verdict.claims.plate) == (PassKind.VEHICLE, "京A12345")
+    assert verdict.claims.gates == ("north",)
+    assert verdict.claims.community == "hxy"
+
+
+@pytest.mark.parametrize(
+    ("cose", "why"),
+    [
+        (sign1_kk2(kk2_claims(c1="hxy")), "iss, which KK2 signs but never carries"),
+        (sign1_kk2(kk2_claims(c6=IAT_S)), "iat, which KK2 does not carry"),
+        (sign1_kk2(kk2_claims(c5=None)), "no start time"),
+        (sign1_kk2(kk2_claims(c5=str(IAT_S))), "nbf as text"),
+        (sign1_kk2(kk2_claims(c4=IAT_S)), "exp equal to nbf"),
+        (sign1_kk2(kk2_claims(c2=None)), "no pass id"),
+        (sign1_kk2(kk2_claims(m3=None)), "no unit"),
+        (sign1_kk2(kk2_claims(m1=9)), "unknown kind"),
+        (sign1_kk2(kk2_claims(m99="x")), "an unknown claim"),
+        (sign1_kk2(kk2_claims(), protected={1: -7, 4: b"hxy1"}), "alg ES256"),
+        (sign1_kk2(None, payload=cbor2.dumps(kk2_claims()) + b"\x00"), "bytes after the claims"),
+        (sign1_kk2(None, payload=b"\xb8\x06" + cbor2.dumps(kk2_claims())[1:]), "long map head"),
+        (sign1_kk2(kk2_claims()) + b"\x00", "a byte after the envelope"),
+    ],
+)
+def test_kk2_bad_structure(cose: bytes, why: str) -> None:
+    verdict = check(wrap_kk2(cose))
+    assert verdict.reason is VerifyReason.BAD_STRUCTURE, why
+    assert verdict.claims is None
+
+
+def test_kk2_has_no_zlib_layer_and_one_spelling() -> None:
+    """A zlib stream behind KK2: is not a COSE_Sign1, and a long-form length is refused."""
+    cose = unwrap_kk2(make_kk2())
+    assert check(passes.PREFIX_KK2 + b45encode(zlib.compress(cose, 9))).reason is (
+        VerifyReason.BAD_STRUCTURE
+    )
+    long_form = cose[:-66] + b"\x59\x00\x40" + cose[-64:]
+    assert cbor2.loads(long_form) == cbor2.loads(cose)
+    assert check(wrap_kk2(long_form)).reason is VerifyReason.BAD_STRUCTURE
+
+
+def test_kk2_too_large_and_bad_encoding() -> None:
+    assert check("KK2:" + "A" * 2045).reason is VerifyReason.TOO_LARGE
+    assert check("KK2:" + "000" * 681).reason is VerifyReason.BAD_STRUCTURE  # the most it decodes
+    for text in ("KK2:", "kk2:" + make_kk2()[4:], make_kk2() + "\n", "KK2:hello", "KK2:ABCD"):
+        assert check(text).reason in (VerifyReason.BAD_ENCODING, VerifyReason.BAD_STRUCTURE), text
+    assert check(make_kk2()[:-1]).reason is VerifyReason.BAD_ENCODING  # a lone character left
+
+
+def test_kk2_unknown_key_expired_revoked_and_gate() -> None:
+    assert check(make_kk2(key_id="hxy9")).reason is VerifyReason.UNKNOWN_KEY
+    assert check(make_kk2(private_key=OTHER_KEY)).reason is VerifyReason.BAD_SIGNATURE
+    expired = check(make_kk2(), now=EXPIRES)
+    assert expired.reason is VerifyReason.EXPIRED
+    assert expired.claims is not None
+    assert expired.claims.community == "hxy"
+    assert check(make_kk2(), revoked={"R-0001234"}).reason is VerifyReason.REVOKED
+    assert check(make_kk2(gates=("east",))).reason is VerifyReason.GATE_NOT_ALLOWED
+
+
+def test_a_gate_key_kk2_pass_keeps_its_scope() -> None:
+    gate_kid = passes.GATE_KEY_PREFIX + "north"
+    keys = {gate_kid: SIGNING_KEY.public_key()}
+    resident = check(make_kk2(key_id=gate_kid), keys=keys)
+    assert passes.within_gate_key_scope(resident, max_validity=timedelta(days=3)).reason is (
+        VerifyReason.KEY_SCOPE
+    )
+    visitor = make_kk2(key_id=gate_kid, kind=PassKind.VISITOR, gates=("north",))  # a year
+    long_visitor = check(visitor, keys=keys)
+    assert long_visitor.valid
+    assert passes.within_gate_key_scope(long_visitor, max_validity=timedelta(days=3)).reason is (
+        VerifyReason.KEY_SCOPE
+    )
+
+
+# The KK2 worked example of docs/passes.md: the KK1 example's pass, key and kid.
+EXAMPLE_KK2_COSE_HEX = (
+    "d28449a20127044468787931a05829a60269522d30303031323334041a6b844480051a69a396982001216"
+    "4e5bca02a2267332d322d3530315840ef3a8ed3ae099c532830b782ab12159df146937476e9632eabdce64"
+    "1b8e1b07377fe3dc0bd171a39cd383b50ffd2b97d7577fcfa2d969418b13b7547c9c34608"
+)
+EXAMPLE_KK2_TOKEN = (
+    "KK2:RRQ+D9P60CO0E9DKEF8CK.B5WD0MHA646746QF6-P6DF3KWGD8GBF3SUKJAJJ60:XC3%NVE542D5W58W5746"
+    "27B.AUN2I30MEYJS35/8N9SL/W2QMU%SIL1FAOCVWL+4TYGN DMS7FD 7W+N8E3L.PJM7FFWAKNB%E7:VFY5MWIB"
+    "IM8$E MPI%8"
+)
+
+
+def test_the_kk2_worked_example_of_the_docs() -> None:
+    """No zlib: the token itself is fixed, byte for byte."""
+    token = make_kk2(private_key=EXAMPLE_KEY)
+    assert token == EXAMPLE_KK2_TOKEN
+    assert unwrap_kk2(token).hex() == EXAMPLE_KK2_COSE_HEX
+    assert len(EXAMPLE_KK2_TOKEN) == 187
+    assert qr_version(EXAMPLE_KK2_TOKEN) == 8
+    verdict = check(EXAMPLE_KK2_TOKEN, keys={KID: EXAMPLE_KEY.public_key()})
+    assert verdict.valid
+    assert verdict.claims == check(EXAMPLE_TOKEN, keys={KID: EXAMPLE_KEY.public_key()}).claims
+    doc = (Path(__file__).parents[2] / "docs" / "passes.md").read_text(encoding="utf-8")
+    assert EXAMPLE_KK2_TOKEN in doc
+    assert EXAMPLE_KK2_COSE_HEX in doc
+
+
+@pytest.mark.parametrize("key_id", ["hxy1", "office-2026"])
+def test_every_typical_kk2_pass_fits_qr_version_8(key_id: str) -> None:
+    """The size target of the KK2 section of docs/passes.md: what KK1 put in version 9 (long key
+    ids, gate lists, plates) fits version 8 (221 characters) as KK2."""
+    year = ISSUED_AT + timedelta(days=365)
+    typical = [
+        {"holder": "张*"},
+        {"holder": "张三"},
+        {"holder": "Zhang S."},
+        {"not_before": ISSUED_AT + timedelta(days=1)},
+        {"kind": PassKind.VISITOR, "gates": ("north",)},
+        {"kind": PassKind.VEHICLE, "plate": "京A12345"},
+    ]
+    for changes in typical:
+        token = make_kk2(key_id=key_id, expires=year, **changes)
+        kk1 = make_token(key_id=key_id, expires=year, **changes)
+        assert len(token) <= len(kk1) - 21, changes  # zlib's 11 bytes and iss's 5, at least
+        assert qr_version(token) <= 8, changes
+
+
+VALID_KK2 = make_kk2()
+
+
+def _refused_unless_unchanged(text: str) -> None:
+    """KK2 has one spelling: any other text is refused, never a pass."""
+    if text != VALID_KK2:
+        _never_valid(text)
+
+
+@given(st.binary(max_size=400))
+def test_random_bytes_behind_the_kk2_prefix_never_verify(data: bytes) -> None:
+    verdict = _never_valid(wrap_kk2(data))
+    assert verdict.reason is VerifyReason.BAD_STRUCTURE
+
+
+@CBOR_FUZZ
+@given(CBOR_VALUES, CBOR_VALUES)
+def test_kk2_signed_random_claims_and_headers_never_verify(claims: object, header: object) -> None:
+    _never_valid(wrap_kk2(sign1_kk2(claims)))
+    _never_valid(wrap_kk2(sign1_kk2(kk2_claims(), protected=header)))
+
+
+@given(st.binary(max_size=300), st.binary(max_size=20))
+def test_kk2_signed_random_payload_or_aad_never_verifies(payload: bytes, aad: bytes) -> None:
+    _never_valid(wrap_kk2(sign1_kk2(None, payload=payload)))
+    if aad != b"KK2:hxy":
+        _never_valid(wrap_kk2(sign1_kk2(kk2_claims(), aad=aad)))
+
+
+@CBOR_FUZZ
+@given(
+    st.dictionaries(st.sampled_from([1, 2, 4, 5, 6, -1, -2, -3, -4, -5]), CBOR_VALUES, max_size=10)
+)
+def test_kk2_signed_claims_with_wrong_types_never_verify_unless_well_formed(
+    changes: dict[int, object],
+) -> None:
+    claims = {**kk2_claims(), **changes}
+    verdict = check(wrap_kk2(sign1_kk2(claims)))
+    if verdict.valid:
+        assert 1 not in claims
+        assert 6 not in claims
+        assert passes.decode_unverified(wrap_kk2(sign1_kk2(claims)), community="hxy") == (
+            verdict.claims
+        )
+
+
+@settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
+@given(mutations((VALID_KK2,)))
+def test_mutated_kk2_tokens_never_verify(case: tuple[str, str]) -> None:
+    _refused_unless_unchanged(case[1])
+
+
+def test_no_single_character_change_anywhere_verifies_as_kk2() -> None:
+    """Exhaustive: every position, every Base45 character. KK2 has no bits a decoder skips."""
+    assert check(VALID_KK2).valid
+    for at in range(len(VALID_KK2)):
+        for character in ALPHABET:
+            _refused_unless_unchanged(VALID_KK2[:at] + character + VALID_KK2[at + 1 :])

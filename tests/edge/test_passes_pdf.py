@@ -183,6 +183,19 @@ def test_cards_carry_masked_names_in_the_qr_and_full_names_on_paper() -> None:
     assert verdict.claims.plate == "京A12345"
 
 
+@pytest.mark.parametrize("token_format", list(passes.TokenFormat))
+def test_cards_name_their_community_in_either_contract(token_format: passes.TokenFormat) -> None:
+    """A KK2 token does not carry its community; the card, signed for it, still prints it."""
+    rows, errors = parse_households(TEN_HOUSEHOLDS, default_days=365)
+    assert errors == []
+    cards = issue_cards(
+        rows, SIGNING_KEY, key_id="hxy1", community="hxy", now=NOW, token_format=token_format
+    )
+    prefix = "KK1:" if token_format is passes.TokenFormat.KK1 else "KK2:"
+    assert all(card.token.startswith(prefix) for card in cards)
+    assert {card.claims.community for card in cards} == {"hxy"}
+
+
 def page_count(pdf: bytes) -> int:
     return len(re.findall(rb"/Type /Page\b(?!s)", pdf))
 

@@ -1,9 +1,10 @@
-"""One pass, one identity (issue #10, part 6).
+"""One pass, one identity (issue #10, part 6), in both contracts.
 
 A pass is the COSE_Sign1 it carries, not the text of its QR code: any valid RFC 1950 spelling of
 the same signed bytes verifies as that pass with one identity, the lane knows a re-spelled
 re-scan for the code it has just seen, and a pass that another COSE implementation built verifies
-here, as Kakou's verify there.
+here, as Kakou's verify there. A KK2 pass has no zlib layer, so it has one spelling, and it signs
+its community as external_aad (docs/passes.md, "KK2").
 
 The token side is built here from zlib, cbor2 and cryptography following RFC 1950, 9052 and
 9285, never from ``edge.passes``, so these tests prove the format rather than the code.
@@ -24,6 +25,7 @@ from edge import passes
 from edge.model import Outcome, PassKind, Verdict, VerifyReason
 from edge.policy import Policy
 from tests.edge import test_lane as lane_rig
+from tests.tokens import signed_token
 
 # The lane rig of tests/edge/test_lane.py: a real store, MockFactory pins, the lane thread.
 make_rig = lane_rig.make_rig
@@ -220,7 +222,16 @@ NO_MEASURE_LONG_WINDOW = Policy.model_validate(
 
 
 def _lane_token_cose(rig: lane_rig.Rig, pass_id: str) -> tuple[str, bytes]:
-    token = rig.token(pass_id)
+    """A KK1 pass the rig's lane trusts, and its COSE bytes: KK1 is the contract with spellings."""
+    token = signed_token(
+        rig.key,
+        key_id=lane_rig.KID,
+        community=lane_rig.COMMUNITY,
+        pass_id=pass_id,
+        holder="王*",
+        valid_days=(-30, 30),
+        token_format=passes.TokenFormat.KK1,
+    )
     return token, zlib.decompress(stream_of(token))
 
 
@@ -294,8 +305,9 @@ def test_a_pass_built_by_another_cose_implementation_verifies() -> None:
     assert verdict.token_id == identity_of(cose)
 
 
-def test_a_kakou_pass_verifies_with_another_cose_implementation() -> None:
-    token = passes.issue(
+def kakou_token(token_format: passes.TokenFormat) -> str:
+    """The pass of ``claims()``, issued by Kakou in ``token_format``."""
+    return passes.issue(
         KEY,
         key_id=KID,
         community="hxy",
@@ -306,7 +318,12 @@ def test_a_kakou_pass_verifies_with_another_cose_implementation() -> None:
         not_before=ISSUED_AT,
         expires=EXPIRES,
         issued_at=ISSUED_AT,
+        token_format=token_format,
     )
+
+
+def test_a_kakou_pass_verifies_with_another_cose_implementation() -> None:
+    token = kakou_token(passes.TokenFormat.KK1)
     cose = zlib.decompress(stream_of(token))
     envelope = cbor2.loads(cose)
     assert envelope.tag == 18
@@ -317,6 +334,56 @@ def test_a_kakou_pass_verifies_with_another_cose_implementation() -> None:
     assert cbor2.loads(payload) == claims()
     assert cose == cose_sign1(claims())  # Ed25519 and deterministic CBOR: the very same bytes
     assert check(token).token_id == identity_of(cose)
+
+
+def kk2_claims(**changes: object) -> dict[int, object]:
+    """KK2's claims of the same pass: no iss, nbf as the one start time, no iat."""
+    base = claims(**changes)
+    base[5] = base.pop(6)
+    del base[1]
+    return base
+
+
+def kk2_sign1(claim_map: dict[int, object], community: str = "hxy") -> bytes:
+    """COSE_Sign1 per RFC 9052 with external_aad "KK2:" + community (§4.3, §4.4)."""
+    protected = cbor2.dumps({1: -8, 4: KID.encode()}, canonical=True)
+    payload = cbor2.dumps(claim_map, canonical=True)
+    aad = b"KK2:" + community.encode()
+    signature = KEY.sign(cbor2.dumps(["Signature1", protected, aad, payload]))
+    return cbor2.dumps(cbor2.CBORTag(18, [protected, {}, payload, signature]))
+
+
+def test_a_kk2_pass_built_by_another_cose_implementation_verifies() -> None:
+    cose = kk2_sign1(kk2_claims(m4=["north"], m5="京A12345", m1=5))
+    verdict = check("KK2:" + b45(cose))
+    assert verdict.valid, verdict
+    assert verdict.claims is not None
+    assert (verdict.claims.community, verdict.claims.plate) == ("hxy", "京A12345")
+    assert verdict.token_id == identity_of(cose)
+
+
+def test_a_kakou_kk2_pass_is_the_independent_encoders_bytes() -> None:
+    """Ed25519 and deterministic CBOR, no zlib: Kakou's KK2 token is exactly what a COSE tool
+    writes, so it has one text and one identity."""
+    token = kakou_token(passes.TokenFormat.KK2)
+    cose = kk2_sign1(kk2_claims())
+    assert token == "KK2:" + b45(cose)
+    assert check(token).token_id == identity_of(cose)
+    # Every zlib spelling of it, which KK1 would take, is refused behind KK2:.
+    found = spellings(cose)
+    assert {check("KK2:" + b45(stream)).reason for stream in found.values()} == {
+        VerifyReason.BAD_STRUCTURE
+    }
+
+
+def test_kk2_of_another_community_is_another_signature() -> None:
+    """The community is signed, not carried: the same claims signed for another community are
+    another code, refused here at the signature."""
+    here = check("KK2:" + b45(kk2_sign1(kk2_claims())))
+    elsewhere = check("KK2:" + b45(kk2_sign1(kk2_claims(), community="hxz")))
+    assert here.valid
+    assert elsewhere.reason is VerifyReason.BAD_SIGNATURE
+    assert elsewhere.token_id not in ("", here.token_id)
 
 
 # ------------------------------------------------------------------ (c) what stays refused
