@@ -105,7 +105,6 @@ class Gate:
                 SystemClock(assume_synced=self.settings.clock.assume_synced),
                 self.time_keeper,
             ),
-            alarm_settings=self.settings.alarms,
         )
 
     def stop(self) -> None:

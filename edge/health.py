@@ -16,14 +16,32 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from pydantic import Field
+
 from drivers.base import DeviceStatus, Health
 from edge.bus import Bus
+from edge.configmodel import ConfigModel
 
 log = logging.getLogger(__name__)
 
-WATCH_INTERVAL_S = 5.0
+WATCH_INTERVAL_S = 2.0  # a device down shows within seconds; a look costs a few status reads
 DEVICE_DOWN = "device_down"
 SYNC_BACKLOG = "sync_backlog"
+
+
+class AlarmSettings(ConfigModel):
+    """When the gate's own state becomes an alarm on the console."""
+
+    sync_backlog_entries: int = Field(
+        default=1000,
+        ge=1,
+        description="Raise sync_backlog when more entries than this wait for the receiver.",
+    )
+    sync_silent_s: float = Field(
+        default=900.0,
+        gt=0,
+        description="Raise sync_backlog when entries wait and no acknowledgement came this long.",
+    )
 
 
 @dataclass(frozen=True, slots=True)

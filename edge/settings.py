@@ -20,6 +20,8 @@ from drivers.scanner import ScannerFamily
 from drivers.sim.thermometer import TEXT_LINE_PATTERN as SIM_LINE_PATTERN
 from drivers.thermometer import CODECS as THERMOMETER_CODECS
 from drivers.thermometer import CodecOptions, ThermometerMode
+from edge.console.settings import ConsoleSettings
+from edge.health import AlarmSettings
 from edge.model import Direction
 from edge.policy import Policy
 from edge.retention import RetentionSettings
@@ -328,39 +330,6 @@ class GpioSettings(_Model):
     )
 
 
-class ConsoleSettings(_Model):
-    enabled: bool = Field(default=True, description="Serve the console and API.")
-    host: str = Field(default="127.0.0.1", description="Listen address; loopback by default.")
-    port: int = Field(default=8080, ge=1, le=65535, description="Listen port.")
-    allowed_hosts: list[str] = Field(
-        default=[],
-        description="Names the console answers to besides localhost, any IP address and this "
-        "machine's host name (and host.local): a request for another name is refused with 400 "
-        "(DNS rebinding). E.g. ['gate-north.example.org'].",
-    )
-    max_body_bytes: int = Field(
-        default=64 * 1024,
-        ge=1024,
-        le=16 * 1024 * 1024,
-        description="Largest request body (bytes); a larger one is refused with 413 unread.",
-    )
-    max_streams: int = Field(
-        default=16, ge=1, le=1000, description="Live streams open at once, all clients."
-    )
-    max_streams_per_client: int = Field(
-        default=4, ge=1, le=100, description="Live streams one client address may hold open."
-    )
-
-    @field_validator("allowed_hosts")
-    @classmethod
-    def _host_names(cls, names: list[str]) -> list[str]:
-        cleaned = [name.strip().lower().rstrip(".") for name in names]
-        bad = [n for n in cleaned if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", n)]
-        if bad:
-            raise ValueError(f"not a host name (no scheme, port or path): {bad}")
-        return cleaned
-
-
 class ClockSettings(_Model):
     assume_synced: bool = Field(
         default=False, description="Treat the clock as synchronised (machines with an RTC)."
@@ -403,21 +372,6 @@ class CredentialsSettings(_Model):
     def names(self) -> list[str]:
         """The configured credential names."""
         return [name for name in (self.mqtt_password, self.mqtt_client_key) if name is not None]
-
-
-class AlarmSettings(_Model):
-    """When the gate's own state becomes an alarm on the console."""
-
-    sync_backlog_entries: int = Field(
-        default=1000,
-        ge=1,
-        description="Raise sync_backlog when more entries than this wait for the receiver.",
-    )
-    sync_silent_s: float = Field(
-        default=900.0,
-        gt=0,
-        description="Raise sync_backlog when entries wait and no acknowledgement came this long.",
-    )
 
 
 class Settings(_Model):

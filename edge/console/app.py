@@ -30,15 +30,15 @@ from edge.console.routes import (
     visitors,
 )
 from edge.console.routes.live import StreamSlots
+from edge.console.settings import ConsoleSettings
 from edge.console.throttle import SignInLimits
 from edge.console.work import BoundedWork
-from edge.settings import ConsoleSettings
 from edge.store.alarms import AlarmBook
 
 log = logging.getLogger(__name__)
 
 API_VERSION = "v1"
-ALARM_WATCH_S = 2.0  # device health and the sync backlog, polled without a browser open
+ALARM_WATCH_S = 2.0  # how soon an alarm the store could not take is written once it can
 STATIC_DIR = Path(__file__).parent / "static"
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -88,9 +88,9 @@ class SecurityHeaders:
 
 
 def _watch_alarms(context: ConsoleContext, hub: LiveHub, stop: threading.Event) -> None:
-    """Poll device health and the sync backlog whether or not a browser is open: an alarm is
-    raised (and kept) when it happens, not when a guard next looks at the screen. On a thread
-    of its own: a crowd of requests on the shared pool cannot hold an alarm back."""
+    """Write alarms the store could not take when they were raised, whether or not a browser is
+    open (edge.health raises device and sync alarms on the bus). On a thread of its own: a crowd
+    of requests on the shared pool cannot hold an alarm back."""
     while True:
         try:
             live.refresh_alarms(context, hub)

@@ -15,7 +15,6 @@ from drivers.base import DeviceStatus
 from edge.bus import Bus
 from edge.lane import Lane
 from edge.policy import Policy
-from edge.settings import AlarmSettings
 from edge.store import Store
 from edge.store.guards import GuardBook
 from edge.visitors import VisitorDesk
@@ -69,7 +68,6 @@ class ConsoleContext:
     """The MQTT sync's state (for the status page and the sync_backlog alarm); None: no sync."""
     clock_status: Callable[[], ClockView] | None = None
     """The clock's sync state for the status page; None: not known to the console."""
-    alarm_settings: AlarmSettings = field(default_factory=AlarmSettings)
     """When the gate's own state (the sync backlog) becomes an alarm."""
     guards: GuardBook = field(init=False)
 

@@ -91,6 +91,10 @@ ALARMS: dict[str, tuple[str, str]] = {
         "同步积压：记录未送达社区服务器",
         "Sync backlog: entries not reaching the community server",
     ),
+    "downlink_refused": (
+        "拒绝了一份社区下发的文件：请联系社区办公室核实",
+        "A document from the office was refused: check with the community office",
+    ),
 }
 
 # Quick picks for an acknowledgement's note, by alarm kind. The Chinese is what the note says
@@ -112,6 +116,7 @@ ACK_NOTES: dict[str, tuple[tuple[str, str], ...]] = {
     "store_failed": _REPAIR_NOTES,
     "disk_filling": _REPAIR_NOTES,
     "sync_backlog": (("已报告物业", "Reported to property management"),),
+    "downlink_refused": (("已报告社区办公室", "Reported to the community office"),),
 }
 
 

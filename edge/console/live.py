@@ -23,10 +23,10 @@ from datetime import datetime
 from typing import Any
 
 from edge.bus import Bus, BusEvent
+from edge.entry_document import entry_to_document
 from edge.model import Entry
 from edge.store import StoreError
 from edge.store.alarms import EACH_EVENT_KINDS, Alarm, AlarmBook, new_alarm_id
-from edge.store.records import entry_to_document
 
 __all__ = ["ALARM_KINDS", "Alarm", "EventQueue", "LiveHub", "StoreUnavailable", "event_json"]
 
@@ -40,11 +40,12 @@ ALARM_KINDS = frozenset(
         "emergency",  # a guard put the lane in emergency free exit
         "store_failed",  # an entry could not be stored: the gate stays shut
         "lane_down",  # the lane's worker died: the gate stays locked
-        "device_down",  # polled: a device reports down
+        "device_down",  # edge.health: a device reports down
         "door_forced",  # the door contact opened while the lock was shut
         "door_held_open",  # open longer than [lanes.door] held_open_s
         "disk_filling",  # edge.retention: the state directory's disk is nearly full
-        "sync_backlog",  # polled: entries wait for the community receiver too long or too many
+        "sync_backlog",  # edge.health: entries wait for the community receiver too long or too many
+        "downlink_refused",  # sync: a signed office document refused as implausible or misused
     }
 )
 RECENT_ALARMS = 200
@@ -85,8 +86,6 @@ class LiveHub:
         self._unsaved: list[str] = []  # board ids the store has not taken yet, oldest first
         self._renamed: dict[str, str] = {}  # a board id → the open alarm the store already had
         self._store_failing = False
-        self._active: set[str] = set()  # polled conditions seen active (see ``condition``)
-        self._next_check_s: dict[str, float] = {}
         self._unsubscribe: Callable[[], None] | None = None
         self.events_seen: dict[str, int] = {}
         self.outcomes_seen: dict[str, int] = {}
@@ -143,30 +142,6 @@ class LiveHub:
             self.flush()
             self._broadcast({"topic": "alarm_board", "lane": lane, "data": {}})
         return alarm
-
-    def condition(self, key: str, lane: str, kind: str, *, active: bool, detail: str) -> None:
-        """A state the console polls (a device down, the sync backlog) as an alarm.
-
-        The alarm is raised when the condition starts; once a guard acknowledged it, it is not
-        raised again until the condition has cleared (a device that stays down beeps once).
-        ``key`` names the condition: two devices of one lane are two conditions.
-        """
-        with self._lock:
-            if not active:
-                self._active.discard(key)
-                return
-            if key in self._active:
-                return
-            self._active.add(key)
-        self.raise_alarm(lane, kind, detail)
-
-    def due(self, check: str, every_s: float, mono_s: float) -> bool:
-        """True at most once every ``every_s`` per ``check``: paces costly polls across streams."""
-        with self._lock:
-            if mono_s < self._next_check_s.get(check, float("-inf")):
-                return False
-            self._next_check_s[check] = mono_s + every_s
-            return True
 
     def alarms(self, *, include_acked: bool = False) -> list[Alarm]:
         """The open alarms, oldest first; with ``include_acked`` the latest ones, newest first."""

@@ -10,7 +10,7 @@ from edge.console.auth import GuardDep
 from edge.console.deps import ContextDep
 from edge.console.filters import EntryFiltersDep
 from edge.console.schemas import EntriesPage
-from edge.store.records import entry_to_document
+from edge.entry_document import entry_to_document
 
 router = APIRouter(prefix="/api/v1", tags=["entries"])
 

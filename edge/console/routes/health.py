@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from drivers.base import Health as DeviceHealth
+from edge.console.auth import GuardDep
 from edge.console.deps import ContextDep
 from edge.console.routes.live import hub_of
-from edge.console.routes.status import GateStatus, gate_status
+from edge.console.routes.status import GateStatus, TrustState, gate_status, trust_state
 from edge.console.schemas import Health, LaneView
 
 router = APIRouter(prefix="/api/v1", tags=["health"])
@@ -37,3 +38,11 @@ def status(request: Request, context: ContextDep) -> GateStatus:
     """Devices with their last reading and error, sync, clock, storage and open alarms (open,
     like health: no personal data)."""
     return gate_status(context, hub_of(request))
+
+
+@router.get("/trust", response_model=TrustState)
+def trust(context: ContextDep, guard: GuardDep) -> TrustState:
+    """The keys this gate trusts, where each came from, and every recent change of trust.
+
+    Needs a session: nothing in it is secret, but it tells a stranger which keys to go after."""
+    return trust_state(context)

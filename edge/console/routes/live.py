@@ -13,36 +13,30 @@ import json
 import logging
 import queue
 import threading
-import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from drivers.base import Health as DeviceHealth
 from edge.console import i18n
 from edge.console.auth import GuardDep, MaybeGuardDep
 from edge.console.defs.request import AckRequest
 from edge.console.defs.response import AlarmView
-from edge.console.deps import ConsoleContext, ContextDep, SyncView, invalid
-from edge.console.live import STORE_ERRORS, Alarm, EventQueue, LiveHub, StoreUnavailable
+from edge.console.deps import ConsoleContext, ContextDep, invalid
+from edge.console.live import Alarm, EventQueue, LiveHub, StoreUnavailable
 from edge.console.throttle import client_key
 from edge.console.work import BoundedWork
 from edge.lane import Lane
 from edge.model import PassKind
-from edge.settings import AlarmSettings
 from edge.store.alarms import MAX_NOTE_CHARS, NOTE_REQUIRED_KINDS, NoteRefused
-from edge.store.outbox import pending
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["live"])
 
 HEARTBEAT_S = 1.0  # a fresh state at least this often: timers, device health, no-bus gates
-SYNC_CHECK_EVERY_S = 5.0  # the sync's status reads the outbox: not once a second per browser
 
 
 def hub_of(request: Request) -> LiveHub:
@@ -107,64 +101,10 @@ def guard_names(context: ConsoleContext, alarms: list[Alarm]) -> dict[str, str]:
     return {g.id: g.name for g in context.guards.all()}
 
 
-def check_devices(context: ConsoleContext, hub: LiveHub) -> None:
-    """A device that goes down raises an alarm (the drivers report health, not events, here)."""
-    for device in context.device_status():
-        hub.condition(
-            device.name,
-            device.name.split("/", 1)[0],
-            "device_down",
-            active=device.health is DeviceHealth.DOWN,
-            detail=f"{device.name}: {device.detail}",
-        )
-
-
-def sync_backlog_detail(
-    sync: SyncView,
-    oldest_pending_at: datetime | None,
-    settings: AlarmSettings,
-    now: datetime,
-) -> str | None:
-    """Why the sync backlog is an alarm now (too many entries wait, or they wait and no
-    acknowledgement came for ``sync_silent_s``), or None when it is not."""
-    if sync.backlog > settings.sync_backlog_entries:
-        return f"backlog {sync.backlog} (alarm above {settings.sync_backlog_entries})"
-    if sync.backlog == 0 or oldest_pending_at is None:
-        return None
-    # Silent since the last acknowledgement, or since the oldest entry waiting if that is later
-    # (or if no acknowledgement came since the gate started).
-    since = oldest_pending_at
-    if sync.last_ack_at is not None and sync.last_ack_at > since:
-        since = sync.last_ack_at
-    silent_s = (now - since).total_seconds()
-    if silent_s <= settings.sync_silent_s:
-        return None
-    return f"backlog {sync.backlog}; no acknowledgement for {silent_s / 60:.0f} min"
-
-
-def check_sync(context: ConsoleContext, hub: LiveHub) -> None:
-    """The sync_backlog alarm, when [mqtt] sync runs."""
-    if context.sync_status is None or not hub.due("sync", SYNC_CHECK_EVERY_S, time.monotonic()):
-        return
-    try:
-        sync = context.sync_status()
-        oldest = pending(context.store, limit=1) if sync is not None else []
-    except STORE_ERRORS as exc:
-        log.warning("could not read the sync state for the backlog check: %s", exc)
-        return
-    if sync is None:
-        return
-    detail = sync_backlog_detail(
-        sync, oldest[0].queued_at if oldest else None, context.alarm_settings, context.now()
-    )
-    hub.condition("sync", "", "sync_backlog", active=detail is not None, detail=detail or "")
-
-
 def refresh_alarms(context: ConsoleContext, hub: LiveHub) -> None:
-    """The console's periodic alarm work: store what could not be stored, poll the states."""
+    """Store the alarms the store could not take yet. Device and sync health are not polled
+    here: edge.health announces them on the bus, console or not."""
     hub.flush()
-    check_devices(context, hub)
-    check_sync(context, hub)
 
 
 def alarm_json(alarm: Alarm) -> dict[str, Any]:

@@ -7,6 +7,7 @@ post is often offline). Chinese first; the language switch is a cookie the serve
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from html import escape
 from typing import Annotated, Literal
@@ -20,7 +21,7 @@ from edge.console.auth import MaybeGuardDep
 from edge.console.deps import ConsoleContext, ContextDep
 from edge.console.routes.ledgers import ledger_names
 from edge.console.routes.live import hub_of
-from edge.console.routes.status import gate_status
+from edge.console.routes.status import gate_status, trust_state
 from edge.model import Outcome
 from edge.store.guards import Guard
 
@@ -500,8 +501,50 @@ def status_page(request: Request, context: ContextDep, guard: MaybeGuardDep) -> 
 <th>{t(lang, "状态", "Health")}</th><th>{t(lang, "说明", "Detail")}</th>
 <th>{t(lang, "最后读数", "Last reading")}</th><th>{t(lang, "最后通信", "Last frame")}</th>
 <th>{t(lang, "最后错误", "Last error")}</th></tr></thead>
-<tbody>{devices}</tbody></table></div></section>"""
+<tbody>{devices}</tbody></table></div>{trust_section(lang, context, when) if guard else ""}</section>"""
     return page(lang, "状态", body, guard=guard, current="/status")
+
+
+def trust_section(
+    lang: str, context: ConsoleContext, when: Callable[[datetime | None], str]
+) -> str:
+    """The keys the gate trusts and the trust audit, for a signed-in guard (docs/passes.md)."""
+    trust = trust_state(context)
+    actions = {
+        "added": ("新增", "added"),
+        "replaced": ("替换", "replaced"),
+        "moved": ("来源变更", "moved"),
+        "retired": ("停用", "retired"),
+        "revoked": ("吊销", "revoked"),
+    }
+
+    def at(text: str) -> str:
+        return when(datetime.fromisoformat(text))
+
+    keys = "".join(
+        f'<tr class="{"down" if k.revoked else "ok"}" data-kid="{escape(k.kid)}">'
+        f"<td>{escape(k.kid)}</td><td>{escape(k.source)}</td><td><code>{escape(k.fingerprint)}"
+        f"</code></td><td>{at(k.added_at)}</td>"
+        f"<td>{t(lang, '已吊销', 'revoked') if k.revoked else t(lang, '有效', 'trusted')}</td></tr>"
+        for k in trust.keys
+    )
+    changes = "".join(
+        f'<tr data-action="{escape(c.action)}"><td>{at(c.at)}</td><td>{escape(c.kid)}</td>'
+        f"<td>{t(lang, *actions.get(c.action, (c.action, c.action)))}</td>"
+        f"<td>{escape(c.source)}</td><td>{escape(c.detail)}</td></tr>"
+        for c in trust.changes
+    )
+    return f"""
+<h2>{t(lang, "信任的签发密钥", "Trusted keys")}</h2>
+<div class="scroll"><table id="trusted-keys"><thead><tr><th>{t(lang, "密钥", "Key")}</th>
+<th>{t(lang, "来源", "Source")}</th><th>{t(lang, "指纹", "Fingerprint")}</th>
+<th>{t(lang, "加入时间", "Added")}</th><th>{t(lang, "状态", "State")}</th></tr></thead>
+<tbody>{keys}</tbody></table></div>
+<h2>{t(lang, "信任变更记录", "Changes of trust")}</h2>
+<div class="scroll"><table id="trust-changes"><thead><tr><th>{t(lang, "时间", "Time")}</th>
+<th>{t(lang, "密钥", "Key")}</th><th>{t(lang, "变更", "Change")}</th>
+<th>{t(lang, "来源", "Source")}</th><th>{t(lang, "说明", "Detail")}</th></tr></thead>
+<tbody>{changes}</tbody></table></div>"""
 
 
 @router.get("/kiosk")

@@ -91,6 +91,37 @@ class GateStatus(BaseModel):
     alarms: list[OpenAlarm]
 
 
+class TrustedKeyState(BaseModel):
+    kid: str
+    source: str = Field(description="config:FILE.pub, downlink:vN, gate-visitor-key or sim.")
+    added_at: str
+    revoked: bool
+    fingerprint: str = Field(description="To compare with the office's copy of the key.")
+
+
+class TrustChangeState(BaseModel):
+    at: str
+    kid: str
+    source: str
+    action: str = Field(description="added, replaced, moved, retired or revoked.")
+    detail: str
+
+
+class TrustState(BaseModel):
+    """Which keys this gate trusts and the latest changes of trust (the audit), newest first."""
+
+    keys: list[TrustedKeyState]
+    changes: list[TrustChangeState]
+
+
+def trust_state(context: ConsoleContext, limit: int = 50) -> TrustState:
+    report = context.store.trust_report(limit)
+    return TrustState(
+        keys=[TrustedKeyState(**key._asdict()) for key in report.keys],
+        changes=[TrustChangeState(**change._asdict()) for change in report.changes],
+    )
+
+
 def _last_readings(context: ConsoleContext) -> dict[str, tuple[float, datetime]]:
     """Each sensor's latest reading in the recent entries (manual readings are the guard's)."""
     try:

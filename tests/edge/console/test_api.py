@@ -17,18 +17,16 @@ from fastapi.testclient import TestClient
 from drivers.base import Health as DeviceHealth
 from drivers.sim.thermometer import SimGyMcu90614
 from edge.boot import build_gate
+from edge.bus import BusEvent
 from edge.clock import SystemClock
 from edge.console import i18n
 from edge.console.app import CONTENT_SECURITY_POLICY, STATIC_DIR, create_app
-from edge.console.deps import SyncView
 from edge.console.live import ALARM_KINDS
 from edge.console.routes import entries as entry_routes
 from edge.console.routes import health as health_routes
 from edge.console.routes import lanes as lane_routes
 from edge.console.routes import sim as sim_routes
-from edge.console.routes.live import sync_backlog_detail
 from edge.model import PassKind
-from edge.settings import AlarmSettings
 from edge.store.alarms import AlarmBook
 from edge.store.guards import GuardBook, Role
 from tests.drivers.waiting import wait_until
@@ -47,6 +45,7 @@ from tests.edge.console.conftest import (
 EVERY_ROUTE = {
     ("GET", "/api/v1/health"),
     ("GET", "/api/v1/status"),
+    ("GET", "/api/v1/trust"),
     ("GET", "/api/v1/lanes"),
     ("GET", "/api/v1/lanes/{lane_id}"),
     ("POST", "/api/v1/lanes/{lane_id}/answers"),
@@ -589,9 +588,12 @@ def test_a_device_down_alarm_is_raised_once_per_outage(sim_console: Console) -> 
     assert ack.status_code == 200, ack.text
     for _ in range(5):  # still down: acknowledged, so no new alarm at each refresh
         assert sim_console.client.get("/api/v1/live/state").json()["alarms"] == []
+    cleared: list[BusEvent] = []
+    gate.bus.subscribe(lambda event: event.topic == "cleared" and cleared.append(event))
     thermometer.replug()
     assert wait_until(lambda: health() is DeviceHealth.OK, 10)
-    assert _alarms(sim_console) == []  # this refresh sees it back
+    assert wait_until(lambda: cleared, 15)  # edge.health saw it back
+    assert _alarms(sim_console) == []
     thermometer.unplug()
     assert wait_until(lambda: health() is DeviceHealth.DOWN, WAIT_S)
     second = _wait_alarm(sim_console, "device_down")
@@ -607,36 +609,6 @@ def test_a_device_down_is_stored_with_no_browser_looking(sim_console: Console) -
     book = AlarmBook(gate.store)
     thermometer.unplug()
     assert wait_until(lambda: [a.kind for a in book.open_alarms()] == ["device_down"], 15)
-
-
-# ------------------------------------------------------------------------- sync backlog
-
-NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-LIMITS = AlarmSettings(sync_backlog_entries=100, sync_silent_s=900)
-
-
-def _view(backlog: int, last_ack_at: datetime | None = None) -> SyncView:
-    return SyncView(connected=True, broker="b:1883", backlog=backlog, last_ack_at=last_ack_at)
-
-
-def test_the_sync_backlog_rule() -> None:
-    long_ago = NOW - timedelta(hours=2)
-    assert sync_backlog_detail(_view(0), None, LIMITS, NOW) is None
-    too_many = sync_backlog_detail(_view(101), NOW, LIMITS, NOW)
-    assert too_many is not None
-    assert too_many == "backlog 101 (alarm above 100)"
-    assert sync_backlog_detail(_view(100), NOW - timedelta(seconds=60), LIMITS, NOW) is None
-    # Waiting longer than sync_silent_s with no acknowledgement since.
-    silent = sync_backlog_detail(_view(3), long_ago, LIMITS, NOW)
-    assert silent is not None
-    assert silent == "backlog 3; no acknowledgement for 120 min"
-    # A recent acknowledgement: the receiver is alive, the rest is on its way.
-    recent_ack = _view(3, last_ack_at=NOW - timedelta(seconds=30))
-    assert sync_backlog_detail(recent_ack, long_ago, LIMITS, NOW) is None
-    # An old acknowledgement, but the entries waiting are only a minute old: not yet.
-    old_ack = _view(3, last_ack_at=long_ago)
-    assert sync_backlog_detail(old_ack, NOW - timedelta(seconds=60), LIMITS, NOW) is None
-    assert sync_backlog_detail(old_ack, NOW - timedelta(seconds=901), LIMITS, NOW) is not None
 
 
 def _closed_port() -> int:
@@ -725,6 +697,29 @@ def test_status_shows_devices_sync_clock_storage_and_alarms(
     assert "同步未启用" in page
     assert "36.7 °C" in page
     assert "门被强行打开" in page
+
+
+def test_the_trust_store_and_its_audit_are_shown_to_a_signed_in_guard_only(
+    sim_console: Console,
+) -> None:
+    trust = sim_console.client.get("/api/v1/trust")
+    assert trust.status_code == 200, trust.text
+    body = trust.json()
+    assert {(k["kid"], k["revoked"]) for k in body["keys"]} == {
+        ("sim", False),
+        ("gate-north", False),
+    }
+    assert {(c["kid"], c["action"]) for c in body["changes"]} >= {
+        ("sim", "added"),
+        ("gate-north", "added"),
+    }
+    page = sim_console.client.get("/status").text
+    assert 'id="trusted-keys"' in page
+    assert 'data-kid="gate-north"' in page
+    assert 'id="trust-changes"' in page
+    with TestClient(create_app(console_context(sim_console.gate)), base_url=HOST) as anonymous:
+        assert anonymous.get("/api/v1/trust").status_code == 401
+        assert 'id="trusted-keys"' not in anonymous.get("/status").text
 
 
 def test_status_shows_the_clock_as_boot_sees_it(tmp_path: Path) -> None:
