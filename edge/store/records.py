@@ -12,11 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from edge.entry_document import DocumentError, entry_from_document, epoch_us
-
-# Re-exported only for edge/console/ (live.py, routes/entries.py), until they import it from
-# edge.entry_document, where it lives.
-from edge.entry_document import entry_to_document as entry_to_document
+from edge.entry_document import DocumentError, entry_from_document, entry_to_document, epoch_us
 from edge.model import Entry
 
 SqlValue = str | int | float | bytes | None
