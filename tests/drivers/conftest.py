@@ -1,4 +1,4 @@
-"""Fixtures for driver tests: simulated devices on ptys, the real drivers attached, mock pins."""
+"""Fixtures for driver tests: simulated devices on ptys, the real drivers attached."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gpiozero.pins.mock import MockFactory
 
 from drivers.base import DeviceStatus, Reading, ReadingFault, Scan
 from drivers.scanner import SerialScanner
@@ -19,15 +18,6 @@ from drivers.thermometer import SerialThermometer
 QUERY_TIMEOUT_S = 0.3
 REOPEN_MIN_S = 0.05
 REOPEN_MAX_S = 0.4
-
-
-@pytest.fixture
-def mock_factory() -> Iterator[MockFactory]:
-    """A fresh MockFactory per test, reset and closed afterwards (gpiozero's own pattern)."""
-    factory = MockFactory()
-    yield factory
-    factory.reset()
-    factory.close()
 
 
 @pytest.fixture
@@ -49,50 +39,28 @@ def sim_scanner(tmp_path: Path) -> Iterator[SimGm65]:
 class ThermometerProbe:
     """A started SerialThermometer plus everything it reported."""
 
-    def __init__(self, driver: SerialThermometer) -> None:
-        self.driver = driver
+    def __init__(self, name: str, url: str, **options: Any) -> None:
         self.readings: list[Reading] = []
         self.faults: list[tuple[ReadingFault, str]] = []
         self.statuses: list[DeviceStatus] = []
-
-
-@pytest.fixture
-def attach_thermometer(
-    sim_thermometer: SimGyMcu90614,
-) -> Iterator[Callable[..., ThermometerProbe]]:
-    """Build a SerialThermometer on the simulator's stable link and start it."""
-    probes: list[ThermometerProbe] = []
-
-    def attach(**options: Any) -> ThermometerProbe:
-        holder: list[ThermometerProbe] = []
-        options.setdefault("query_timeout_s", QUERY_TIMEOUT_S)
-        options.setdefault("reopen_min_s", REOPEN_MIN_S)
-        options.setdefault("reopen_max_s", REOPEN_MAX_S)
-        driver = SerialThermometer(
-            "thermo-1",
-            sim_thermometer.port,
-            on_fault=lambda fault, raw: holder[0].faults.append((fault, raw)),
-            on_status=lambda status: holder[0].statuses.append(status),
+        self.driver = SerialThermometer(
+            name,
+            url,
+            on_fault=lambda fault, raw: self.faults.append((fault, raw)),
+            on_status=self.statuses.append,
             **options,
         )
-        probe = ThermometerProbe(driver)
-        holder.append(probe)
-        probes.append(probe)
-        driver.start(probe.readings.append)
-        return probe
-
-    yield attach
-    for probe in probes:
-        probe.driver.stop()
+        self.driver.start(self.readings.append)
 
 
 class ScannerProbe:
     """A started SerialScanner plus everything it reported."""
 
-    def __init__(self, driver: SerialScanner) -> None:
-        self.driver = driver
+    def __init__(self, name: str, url: str, **options: Any) -> None:
         self.scans: list[Scan] = []
         self.statuses: list[DeviceStatus] = []
+        self.driver = SerialScanner(name, url, on_status=self.statuses.append, **options)
+        self.driver.start(self.scans.append)
 
     @property
     def texts(self) -> list[str]:
@@ -100,26 +68,42 @@ class ScannerProbe:
 
 
 @pytest.fixture
-def attach_scanner(sim_scanner: SimGm65) -> Iterator[Callable[..., ScannerProbe]]:
-    """Build a SerialScanner on the simulator's stable link and start it."""
-    probes: list[ScannerProbe] = []
-
-    def attach(**options: Any) -> ScannerProbe:
-        holder: list[ScannerProbe] = []
-        options.setdefault("reopen_min_s", REOPEN_MIN_S)
-        options.setdefault("reopen_max_s", REOPEN_MAX_S)
-        driver = SerialScanner(
-            "scanner-1",
-            sim_scanner.port,
-            on_status=lambda status: holder[0].statuses.append(status),
-            **options,
-        )
-        probe = ScannerProbe(driver)
-        holder.append(probe)
-        probes.append(probe)
-        driver.start(probe.scans.append)
-        return probe
-
-    yield attach
+def started_probes() -> Iterator[list[ThermometerProbe | ScannerProbe]]:
+    """Probes a test starts; their drivers are stopped afterwards."""
+    probes: list[ThermometerProbe | ScannerProbe] = []
+    yield probes
     for probe in probes:
         probe.driver.stop()
+
+
+@pytest.fixture
+def attach_thermometer(
+    sim_thermometer: SimGyMcu90614, started_probes: list[ThermometerProbe | ScannerProbe]
+) -> Callable[..., ThermometerProbe]:
+    """Build a SerialThermometer on the simulator's stable link and start it."""
+
+    def attach(**options: Any) -> ThermometerProbe:
+        options.setdefault("query_timeout_s", QUERY_TIMEOUT_S)
+        options.setdefault("reopen_min_s", REOPEN_MIN_S)
+        options.setdefault("reopen_max_s", REOPEN_MAX_S)
+        probe = ThermometerProbe("thermo-1", sim_thermometer.port, **options)
+        started_probes.append(probe)
+        return probe
+
+    return attach
+
+
+@pytest.fixture
+def attach_scanner(
+    sim_scanner: SimGm65, started_probes: list[ThermometerProbe | ScannerProbe]
+) -> Callable[..., ScannerProbe]:
+    """Build a SerialScanner on the simulator's stable link and start it."""
+
+    def attach(**options: Any) -> ScannerProbe:
+        options.setdefault("reopen_min_s", REOPEN_MIN_S)
+        options.setdefault("reopen_max_s", REOPEN_MAX_S)
+        probe = ScannerProbe("scanner-1", sim_scanner.port, **options)
+        started_probes.append(probe)
+        return probe
+
+    return attach

@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from drivers.base import Health, Scan
 from drivers.frames import gm65
 from drivers.scanner import SerialScanner
@@ -22,6 +24,12 @@ def connected(probe: ScannerProbe) -> ScannerProbe:
     return probe
 
 
+@pytest.fixture
+def probe(attach_scanner: Attach) -> ScannerProbe:
+    """The driver with its default options, connected."""
+    return connected(attach_scanner())
+
+
 def scans_after(probe: ScannerProbe, count: int, quiet_s: float = 0.25) -> list[Scan]:
     """Wait for ``count`` scans, then a little longer to catch any extra (there must be none)."""
     assert wait_until(lambda: len(probe.scans) >= count, timeout_s=5.0), probe.scans
@@ -29,31 +37,27 @@ def scans_after(probe: ScannerProbe, count: int, quiet_s: float = 0.25) -> list[
     return probe.scans
 
 
-def test_cr_tail(attach_scanner: Attach, sim_scanner: SimGm65) -> None:
-    probe = connected(attach_scanner())
+def test_cr_tail(probe: ScannerProbe, sim_scanner: SimGm65) -> None:
     sim_scanner.present("KAKOU:pass:0001")
     assert scans_after(probe, 1) == [Scan("KAKOU:pass:0001", "scanner-1", raw_length=15)]
 
 
-def test_lf_and_crlf_tails(attach_scanner: Attach, sim_scanner: SimGm65) -> None:
-    probe = connected(attach_scanner())
+def test_lf_and_crlf_tails(probe: ScannerProbe, sim_scanner: SimGm65) -> None:
     sim_scanner.present("first", tail=b"\n")
     sim_scanner.present("second", tail=b"\r\n")
     scans_after(probe, 2)
     assert probe.texts == ["first", "second"]
 
 
-def test_no_tail_ends_at_the_idle_gap(attach_scanner: Attach, sim_scanner: SimGm65) -> None:
-    probe = connected(attach_scanner())
+def test_no_tail_ends_at_the_idle_gap(probe: ScannerProbe, sim_scanner: SimGm65) -> None:
     sim_scanner.present("no-tail-code", tail=b"")
     scans_after(probe, 1)
     assert probe.texts == ["no-tail-code"]
 
 
 def test_a_megabyte_flood_is_one_truncated_scan_and_the_next_code_reads(
-    attach_scanner: Attach, sim_scanner: SimGm65
+    probe: ScannerProbe, sim_scanner: SimGm65
 ) -> None:
-    probe = connected(attach_scanner())
     sim_scanner.present_huge(MEGABYTE)
     sim_scanner.present("NEXT")
     scans = scans_after(probe, 2)
@@ -65,9 +69,8 @@ def test_a_megabyte_flood_is_one_truncated_scan_and_the_next_code_reads(
 
 
 def test_a_flood_without_tail_is_ended_by_the_idle_gap(
-    attach_scanner: Attach, sim_scanner: SimGm65
+    probe: ScannerProbe, sim_scanner: SimGm65
 ) -> None:
-    probe = connected(attach_scanner())
     sim_scanner.present_huge(MEGABYTE, tail=b"")
     assert sim_scanner.wait_sent()
     scans_after(probe, 1)
@@ -77,8 +80,7 @@ def test_a_flood_without_tail_is_ended_by_the_idle_gap(
     assert probe.texts[-1] == "after"
 
 
-def test_gbk_text_is_decoded(attach_scanner: Attach, sim_scanner: SimGm65) -> None:
-    probe = connected(attach_scanner())
+def test_gbk_text_is_decoded(probe: ScannerProbe, sim_scanner: SimGm65) -> None:
     sim_scanner.encoding = "gbk"  # the GM65 factory encoding
     sim_scanner.present("访客通行证-3号楼")
     sim_scanner.encoding = "utf-8"
@@ -88,9 +90,8 @@ def test_gbk_text_is_decoded(attach_scanner: Attach, sim_scanner: SimGm65) -> No
 
 
 def test_binary_junk_and_noise_never_stop_the_scanner(
-    attach_scanner: Attach, sim_scanner: SimGm65
+    probe: ScannerProbe, sim_scanner: SimGm65
 ) -> None:
-    probe = connected(attach_scanner())
     sim_scanner.send_binary_junk(200)
     sim_scanner.send_noise(12)
     assert sim_scanner.wait_sent()
@@ -162,9 +163,8 @@ def test_a_module_that_ignores_commands_degrades_but_still_scans(
 
 
 def test_trigger_sends_the_command_and_its_ack_is_not_a_code(
-    attach_scanner: Attach, sim_scanner: SimGm65
+    probe: ScannerProbe, sim_scanner: SimGm65
 ) -> None:
-    probe = connected(attach_scanner())
     assert probe.driver.trigger()
     assert wait_until(lambda: sim_scanner.triggers == 1)
     sim_scanner.present("TRIGGERED", tail=b"")  # the code follows the ack without a gap
@@ -181,10 +181,7 @@ def test_line_scanners_have_no_trigger(attach_scanner: Attach, sim_scanner: SimG
     assert probe.texts == ["LINE"]
 
 
-def test_unplug_and_replug_without_a_new_driver(
-    attach_scanner: Attach, sim_scanner: SimGm65
-) -> None:
-    probe = connected(attach_scanner())
+def test_unplug_and_replug_without_a_new_driver(probe: ScannerProbe, sim_scanner: SimGm65) -> None:
     sim_scanner.present("BEFORE")
     scans_after(probe, 1)
     sim_scanner.unplug()
@@ -197,8 +194,7 @@ def test_unplug_and_replug_without_a_new_driver(
     assert probe.texts == ["BEFORE", "AFTER"]
 
 
-def test_a_silent_scanner_is_healthy_and_quiet(attach_scanner: Attach) -> None:
-    probe = connected(attach_scanner())
+def test_a_silent_scanner_is_healthy_and_quiet(probe: ScannerProbe) -> None:
     time.sleep(0.2)
     assert probe.scans == []
     assert probe.driver.status().health is Health.OK

@@ -23,6 +23,12 @@ def connected(probe: ThermometerProbe) -> ThermometerProbe:
     return probe
 
 
+@pytest.fixture
+def probe(attach_thermometer: Attach) -> ThermometerProbe:
+    """The driver with its default options, connected."""
+    return connected(attach_thermometer())
+
+
 def measure(probe: ThermometerProbe) -> float:
     """Request once and return the value that arrives."""
     before = len(probe.readings)
@@ -37,9 +43,8 @@ def settle(probe: ThermometerProbe) -> None:
 
 
 def test_a_query_yields_one_reading_with_raw_values(
-    attach_thermometer: Attach, sim_thermometer: SimGyMcu90614
+    probe: ThermometerProbe, sim_thermometer: SimGyMcu90614
 ) -> None:
-    probe = connected(attach_thermometer())
     sim_thermometer.ambient_c = 25.0
     sim_thermometer.present([36.5])
     assert measure(probe) == 36.5
@@ -53,17 +58,15 @@ def test_a_query_yields_one_reading_with_raw_values(
 
 
 def test_implausible_values_are_passed_through_as_measured(
-    attach_thermometer: Attach, sim_thermometer: SimGyMcu90614
+    probe: ThermometerProbe, sim_thermometer: SimGyMcu90614
 ) -> None:
-    probe = connected(attach_thermometer())
     sim_thermometer.present([0.0, 85.0, 33.0])
     assert [measure(probe) for _ in range(3)] == [0.0, 85.0, 33.0]
 
 
 def test_nobody_in_front_reads_ambient_or_the_then_value(
-    attach_thermometer: Attach, sim_thermometer: SimGyMcu90614
+    probe: ThermometerProbe, sim_thermometer: SimGyMcu90614
 ) -> None:
-    probe = connected(attach_thermometer())
     sim_thermometer.ambient_c = -5.0
     assert measure(probe) == -5.0
     sim_thermometer.present([36.6], then_c=36.8)
@@ -74,9 +77,8 @@ def test_nobody_in_front_reads_ambient_or_the_then_value(
     "fault", [ThermometerFault.GARBAGE_BEFORE, ThermometerFault.PARTIAL_BEFORE]
 )
 def test_noise_and_partial_frames_before_a_frame_still_give_the_reading(
-    attach_thermometer: Attach, sim_thermometer: SimGyMcu90614, fault: ThermometerFault
+    probe: ThermometerProbe, sim_thermometer: SimGyMcu90614, fault: ThermometerFault
 ) -> None:
-    probe = connected(attach_thermometer())
     sim_thermometer.fault = fault
     sim_thermometer.present([36.9, 37.1])
     assert [measure(probe) for _ in range(2)] == [36.9, 37.1]
@@ -87,9 +89,8 @@ def test_noise_and_partial_frames_before_a_frame_still_give_the_reading(
 
 
 def test_bad_checksum_is_counted_degrades_and_recovers(
-    attach_thermometer: Attach, sim_thermometer: SimGyMcu90614
+    probe: ThermometerProbe, sim_thermometer: SimGyMcu90614
 ) -> None:
-    probe = connected(attach_thermometer())
     sim_thermometer.fault = ThermometerFault.BAD_CHECKSUM
     sim_thermometer.present([36.5])
     probe.driver.request()
@@ -107,9 +108,8 @@ def test_bad_checksum_is_counted_degrades_and_recovers(
 
 
 def test_a_silent_module_times_out_without_blocking(
-    attach_thermometer: Attach, sim_thermometer: SimGyMcu90614
+    probe: ThermometerProbe, sim_thermometer: SimGyMcu90614
 ) -> None:
-    probe = connected(attach_thermometer())
     sim_thermometer.fault = ThermometerFault.SILENT
     started = time.monotonic()
     probe.driver.request()
@@ -123,9 +123,8 @@ def test_a_silent_module_times_out_without_blocking(
 
 
 def test_a_new_request_replaces_the_pending_one(
-    attach_thermometer: Attach, sim_thermometer: SimGyMcu90614
+    probe: ThermometerProbe, sim_thermometer: SimGyMcu90614
 ) -> None:
-    probe = connected(attach_thermometer())
     sim_thermometer.fault = ThermometerFault.SILENT
     probe.driver.request()
     probe.driver.request()
@@ -134,9 +133,8 @@ def test_a_new_request_replaces_the_pending_one(
 
 
 def test_a_stream_while_in_query_mode_gives_one_reading_per_request(
-    attach_thermometer: Attach, sim_thermometer: SimGyMcu90614
+    probe: ThermometerProbe, sim_thermometer: SimGyMcu90614
 ) -> None:
-    probe = connected(attach_thermometer())
     sim_thermometer.present([], then_c=36.4)
     sim_thermometer.fault = ThermometerFault.STREAM
     assert wait_until(lambda: int(probe.driver.status().extra.get("unsolicited", "0")) >= 3)
@@ -148,9 +146,8 @@ def test_a_stream_while_in_query_mode_gives_one_reading_per_request(
 
 
 def test_wrong_baud_looks_like_garbage_and_degrades(
-    attach_thermometer: Attach, sim_thermometer: SimGyMcu90614
+    probe: ThermometerProbe, sim_thermometer: SimGyMcu90614
 ) -> None:
-    probe = connected(attach_thermometer())
     sim_thermometer.fault = ThermometerFault.WRONG_BAUD
     probe.driver.request()
     settle(probe)
@@ -172,9 +169,8 @@ def test_continuous_mode_switches_the_module_and_forwards_only_requested_frames(
 
 
 def test_unplug_goes_down_and_replug_recovers_without_a_new_driver(
-    attach_thermometer: Attach, sim_thermometer: SimGyMcu90614
+    probe: ThermometerProbe, sim_thermometer: SimGyMcu90614
 ) -> None:
-    probe = connected(attach_thermometer())
     sim_thermometer.present([36.5])
     assert measure(probe) == 36.5
 
@@ -230,8 +226,7 @@ def test_unknown_model_is_a_configuration_error() -> None:
         SerialThermometer("t", "loop://", model="mlx-9000")
 
 
-def test_stop_is_quiet_and_final(attach_thermometer: Attach) -> None:
-    probe = connected(attach_thermometer())
+def test_stop_is_quiet_and_final(probe: ThermometerProbe) -> None:
     probe.driver.request()
     probe.driver.stop()
     settle(probe)

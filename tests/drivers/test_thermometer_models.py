@@ -117,20 +117,16 @@ def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
     model: Model = request.param
     sim = model.make_sim(tmp_path / "ttyMODULE")
     sim.start()
-    holder: list[ThermometerProbe] = []
-    driver = SerialThermometer(
+    probe = ThermometerProbe(
         "thermo-m",
         sim.port,
         model=model.model,
         query_timeout_s=QUERY_TIMEOUT_S,
         reopen_min_s=REOPEN_MIN_S,
         reopen_max_s=REOPEN_MAX_S,
-        on_fault=lambda fault, raw: holder[0].faults.append((fault, raw)),
         **model.options,
     )
-    probe = ThermometerProbe(driver)
-    holder.append(probe)
-    driver.start(probe.readings.append)
+    driver = probe.driver
     try:
         assert wait_until(lambda: driver.status().health is Health.OK)
         yield Rig(model, sim, probe)
@@ -218,19 +214,10 @@ def lu_sim(tmp_path: Path) -> Iterator[SimLu90614]:
 
 
 def attach_lu(sim: SimLu90614, model: str) -> tuple[SerialThermometer, ThermometerProbe]:
-    holder: list[ThermometerProbe] = []
-    driver = SerialThermometer(
-        "lu",
-        sim.port,
-        model=model,
-        query_timeout_s=QUERY_TIMEOUT_S,
-        reopen_min_s=REOPEN_MIN_S,
-        on_fault=lambda fault, raw: holder[0].faults.append((fault, raw)),
+    probe = ThermometerProbe(
+        "lu", sim.port, model=model, query_timeout_s=QUERY_TIMEOUT_S, reopen_min_s=REOPEN_MIN_S
     )
-    probe = ThermometerProbe(driver)
-    holder.append(probe)
-    driver.start(probe.readings.append)
-    return driver, probe
+    return probe.driver, probe
 
 
 def test_lu_mode_is_selected_on_open_and_after_a_replug(lu_sim: SimLu90614) -> None:
