@@ -12,10 +12,13 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from drivers.base import DeviceStatus, Health, Reading, Scan, Scanner, Thermometer
 
 Probe = Callable[[], "ProbeResult"]
+_Item_co = TypeVar("_Item_co", covariant=True)
+_Item = TypeVar("_Item")
 
 PREVIEW_CHARS = 24  # a pass token is a credential: show its start and length, never all of it
 
@@ -76,6 +79,42 @@ def describe_scan(scan: Scan) -> str:
     return f"code seen: {preview} ({len(scan.text)} chars)"
 
 
+class _Listened(Protocol[_Item_co]):
+    """What a probe needs of a device: start it with a listener, read its status, stop it."""
+
+    def start(self, listener: Callable[[_Item_co], None], /) -> None: ...
+    def status(self) -> DeviceStatus: ...
+    def stop(self) -> None: ...
+
+
+def _probe_open(
+    device: _Listened[_Item],
+    info: DeviceInfo,
+    open_timeout_s: float,
+    then: Callable[[list[_Item], threading.Event], ProbeResult],
+) -> ProbeResult:
+    """Start the device and wait for it to open; DOWN if it cannot, else ``then``'s result.
+
+    ``then`` gets what the device has reported so far and an event set at its first report.
+    The device is stopped again either way.
+    """
+    arrivals: list[_Item] = []
+    arrived = threading.Event()
+
+    def on_arrival(item: _Item) -> None:
+        arrivals.append(item)
+        arrived.set()
+
+    device.start(on_arrival)
+    try:
+        status = _wait_open(device.status, open_timeout_s)
+        if status.health is Health.DOWN:
+            return info.result(Health.DOWN, detail=status.detail)
+        return then(arrivals, arrived)
+    finally:
+        device.stop()
+
+
 def probe_thermometer(
     thermometer: Thermometer,
     info: DeviceInfo,
@@ -84,26 +123,16 @@ def probe_thermometer(
     reading_timeout_s: float = 2.5,
 ) -> ProbeResult:
     """Open the thermometer and ask for one measurement; DOWN if it cannot open or stays silent."""
-    readings: list[Reading] = []
-    arrived = threading.Event()
 
-    def on_reading(reading: Reading) -> None:
-        readings.append(reading)
-        arrived.set()
-
-    thermometer.start(on_reading)
-    try:
-        status = _wait_open(thermometer.status, open_timeout_s)
-        if status.health is Health.DOWN:
-            return info.result(Health.DOWN, detail=status.detail)
+    def measure(readings: list[Reading], arrived: threading.Event) -> ProbeResult:
         thermometer.request()
         if not arrived.wait(reading_timeout_s):
             detail = f"no reading within {reading_timeout_s:g} s ({thermometer.status().detail})"
             return info.result(Health.DOWN, detail=detail)
         status = thermometer.status()
         return info.result(status.health, describe_reading(readings[0]), status.detail)
-    finally:
-        thermometer.stop()
+
+    return _probe_open(thermometer, info, open_timeout_s, measure)
 
 
 def probe_scanner(
@@ -114,18 +143,8 @@ def probe_scanner(
     listen_s: float = 1.0,
 ) -> ProbeResult:
     """Open a scanner or camera and listen briefly; open with no code seen is healthy."""
-    scans: list[Scan] = []
-    arrived = threading.Event()
 
-    def on_scan(scan: Scan) -> None:
-        scans.append(scan)
-        arrived.set()
-
-    scanner.start(on_scan)
-    try:
-        status = _wait_open(scanner.status, open_timeout_s)
-        if status.health is Health.DOWN:
-            return info.result(Health.DOWN, detail=status.detail)
+    def listen(scans: list[Scan], arrived: threading.Event) -> ProbeResult:
         arrived.wait(listen_s)
         status = scanner.status()
         if scans:
@@ -133,8 +152,8 @@ def probe_scanner(
         frames = status.extra.get("frames")
         seen = f"open, {frames} frames, no code seen" if frames else "open, no code seen"
         return info.result(status.health, seen, status.detail)
-    finally:
-        scanner.stop()
+
+    return _probe_open(scanner, info, open_timeout_s, listen)
 
 
 def run_probes(probes: Sequence[Probe]) -> list[ProbeResult]:
