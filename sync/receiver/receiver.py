@@ -72,16 +72,20 @@ class Parsed:
     status: GateStatusRow | None = None
 
 
+def _rejected(what: str, topic: str, payload: bytes, reason: str) -> Parsed:
+    """A whole message refused: logged, and kept as a reject with its reason."""
+    log.warning("rejected a %s on %s: %s", what, topic, reason)
+    return Parsed(rejects=[RejectedMessage.of(topic, payload, reason)])
+
+
 def parse_entries_message(where: GateTopic, topic: str, payload: bytes) -> Parsed:
     """A batch from ``topic``, every entry checked strictly; never raises on bad input."""
     batch = parse_payload(EntryBatch, payload)
     if isinstance(batch, Malformed):
-        log.warning("rejected a message on %s: %s", topic, batch.reason)
-        return Parsed(rejects=[RejectedMessage.of(topic, payload, f"batch: {batch.reason}")])
+        return _rejected("message", topic, payload, f"batch: {batch.reason}")
     if (batch.community, batch.gate) != (where.community, where.gate):
         reason = f"batch names {batch.community}/{batch.gate} on another gate's topic"
-        log.warning("rejected a message on %s: %s", topic, reason)
-        return Parsed(rejects=[RejectedMessage.of(topic, payload, reason)])
+        return _rejected("message", topic, payload, reason)
     parsed = Parsed()
     good: list[IncomingEntry] = []
     for index, document in enumerate(batch.entries):
@@ -105,10 +109,9 @@ def parse_entries_message(where: GateTopic, topic: str, payload: bytes) -> Parse
 def parse_status_message(where: GateTopic, topic: str, payload: bytes) -> Parsed:
     status = parse_payload(Status, payload)
     if isinstance(status, Malformed):
-        log.warning("rejected a status on %s: %s", topic, status.reason)
-        return Parsed(rejects=[RejectedMessage.of(topic, payload, f"status: {status.reason}")])
+        return _rejected("status", topic, payload, f"status: {status.reason}")
     if (status.community, status.gate) != (where.community, where.gate):
-        return Parsed(rejects=[RejectedMessage.of(topic, payload, "status of another gate")])
+        return _rejected("status", topic, payload, "status of another gate")
     return Parsed(
         status=GateStatusRow(
             community=status.community,
