@@ -27,8 +27,8 @@ import qr_images
 
 from drivers.base import Scan
 from drivers.camera import CameraScanner
-from edge.boot import build_gate
-from edge.settings import Settings, load_settings
+from edge.app.boot import build_gate
+from edge.app.settings import Settings, load_settings
 
 MB = 1024 * 1024
 

@@ -2,7 +2,7 @@
 
 Every class takes ``pin_factory`` like gpiozero's own devices, so tests run the same code on
 gpiozero's MockFactory. Fail-secure: the relay starts released and is released again on close and
-at interpreter exit; the service (edge.boot) turns systemd's SIGTERM into a normal exit so that
+at interpreter exit; the service (edge.app.boot) turns systemd's SIGTERM into a normal exit so that
 cleanup runs (gpiozero resets pins only at a normal exit, and the kernel otherwise keeps an
 energised output energised after the process dies).
 """

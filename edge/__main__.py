@@ -1,5 +1,5 @@
 """``python -m edge`` runs the ``kakou`` command."""
 
-from edge.cli import main
+from edge.app.cli import main
 
 main()

@@ -19,7 +19,7 @@ from datetime import datetime
 from pydantic import Field
 
 from drivers.base import DeviceStatus, Health
-from edge.bus import Bus
+from edge.bus import AlarmCleared, AlarmRaised, Bus
 from edge.configmodel import ConfigModel
 
 log = logging.getLogger(__name__)
@@ -157,11 +157,11 @@ class HealthWatcher:
         if active and key not in self._active:
             self._active[key] = lane
             log.warning("%s: %s", kind, detail)
-            self._bus.publish("alarm", lane, kind=kind, detail=detail)
+            self._bus.publish(AlarmRaised(lane=lane, kind=kind, detail=detail))
         elif not active and key in self._active:
             del self._active[key]
             log.info("%s over: %s", kind, subject)
-            self._bus.publish("cleared", lane, kind=kind, detail=subject)
+            self._bus.publish(AlarmCleared(lane=lane, kind=kind, detail=subject))
 
 
 def _lane_of(device_name: str) -> str:

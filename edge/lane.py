@@ -21,7 +21,17 @@ from typing import Any, Protocol
 
 from drivers.base import Indicator, Reading, Relay, Scan, Thermometer
 from edge import passes
-from edge.bus import Bus
+from edge.bus import (
+    ActionRejected,
+    AlarmRaised,
+    Bus,
+    EntryRecorded,
+    PolicyApplied,
+    Prompted,
+    RelayMoved,
+    ScanRead,
+    StepChanged,
+)
 from edge.clock import Clock
 from edge.model import (
     Entry,
@@ -232,7 +242,7 @@ class Lane:
         self.ctx = replace(self.ctx, policy=policy)
         self._pending_policy = None
         log.info("lane %s: new policy in force", self.ctx.lane)
-        self._bus.publish("policy_applied", self.ctx.lane)
+        self._bus.publish(PolicyApplied(lane=self.ctx.lane))
         if policy.mode is not previous.mode:
             self._office_mode(policy.mode)
 
@@ -314,7 +324,9 @@ class Lane:
         except BaseException:
             log.critical("lane %s worker died; the gate stays locked", self.ctx.lane, exc_info=True)
             self._relay.release()
-            self._bus.publish("alarm", self.ctx.lane, kind="lane_down", detail="worker died")
+            self._bus.publish(
+                AlarmRaised(lane=self.ctx.lane, kind="lane_down", detail="worker died")
+            )
             raise
         finally:
             self._alive.clear()
@@ -338,7 +350,7 @@ class Lane:
         self._state, commands = step(self._state, event, self.ctx)
         result = self._execute(commands)
         if self._state.step is not before:
-            self._bus.publish("step", self.ctx.lane, step=self._state.step.value)
+            self._bus.publish(StepChanged(lane=self.ctx.lane, step=self._state.step.value))
         return result
 
     def _execute(self, commands: list[Command]) -> ActionResult:
@@ -364,34 +376,37 @@ class Lane:
                 case OpenGate(seconds=seconds):
                     self._relay.pulse(seconds)
                     self._bus.publish(
-                        "relay",
-                        self.ctx.lane,
-                        action="pulse",
-                        seconds=seconds,
-                        entry_id=last_entry.id if last_entry else None,
-                        seq=last_entry.seq if last_entry else None,
+                        RelayMoved(
+                            lane=self.ctx.lane,
+                            action="pulse",
+                            seconds=seconds,
+                            entry_id=last_entry.id if last_entry else None,
+                            seq=last_entry.seq if last_entry else None,
+                        )
                     )
                 case HoldGateOpen():
                     self._relay.hold_open()
-                    self._bus.publish("relay", self.ctx.lane, action="hold_open")
+                    self._bus.publish(RelayMoved(lane=self.ctx.lane, action="hold_open"))
                 case ReleaseGate():
                     self._relay.release()
-                    self._bus.publish("relay", self.ctx.lane, action="release")
+                    self._bus.publish(RelayMoved(lane=self.ctx.lane, action="release"))
                 case RequestReading():
                     self._request_reading()
                 case Signal(name=name):
                     self._indicator.show(name)
                 case Prompt(step=prompt_step, code=code, detail=detail):
                     self._bus.publish(
-                        "prompt", self.ctx.lane, step=prompt_step.value, code=code, detail=detail
+                        Prompted(
+                            lane=self.ctx.lane, step=prompt_step.value, code=code, detail=detail
+                        )
                     )
                 case RaiseAlarm(kind=kind, detail=detail):
                     log.warning("alarm %s on lane %s: %s", kind, self.ctx.lane, detail)
-                    self._bus.publish("alarm", self.ctx.lane, kind=kind, detail=detail)
+                    self._bus.publish(AlarmRaised(lane=self.ctx.lane, kind=kind, detail=detail))
                 case Reject():
                     rejected = command
                     self._bus.publish(
-                        "reject", self.ctx.lane, code=command.code, detail=command.detail
+                        ActionRejected(lane=self.ctx.lane, code=command.code, detail=command.detail)
                     )
         return ActionResult(rejected, tuple(entries))
 
@@ -410,7 +425,9 @@ class Lane:
         self._unsaved[-1] = _as_unsaved(draft, then)
         if first_failure:
             log.error("could not store an entry on lane %s; gate kept shut", self.ctx.lane)
-            self._bus.publish("alarm", self.ctx.lane, kind="store_failed", detail="entry unsaved")
+            self._bus.publish(
+                AlarmRaised(lane=self.ctx.lane, kind="store_failed", detail="entry unsaved")
+            )
         return None
 
     def _keep_unsaved(self, rest: Sequence[Command]) -> None:
@@ -439,12 +456,12 @@ class Lane:
                 break
             self._unsaved.pop(0)
             stored.append(entry)
-            self._bus.publish("entry", self.ctx.lane, entry=entry)
+            self._bus.publish(EntryRecorded(lane=self.ctx.lane, entry=entry))
         return stored
 
     def _request_reading(self) -> None:
         if self._thermometer is None:
-            self._bus.publish("prompt", self.ctx.lane, step=Step.MEASURE.value, code="manual")
+            self._bus.publish(Prompted(lane=self.ctx.lane, step=Step.MEASURE.value, code="manual"))
             return
         self._thermometer.request()
 
@@ -471,11 +488,12 @@ class Lane:
             exits = self._store.household_exits(claims.unit, quota_window_start(policy, at.wall))
             history = replace(history, household_exits_in_window=exits)
         self._bus.publish(
-            "scan",
-            self.ctx.lane,
-            source=scan.source,
-            valid=verdict.valid,
-            reason=verdict.reason.value if verdict.reason else None,
+            ScanRead(
+                lane=self.ctx.lane,
+                source=scan.source,
+                valid=verdict.valid,
+                reason=verdict.reason.value if verdict.reason else None,
+            )
         )
         return PassShown(at=at, verdict=verdict, token_digest=digest, history=history)
 

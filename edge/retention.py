@@ -29,7 +29,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from edge.bus import Bus
+from edge.bus import AlarmRaised, Bus
 from edge.configmodel import ConfigModel
 from edge.store import Store
 from edge.store.outbox import purge_acked
@@ -279,7 +279,7 @@ def run_retention(
         )
         log.warning("disk filling: %s", detail)
         if bus is not None:
-            bus.publish("alarm", "", kind="disk_filling", detail=detail)
+            bus.publish(AlarmRaised(kind="disk_filling", detail=detail))
     return RetentionReport(
         purged_expired=expired,
         purged_for_size=for_size,

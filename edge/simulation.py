@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge import passes
-from edge.bus import Bus, BusEvent
+from edge.bus import Bus, BusEvent, EntryRecorded, Prompted
 from edge.model import Entry, Outcome, PassKind, VerifyReason
 from edge.rule import Reason
 
@@ -258,10 +258,10 @@ class Crowd:
         if event.lane != self._lane_id:
             return
         with self._cond:
-            if event.topic == "entry":
-                self._check(event.data["entry"])
-            elif event.topic == "prompt":
-                self._prompts.append(str(event.data.get("code")))
+            if isinstance(event, EntryRecorded):
+                self._check(event.entry)
+            elif isinstance(event, Prompted):
+                self._prompts.append(event.code)
             self._cond.notify_all()
 
     def _check(self, entry: Entry) -> None:

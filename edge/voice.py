@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 
 from pydantic import Field, model_validator
 
-from edge.bus import BusEvent
+from edge.bus import Prompted
 from edge.configmodel import ConfigModel
 
 log = logging.getLogger(__name__)
@@ -67,11 +67,9 @@ class VoiceSettings(ConfigModel):
         return self
 
 
-def phrase_for(event: BusEvent, *, english: bool = False) -> str | None:
-    """The words for a bus event, or None when it is nothing a resident needs to hear."""
-    if event.topic != "prompt":
-        return None
-    words = PHRASES.get(str(event.data.get("code", "")))
+def phrase_for(event: Prompted, *, english: bool = False) -> str | None:
+    """The words for a prompt, or None when it is nothing a resident needs to hear."""
+    words = PHRASES.get(event.code)
     if words is None:
         return None
     zh, en = words
@@ -122,8 +120,8 @@ class Speaker:
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def on_event(self, event: BusEvent) -> None:
-        """Bus listener: never blocks the lane that published."""
+    def on_event(self, event: Prompted) -> None:
+        """Bus listener for prompts: never blocks the lane that published."""
         if self._lanes and event.lane not in self._lanes:
             return
         text = phrase_for(event, english=self._english)

@@ -1,10 +1,11 @@
 """The gate's sync, assembled: one MQTT link, one worker thread, and a handle for boot.
 
-``edge.boot`` calls ``start_sync`` once the store and bus exist, and ``SyncHandle.stop()`` on the
-way out. The worker thread is the only sync code that writes to the store: it takes link events
-(PUBACKs, acks, downlink messages) from one queue, pumps the outbox, sends alerts and refreshes
-the retained status. A bus listener only enqueues. Deleting acknowledged entries and watching the
-disk are ``edge.retention``'s (its ``disk_filling`` alarm reaches the office as an alert).
+``edge.app.boot`` calls ``start_sync`` once the store and bus exist, and ``SyncHandle.stop()``
+on the way out. The worker thread is the only sync code that writes to the store: it takes link
+events (PUBACKs, acks, downlink messages) from one queue, pumps the outbox, sends alerts and
+refreshes the retained status. A bus listener only enqueues. Deleting acknowledged entries and
+watching the disk are ``edge.retention``'s (its ``disk_filling`` alarm reaches the office as an
+alert).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from edge.bus import Bus
+from edge.bus import AlarmRaised, Bus
 from edge.clock import SystemClock
 from edge.store import Store
 from edge.store.outbox import pending, pending_count
@@ -173,7 +174,7 @@ class SyncHandle:
     # ------------------------------------------------------------------------ life cycle
 
     def start(self) -> None:
-        self._unsubscribe = self._bus.subscribe(self._relay)
+        self._unsubscribe = self._bus.on(AlarmRaised, self._relay)
         self._link.start()
         self._thread = threading.Thread(target=self._run, name=f"sync-{self._gate}", daemon=True)
         self._thread.start()

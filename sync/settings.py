@@ -1,6 +1,6 @@
 """Settings of the sync layer: the broker connection, the edge publisher and the receiver.
 
-Validated once at start-up like ``edge.settings`` (``extra="forbid"``, a description on every
+Validated once at start-up like ``edge.app.settings`` (``extra="forbid"``, a description on every
 field). Secrets are never in the TOML: the broker password and a PostgreSQL DSN with a password
 are read from files (systemd ``LoadCredential=``), and no ``repr`` or log line shows them.
 """

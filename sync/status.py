@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from edge.bus import BusEvent
+from edge.bus import AlarmRaised
 from sync.contract import (
     Alert,
     AlertKind,
@@ -47,17 +47,13 @@ class AlertRelay:
         self._enqueue = enqueue
         self._wall_now = wall_now
 
-    def __call__(self, event: BusEvent) -> None:
-        alert = self.alert_for(event)
-        if alert is not None:
-            self._enqueue(alert)
+    def __call__(self, event: AlarmRaised) -> None:
+        self._enqueue(self.alert_for(event))
 
-    def alert_for(self, event: BusEvent) -> Alert | None:
-        """The alert an event calls for, or None (most bus events are not alerts)."""
-        if event.topic != "alarm":
-            return None
-        source_kind = str(event.data.get("kind", ""))
-        detail = str(event.data.get("detail", ""))
+    def alert_for(self, event: AlarmRaised) -> Alert:
+        """The alert for an alarm; a kind the contract does not name goes as ``other``."""
+        source_kind = event.kind
+        detail = event.detail
         known = source_kind in _KNOWN_KINDS
         return Alert(
             id=uuid.uuid4().hex,

@@ -24,7 +24,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from edge import keys as key_files
-from edge.bus import Bus
+from edge.bus import AlarmRaised, Bus, PolicyReceived, TrustChanged
 from edge.passes import is_gate_key
 from edge.policy import Policy
 from edge.store import Store, TrustedKey
@@ -153,7 +153,7 @@ class Downlink:
         log.warning("downlink %s ignored (%s): %s", kind, result.reason, result.detail)
         if result.reason in ALARMING:
             detail = f"{kind} refused ({result.reason}): {result.detail}"
-            self._bus.publish("alarm", "", kind=ALARM_KIND, detail=detail)
+            self._bus.publish(AlarmRaised(kind=ALARM_KIND, detail=detail))
 
     def _apply(self, opened: Opened, rows: Sequence[TrustedKey]) -> Rejected | None:
         document = opened.document
@@ -194,7 +194,7 @@ class Downlink:
             change.added,
             change.removed,
         )
-        self._bus.publish("trust", "", kind=str(document.type), version=document.version)
+        self._bus.publish(TrustChanged(kind=str(document.type), version=document.version))
 
     def _apply_keys(self, document: DownlinkDocument, rows: Sequence[TrustedKey]) -> None:
         """Pass keys only: a keys document never adds, changes or revokes a downlink signer or
@@ -224,7 +224,7 @@ class Downlink:
             self._store.put_trusted_key(kid, pem_bytes, source=source)
         for kid in body.revoked:
             self._store.revoke_trusted_key(kid, source=source)
-        self._bus.publish("trust", "", kind=str(document.type), version=document.version)
+        self._bus.publish(TrustChanged(kind=str(document.type), version=document.version))
 
     def _guarded(self, kid: str, row: TrustedKey | None) -> bool:
         """Keys whose trust only the gate's operator sets: the signers and the gate's own key."""
@@ -237,7 +237,7 @@ class Downlink:
         except ValidationError as exc:
             raise _BadBodyError(f"policy: {describe_errors(exc)}") from None
         self._store.set_meta(META_POLICY, policy.model_dump_json())
-        self._bus.publish("policy", "", version=document.version, policy=policy)
+        self._bus.publish(PolicyReceived(version=document.version, policy=policy))
 
 
 _B = TypeVar("_B", bound=BaseModel)

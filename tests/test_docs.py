@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from edge.cli import main
+from edge.app.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 

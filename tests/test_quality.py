@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,20 @@ def test_tool_is_clean(command: list[str]) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_edge_module_has_a_layer_and_no_import_is_excused() -> None:
+    """A module left out of the layers contract would escape it unnoticed; an ignore_imports
+    entry would excuse an import that breaks it. Neither is allowed (docs/architecture.md)."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    contracts = config["tool"]["importlinter"]["contracts"]
+    assert not [c["name"] for c in contracts if c.get("ignore_imports")]
+    (layers,) = [c["layers"] for c in contracts if c["type"] == "layers"]
+    placed = {module.strip() for layer in layers for module in layer.replace("|", ":").split(":")}
+    top_level = {
+        f"edge.{path.stem if path.is_file() else path.name}"
+        for path in (ROOT / "edge").iterdir()
+        if (path.suffix == ".py" and not path.name.startswith("__"))
+        or (path.is_dir() and (path / "__init__.py").exists())
+    }
+    assert top_level - {"edge.defaults"} <= placed, sorted(top_level - placed)

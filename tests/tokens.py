@@ -9,9 +9,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge import passes
-from edge.boot import ensure_sim_issuer
+from edge.app.boot import ensure_sim_issuer
+from edge.app.settings import Settings
 from edge.model import PassKind
-from edge.settings import Settings
 
 
 def signed_token(

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from edge.bus import Bus, BusEvent
+from edge.bus import AlarmRaised, Bus, BusEvent, EntryRecorded
 from edge.entry_document import entry_to_document
 from edge.model import Entry
 from edge.store import StoreError
@@ -108,15 +108,13 @@ class LiveHub:
         alarm: Alarm | None = None
         with self._lock:
             self.events_seen[event.topic] = self.events_seen.get(event.topic, 0) + 1
-            entry = event.data.get("entry")
-            if event.topic == "entry" and isinstance(entry, Entry):
-                outcome = entry.draft.outcome.value
+            if isinstance(event, EntryRecorded):
+                outcome = event.entry.draft.outcome.value
                 self.outcomes_seen[outcome] = self.outcomes_seen.get(outcome, 0) + 1
                 self.last_entry[event.lane] = payload["data"]["entry"]
-            kind = str(event.data.get("kind", ""))
-            if event.topic == "alarm" and kind in ALARM_KINDS:
+            if isinstance(event, AlarmRaised) and event.kind in ALARM_KINDS:
                 # The rule raises one fever alarm per feverish person, naming them.
-                alarm = self._raise_locked(event.lane, kind, str(event.data.get("detail") or ""))
+                alarm = self._raise_locked(event.lane, event.kind, event.detail)
         self._broadcast(payload)
         if alarm is not None:
             self.flush()

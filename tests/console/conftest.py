@@ -17,10 +17,10 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
-from edge.boot import Gate, build_gate
+from edge.app.boot import Gate, build_gate
+from edge.app.settings import Settings
 from edge.console.app import create_app
 from edge.model import PassKind
-from edge.settings import Settings
 from edge.store.guards import Guard, GuardBook, Role
 from tests.edge.console.conftest import (  # noqa: F401  fixtures shared with the API tests
     DoorContact,

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge.cli import main
+from edge.app.cli import main
 from edge.console.app import create_app
 from edge.store import Store
 from edge.store.guards import (

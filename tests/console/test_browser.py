@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 
 from drivers.base import Health
 from drivers.sim.thermometer import SimGyMcu90614
+from edge.bus import AlarmRaised
 from edge.console.app import CONTENT_SECURITY_POLICY
 from edge.model import PassKind
 from edge.store.alarms import AlarmBook
@@ -208,7 +209,9 @@ def test_no_page_breaks_the_content_security_policy(
     live: LiveConsole, page: Page, csp: CspWatch
 ) -> None:
     sign_in(page, live, "admin", ADMIN_PIN)
-    live.gate.bus.publish("alarm", "in-1", kind="fever", detail="王*明")  # the board renders
+    live.gate.bus.publish(
+        AlarmRaised(lane="in-1", kind="fever", detail="王*明")
+    )  # the board renders
     for path in ("/", "/log", "/report", "/status", "/kiosk", "/login"):
         response = page.goto(f"{live.url}{path}")
         assert response is not None

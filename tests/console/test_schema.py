@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from edge.app.settings import ConsoleSettings
 from edge.console.app import create_app
-from edge.settings import ConsoleSettings
 from edge.store.guards import GuardBook, SignInFailure
 from tests.edge.console.conftest import GUARD_NAME, GUARD_PIN, Console, console_context
 

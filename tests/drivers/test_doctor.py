@@ -17,8 +17,8 @@ from drivers.scanner import SerialScanner
 from drivers.sim.scanner import SimGm65
 from drivers.sim.thermometer import SimGyMcu90614, ThermometerFault
 from drivers.thermometer import SerialThermometer
-from edge.cli import main
-from edge.settings import default_config_text
+from edge.app.cli import main
+from edge.app.settings import default_config_text
 from tests.drivers.test_qr import EXPECTED, FIXTURES
 
 

@@ -18,13 +18,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gpiozero.pins.mock import MockFactory
 
-from edge import boot, keys
-from edge.boot import Gate, build_gate
-from edge.bus import BusEvent
+from edge import keys
+from edge.app import boot
+from edge.app.boot import Gate, build_gate
+from edge.app.settings import Settings, load_settings
+from edge.bus import BusEvent, PolicyReceived
 from edge.lane import start_mode
 from edge.model import Entry, GateMode, Outcome, VerifyReason
 from edge.policy import Policy
-from edge.settings import Settings, load_settings
 from sync.subscriber import META_POLICY
 from tests.drivers.waiting import wait_until
 from tests.tokens import signed_token
@@ -289,7 +290,7 @@ def test_the_office_policy_kept_from_the_downlink_is_in_force_after_a_restart(
     try:
         assert gate.lanes["in-1"].ctx.policy.fever.threshold_c == 37.3
         gate.store.set_meta(META_POLICY, office.model_dump_json())
-        gate.bus.publish("policy", "", version=3, policy=office)  # as sync.subscriber does
+        gate.bus.publish(PolicyReceived(version=3, policy=office))  # as sync.subscriber does
         assert wait_until(lambda: gate.lanes["in-1"].ctx.policy.fever.threshold_c == 37.0)
     finally:
         gate.stop()

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from edge import keys
-from edge.cli import main
+from edge.app.cli import main
 
 HOLDER = "张三"
 

@@ -16,11 +16,11 @@ import pytest
 import uvicorn
 from click.testing import CliRunner, Result
 
-from edge.boot import Gate, build_gate
+from edge.app.boot import Gate, build_gate
+from edge.app.cli import main
+from edge.app.settings import default_config_text, parse_settings
 from edge.bus import BusEvent
-from edge.cli import main
 from edge.console.app import create_app
-from edge.settings import default_config_text, parse_settings
 from tests.drivers.waiting import wait_until
 from tests.edge.console.conftest import gate_settings
 

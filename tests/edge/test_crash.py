@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from edge.boot import build_gate, ensure_sim_issuer
+from edge.app.boot import build_gate, ensure_sim_issuer
+from edge.app.settings import Settings, load_settings
 from edge.bus import BusEvent
-from edge.settings import Settings, load_settings
 
 KILLS = int(os.environ.get("KAKOU_CRASH_KILLS", "200"))
 READY_TIMEOUT_S = 20.0
@@ -79,7 +79,7 @@ def test_sigkill_at_random_moments_loses_no_entry(tmp_path: Path) -> None:
     journal = tmp_path / "relay-journal.txt"
     journal.touch()
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["edge.boot", "tests.edge.test_crash"])
+    context.set_forkserver_preload(["edge.app.boot", "tests.edge.test_crash"])
     rng = random.Random(20261123)
     entries_before = 0
     grew = 0

@@ -18,11 +18,11 @@ import pytest
 
 from drivers.base import Health, Reading
 from drivers.sim.thermometer import SimGyMcu90614, ThermometerFault
-from edge.boot import Gate, build_gate, ensure_sim_issuer
+from edge.app.boot import Gate, build_gate, ensure_sim_issuer
+from edge.app.settings import Settings, load_settings
 from edge.bus import BusEvent
 from edge.model import Entry, Outcome, PassKind, Step
 from edge.rule import Reason
-from edge.settings import Settings, load_settings
 from tests.drivers.waiting import wait_until
 
 LANE = "in-1"

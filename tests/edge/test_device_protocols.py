@@ -18,10 +18,10 @@ from drivers.scanner import ScannerFamily
 from drivers.sim import scanner as sim_scanner
 from drivers.sim import thermometer as sim_thermometer
 from drivers.thermometer import CODECS
-from edge.boot import build_gate, ensure_sim_issuer
+from edge.app.boot import build_gate, ensure_sim_issuer
+from edge.app.settings import ConfigError, Settings, load_settings
 from edge.bus import BusEvent
 from edge.model import Outcome, PassKind
-from edge.settings import ConfigError, Settings, load_settings
 from tests.edge.test_boot import make_settings, pin_factory, wait_entry  # noqa: F401
 
 THERMOMETERS: list[dict[str, Any]] = [

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.settings import ConfigError, load_settings, parse_settings
+from edge.app.settings import ConfigError, load_settings, parse_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,12 +16,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from drivers.base import Reading
 from edge import passes
-from edge.boot import Gate, build_gate
+from edge.app.boot import Gate, build_gate
+from edge.app.settings import Settings, load_settings
 from edge.bus import BusEvent
 from edge.model import Outcome, PassKind, VerifyReason
 from edge.policy import Policy, judge_reading
 from edge.rule import Reason
-from edge.settings import Settings, load_settings
 from edge.simulation import CATEGORIES, DENIED_CATEGORIES, Issuer, Person, make_crowd
 from edge.store import Store
 

@@ -13,8 +13,8 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 from sqlite_utils import Database
 
+from edge.app.settings import Settings, default_config_text, load_settings
 from edge.model import ENTRY_SCHEMA_VERSION, Entry
-from edge.settings import Settings, default_config_text, load_settings
 from edge.store.migrations import migrate, schema_version
 from edge.store.records import ENTRY_COLUMNS, entry_to_row
 from tests.edge.store.drafts import T0, simple_draft

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from edge.cli import main
+from edge.app.cli import main
 from edge.store import Store
 from edge.store.migrations import LATEST_VERSION
 from tests.ops.conftest import write_sim_config, write_version_1_database

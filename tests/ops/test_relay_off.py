@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from gpiozero import DigitalOutputDevice
 from gpiozero.pins.mock import MockFactory
 
-from edge import boot
-from edge.cli import main
-from edge.settings import Settings
+from edge.app import boot
+from edge.app.cli import main
+from edge.app.settings import Settings
 from tests.ops.conftest import KAKOU, free_port, sim_settings, write_sim_config
 
 OUT_LANE = {

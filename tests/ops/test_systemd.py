@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from edge import boot
+from edge.app import boot
 from edge.systemd import (
     Notifier,
     WorkerCheck,

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from edge.app.settings import parse_settings
 from edge.model import Instant
-from edge.settings import parse_settings
 from edge.timepolicy import (
     PassTime,
     PassTimeBasis,

@@ -30,9 +30,9 @@ import pytest
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
-from edge.boot import Gate
+from edge.app.boot import Gate
+from edge.app.settings import ConsoleSettings
 from edge.console.app import create_app
-from edge.settings import ConsoleSettings
 from edge.store.alarms import AlarmBook
 from edge.store.guards import GuardBook, Role, SignInFailure
 from tests.drivers.waiting import wait_until

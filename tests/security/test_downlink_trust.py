@@ -17,11 +17,12 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from edge import boot, keys, passes
+from edge import keys, passes
+from edge.app import boot
+from edge.app.settings import Settings
 from edge.bus import Bus, BusEvent
 from edge.model import VerifyReason
 from edge.policy import Policy
-from edge.settings import Settings
 from edge.store import Store
 from sync.contract import AlertKind, DownlinkDocument, DownlinkKind, alert_topic, downlink_topic
 from sync.downlink import Opened, Rejected, sign_document

@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from edge import boot, keys, passes
-from edge.boot import Gate, build_gate
+from edge import keys, passes
+from edge.app import boot
+from edge.app.boot import Gate, build_gate
+from edge.app.settings import Settings
 from edge.bus import Bus, BusEvent
 from edge.model import Entry, Outcome, VerifyReason
-from edge.settings import Settings
 from edge.store import Store
 from sync.contract import DownlinkDocument, DownlinkKind
 from sync.downlink import Opened, sign_document

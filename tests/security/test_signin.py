@@ -20,7 +20,7 @@ import httpx
 import psutil
 import pytest
 
-from edge.boot import Gate
+from edge.app.boot import Gate
 from edge.console.app import create_app
 from edge.store.guards import Guard, GuardBook, Role
 from tests.edge.console.conftest import console_context, running_gate, serving

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from edge.boot import build_gate
+from edge.app.boot import build_gate
 from edge.store import Store
 from tests.edge.test_boot import make_settings, pin_factory  # noqa: F401  (a fixture)
 

@@ -25,8 +25,8 @@ import pytest
 from click.testing import CliRunner
 from paho.mqtt.enums import CallbackAPIVersion
 
+from edge.app.cli import main
 from edge.bus import Bus
-from edge.cli import main
 from edge.store import Store
 from edge.store.outbox import pending_count
 from sync.contract import (

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from edge import keys
-from edge.cli import main
+from edge.app.cli import main
 from edge.store import Store
 from edge.store.outbox import pending_count
 from sync.contract import DownlinkKind, downlink_topic

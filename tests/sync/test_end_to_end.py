@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.bus import Bus
+from edge.bus import AlarmRaised, Bus, StepChanged
 from edge.entry_document import entry_to_document
 from edge.store import Store
 from edge.store.outbox import pending_count
@@ -387,10 +387,12 @@ def test_alarms_are_published_once_each_as_alerts(
     bus = Bus()
     handle = start_edge(broker.port, bus=bus)
     wait_until(lambda: handle.status()["connected"], 10, "the connection")
-    bus.publish("alarm", "in-1", kind="fever", detail="38.4 °C, confirmed")
-    bus.publish("alarm", "in-1", kind="tamper", detail="cover opened")
-    bus.publish("step", "in-1", step="look")
-    bus.publish("alarm", "", kind="disk_filling", detail="92 % full")  # as edge.retention says it
+    bus.publish(AlarmRaised(lane="in-1", kind="fever", detail="38.4 °C, confirmed"))
+    bus.publish(AlarmRaised(lane="in-1", kind="tamper", detail="cover opened"))
+    bus.publish(StepChanged(lane="in-1", step="look"))
+    bus.publish(
+        AlarmRaised(lane="", kind="disk_filling", detail="92 % full")
+    )  # as edge.retention says it
     wait_until(lambda: len(watcher.messages) >= 3, 10, "the alerts")
     time.sleep(0.3)
     topics = sorted(message.topic for message in watcher.messages)

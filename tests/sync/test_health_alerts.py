@@ -11,10 +11,11 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from drivers.sim.thermometer import SimThermometerModule
-from edge import boot, health
-from edge.boot import build_gate
+from edge import health
+from edge.app import boot
+from edge.app.boot import build_gate
+from edge.app.settings import Settings, load_settings
 from edge.bus import BusEvent
-from edge.settings import Settings, load_settings
 from tests.sync.conftest import Watcher
 from tests.sync.rig import Mosquitto, sync_settings, wait_until
 

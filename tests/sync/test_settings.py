@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 from pydantic import BaseModel, ValidationError
 
-from edge.cli import main
-from edge.cli.server import server
-from edge.settings import default_config_text
+from edge.app.cli import main
+from edge.app.cli.server import server
+from edge.app.settings import default_config_text
 from sync.contract import AlertKind, DownlinkKind
 from sync.settings import (
     BrokerSettings,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.bus import Bus, BusEvent
+from edge.bus import AlarmRaised, Bus
 from edge.store import Store
 from sync.contract import AlertKind, Status, parse_payload, to_json
 from sync.downlink import Applied
@@ -20,7 +20,7 @@ from tests.sync.rig import free_port, wait_until
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 
-def relay_alerts(*events: BusEvent) -> list[object]:
+def relay_alerts(*events: AlarmRaised) -> list[object]:
     alerts: list[object] = []
     relay = AlertRelay(community="hxy", gate="north", enqueue=alerts.append, wall_now=lambda: NOW)
     for event in events:
@@ -28,15 +28,13 @@ def relay_alerts(*events: BusEvent) -> list[object]:
     return alerts
 
 
-def test_alarms_become_alerts_and_nothing_else_does() -> None:
+def test_alarms_become_alerts_with_their_kind_or_other() -> None:
     alerts = relay_alerts(
-        BusEvent("alarm", "in-1", {"kind": "fever", "detail": "38.2"}),
-        BusEvent("alarm", "", {"kind": "door_forced", "detail": "gate 2"}),
-        # As edge.health announces a device that went down, and that it came back.
-        BusEvent("alarm", "in-1", {"kind": "device_down", "detail": "in-1/thermometer: silent"}),
-        BusEvent("cleared", "in-1", {"kind": "device_down", "detail": "in-1/thermometer"}),
-        BusEvent("entry", "in-1", {"entry": None}),
-        BusEvent("alarm", "in-1", {"kind": "x" * 900, "detail": "y" * 900}),
+        AlarmRaised(lane="in-1", kind="fever", detail="38.2"),
+        AlarmRaised(kind="door_forced", detail="gate 2"),
+        # As edge.health announces a device that went down.
+        AlarmRaised(lane="in-1", kind="device_down", detail="in-1/thermometer: silent"),
+        AlarmRaised(lane="in-1", kind="x" * 900, detail="y" * 900),
     )
     kinds = [alert.kind for alert in alerts]  # type: ignore[attr-defined]
     assert kinds == [AlertKind.FEVER, AlertKind.DOOR_FORCED, AlertKind.DEVICE_DOWN, AlertKind.OTHER]
@@ -72,7 +70,7 @@ def test_alerts_wait_for_the_broker_and_status_works_without_one(gate_store: Sto
     handle.start()
     try:
         # What edge.retention announces when the outbox fills the disk through an outage.
-        bus.publish("alarm", "", kind="disk_filling", detail="92 % full")
+        bus.publish(AlarmRaised(lane="", kind="disk_filling", detail="92 % full"))
         wait_until(lambda: handle.status()["alerts_queued"] == 1, 5, "the alert to be held")
         status = handle.status()
     finally:

@@ -20,12 +20,12 @@ from fastapi.testclient import TestClient
 
 from drivers.door import GpioDoor
 from drivers.sim.scanner import SimGm65
-from edge.boot import Gate, build_gate
+from edge.app.boot import Gate, build_gate
+from edge.app.settings import Settings, load_settings
 from edge.bus import BusEvent
 from edge.console.app import create_app
 from edge.console.deps import ConsoleContext
 from edge.model import PassKind
-from edge.settings import Settings, load_settings
 from edge.store.guards import Guard, GuardBook, Role
 from tests.drivers.waiting import wait_until
 from tests.tokens import sim_token

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from edge.bus import AlarmRaised
 from edge.console.app import create_app
 from edge.store.alarms import MAX_NOTE_CHARS, AlarmBook
 from edge.store.guards import GuardBook
@@ -24,7 +25,7 @@ def _open(console: Console) -> list[dict[str, Any]]:
 
 def _raise(console: Console, kind: str, detail: str = "") -> dict[str, Any]:
     """An alarm as the lane announces it, once the board shows it."""
-    console.gate.bus.publish("alarm", "in-1", kind=kind, detail=detail)
+    console.gate.bus.publish(AlarmRaised(lane="in-1", kind=kind, detail=detail))
     assert wait_until(lambda: any(a["kind"] == kind for a in _open(console)), WAIT_S)
     return next(a for a in _open(console) if a["kind"] == kind)
 

@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 
 from drivers.base import Health as DeviceHealth
 from drivers.sim.thermometer import SimGyMcu90614
-from edge.boot import build_gate
-from edge.bus import BusEvent
+from edge.app.boot import build_gate
+from edge.bus import AlarmRaised, BusEvent
 from edge.clock import SystemClock
 from edge.console import i18n
 from edge.console.app import CONTENT_SECURITY_POLICY, STATIC_DIR, create_app
@@ -490,8 +490,8 @@ def test_every_alarm_kind_is_shown_with_chinese_and_english_words(sim_console: C
         "emergency",
     } <= set(kinds)
     for kind in kinds:
-        sim_console.gate.bus.publish("alarm", "in-1", kind=kind, detail=f"test {kind}")
-    sim_console.gate.bus.publish("alarm", "in-1", kind="door_held_open_cleared", detail="")
+        sim_console.gate.bus.publish(AlarmRaised(lane="in-1", kind=kind, detail=f"test {kind}"))
+    sim_console.gate.bus.publish(AlarmRaised(lane="in-1", kind="door_held_open_cleared", detail=""))
     board = sim_console.client.get("/api/v1/live/state").json()["alarms"]
     assert sorted(a["kind"] for a in board) == kinds  # a cleared door is no alarm
     for alarm in board:
@@ -503,7 +503,7 @@ def test_every_alarm_kind_is_shown_with_chinese_and_english_words(sim_console: C
 
 
 def test_reading_alarms_needs_a_session(sim_console: Console) -> None:
-    sim_console.gate.bus.publish("alarm", "in-1", kind="fever", detail="张*")
+    sim_console.gate.bus.publish(AlarmRaised(lane="in-1", kind="fever", detail="张*"))
     with TestClient(create_app(console_context(sim_console.gate)), base_url=HOST) as anonymous:
         assert anonymous.get("/api/v1/alarms").status_code == 401  # a fever alarm names people
         status = anonymous.get("/api/v1/status").json()
@@ -515,8 +515,10 @@ def test_open_alarms_survive_a_gate_restart(tmp_path: Path) -> None:
     settings = gate_settings(tmp_path / "state")
     first = serve(build_gate(settings))
     console = next(first)
-    console.gate.bus.publish("alarm", "in-1", kind="door_held_open", detail="open longer than 30 s")
-    console.gate.bus.publish("alarm", "", kind="disk_filling", detail="120 MiB free")
+    console.gate.bus.publish(
+        AlarmRaised(lane="in-1", kind="door_held_open", detail="open longer than 30 s")
+    )
+    console.gate.bus.publish(AlarmRaised(lane="", kind="disk_filling", detail="120 MiB free"))
     held = _wait_alarm(console, "door_held_open")
     disk = _wait_alarm(console, "disk_filling")
     response = console.client.post(f"/api/v1/alarms/{disk['id']}/ack", json={"note": "已清理"})
@@ -660,7 +662,7 @@ def test_status_shows_devices_sync_clock_storage_and_alarms(
     client.post("/api/v1/sim/temperature", json={"values_c": [36.7]})
     client.post("/api/v1/sim/present", json={"text": make_token("R-77")})
     sim_console.wait_entries(1)
-    sim_console.gate.bus.publish("alarm", "in-1", kind="door_forced", detail="opened")
+    sim_console.gate.bus.publish(AlarmRaised(lane="in-1", kind="door_forced", detail="opened"))
     status = client.get("/api/v1/status").json()
     devices = {d["name"]: d for d in status["devices"]}
     thermometer = devices["in-1/thermometer"]
@@ -768,7 +770,7 @@ def test_every_response_carries_the_security_headers(sim_console: Console) -> No
 
 
 def test_no_page_or_script_needs_what_the_policy_blocks(sim_console: Console) -> None:
-    sim_console.gate.bus.publish("alarm", "in-1", kind="fever", detail="张*")
+    sim_console.gate.bus.publish(AlarmRaised(lane="in-1", kind="fever", detail="张*"))
     for path in PAGES:
         html = sim_console.client.get(path).text
         for pattern, what in INLINE:
@@ -785,10 +787,16 @@ def test_each_feverish_person_is_an_alarm_of_their_own(sim_console: Console) -> 
     """A second fever while the first is unacknowledged is a second person to report, not a
     repeat: both are on the board and in the store, each naming its household."""
     bus = sim_console.gate.bus
-    bus.publish("alarm", "in-1", kind="fever", detail="张*, household 1-1-101; readings °C: 38.2")
-    bus.publish("alarm", "in-1", kind="fever", detail="李*, household 2-2-202; readings °C: 38.5")
-    bus.publish("alarm", "in-1", kind="door_held_open", detail="open 31 s")
-    bus.publish("alarm", "in-1", kind="door_held_open", detail="open 62 s")  # the same door
+    bus.publish(
+        AlarmRaised(lane="in-1", kind="fever", detail="张*, household 1-1-101; readings °C: 38.2")
+    )
+    bus.publish(
+        AlarmRaised(lane="in-1", kind="fever", detail="李*, household 2-2-202; readings °C: 38.5")
+    )
+    bus.publish(AlarmRaised(lane="in-1", kind="door_held_open", detail="open 31 s"))
+    bus.publish(
+        AlarmRaised(lane="in-1", kind="door_held_open", detail="open 62 s")
+    )  # the same door
     assert wait_until(lambda: len(_alarms(sim_console)) == 3, WAIT_S), _alarms(sim_console)
     fevers = [a["detail"] for a in _alarms(sim_console) if a["kind"] == "fever"]
     assert sorted(fevers) == sorted(

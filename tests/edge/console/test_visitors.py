@@ -14,7 +14,7 @@ import pytest
 
 from drivers.qr import decode
 from edge import passes
-from edge.boot import build_gate, ensure_gate_key
+from edge.app.boot import build_gate, ensure_gate_key
 from edge.console import i18n
 from edge.identity import id_check_char
 from edge.model import PassKind, VerifyReason

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from edge.settings import Settings
+from edge.app.settings import Settings
 from tests.edge.console.conftest import gate_settings
 
 

@@ -1,4 +1,4 @@
-"""`kakou entries` (edge/cli/entries.py) over a real store file, through click's CliRunner."""
+"""`kakou entries` (edge/app/cli/entries.py) over a real store file, through click's CliRunner."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from edge.cli.entries import COMMANDS, entries
+from edge.app.cli.entries import COMMANDS, entries
 from edge.entry_document import entry_to_document
 from edge.model import Direction, Outcome
 from edge.store import Store
@@ -66,7 +66,7 @@ def test_table(filled: Path) -> None:
 
 def test_table_columns_line_up_with_chinese_names(filled: Path) -> None:
     lines = CliRunner().invoke(entries, ["--db", str(filled)]).stdout.splitlines()[:6]
-    from edge.cli.entries import _display_width
+    from edge.app.cli.entries import _display_width
 
     # The REASONS column starts at the same terminal column on every line.
     starts = {_display_width(line[: line.rindex("  ") + 2]) for line in lines}

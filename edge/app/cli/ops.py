@@ -1,6 +1,6 @@
 """Operations commands: `kakou relay-off` (systemd's ExecStopPost=) and `kakou db migrate|purge`.
 
-Thin shells: the work is ``edge.boot.release_outputs``, ``Store.open_existing`` (which
+Thin shells: the work is ``edge.app.boot.release_outputs``, ``Store.open_existing`` (which
 migrates) and ``edge.retention.run_retention``.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from edge.cli.run import CONFIG_OPTION, load_or_exit
+from edge.app.cli.run import CONFIG_OPTION, load_or_exit
 from edge.store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ def relay_off(config_path: Path | None) -> None:
     relay was driven released.
     """
     settings = load_or_exit(config_path)
-    from edge.boot import release_outputs
+    from edge.app.boot import release_outputs
 
     try:
         lines = release_outputs(settings)

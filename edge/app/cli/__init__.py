@@ -13,7 +13,7 @@ def main() -> None:
 
 def _register() -> None:
     # Sub-command modules import heavy libraries; they are attached here once.
-    from edge.cli import doctor, entries, guards, ops, passes, run, server, sim
+    from edge.app.cli import doctor, entries, guards, ops, passes, run, server, sim
 
     for module in (run, passes, entries, sim, server, ops, doctor, guards):
         for command in module.COMMANDS:

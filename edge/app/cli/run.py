@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from edge.settings import ConfigError, Settings, default_config_text, load_settings
+from edge.app.settings import ConfigError, Settings, default_config_text, load_settings
 
 CONFIG_OPTION = click.option(
     "--config",
@@ -39,7 +39,7 @@ def run(config_path: Path | None, log_level: str) -> None:
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = load_or_exit(config_path)
-    from edge.boot import run as run_gate
+    from edge.app.boot import run as run_gate
 
     sys.exit(run_gate(settings))
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from edge.cli.entries import DEFAULT_DB_PATH
+from edge.app.cli.entries import DEFAULT_DB_PATH
 from edge.store import Store, StoreError, StoreNotFound
 from edge.store.guards import GuardBook, Role
 

@@ -1,6 +1,6 @@
 """`kakou doctor`: open every configured device once and print what answers.
 
-A thin shell: edge.boot builds the devices (and starts the simulators, as `kakou run` does),
+A thin shell: edge.app.boot builds the devices (and starts the simulators, as `kakou run` does),
 drivers.doctor probes them and formats the table. Run it with the gate stopped: a serial port or
 camera the running gate holds cannot be shared.
 """
@@ -17,9 +17,9 @@ from pathlib import Path
 import click
 
 from drivers import doctor
-from edge.boot import _scanner, _sim_devices, _thermometer, build_camera
-from edge.cli.run import CONFIG_OPTION, load_or_exit
-from edge.settings import Settings
+from edge.app.boot import _scanner, _sim_devices, _thermometer, build_camera
+from edge.app.cli.run import CONFIG_OPTION, load_or_exit
+from edge.app.settings import Settings
 
 
 def lane_probes(

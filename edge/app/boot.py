@@ -36,7 +36,16 @@ from drivers.sim.thermometer import TEXT_LINE_PATTERN as SIM_LINE_PATTERN
 from drivers.sim.thermometer import SimOptions, SimThermometerModule
 from drivers.thermometer import SerialThermometer
 from edge import health, keys, passes, timepolicy
-from edge.bus import Bus, BusEvent
+from edge.app.settings import LaneSettings, Settings
+from edge.bus import (
+    AlarmRaised,
+    Bus,
+    ExitRequested,
+    PolicyReceived,
+    Prompted,
+    RelayMoved,
+    TrustChanged,
+)
 from edge.clock import SystemClock, read_boot_id
 from edge.console.app import create_app
 from edge.console.deps import ClockView, ConsoleContext, SyncView
@@ -46,7 +55,6 @@ from edge.model import GateMode, Outcome
 from edge.policy import Policy
 from edge.retention import RetentionWorker
 from edge.rule import LaneContext
-from edge.settings import LaneSettings, Settings
 from edge.simulation import Issuer, SimLane, Simulation
 from edge.store import Store, StoreError, private_dir
 from edge.store.outbox import pending
@@ -324,26 +332,25 @@ def _build(settings: Settings, stack: ExitStack, *, start: bool) -> Gate:
             sim_lanes, bus=bus, issuer=issuer, revoke=revoke, clock_now=lambda: clock.now().wall
         )
 
-    def on_downlink(event: BusEvent) -> None:
+    def on_trust(event: TrustChanged) -> None:
         # Signed revocations and keys from the office reach the running lanes at once.
-        if event.topic == "trust":
-            for lane in lanes.values():
-                lane.reload_trust()
-        elif event.topic == "policy":
-            log.info(
-                "policy version %s received; lanes take it up between visits", event.data["version"]
-            )
-            for lane in lanes.values():
-                lane.set_policy(event.data["policy"])
+        for lane in lanes.values():
+            lane.reload_trust()
 
-    bus.subscribe(on_downlink)
+    def on_policy(event: PolicyReceived) -> None:
+        log.info("policy version %s received; lanes take it up between visits", event.version)
+        for lane in lanes.values():
+            lane.set_policy(event.policy)
+
+    bus.on(TrustChanged, on_trust)
+    bus.on(PolicyReceived, on_policy)
     if settings.voice.enabled and start:
         speaker = Speaker(
             settings.voice.command, lanes=settings.voice.lanes, english=settings.voice.english
         )
         speaker.start()
         stack.callback(speaker.stop)
-        bus.subscribe(speaker.on_event)
+        bus.on(Prompted, speaker.on_event)
     sync: SyncHandle | None = None
     if settings.mqtt is not None and start:
         # Registered after the store, so it stops first: the outbox is never written after close.
@@ -468,10 +475,10 @@ def _door(
     lane_id = lane.id
 
     def on_alarm(alarm: DoorAlarm) -> None:
-        bus.publish("alarm", lane_id, kind=alarm.kind.value, detail=alarm.detail)
+        bus.publish(AlarmRaised(lane=lane_id, kind=alarm.kind.value, detail=alarm.detail))
 
     def on_exit_request() -> None:
-        bus.publish("exit_request", lane_id)
+        bus.publish(ExitRequested(lane=lane_id))
 
     return GpioDoor(
         f"{lane_id}/door",
@@ -607,7 +614,7 @@ def run(settings: Settings) -> int:
     stop = _stop_on_signals()  # before anything starts: a SIGTERM during start-up is a clean stop
     notifier = Notifier.from_environment()
     gate = build_gate(settings)
-    gate.bus.subscribe(_journal_relay)
+    gate.bus.on(RelayMoved, _journal_relay)
     retention = RetentionWorker(
         gate.store,
         settings.retention,
@@ -758,11 +765,10 @@ def _reader_alive(device_name: str) -> bool:
     return any(thread.name in wanted and thread.is_alive() for thread in threading.enumerate())
 
 
-def _journal_relay(event: BusEvent) -> None:
+def _journal_relay(event: RelayMoved) -> None:
     """Log every relay command: after a crash the journal shows whether the gate was open."""
-    if event.topic == "relay":
-        details = {key: value for key, value in event.data.items() if key != "action"}
-        log.info("relay %s: %s %s", event.lane, event.data.get("action"), details)
+    details = {key: value for key, value in event.data.items() if key != "action"}
+    log.info("relay %s: %s %s", event.lane, event.action, details)
 
 
 def _journal_relays_at_start(gate: Gate) -> None:
