@@ -30,27 +30,12 @@ from edge.entry_document import (
 from edge.model import (
     ENTRY_SCHEMA_VERSION,
     Direction,
-    Entry,
     EntryDraft,
     GateMode,
     Outcome,
     PassKind,
 )
-from tests.edge.store.drafts import T0, drafts, extras, full_draft, texts
-
-
-def make_entry(draft: EntryDraft, extra: dict[str, str] | None = None) -> Entry:
-    return Entry(
-        id="0691e475-7ede-70b0-bf9e-c8334c140418",
-        seq=17,
-        schema_version=ENTRY_SCHEMA_VERSION,
-        community="maple-court",
-        gate="north",
-        boot_id="boot-1",
-        recorded_at=T0 + timedelta(seconds=96),
-        draft=draft,
-        extra=extra or {},
-    )
+from tests.edge.store.drafts import drafts, extras, full_draft, make_entry, texts
 
 
 def test_document_shape() -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -28,24 +27,10 @@ from sync.contract import parse_gate_topic
 from sync.receiver.db import IncomingEntry
 from sync.receiver.entries import check_entry
 from sync.receiver.receiver import parse_entries_message
-from tests.edge.store.drafts import T0, drafts, extras, full_draft, simple_draft, texts
+from tests.edge.store.drafts import T0, drafts, extras, full_draft, make_entry, simple_draft, texts
 from tests.edge.test_entry_document import document_paths, json_values
 
 TOPIC = "kakou/v1/hxy/north/entries"
-
-
-def make_entry(draft: EntryDraft, *, seq: int = 17, extra: dict[str, str] | None = None) -> Entry:
-    return Entry(
-        id=f"0691e475-7ede-70b0-bf9e-{seq:012d}",
-        seq=seq,
-        schema_version=ENTRY_SCHEMA_VERSION,
-        community="hxy",
-        gate="north",
-        boot_id="boot-1",
-        recorded_at=T0 + timedelta(seconds=96),
-        draft=draft,
-        extra=extra or {},
-    )
 
 
 def wire(entry: Entry) -> dict[str, Any]:

@@ -14,8 +14,7 @@ from edge.store.records import (
     entry_from_row,
     entry_to_row,
 )
-from tests.edge.store.drafts import drafts, full_draft
-from tests.edge.test_entry_document import make_entry
+from tests.edge.store.drafts import drafts, full_draft, make_entry
 
 
 @given(draft=drafts)
