@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+pytestmark = pytest.mark.slow  # tens of seconds: run by default and in CI; -m 'not slow' skips
+
 KAKOU = Path(sys.executable).parent / "kakou"
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0

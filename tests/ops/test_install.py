@@ -23,6 +23,8 @@ from edge.store import Store
 from edge.store.migrations import LATEST_VERSION
 from tests.ops.conftest import REPO, write_version_1_database
 
+pytestmark = pytest.mark.slow  # tens of seconds: run by default and in CI; -m 'not slow' skips
+
 INSTALLER = REPO / "systemd" / "install.sh"
 INSTALL_TIMEOUT_S = 600
 
