@@ -642,7 +642,46 @@ def run_gate(args: argparse.Namespace) -> None:
     store.close()
 
 
-class GateProcess:
+class ChildProcess:
+    """A process the tests start, log to ``<log_name>-<start>.log`` and stop or kill."""
+
+    def __init__(self, directory: Path, log_name: str) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self.log_name = log_name
+        self.starts = 0
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def _spawn(self, args: list[str]) -> None:
+        """Start the next run of ``args`` from the repository, its output in a fresh log."""
+        self.starts += 1
+        log = (self.directory / f"{self.log_name}-{self.starts}.log").open("wb")
+        self._process = spawn(args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    def kill(self) -> None:
+        stop_process(self._process, signal.SIGKILL)
+
+    def stop(self) -> None:
+        """SIGTERM (the process finishes cleanly), SIGKILL after 20 s."""
+        stop_process(self._process, signal.SIGTERM, timeout_s=20)
+
+    def log_tail(self, lines: int = 30) -> str:
+        path = self.directory / f"{self.log_name}-{self.starts}.log"
+        with contextlib.suppress(OSError):
+            return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+
+class GateProcess(ChildProcess):
     """A gate running in a child process, so it can be killed with SIGKILL mid-publish."""
 
     def __init__(
@@ -657,8 +696,7 @@ class GateProcess:
         seed: int = 1,
         settings: dict[str, Any] | None = None,
     ) -> None:
-        self.directory = directory
-        directory.mkdir(parents=True, exist_ok=True)
+        super().__init__(directory, "gate")
         self.db = directory / "kakou.db"
         self.community = community
         self.gate = gate
@@ -666,15 +704,11 @@ class GateProcess:
         self.count = count
         self.seed = seed
         self.settings = settings or sync_settings(port)
-        self.starts = 0
-        self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         ready = self.directory / "ready"
         ready.unlink(missing_ok=True)
-        self.starts += 1
-        log = (self.directory / f"gate-{self.starts}.log").open("wb")
-        self._process = spawn(
+        self._spawn(
             [
                 PYTHON,
                 "-m",
@@ -691,17 +725,13 @@ class GateProcess:
                 "--count",
                 str(self.count),
                 "--seed",
-                str(self.seed * 1000 + self.starts),
+                str(self.seed * 1000 + self.starts + 1),
                 "--settings",
                 json.dumps(self.settings),
                 "--ready",
                 str(ready),
-            ],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            ]
         )
-        log.close()
         try:
             wait_until(lambda: ready.exists() or not self.running, 30, "the gate process to start")
         except BaseException:
@@ -709,27 +739,6 @@ class GateProcess:
             raise
         if not self.running:
             raise RuntimeError(f"gate process exited: {self.log_tail()}")
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return None if self._process is None else self._process.pid
-
-    def kill(self) -> None:
-        stop_process(self._process, signal.SIGKILL)
-
-    def stop(self) -> None:
-        """SIGTERM (the gate stops its sync cleanly), SIGKILL after 20 s."""
-        stop_process(self._process, signal.SIGTERM, timeout_s=20)
-
-    def log_tail(self, lines: int = 30) -> str:
-        path = self.directory / f"gate-{self.starts}.log"
-        with contextlib.suppress(OSError):
-            return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-        return ""
 
     def outbox(self) -> dict[str, int]:
         """last seq issued, entries held, unacknowledged rows (read beside the running gate)."""
@@ -766,7 +775,7 @@ class GateProcess:
 # -------------------------------------------------------------------------- receiver process
 
 
-class ReceiverProcess:
+class ReceiverProcess(ChildProcess):
     """``kakou server run`` in a child process (the real command), killable with SIGKILL."""
 
     def __init__(
@@ -778,20 +787,15 @@ class ReceiverProcess:
         dsn: str | None = None,
         name: str = "receiver-1",
     ) -> None:
-        self.directory = directory
-        directory.mkdir(parents=True, exist_ok=True)
+        super().__init__(directory, name)
         self.port = port
         self.db = db
         self.dsn = dsn
         self.name = name
-        self.starts = 0
-        self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.starts += 1
         backend = ["--db", str(self.db)] if self.dsn is None else ["--dsn", self.dsn]
-        log = (self.directory / f"{self.name}-{self.starts}.log").open("wb")
-        self._process = spawn(
+        self._spawn(
             [
                 PYTHON,
                 "-m",
@@ -805,20 +809,8 @@ class ReceiverProcess:
                 *backend,
                 "--log-level",
                 "INFO",
-            ],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            ]
         )
-        log.close()
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return None if self._process is None else self._process.pid
 
     def wait_subscribed(self, timeout_s: float = 30.0) -> None:
         """Until the receiver is connected and subscribed. Only the very first start needs it:
@@ -831,19 +823,6 @@ class ReceiverProcess:
         if not self.running:
             raise RuntimeError(f"receiver exited: {self.log_tail()}")
         time.sleep(0.3)  # the SUBACK follows the CONNACK
-
-    def kill(self) -> None:
-        stop_process(self._process, signal.SIGKILL)
-
-    def stop(self) -> None:
-        """SIGTERM (the receiver finishes its round), SIGKILL after 20 s."""
-        stop_process(self._process, signal.SIGTERM, timeout_s=20)
-
-    def log_tail(self, lines: int = 30) -> str:
-        path = self.directory / f"{self.name}-{self.starts}.log"
-        with contextlib.suppress(OSError):
-            return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-        return ""
 
 
 def main(argv: list[str] | None = None) -> None:

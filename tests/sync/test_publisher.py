@@ -65,6 +65,14 @@ def make(store: Store, link: FakeLink, **changes: Any) -> Publisher:
     return publisher
 
 
+def pumped(store: Store, **changes: Any) -> tuple[FakeLink, Publisher]:
+    """A connected publisher on a fake link, pumped once at t=0."""
+    link = FakeLink()
+    publisher = make(store, link, **changes)
+    publisher.pump(0.0)
+    return link, publisher
+
+
 def ack(up_to: int, ids: tuple[str, ...] = (), log_id: str = LOG, offset_s: float = 0.0) -> Ack:
     return Ack(
         community=COMMUNITY,
@@ -82,13 +90,16 @@ def puback(publisher: Publisher, mids: list[int], generation: int = 1) -> None:
         assert publisher.on_published(Published(generation, mid, ok=True, reason="Success"))
 
 
+def puback_sent(publisher: Publisher, link: FakeLink) -> None:
+    """The broker accepts every message sent since the link's last take."""
+    puback(publisher, [mid for mid, _ in link.take()])
+
+
 def test_sends_in_order_in_batches_and_holds_the_puback_window(
     gate_store: Store, record: Recorder
 ) -> None:
     record(45)
-    link = FakeLink()
-    publisher = make(gate_store, link)
-    publisher.pump(0.0)
+    link, publisher = pumped(gate_store)
     first = link.take()
     assert [seqs for _, seqs in first] == [
         list(range(1, 11)),
@@ -123,9 +134,7 @@ def test_topic_and_batch_envelope(gate_store: Store, record: Recorder) -> None:
 
 def test_receiver_window_bounds_what_is_in_the_air(gate_store: Store, record: Recorder) -> None:
     record(100)
-    link = FakeLink()
-    publisher = make(gate_store, link, max_unacked_entries=25, max_inflight_messages=10)
-    publisher.pump(0.0)
+    link, publisher = pumped(gate_store, max_unacked_entries=25, max_inflight_messages=10)
     sent = link.take()
     assert sum(len(seqs) for _, seqs in sent) == 25  # the last batch is cut to fit the window
     puback(publisher, [mid for mid, _ in sent])
@@ -141,10 +150,8 @@ def test_ack_timeout_sends_the_unacknowledged_again_with_backoff(
     gate_store: Store, record: Recorder
 ) -> None:
     record(12)
-    link = FakeLink()
-    publisher = make(gate_store, link)
-    publisher.pump(0.0)
-    puback(publisher, [mid for mid, _ in link.take()])
+    link, publisher = pumped(gate_store)
+    puback_sent(publisher, link)
     publisher.pump(9.0)
     assert link.take() == []
     publisher.pump(10.5)  # 10 s without an ack: go back to the oldest unacknowledged row
@@ -165,7 +172,7 @@ def test_ids_acknowledged_beyond_a_gap_are_not_sent_again(
     link = FakeLink(connected=True)
     publisher = make(gate_store, link, batch_max_entries=5)
     publisher.pump(0.0)
-    puback(publisher, [mid for mid, _ in link.take()])
+    puback_sent(publisher, link)
     # The broker lost seq 3; the receiver stored 1-2 and 4-10.
     assert publisher.on_ack(ack(2, tuple(ids[3:])), 1.0) == 9
     publisher.pump(12.0)
@@ -176,9 +183,7 @@ def test_an_ack_from_another_log_of_the_gate_only_counts_by_id(
     gate_store: Store, record: Recorder
 ) -> None:
     ids = record(10)
-    link = FakeLink()
-    publisher = make(gate_store, link)
-    publisher.pump(0.0)
+    _, publisher = pumped(gate_store)
     # A replaced SD card's old log reached seq 5000: that number says nothing about this log.
     assert publisher.on_ack(ack(5000, log_id="old-card"), 1.0) == 0
     assert pending_count(gate_store) == 10
@@ -188,9 +193,7 @@ def test_an_ack_from_another_log_of_the_gate_only_counts_by_id(
 
 def test_a_stuck_connection_is_dropped(gate_store: Store, record: Recorder) -> None:
     record(5)
-    link = FakeLink()
-    publisher = make(gate_store, link)
-    publisher.pump(0.0)
+    link, publisher = pumped(gate_store)
     publisher.pump(4.0)
     assert link.reconnects == []
     publisher.pump(6.0)
@@ -203,10 +206,8 @@ def test_reconnect_without_session_resends_everything_unacknowledged(
     gate_store: Store, record: Recorder
 ) -> None:
     record(30)
-    link = FakeLink()
-    publisher = make(gate_store, link)
-    publisher.pump(0.0)
-    puback(publisher, [mid for mid, _ in link.take()])
+    link, publisher = pumped(gate_store)
+    puback_sent(publisher, link)
     publisher.on_disconnected()
     publisher.on_connected(Connected(2, session_present=False, receive_maximum=None), 1.0)
     publisher.pump(1.0)
@@ -217,9 +218,7 @@ def test_reconnect_with_session_resends_only_what_the_broker_did_not_accept(
     gate_store: Store, record: Recorder
 ) -> None:
     record(30)
-    link = FakeLink()
-    publisher = make(gate_store, link)
-    publisher.pump(0.0)
+    link, publisher = pumped(gate_store)
     mids = [mid for mid, _ in link.take()]
     puback(publisher, mids[:1])  # the PUBACKs of batches 2 and 3 were lost with the link
     publisher.on_disconnected()
@@ -232,9 +231,7 @@ def test_reconnect_with_session_resends_only_what_the_broker_did_not_accept(
 
 def test_a_refused_publish_is_kept_for_later(gate_store: Store, record: Recorder) -> None:
     record(3)
-    link = FakeLink()
-    publisher = make(gate_store, link)
-    publisher.pump(0.0)
+    link, publisher = pumped(gate_store)
     ((mid, _),) = link.take()
     assert publisher.on_published(Published(1, mid, ok=False, reason="Not authorized"))
     assert publisher.stats.refused_pubacks == 1
@@ -256,9 +253,7 @@ def test_nothing_is_sent_while_disconnected(gate_store: Store, record: Recorder)
 
 def test_the_clock_offset_is_kept_in_the_store(gate_store: Store, record: Recorder) -> None:
     record(1)
-    link = FakeLink()
-    publisher = make(gate_store, link)
-    publisher.pump(0.0)
+    _, publisher = pumped(gate_store)
     publisher.on_ack(ack(1, offset_s=42.5), 1.0)
     assert publisher.stats.clock_offset_s == pytest.approx(42.5)
     assert gate_store.get_meta(META_CLOCK_OFFSET) == "42.500"
@@ -274,9 +269,7 @@ def test_the_clock_offset_is_kept_in_the_store(gate_store: Store, record: Record
 
 def test_positions_reused_after_a_purge_are_still_sent(gate_store: Store, record: Recorder) -> None:
     record(3)
-    link = FakeLink()
-    publisher = make(gate_store, link)
-    publisher.pump(0.0)
+    link, publisher = pumped(gate_store)
     publisher.on_ack(ack(3), 0.5)
     # Everything acknowledged and purged: SQLite may now hand out position 1 again.
     assert purge_acked(gate_store, NOW + timedelta(days=3650)) == 3
@@ -292,9 +285,7 @@ def test_acks_only_ever_acknowledge_what_the_receiver_named(
 ) -> None:
     record(4)
     mark_acked(gate_store, GATE, at=NOW, up_to_seq=1)
-    link = FakeLink()
-    publisher = make(gate_store, link)
-    publisher.pump(0.0)
+    link, publisher = pumped(gate_store)
     assert [seqs for _, seqs in link.take()] == [[2, 3, 4]]
     assert publisher.on_ack(ack(3), 1.0) == 2
     assert [row.seq for row in pending(gate_store)] == [4]

@@ -15,9 +15,9 @@ from edge.store.outbox import pending_count
 from sync.receiver.db import open_db
 from sync.receiver.receiver import Receiver
 from sync.runtime import SyncHandle
-from sync.settings import ServerSettings, SyncSettings
-from tests.sync.conftest import COMMUNITY, GATE, Recorder
-from tests.sync.rig import Mosquitto, make_tls, mosquitto_password_file, sync_settings, wait_until
+from sync.settings import ServerSettings
+from tests.sync.conftest import COMMUNITY, GATE, Recorder, edge_settings
+from tests.sync.rig import Mosquitto, make_tls, mosquitto_password_file, wait_until
 
 GATE_PASSWORD = "gate-Secret-7f3a9"
 OFFICE_PASSWORD = "office-Secret-0c21"
@@ -40,6 +40,26 @@ def _secret(tmp_path: Path, name: str, value: str) -> Path:
     path.write_text(value + "\n")
     path.chmod(0o600)
     return path
+
+
+def start_gate(
+    broker: Mosquitto, store: Store, tmp_path: Path, *, ca: Path, password: str
+) -> SyncHandle:
+    """The gate's sync as user gate-north, trusting ``ca``, its password read from a file."""
+    handle = SyncHandle(
+        edge_settings(
+            broker.port,
+            tls={"ca_file": str(ca)},
+            username="gate-north",
+            password_file=str(_secret(tmp_path, "gate-pw", password)),
+        ),
+        store=store,
+        bus=Bus(),
+        community=COMMUNITY,
+        gate=GATE,
+    )
+    handle.start()
+    return handle
 
 
 def test_tls_and_passwords_from_files(
@@ -70,20 +90,7 @@ def test_tls_and_passwords_from_files(
     )
     receiver.start()
     record(200)
-    settings = sync_settings(
-        secure_broker.port,
-        tls={"ca_file": str(ca)},
-        username="gate-north",
-        password_file=str(_secret(tmp_path, "gate-pw", GATE_PASSWORD)),
-    )
-    handle = SyncHandle(
-        SyncSettings.model_validate(settings),
-        store=gate_store,
-        bus=Bus(),
-        community=COMMUNITY,
-        gate=GATE,
-    )
-    handle.start()
+    handle = start_gate(secure_broker, gate_store, tmp_path, ca=ca, password=GATE_PASSWORD)
     try:
         wait_until(lambda: pending_count(gate_store) == 0, 30, "the drain over TLS")
     finally:
@@ -100,20 +107,9 @@ def test_a_wrong_password_is_reported_not_logged(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     wrong = "not-the-Password-19"
-    settings = sync_settings(
-        secure_broker.port,
-        tls={"ca_file": str(tmp_path / "tls" / "ca.pem")},
-        username="gate-north",
-        password_file=str(_secret(tmp_path, "gate-pw", wrong)),
+    handle = start_gate(
+        secure_broker, gate_store, tmp_path, ca=tmp_path / "tls" / "ca.pem", password=wrong
     )
-    handle = SyncHandle(
-        SyncSettings.model_validate(settings),
-        store=gate_store,
-        bus=Bus(),
-        community=COMMUNITY,
-        gate=GATE,
-    )
-    handle.start()
     try:
         wait_until(lambda: handle.status()["last_error"], 10, "the refusal")
         assert handle.status()["connected"] is False
@@ -127,20 +123,7 @@ def test_an_untrusted_broker_certificate_is_refused(
     secure_broker: Mosquitto, gate_store: Store, tmp_path: Path
 ) -> None:
     other_ca = make_tls(tmp_path / "other")[0]
-    settings = sync_settings(
-        secure_broker.port,
-        tls={"ca_file": str(other_ca)},
-        username="gate-north",
-        password_file=str(_secret(tmp_path, "gate-pw", GATE_PASSWORD)),
-    )
-    handle = SyncHandle(
-        SyncSettings.model_validate(settings),
-        store=gate_store,
-        bus=Bus(),
-        community=COMMUNITY,
-        gate=GATE,
-    )
-    handle.start()
+    handle = start_gate(secure_broker, gate_store, tmp_path, ca=other_ca, password=GATE_PASSWORD)
     try:
         wait_until(lambda: handle.status()["last_error"], 10, "the TLS failure")
         assert "certificate" in handle.status()["last_error"].lower()
