@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import socket
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
-from gpiozero.pins.mock import MockFactory
 from sqlite_utils import Database
 
 from edge.app.settings import Settings, default_config_text, load_settings
 from edge.model import ENTRY_SCHEMA_VERSION, Entry
 from edge.store.migrations import migrate, schema_version
-from edge.store.records import ENTRY_COLUMNS, entry_to_row
 from tests.edge.store.drafts import T0, simple_draft
+from tests.edge.store.version1 import insert_version_1_entries
 
 REPO = Path(__file__).resolve().parents[2]
 KAKOU = Path(sys.executable).parent / "kakou"
@@ -62,15 +59,6 @@ def sim_settings(state_dir: Path, **changes: Any) -> Settings:
     return Settings.model_validate(data)
 
 
-@pytest.fixture
-def mock_factory() -> Iterator[MockFactory]:
-    """A fresh MockFactory per test, reset and closed afterwards (gpiozero's own pattern)."""
-    factory = MockFactory()
-    yield factory
-    factory.reset()
-    factory.close()
-
-
 def write_version_1_database(path: Path, community: str, gate: str, count: int) -> list[Entry]:
     """A database as the previous schema version (migration 1 only) left it, with entries."""
     db = Database(path)
@@ -89,21 +77,7 @@ def write_version_1_database(path: Path, community: str, gate: str, count: int) 
         for seq in range(1, count + 1)
     ]
     with db.atomic():
-        db.execute(
-            "INSERT INTO sequences (community, gate, last_seq) VALUES (?, ?, ?)",
-            [community, gate, count],
-        )
-        for entry in entries:
-            db.execute(
-                f"INSERT INTO entries ({', '.join(ENTRY_COLUMNS)}) "
-                f"VALUES ({', '.join('?' for _ in ENTRY_COLUMNS)})",
-                list(entry_to_row(entry).values()),
-            )
-            db.execute(
-                "INSERT INTO outbox (entry_id, community, gate, seq, queued_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [entry.id, community, gate, entry.seq, entry.recorded_at.isoformat()],
-            )
+        insert_version_1_entries(db, community, gate, entries)
     assert schema_version(db) == 1
     db.close()
     return entries

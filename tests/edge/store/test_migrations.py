@@ -22,9 +22,9 @@ from edge.store.migrations import (
     schema_version,
 )
 from edge.store.outbox import mark_acked, pending
-from edge.store.records import ENTRY_COLUMNS, entry_to_row
 from tests.edge.store.conftest import BOOT_ID, COMMUNITY, GATE
 from tests.edge.store.drafts import T0, full_draft, simple_draft
+from tests.edge.store.version1 import insert_version_1_entries
 
 
 @pytest.fixture
@@ -71,27 +71,7 @@ def test_upgrade_from_version_1_keeps_every_row(raw_db: Database, tmp_path: Path
     )
     # Rows as a version-1 program wrote them (its columns are still today's).
     with raw_db.atomic():
-        raw_db.execute(
-            "INSERT INTO sequences (community, gate, last_seq) VALUES (?, ?, 3)", [COMMUNITY, GATE]
-        )
-        for entry in old_entries:
-            raw_db.execute(
-                f"INSERT INTO entries ({', '.join(ENTRY_COLUMNS)}) "
-                f"VALUES ({', '.join('?' for _ in ENTRY_COLUMNS)})",
-                list(entry_to_row(entry).values()),
-            )
-            raw_db.execute(
-                "INSERT INTO outbox (entry_id, community, gate, seq, queued_at, acked_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    entry.id,
-                    COMMUNITY,
-                    GATE,
-                    entry.seq,
-                    entry.recorded_at.isoformat(),
-                    T0.isoformat() if entry.seq == 1 else None,
-                ],
-            )
+        insert_version_1_entries(raw_db, COMMUNITY, GATE, old_entries, acked={1}, acked_at=T0)
         raw_db.execute(
             "INSERT INTO trusted_keys (kid, public_key_pem, source, added_at) VALUES (?, ?, ?, ?)",
             ["k2026", pem, "config", T0.isoformat()],
