@@ -13,29 +13,14 @@ from pathlib import Path
 
 import click
 
+from edge.app.cli.options import GATE_DB_OPTION, iso_time
 from edge.entry_document import entry_to_document
 from edge.model import Entry
 from edge.store import Store, StoreError, StoreNotFound
 
-DEFAULT_DB_PATH = Path("kakou-data/kakou.db")
-"""The running service's database, relative to its working (state) directory."""
-
 _MISSING = "-"
 TABLE_LIMIT = 50
 JSON_PAGE = 1000
-
-
-def parse_since(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    """An ISO 8601 time; one without an offset is taken as this machine's local time."""
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not an ISO 8601 time (e.g. 2026-11-23T08:00)", ctx, param
-        ) from None
-    return moment if moment.tzinfo is not None else moment.astimezone()
 
 
 def _display_width(text: str) -> int:
@@ -105,17 +90,10 @@ def format_table(entries: Sequence[Entry]) -> str:
 
 
 @click.command()
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=DEFAULT_DB_PATH,
-    show_default=True,
-    help="The gate's database.",
-)
+@GATE_DB_OPTION
 @click.option(
     "--since",
-    callback=parse_since,
+    callback=iso_time,
     default=None,
     metavar="ISO-TIME",
     help="Show entries decided at or after this time, oldest first (default: the newest).",

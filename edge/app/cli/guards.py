@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from edge.app.cli.entries import DEFAULT_DB_PATH
+from edge.app.cli.options import GATE_DB_OPTION
 from edge.store import Store, StoreError, StoreNotFound
 from edge.store.guards import GuardBook, Role
 
@@ -30,16 +30,6 @@ def guard() -> None:
     """Guard accounts for signing in to the console."""
 
 
-_db_option = click.option(
-    "--db",
-    "db_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=DEFAULT_DB_PATH,
-    show_default=True,
-    help="The gate's entry log.",
-)
-
-
 @guard.command("add")
 @click.option("--name", required=True, help="Account name the guard types to sign in.")
 @click.option(
@@ -54,7 +44,7 @@ _db_option = click.option(
     is_flag=True,
     help="Read the PIN or password from standard input (for scripts) instead of prompting.",
 )
-@_db_option
+@GATE_DB_OPTION
 def add(name: str, role: str, pin_stdin: bool, db_path: Path) -> None:
     """Create a guard account; the PIN is asked twice and never shown or stored in clear.
 
@@ -72,7 +62,7 @@ def add(name: str, role: str, pin_stdin: bool, db_path: Path) -> None:
 
 
 @guard.command("list")
-@_db_option
+@GATE_DB_OPTION
 def list_guards(db_path: Path) -> None:
     """Print the guard accounts."""
     with _open(db_path) as store:

@@ -17,6 +17,7 @@ import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge import keys, passes
+from edge.app.cli.options import iso_time
 from edge.model import PassClaims, PassKind
 from edge.passes_pdf import (
     issue_cards,
@@ -45,21 +46,6 @@ def _field(field: str) -> _OptionCallback:
             raise click.BadParameter(str(exc), ctx, param) from None
 
     return check
-
-
-def _iso_time(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    """An ISO 8601 date or time; one without an offset is this machine's local time."""
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not an ISO 8601 date or time (e.g. 2026-03-01 or 2026-03-01T08:00)",
-            ctx,
-            param,
-        ) from None
-    return moment if moment.tzinfo is not None else moment.astimezone()
 
 
 def _gates(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...]:
@@ -196,7 +182,7 @@ def pass_group() -> None:
 @click.option("--gates", callback=_gates, help="Only these gates, e.g. north,east (default all).")
 @click.option("--plate", callback=_field("plate"), help="Vehicle plate (vehicle passes).")
 @click.option(
-    "--not-before", callback=_iso_time, help="Valid from (ISO 8601; default now, local time)."
+    "--not-before", callback=iso_time, help="Valid from (ISO 8601; default now, local time)."
 )
 @click.option(
     "--png",
@@ -278,7 +264,7 @@ def pass_issue(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Revocation list: one pass id a line, '#' comments.",
 )
-@click.option("--at", callback=_iso_time, help="Check as at this time (default now).")
+@click.option("--at", callback=iso_time, help="Check as at this time (default now).")
 @click.argument("token")
 @click.pass_context
 def pass_verify(
