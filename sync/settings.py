@@ -14,6 +14,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from edge.config_errors import describe
 from edge.passes import GATE_KEY_PREFIX, is_gate_key
 from sync.contract import ID_PATTERN
 
@@ -274,8 +275,9 @@ def server_settings_from(
     try:
         return ServerSettings.model_validate(merged)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors(include_url=False):
-            where = ".".join(str(part) for part in error["loc"]) or "(top level)"
-            problems.append(f"{source}: {where}: {error['msg']}")
+        problems = [
+            f"{source}: {line}"
+            for error in exc.errors(include_url=False)
+            for line in describe(error, ServerSettings).split("\n")
+        ]
         raise SettingsFileError(problems) from exc

@@ -20,6 +20,7 @@ from drivers.scanner import ScannerFamily
 from drivers.sim.thermometer import TEXT_LINE_PATTERN as SIM_LINE_PATTERN
 from drivers.thermometer import CODECS as THERMOMETER_CODECS
 from drivers.thermometer import CodecOptions, ThermometerMode
+from edge.config_errors import describe
 from edge.console.settings import ConsoleSettings
 from edge.health import AlarmSettings
 from edge.model import Direction
@@ -394,22 +395,31 @@ class Settings(_Model):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:
+        """Checks across sections, all reported at once (one line each)."""
+        problems: list[str] = []
         ids = [lane.id for lane in self.lanes]
-        if len(set(ids)) != len(ids):
-            raise ValueError(f"lane ids must be unique, got {ids}")
+        twice = sorted({lane_id for lane_id in ids if ids.count(lane_id) > 1})
+        if twice:
+            problems.append(f"lanes: lane id {', '.join(twice)} used more than once")
         seen: dict[int, str] = {}
-        for lane in self.lanes:
+        for index, lane in enumerate(self.lanes):
             for pin in lane.pins():
                 if pin in seen:
-                    raise ValueError(f"GPIO {pin} used twice (lanes {seen[pin]} and {lane.id})")
-                seen[pin] = lane.id
+                    problems.append(
+                        f"lanes[{index}]: GPIO {pin} is used twice ({seen[pin]} and {lane.id})"
+                    )
+                seen.setdefault(pin, lane.id)
         uses_sim = any(
             lane.scanner.kind == "sim" or lane.thermometer.kind == "sim" for lane in self.lanes
         )
         if uses_sim and not self.sim.enabled:
-            raise ValueError("simulated devices need [sim] enabled = true")
+            problems.append("sim.enabled: simulated devices need [sim] enabled = true")
         if self.sim.enabled and self.gpio.pin_factory != "mock":
-            raise ValueError("[sim] enabled needs gpio.pin_factory = 'mock' (never on real pins)")
+            problems.append(
+                "gpio.pin_factory: [sim] enabled needs pin_factory = 'mock' (never real pins)"
+            )
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
 
     def state_path(self, path: Path) -> Path:
@@ -418,18 +428,6 @@ class Settings(_Model):
     @property
     def db_path(self) -> Path:
         return self.site.state_dir / "kakou.db"
-
-
-def _field_path(loc: tuple[int | str, ...]) -> str:
-    parts: list[str] = []
-    for item in loc:
-        if isinstance(item, int):
-            parts.append(f"[{item}]")
-        elif parts:
-            parts.append(f".{item}")
-        else:
-            parts.append(str(item))
-    return "".join(parts) or "(top level)"
 
 
 def parse_settings(text: str, source: str) -> Settings:
@@ -442,7 +440,9 @@ def parse_settings(text: str, source: str) -> Settings:
         return Settings.model_validate(data)
     except ValidationError as exc:
         problems = [
-            f"{source}: {_field_path(tuple(err['loc']))}: {err['msg']}" for err in exc.errors()
+            f"{source}: {line}"
+            for err in exc.errors()
+            for line in describe(err, Settings).split("\n")
         ]
         raise ConfigError(source, problems) from exc
 

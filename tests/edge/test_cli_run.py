@@ -45,7 +45,7 @@ colour = "blue"
 BROKEN_FIELDS = [
     "site.community",
     "lanes[0].id",
-    "lanes[0].scanner.serial.url",
+    "lanes[0].scanner.url",
     "lanes[0].relay.pin",
     "console.port",
     "console.colour",
