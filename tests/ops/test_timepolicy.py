@@ -19,6 +19,7 @@ from edge.timepolicy import (
     earliest_possible_now,
     pass_time,
 )
+from tests.edge.test_settings import MINIMAL
 
 BOOT = "boot-a"
 T0 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
@@ -132,17 +133,7 @@ def test_keeper_saves_synchronised_times_at_most_every_persist_interval() -> Non
 
 
 def test_clock_policy_setting() -> None:
-    minimal = """
-[site]
-community = "hxy"
-gate = "north"
-
-[[lanes]]
-id = "in-1"
-scanner = { kind = "serial", url = "/dev/ttyUSB0" }
-thermometer = { kind = "none" }
-"""
-    default = parse_settings(minimal, "t.toml")
+    default = parse_settings(MINIMAL, "t.toml")
     assert default.clock.unsynced_policy is UnsyncedPolicy.NOT_BEFORE_LAST_TRUSTED
-    chosen = parse_settings(minimal + '\n[clock]\nunsynced_policy = "deny_until_synced"\n', "t")
+    chosen = parse_settings(MINIMAL + '\n[clock]\nunsynced_policy = "deny_until_synced"\n', "t")
     assert chosen.clock.unsynced_policy is UnsyncedPolicy.DENY_UNTIL_SYNCED

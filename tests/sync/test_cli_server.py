@@ -46,46 +46,29 @@ def test_signed_revocations_reach_the_gate_and_bad_downlink_is_ignored(
     handle = start_edge(broker.port)
     wait_until(lambda: handle.status()["connected"], 10, "the gate to connect")
     revoked = tmp_path / "revoked.txt"
-    common = [
-        "--key",
-        str(key_path),
-        "--file",
-        str(revoked),
-        "--community",
-        COMMUNITY,
-        "--port",
-        str(broker.port),
-        "--db",
-        str(tmp_path / "office.db"),
-    ]
+    office_db = tmp_path / "office.db"
+
+    def publish_args(key: Path, db: Path) -> list[str]:
+        """`server publish revocations` of ``revoked``, signed with ``key``, kept in ``db``."""
+        return [
+            *("publish", "revocations", "--key", str(key), "--file", str(revoked)),
+            *("--community", COMMUNITY, "--port", str(broker.port), "--db", str(db)),
+        ]
 
     revoked.write_text("P-1\nP-2  # lost card\n")
-    code, output = invoke("publish", "revocations", *common)
+    code, output = invoke(*publish_args(key_path, office_db))
     assert code == 0, output
     assert "version 1" in output
     wait_until(lambda: gate_store.revoked_ids() == {"P-1", "P-2"}, 10, "version 1 applied")
     revoked.write_text("P-2\nP-3\n")
-    assert invoke("publish", "revocations", *common)[0] == 0
+    assert invoke(*publish_args(key_path, office_db))[0] == 0
     wait_until(lambda: gate_store.revoked_ids() == {"P-2", "P-3"}, 10, "version 2 applied")
     status = handle.status()["revocations"]
     assert status["version"] == 2
     assert 0 <= status["age_s"] < 30
 
-    old_envelope = _envelopes(tmp_path / "office.db")[0]  # version 1, signed and genuine
-    forged = invoke(
-        "publish",
-        "revocations",
-        "--key",
-        str(forger_key),
-        "--file",
-        str(revoked),
-        "--community",
-        COMMUNITY,
-        "--port",
-        str(broker.port),
-        "--db",
-        str(tmp_path / "forger.db"),
-    )
+    old_envelope = _envelopes(office_db)[0]  # version 1, signed and genuine
+    forged = invoke(*publish_args(forger_key, tmp_path / "forger.db"))
     assert forged[0] == 0  # the office tool cannot know; the gate refuses it
     sender = watcher_factory(broker.port)
     topic = downlink_topic(COMMUNITY, DownlinkKind.REVOCATIONS)
