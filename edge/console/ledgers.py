@@ -22,7 +22,7 @@ from typing import Literal, Unpack
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-from edge.console import i18n
+from edge.console import messages
 from edge.model import Entry, Outcome
 from edge.store import Store
 from edge.store.exports import EntryFilters, LedgerRow, LedgerTemperature, ledger_rows
@@ -63,11 +63,11 @@ DIRECTIONS = {"in": "进", "out": "出"}
 FEVER_HANDLED = "劝返，复测确认发热，已上报"
 FEVER_CLEARED = "复测正常，放行"
 
-# The Chinese words by code, looked up once per cell in the export loop (``i18n.zh`` semantics:
-# an unknown code shows as itself).
-_KINDS = {code: words[0] for code, words in i18n.KINDS.items()}
-_OUTCOMES = {code: words[0] for code, words in i18n.OUTCOMES.items()}
-_REASONS = {code: words[0] for code, words in i18n.REASONS.items()}
+# The catalogue's Chinese words by code, looked up once per cell in the export loop
+# (``messages.term`` semantics: an unknown code shows as itself).
+_KINDS = {code: words[0] for code, words in messages.table("kind").items()}
+_OUTCOMES = {code: words[0] for code, words in messages.table("outcome").items()}
+_REASONS = {code: words[0] for code, words in messages.table("reason").items()}
 
 Cells = list[str | int]
 Ledger = Literal["entries", "fever"]

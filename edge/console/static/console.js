@@ -2,7 +2,18 @@
 "use strict";
 (function () {
   const lang = document.documentElement.lang === "en" ? "en" : "zh";
-  const T = (zh, en) => (lang === "en" ? en : zh);
+  // Words by message id from the gate's one catalogue (edge/console/messages.py): each page
+  // hands over the ids the scripts use, both languages, in <body data-messages>; "{name}" in a
+  // text is filled from params. An id missing there shows as itself.
+  const MESSAGES = JSON.parse(document.body.dataset.messages || "{}");
+  const fill = (text, params) => text.replace(/\{(\w+)\}/g, (all, name) =>
+    (params && name in params ? String(params[name]) : all));
+  const both = (id, params) => (MESSAGES[id] || [id, id]).map((text) => fill(text, params));
+  const T = (id, params) => both(id, params)[lang === "en" ? 1 : 0];
+  // Texts the API sends in both languages (alarm texts, questions, reasons): this page's one.
+  const pick = (zh, en) => (lang === "en" ? en : zh);
+  // A stored code (a step, a mode) in words; an unknown one shows as itself.
+  const term = (section, code) => (MESSAGES[section + "." + code] ? T(section + "." + code) : code);
   const $ = (sel, root) => (root || document).querySelector(sel);
   const esc = (s) => String(s == null ? "" : s).replace(/[&<>"']/g, (c) =>
     ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
@@ -51,9 +62,9 @@
       location.href = signIn.dataset.next || "/";  // the server checked it is a local path
     } else {
       $("#sign-in-error").textContent = res.status === 429
-        ? T("失败次数过多，请稍后再试", "Too many failures; try again later")
-        : res.status === 503 ? T("系统繁忙，请稍后再试", "Busy; try again in a moment")
-        : T("姓名或密码错误", "Wrong name or PIN");
+        ? T("js.signin.too_many")
+        : res.status === 503 ? T("js.signin.busy")
+        : T("js.signin.wrong");
     }
   });
 
@@ -78,8 +89,8 @@
   // Acknowledging opens a form in the banner: the kind's quick picks fill the note, which a
   // fever needs (the server says so in note_required, and refuses an empty one). The board is
   // updated in place, never redrawn, so a form being filled survives the stream's refreshes.
-  const alarmLine = (a) => `<b>${esc(T(a.text_zh, a.text_en))}</b>
-    ${a.lane ? "· " + T("通道", "lane") + " " + esc(a.lane) : "· " + T("全站", "whole gate")}
+  const alarmLine = (a) => `<b>${esc(pick(a.text_zh, a.text_en))}</b>
+    ${a.lane ? "· " + T("js.lane") + " " + esc(a.lane) : "· " + T("js.whole_gate")}
     ${a.detail ? "· " + esc(a.detail) : ""}`;
 
   function alarmElement(a) {
@@ -90,16 +101,16 @@
     el.setAttribute("role", "alert");
     // The picks are written in Chinese, the ledger's language; the English console explains them.
     const picks = (a.quick_notes || []).map(([zh, en]) => `<button type="button" class="big quick-note"
-      data-note="${esc(zh)}">${esc(zh)}${T("", `<small>${esc(en)}</small>`)}</button>`).join("");
+      data-note="${esc(zh)}">${esc(zh)}${lang === "en" ? `<small>${esc(en)}</small>` : ""}</button>`).join("");
     el.innerHTML = `<span class="alarm-text">${alarmLine(a)}
         <small class="alarm-at">${esc(new Date(a.raised_at).toLocaleTimeString())}</small></span>
-      <button class="big ack">${T("已处置", "Acknowledge")}</button>
+      <button class="big ack">${T("js.alarm.ack")}</button>
       <form class="ack-form">${picks ? `<div class="quick-notes">${picks}</div>` : ""}
-        <label>${a.note_required ? T("处置情况（必填）", "What was done (required)") : T("处置情况（可不填）", "What was done (optional)")}
+        <label>${a.note_required ? T("js.alarm.note_required") : T("js.alarm.note_optional")}
           <input name="note" maxlength="${Number(a.note_max_chars)}" autocomplete="off"></label>
         <p class="ack-error" aria-live="polite"></p>
-        <div class="ack-buttons"><button class="big primary ack-send">${T("确认处置", "Confirm")}</button>
-          <button type="button" class="big ack-cancel">${T("取消", "Cancel")}</button></div></form>`;
+        <div class="ack-buttons"><button class="big primary ack-send">${T("js.alarm.confirm")}</button>
+          <button type="button" class="big ack-cancel">${T("js.alarm.cancel")}</button></div></form>`;
     return el;
   }
 
@@ -137,8 +148,8 @@
 
   // What is wrong with a note, by the type in the API's 422 (FastAPI's own, or the store's kakou.*).
   function noteProblem(type, input) {
-    if (type === "kakou.note_required") return T("发热警报须写明处置情况，如已复测、已上报社区", "A fever needs a note of what was done: re-measured, reported…");
-    if (type === "string_too_long" || type === "kakou.note_too_long") return T(`处置情况最多 ${input.maxLength} 字`, `At most ${input.maxLength} characters`);
+    if (type === "kakou.note_required") return T("js.alarm.fever_needs_note");
+    if (type === "string_too_long" || type === "kakou.note_too_long") return T("js.alarm.note_too_long", { max: input.maxLength });
     return "";
   }
 
@@ -159,54 +170,53 @@
       lanesBox.insertAdjacentElement("afterend", box);
     }
     box.hidden = !handled.length;
-    box.innerHTML = `<h2>${T("最近处置的警报", "Recently handled alarms")}</h2><ul>${handled.map((a) => `
+    box.innerHTML = `<h2>${T("js.alarm.handled")}</h2><ul>${handled.map((a) => `
       <li class="${esc(a.kind)}" data-alarm="${esc(a.id)}">${alarmLine(a)}
-        <span class="ack-note">${a.ack_note ? esc(a.ack_note) : T("（未写处置情况）", "(no note)")}</span>
+        <span class="ack-note">${a.ack_note ? esc(a.ack_note) : T("js.alarm.no_note")}</span>
         <small>${esc(a.acked_by_name || a.acked_by)} · ${esc(new Date(a.acked_at).toLocaleString())}</small></li>`).join("")}</ul>`;
   }
 
   // ---------------------------------------------------------------- live lanes
-  const STEPS = [["stop", "停", "Stop"], ["look", "看", "Look"], ["ask", "问", "Ask"],
-    ["measure", "测", "Measure"], ["pass", "行", "Pass"]];
+  const STEPS = ["stop", "look", "ask", "measure", "pass"];
   const answers = {};
 
   function renderLane(root, lane) {
-    const order = STEPS.map((s) => s[0]);
+    const order = STEPS;
     const step = lane.step === "hold" ? "measure" : lane.step;
     const at = order.indexOf(step);
-    root.querySelector(".steps").innerHTML = STEPS.map(([id, zh, en], i) => {
+    root.querySelector(".steps").innerHTML = STEPS.map((id, i) => {
       const cls = i < at ? "done" : i === at ? "on" : "";
-      const label = id === "measure" && lane.step === "hold" ? T("复测", "Re-measure") : T(zh, en);
+      const label = id === "measure" && lane.step === "hold" ? T("step.hold") : term("step", id);
       return `<li class="${cls}" data-step="${id}"><span class="n">${i + 1}</span>${esc(label)}</li>`;
     }).join("");
     const v = lane.visit;
     const temps = (v && v.temperatures_c) || [];
     root.querySelector(".visit").innerHTML = v ? `
-      <dl><dt>${T("持证人", "Holder")}</dt><dd class="holder">${esc(v.holder || "—")}</dd>
-      <dt>${T("类别", "Kind")}</dt><dd class="kind">${esc(T(v.kind_zh || v.kind || "—", v.kind_en || v.kind || "—"))}</dd>
-      <dt>${T("住户", "Household")}</dt><dd class="household">${esc(v.household || "—")}</dd>
-      ${v.plate ? `<dt>${T("车牌", "Plate")}</dt><dd class="vehicle">${esc(v.plate)}</dd>
-      <dt>${T("已测/人数", "Measured")}</dt><dd class="occupant-count" data-count="${Number(v.occupants) || 1}">
+      <dl><dt>${T("js.visit.holder")}</dt><dd class="holder">${esc(v.holder || "—")}</dd>
+      <dt>${T("js.visit.kind")}</dt><dd class="kind">${esc(pick(v.kind_zh || v.kind || "—", v.kind_en || v.kind || "—"))}</dd>
+      <dt>${T("js.visit.household")}</dt><dd class="household">${esc(v.household || "—")}</dd>
+      ${v.plate ? `<dt>${T("js.visit.plate")}</dt><dd class="vehicle">${esc(v.plate)}</dd>
+      <dt>${T("js.visit.measured")}</dt><dd class="occupant-count" data-count="${Number(v.occupants) || 1}">
         <span class="occupants">${Number(v.occupants_cleared) || 0}/${Number(v.occupants) || 1}</span>
-        <button class="big occupants-less" aria-label="${T("减少一人", "One fewer")}">−</button>
-        <button class="big occupants-more" aria-label="${T("增加一人", "One more")}">＋</button></dd>` : ""}
-      <dt>${T("体温", "Temperature")}</dt><dd class="temps">${temps.map((c) =>
+        <button class="big occupants-less" aria-label="${T("js.visit.one_fewer")}">−</button>
+        <button class="big occupants-more" aria-label="${T("js.visit.one_more")}">＋</button></dd>` : ""}
+      <dt>${T("js.visit.temperature")}</dt><dd class="temps">${temps.map((c) =>
         `<span class="temp ${c >= lane.fever_threshold_c ? "hot" : ""}">${c.toFixed(1)}°C</span>`).join(" ") || "—"}</dd></dl>`
-      : `<p class="idle">${T("等待扫码", "Waiting for a pass")} · ${esc(({normal: T("正常", "normal"), lockdown: T("封控", "lockdown"), emergency: T("紧急放行", "emergency")})[lane.mode] || lane.mode)}</p>`;
+      : `<p class="idle">${T("js.visit.waiting")} · ${esc(term("mode", lane.mode))}</p>`;
     const last = lane.last_entry;
     root.querySelector(".verdict").innerHTML = last && !v ? `
-      <div class="outcome ${esc(last.outcome)}"><b>${esc(T(last.outcome_zh, last.outcome_en))}</b>
+      <div class="outcome ${esc(last.outcome)}"><b>${esc(pick(last.outcome_zh, last.outcome_en))}</b>
       ${esc(last.holder || "")} ${esc(last.household || "")}
       ${(last.temperatures || []).map((x) => esc(x.body_c.toFixed(1)) + "°C").join(" ")}
-      <ul class="reasons">${(T(last.reasons_zh, last.reasons_en) || []).map((r) => `<li>${esc(r)}</li>`).join("")}</ul></div>` : "";
+      <ul class="reasons">${(pick(last.reasons_zh, last.reasons_en) || []).map((r) => `<li>${esc(r)}</li>`).join("")}</ul></div>` : "";
     const qbox = root.querySelector(".questions");
     if (lane.step === "ask" && lane.questions.length) {
       const mine = answers[lane.lane] || (answers[lane.lane] = {});
       qbox.innerHTML = lane.questions.map((q) => `
-        <div class="question" data-q="${esc(q.id)}"><p>${esc(T(q.text_zh, q.text_en))}</p>
+        <div class="question" data-q="${esc(q.id)}"><p>${esc(pick(q.text_zh, q.text_en))}</p>
         ${q.choices.map((c) => `<button class="big choice ${mine[q.id] === c ? "chosen" : ""}" data-choice="${esc(c)}">${
-          esc(c === "yes" ? T("是", "Yes") : c === "no" ? T("否", "No") : c)}</button>`).join("")}</div>`).join("")
-        + `<button class="big primary send-answers">${T("提交回答", "Submit answers")}</button>`;
+          esc(c === "yes" ? T("js.answer.yes") : c === "no" ? T("js.answer.no") : c)}</button>`).join("")}</div>`).join("")
+        + `<button class="big primary send-answers">${T("js.answers.send")}</button>`;
     } else {
       qbox.innerHTML = "";
       delete answers[lane.lane];
@@ -216,9 +226,9 @@
   function render(state) {
     renderAlarms(state.alarms || []);
     const duty = $("#duty-list");
-    if (duty) duty.innerHTML = T("当班：", "On duty: ") + (state.on_duty.length
-      ? state.on_duty.map((g) => `<b>${esc(g.name)}</b> ${T("自", "since")} ${esc(new Date(g.since).toLocaleTimeString())}`).join("，")
-      : T("无人接班", "nobody"));
+    if (duty) duty.innerHTML = T("js.duty.on_duty") + (state.on_duty.length
+      ? state.on_duty.map((g) => `<b>${esc(g.name)}</b> ${T("js.duty.since")} ${esc(new Date(g.since).toLocaleTimeString())}`).join(T("js.duty.separator"))
+      : T("js.duty.nobody"));
     (state.lanes || []).forEach((lane) => {
       const root = document.querySelector(`.lane[data-lane="${CSS.escape(lane.lane)}"]`);
       if (root) renderLane(root, lane);
@@ -239,13 +249,13 @@
         ev.target.parentElement.querySelectorAll(".choice").forEach((b) => b.classList.toggle("chosen", b === ev.target));
       } else if (ev.target.matches(".send-answers")) {
         const res = await api(`/api/v1/lanes/${encodeURIComponent(id)}/answers`, { answers: answers[id] || {} });
-        if (!res.ok || !res.data.accepted) toast(T("回答未被接受：", "Answers refused: ") + ((res.data && (res.data.rejected_detail || res.data.rejected_code)) || res.status), "bad");
+        if (!res.ok || !res.data.accepted) toast(T("js.answers.refused") + ((res.data && (res.data.rejected_detail || res.data.rejected_code)) || res.status), "bad");
       } else if (ev.target.matches(".occupants-more, .occupants-less")) {
         // A vehicle: the guard counts who is inside; each of them is measured.
         const now = Number(ev.target.closest(".occupant-count").dataset.count) || 1;
         const count = now + (ev.target.matches(".occupants-more") ? 1 : -1);
         const res = await api(`/api/v1/lanes/${encodeURIComponent(id)}/occupants`, { count });
-        if (!res.ok || !res.data.accepted) toast(T("人数未更改：", "Count not changed: ") + ((res.data && (res.data.rejected_detail || res.data.rejected_code)) || res.status), "bad");
+        if (!res.ok || !res.data.accepted) toast(T("js.occupants.refused") + ((res.data && (res.data.rejected_detail || res.data.rejected_code)) || res.status), "bad");
       } else if (ev.target.matches(".cancel")) {
         await api(`/api/v1/lanes/${encodeURIComponent(id)}/cancel`, {});
       }
@@ -256,21 +266,21 @@
       const id = encodeURIComponent(root.dataset.lane);
       if (ev.target.matches(".manual")) {
         const value = parseFloat(ev.target.body_c.value);
-        if (!(value >= 30 && value <= 45)) { toast(T("请输入 30–45 之间的体温", "Enter 30–45 °C"), "bad"); return; }
+        if (!(value >= 30 && value <= 45)) { toast(T("js.reading.range"), "bad"); return; }
         const res = await api(`/api/v1/lanes/${id}/manual-reading`, { body_c: value });
-        if (res.ok) { ev.target.reset(); toast(T("体温已提交", "Reading sent"), "good"); }
+        if (res.ok) { ev.target.reset(); toast(T("js.reading.sent"), "good"); }
       } else if (ev.target.matches(".override")) {
         const reason = ev.target.reason.value.trim();
-        if (!reason) { toast(T("人工放行必须填写原因", "An override needs a written reason"), "bad"); ev.target.reason.focus(); return; }
+        if (!reason) { toast(T("js.override.needs_reason"), "bad"); ev.target.reason.focus(); return; }
         const res = await api(`/api/v1/lanes/${id}/override`, { reason });
-        if (res.ok && res.data.accepted) { ev.target.reset(); toast(T("已人工放行", "Overridden"), "good"); }
-        else toast(T("无法放行：", "Override refused: ") + ((res.data && (res.data.rejected_detail || res.data.rejected_code)) || res.status), "bad");
+        if (res.ok && res.data.accepted) { ev.target.reset(); toast(T("js.override.done"), "good"); }
+        else toast(T("js.override.refused") + ((res.data && (res.data.rejected_detail || res.data.rejected_code)) || res.status), "bad");
       }
     });
     const take = $("#take-duty");
     if (take) take.addEventListener("click", async () => {
       const res = await api("/api/v1/duty/take", { note: "" });
-      if (res.ok) toast(T("已接班", "You are on duty"), "good");
+      if (res.ok) toast(T("js.duty.taken"), "good");
     });
   }
   const alarmBox = $("#alarms");
@@ -296,9 +306,9 @@
       send.disabled = false;
       const refused = res.data && Array.isArray(res.data.detail) ? res.data.detail[0] : null;
       if (res.ok) { alarm.remove(); refreshHandled(); }
-      else if (res.status === 503) toast(T("存储故障，暂不能记录处置", "The store cannot log it now"), "bad");
+      else if (res.status === 503) toast(T("js.alarm.store_down"), "bad");
       else error.textContent = noteProblem(refused && refused.type, input)
-        || T("未能记录处置：", "Not acknowledged: ") + ((refused && refused.msg) || res.status);
+        || T("js.alarm.not_acked") + ((refused && refused.msg) || res.status);
     });
     refreshHandled();
   }
@@ -310,7 +320,7 @@
   });
   document.querySelectorAll(".sim-sample").forEach((button) => button.addEventListener("click", async () => {
     const res = await api("/api/v1/sim/sample", { case: button.dataset.case });
-    if (res.ok) toast(T("已扫描 ", "Scanned ") + res.data.pass_id, "good");
+    if (res.ok) toast(T("js.sim.scanned") + res.data.pass_id, "good");
   }));
   const simCrowd = $("#sim-crowd");
   if (simCrowd) simCrowd.addEventListener("submit", async (ev) => {
@@ -318,15 +328,15 @@
     const count = parseInt(simCrowd.count.value, 10) || 50;
     const res = await api("/api/v1/sim/crowd", { count, seed: count });  // the same crowd for the same size
     const line = $("#sim-crowd-status");
-    if (!res.ok) { line.textContent = T("无法开始：", "Not started: ") + res.status; return; }
+    if (!res.ok) { line.textContent = T("js.sim.not_started") + res.status; return; }
     const id = encodeURIComponent(res.data.id);
     const poll = async () => {
       const r = await fetch(`/api/v1/sim/crowd/${id}`, { credentials: "same-origin" });
       if (!r.ok) return;
       const c = await r.json();
-      line.textContent = T(`人流 ${c.recorded}/${c.total} 已记录，${c.matched} 符合预期`, `Crowd: ${c.recorded}/${c.total} recorded, ${c.matched} as expected`)
-        + (c.mismatches.length ? T(`，${c.mismatches.length} 不符`, `, ${c.mismatches.length} mismatched`) : "")
-        + (c.state === "running" ? "…" : c.state === "done" ? T(" ✔ 完成", " ✔ done") : " ✘ " + (c.error || c.state));
+      line.textContent = T("js.sim.crowd", c)
+        + (c.mismatches.length ? T("js.sim.mismatched", { count: c.mismatches.length }) : "")
+        + (c.state === "running" ? "…" : c.state === "done" ? T("js.sim.done") : " ✘ " + (c.error || c.state));
       line.dataset.state = c.state;
       if (c.state === "running") setTimeout(poll, 1000);
     };
@@ -341,23 +351,28 @@
   const kiosk = $("#kiosk");
   function renderKiosk(lane) {
     if (!kiosk || kiosk.dataset.lane !== lane.lane) return;
-    let zh = "请出示通行证", en = "Please show your pass", detail = "", cls = "";
+    let say = "js.kiosk.show_pass", params = null, detail = "", cls = "";
     const last = lane.last_entry;
-    if (lane.step === "look" || lane.step === "ask") { zh = "请稍候，工作人员核验中"; en = "Please wait, the guard is checking"; }
+    if (lane.step === "look" || lane.step === "ask") say = "js.kiosk.checking";
     else if (lane.step === "measure" && lane.visit && lane.visit.occupants > 1) {
       const next = Math.min((lane.visit.occupants_cleared || 0) + 1, lane.visit.occupants);
-      zh = `请第 ${next} 位（共 ${lane.visit.occupants} 位）测量体温`; en = `Person ${next} of ${lane.visit.occupants}: please take your temperature`;
+      say = "js.kiosk.person_of"; params = { next, count: lane.visit.occupants };
     }
-    else if (lane.step === "measure") { zh = "请测量体温"; en = "Please take your temperature"; }
-    else if (lane.step === "hold") { zh = "请稍候，需要复测体温"; en = "Please wait to be measured again"; cls = "warn"; }
+    else if (lane.step === "measure") say = "js.kiosk.measure";
+    else if (lane.step === "hold") { say = "js.kiosk.remeasure"; cls = "warn"; }
     else if (last && Date.now() - Date.parse(last.recorded_at) < 8000) {
-      if (last.outcome === "passed" || last.outcome === "overridden") { zh = "体温正常，请通行"; en = "Temperature normal, please pass"; cls = "good"; }
-      else if (last.outcome === "fever") { zh = "体温异常，请在旁等候"; en = "Temperature high, please wait aside"; cls = "bad"; }
-      else if (last.outcome === "denied") { zh = "禁止通行"; en = "Entry refused"; cls = "bad"; detail = (last.reasons_zh || []).join("；") + "<br><small>" + esc((last.reasons_en || []).join("; ")) + "</small>"; }
+      if (last.outcome === "passed" || last.outcome === "overridden") { say = "js.kiosk.passed"; cls = "good"; }
+      else if (last.outcome === "fever") { say = "js.kiosk.fever"; cls = "bad"; }
+      else if (last.outcome === "denied") {
+        say = "js.kiosk.denied"; cls = "bad";
+        detail = esc((last.reasons_zh || []).join("；")) + "<br><small>" + esc((last.reasons_en || []).join("; ")) + "</small>";
+      }
     }
+    // Residents read Chinese or English: the kiosk shows both, Chinese above.
+    const [zh, en] = both(say, params);
     kiosk.className = cls;
     $("#kiosk-zh").textContent = zh; $("#kiosk-en").textContent = en;
-    $("#kiosk-detail").innerHTML = detail.includes("<small>") ? esc(detail.split("<br>")[0]) + "<br>" + detail.split("<br>")[1] : "";
+    $("#kiosk-detail").innerHTML = detail;
   }
 
   // ---------------------------------------------------------------- the stream

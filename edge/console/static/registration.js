@@ -3,7 +3,9 @@
 "use strict";
 (function () {
   const lang = document.documentElement.lang === "en" ? "en" : "zh";
-  const T = (zh, en) => (lang === "en" ? en : zh);
+  // Words by message id from the catalogue (edge/console/messages.py), as in console.js.
+  const MESSAGES = JSON.parse(document.body.dataset.messages || "{}");
+  const T = (id) => (MESSAGES[id] || [id, id])[lang === "en" ? 1 : 0];
   const $ = (sel, root) => (root || document).querySelector(sel);
   const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
 
@@ -26,7 +28,7 @@
   // FastAPI's 422: detail = [{loc: ["body", "people", "0", "phone"], msg}] → the field's slot.
   function showErrors(form, data, fallback, toField) {
     const detail = data && Array.isArray(data.detail) ? data.detail : null;
-    if (!detail) { fallback.textContent = (data && data.detail) || T("登记失败", "Registration failed"); return; }
+    if (!detail) { fallback.textContent = (data && data.detail) || T("js.register.failed"); return; }
     const loose = [];
     detail.forEach((err) => {
       const name = toField((err.loc || []).slice(1).join("."));
@@ -37,30 +39,15 @@
         if (input) input.classList.add("invalid");
       } else loose.push(message(err));
     });
-    fallback.textContent = loose.length ? loose.join("; ") : T("请更正标红的项目", "Please correct the marked fields");
+    fallback.textContent = loose.length ? loose.join("; ") : T("js.register.correct_marked");
   }
 
   // The desk's problem codes ("kakou.id_check") in the guard's language; FastAPI's own
   // (missing, too long) get one plain sentence.
-  const PROBLEMS = {
-    id_shape: "身份证号应为18位：17位数字加一位数字或X",
-    id_province: "身份证号前两位不是有效的省份代码",
-    id_birth: "身份证号中的出生日期不存在",
-    id_check: "身份证号校验位不符，请逐位核对",
-    id_required: "请填写身份证号",
-    phone: "请填写11位手机号，或带区号的固定电话",
-    phone_required: "请填写手机号",
-    plate: "车牌号格式不对，如 京A12345、粤BD12345（不用字母I和O）",
-    household: "被访住户应为1到32个字",
-    reason: "来访事由应为1到100个字",
-    hours: "有效时长超出允许范围",
-    name: "姓名应为1到32个字",
-    people: "车内人数超出范围",
-  };
   function message(err) {
     if (lang === "en") return String(err.msg || "").replace(/^Value error, /, "");
-    const code = String(err.type || "").replace(/^kakou\./, "");
-    return PROBLEMS[code] || "此项未填或格式不对";
+    const id = "js.problem." + String(err.type || "").replace(/^kakou\./, "");
+    return T(MESSAGES[id] ? id : "js.problem.other");
   }
 
   const value = (form, name) => { const el = form.elements[name]; return el ? el.value.trim() : ""; };
@@ -104,7 +91,7 @@
     $$("input", copy).forEach((input) => { input.value = ""; input.classList.remove("invalid"); });
     $$(".field-error", copy).forEach((slot) => { slot.textContent = ""; });
     const remove = document.createElement("button");
-    remove.type = "button"; remove.className = "remove small"; remove.textContent = T("删除此人", "Remove");
+    remove.type = "button"; remove.className = "remove small"; remove.textContent = T("js.register.remove_person");
     remove.addEventListener("click", () => { copy.remove(); renumber(); });
     copy.appendChild(remove);
     occupants.appendChild(copy);
@@ -141,14 +128,14 @@
     ev.preventDefault();
     const res = await post(`/api/v1/registrations/${id}/present`, { lane: present.elements.lane.value });
     if (res.ok && res.data.lane_accepted) location.href = "/";
-    else alert(T("通道未接受：", "The lane refused: ") + ((res.data && (res.data.lane_rejected_code || res.data.detail)) || res.status));
+    else alert(T("js.register.lane_refused") + ((res.data && (res.data.lane_rejected_code || res.data.detail)) || res.status));
   });
   const revoke = $("#revoke-form");
   if (revoke) revoke.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const reason = revoke.elements.reason.value.trim();
     if (!reason) { revoke.elements.reason.classList.add("invalid"); return; }
-    if (!confirm(T("确定作废此通行证？", "Revoke this pass?"))) return;
+    if (!confirm(T("js.register.confirm_revoke"))) return;
     const res = await post(`/api/v1/registrations/${id}/revoke`, { reason });
     if (res.ok) location.reload();
   });

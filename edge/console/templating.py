@@ -1,0 +1,43 @@
+"""The pages' templates: Jinja2 with auto-escaping, and the catalogue's words in them.
+
+Every value a template prints is escaped unless it is marked safe, so a name or a note with
+markup in it shows as text. Templates print words by message id only (``t('nav.log')``, or
+``term('reason', code)`` for a stored code); the catalogue is :mod:`edge.console.messages`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
+
+from edge.console import messages
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+
+@pass_context
+def _t(context: Context, message_id: str, **params: object) -> str:
+    return messages.text(context["lang"], message_id, **params)
+
+
+@pass_context
+def _term(context: Context, section: str, code: str | None) -> str:
+    return messages.term(section, code, context["lang"])
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(["html", "svg"], default_for_string=True, default=True),
+        undefined=StrictUndefined,  # a misspelt value fails the page (and its test), not blank
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(t=_t, term=_term, words=messages.words, script_messages=messages.for_script)
+    return env
+
+
+templates = Jinja2Templates(env=_environment())
