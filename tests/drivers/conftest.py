@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
-from drivers.base import DeviceStatus, Reading, ReadingFault, Scan
+from drivers.base import DeviceStatus, Health, Reading, ReadingFault, Scan
 from drivers.scanner import SerialScanner
 from drivers.sim.scanner import SimGm65
 from drivers.sim.thermometer import SimGyMcu90614
 from drivers.thermometer import SerialThermometer
+from tests.drivers.waiting import wait_until
 
 # Short timeouts keep the fault campaigns fast; production defaults are in the constructors.
 QUERY_TIMEOUT_S = 0.3
 REOPEN_MIN_S = 0.05
 REOPEN_MAX_S = 0.4
+_REOPEN = {"reopen_min_s": REOPEN_MIN_S, "reopen_max_s": REOPEN_MAX_S}
 
 
 @pytest.fixture
@@ -67,6 +70,9 @@ class ScannerProbe:
         return [scan.text for scan in self.scans]
 
 
+_Probe = TypeVar("_Probe", "ThermometerProbe", "ScannerProbe")
+
+
 @pytest.fixture
 def started_probes() -> Iterator[list[ThermometerProbe | ScannerProbe]]:
     """Probes a test starts; their drivers are stopped afterwards."""
@@ -76,21 +82,28 @@ def started_probes() -> Iterator[list[ThermometerProbe | ScannerProbe]]:
         probe.driver.stop()
 
 
+def _attacher(
+    started: list[ThermometerProbe | ScannerProbe],
+    build: Callable[..., _Probe],
+    **defaults: Any,
+) -> Callable[..., _Probe]:
+    """``build(**options)`` over ``defaults``, each probe stopped when the test ends."""
+
+    def attach(**options: Any) -> _Probe:
+        probe = build(**{**defaults, **options})
+        started.append(probe)
+        return probe
+
+    return attach
+
+
 @pytest.fixture
 def attach_thermometer(
     sim_thermometer: SimGyMcu90614, started_probes: list[ThermometerProbe | ScannerProbe]
 ) -> Callable[..., ThermometerProbe]:
     """Build a SerialThermometer on the simulator's stable link and start it."""
-
-    def attach(**options: Any) -> ThermometerProbe:
-        options.setdefault("query_timeout_s", QUERY_TIMEOUT_S)
-        options.setdefault("reopen_min_s", REOPEN_MIN_S)
-        options.setdefault("reopen_max_s", REOPEN_MAX_S)
-        probe = ThermometerProbe("thermo-1", sim_thermometer.port, **options)
-        started_probes.append(probe)
-        return probe
-
-    return attach
+    build = partial(ThermometerProbe, "thermo-1", sim_thermometer.port)
+    return _attacher(started_probes, build, query_timeout_s=QUERY_TIMEOUT_S, **_REOPEN)
 
 
 @pytest.fixture
@@ -98,12 +111,12 @@ def attach_scanner(
     sim_scanner: SimGm65, started_probes: list[ThermometerProbe | ScannerProbe]
 ) -> Callable[..., ScannerProbe]:
     """Build a SerialScanner on the simulator's stable link and start it."""
+    return _attacher(
+        started_probes, partial(ScannerProbe, "scanner-1", sim_scanner.port), **_REOPEN
+    )
 
-    def attach(**options: Any) -> ScannerProbe:
-        options.setdefault("reopen_min_s", REOPEN_MIN_S)
-        options.setdefault("reopen_max_s", REOPEN_MAX_S)
-        probe = ScannerProbe("scanner-1", sim_scanner.port, **options)
-        started_probes.append(probe)
-        return probe
 
-    return attach
+def connected(probe: _Probe) -> _Probe:
+    """``probe`` once its driver reports OK (the port is open)."""
+    assert wait_until(lambda: probe.driver.status().health is Health.OK)
+    return probe

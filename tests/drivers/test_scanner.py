@@ -12,16 +12,11 @@ from drivers.base import Health, Scan
 from drivers.frames import gm65
 from drivers.scanner import SerialScanner
 from drivers.sim.scanner import SimGm65, SimHoneywell
-from tests.drivers.conftest import ScannerProbe
+from tests.drivers.conftest import ScannerProbe, connected
 from tests.drivers.waiting import wait_until
 
 Attach = Callable[..., ScannerProbe]
 MEGABYTE = 1 << 20
-
-
-def connected(probe: ScannerProbe) -> ScannerProbe:
-    assert wait_until(lambda: probe.driver.status().health is Health.OK)
-    return probe
 
 
 @pytest.fixture

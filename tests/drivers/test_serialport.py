@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,17 +59,23 @@ def transport_for(url: str, received: Received) -> SerialTransport:
     )
 
 
-def test_loop_url_round_trip(received: Received) -> None:
-    transport = transport_for("loop://", received)
+@contextlib.contextmanager
+def started(transport: SerialTransport) -> Iterator[SerialTransport]:
+    """``transport`` started, and stopped when the block ends."""
     transport.start()
     try:
+        yield transport
+    finally:
+        transport.stop()
+
+
+def test_loop_url_round_trip(received: Received) -> None:
+    with started(transport_for("loop://", received)) as transport:
         assert wait_until(lambda: transport.is_open)
         assert transport.write(b"hello\r")
         assert wait_until(lambda: bytes(received.data) == b"hello\r")
         assert received.opens == 1
         assert wait_until(lambda: received.ticks > 3)  # ticks run while the line is idle
-    finally:
-        transport.stop()
 
 
 def test_write_when_not_open_returns_false(received: Received) -> None:
@@ -80,14 +87,10 @@ def test_write_when_not_open_returns_false(received: Received) -> None:
 def test_pty_device_round_trip_through_the_stable_link(
     echo_device: PtyDevice, received: Received
 ) -> None:
-    transport = transport_for(echo_device.port, received)
-    transport.start()
-    try:
+    with started(transport_for(echo_device.port, received)) as transport:
         assert wait_until(lambda: transport.health is Health.OK)
         assert transport.write(b"\x00\r\n\xff")
         assert wait_until(lambda: bytes(received.data) == b">\x00\r\n\xff")
-    finally:
-        transport.stop()
 
 
 def test_a_code_sent_the_moment_start_returns_is_not_flushed(
@@ -95,15 +98,11 @@ def test_a_code_sent_the_moment_start_returns_is_not_flushed(
 ) -> None:
     """pyserial flushes input on open: start() returns only after the first open."""
     for attempt in range(20):  # the race this guards against was one start in a few hundred
-        transport = transport_for(echo_device.port, received)
-        transport.start()
-        try:
+        with started(transport_for(echo_device.port, received)) as transport:
             assert transport.is_open, f"start {attempt} returned before the port was open"
             code = b"R-%04d\r" % attempt
             echo_device.send(code)
             assert wait_until(lambda code=code: bytes(received.data).endswith(code))
-        finally:
-            transport.stop()
 
 
 def test_start_does_not_wait_long_for_a_missing_device(tmp_path: Path, received: Received) -> None:
@@ -138,9 +137,7 @@ def test_missing_device_is_down_then_opens_when_it_appears(
 def test_unplug_reports_down_with_the_error_and_replug_reopens(
     echo_device: PtyDevice, received: Received
 ) -> None:
-    transport = transport_for(echo_device.port, received)
-    transport.start()
-    try:
+    with started(transport_for(echo_device.port, received)) as transport:
         assert wait_until(lambda: transport.health is Health.OK)
         echo_device.unplug()
         assert wait_until(lambda: transport.health is Health.DOWN)
@@ -153,8 +150,6 @@ def test_unplug_reports_down_with_the_error_and_replug_reopens(
         assert transport.status().extra["last_error"] == down_details[-1]  # kept after recovery
         assert transport.write(b"again")
         assert wait_until(lambda: bytes(received.data).endswith(b">again"))
-    finally:
-        transport.stop()
 
 
 def test_stop_joins_the_reader_thread(echo_device: PtyDevice, received: Received) -> None:

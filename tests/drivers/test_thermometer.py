@@ -12,15 +12,10 @@ from drivers.base import Health, ReadingFault
 from drivers.frames import gy_mcu90614
 from drivers.sim.thermometer import SimGyMcu90614, ThermometerFault
 from drivers.thermometer import SerialThermometer, ThermometerMode
-from tests.drivers.conftest import QUERY_TIMEOUT_S, ThermometerProbe
+from tests.drivers.conftest import QUERY_TIMEOUT_S, ThermometerProbe, connected
 from tests.drivers.waiting import wait_until
 
 Attach = Callable[..., ThermometerProbe]
-
-
-def connected(probe: ThermometerProbe) -> ThermometerProbe:
-    assert wait_until(lambda: probe.driver.status().health is Health.OK)
-    return probe
 
 
 @pytest.fixture

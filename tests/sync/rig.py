@@ -157,7 +157,21 @@ atexit.register(sweep_processes)
 # -------------------------------------------------------------------------------- Mosquitto
 
 
-class Mosquitto:
+class RunningProcess:
+    """A child process the rig started; ``_process`` is None before the first start."""
+
+    _process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+
+class Mosquitto(RunningProcess):
     """A broker of our own on a free port, with persistence, that tests stop and start."""
 
     def __init__(
@@ -213,14 +227,6 @@ class Mosquitto:
                 ]
             )
         )
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return None if self._process is None else self._process.pid
 
     def start(self) -> None:
         """Start and wait until *this* broker listens: other test runs on the machine start
@@ -642,7 +648,7 @@ def run_gate(args: argparse.Namespace) -> None:
     store.close()
 
 
-class ChildProcess:
+class ChildProcess(RunningProcess):
     """A process the tests start, log to ``<log_name>-<start>.log`` and stop or kill."""
 
     def __init__(self, directory: Path, log_name: str) -> None:
@@ -658,14 +664,6 @@ class ChildProcess:
         log = (self.directory / f"{self.log_name}-{self.starts}.log").open("wb")
         self._process = spawn(args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         log.close()
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return None if self._process is None else self._process.pid
 
     def kill(self) -> None:
         stop_process(self._process, signal.SIGKILL)
