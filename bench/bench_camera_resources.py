@@ -25,22 +25,14 @@ import numpy as np
 import psutil
 import qr_images
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from drivers.base import Scan
 from drivers.camera import CameraScanner
 from edge.app.boot import build_gate
-from edge.app.settings import Settings, load_settings
+from tests.settings import sim_settings
 
 MB = 1024 * 1024
-
-
-def gate_settings(state_dir: Path) -> Settings:
-    base = load_settings(None)
-    return base.model_copy(
-        update={
-            "site": base.site.model_copy(update={"state_dir": state_dir}),
-            "console": base.console.model_copy(update={"enabled": False}),
-        }
-    )
 
 
 def clip_frames() -> tuple[list[qr_images.Image], float]:
@@ -71,7 +63,7 @@ def measure(source: Path, kind: str, seconds: float, fps: float) -> int:
     process = psutil.Process()
     with tempfile.TemporaryDirectory(prefix="kakou-bench-") as tmp:
         rss_start = process.memory_info().rss
-        gate = build_gate(gate_settings(Path(tmp) / "state"))
+        gate = build_gate(sim_settings(Path(tmp) / "state"))
         time.sleep(1.0)
         rss_gate = process.memory_info().rss
         scans: list[Scan] = []

@@ -19,26 +19,16 @@ from pathlib import Path
 import pytest
 
 from edge.app.boot import build_gate, ensure_sim_issuer
-from edge.app.settings import Settings, load_settings
 from edge.bus import BusEvent
+from tests.settings import sim_settings
 
 KILLS = int(os.environ.get("KAKOU_CRASH_KILLS", "200"))
 READY_TIMEOUT_S = 20.0
 
 
-def _settings(state_dir: Path) -> Settings:
-    base = load_settings(None)
-    return base.model_copy(
-        update={
-            "site": base.site.model_copy(update={"state_dir": state_dir}),
-            "console": base.console.model_copy(update={"enabled": False}),
-        }
-    )
-
-
 def run_gate_until_killed(state_dir: str, journal: str, ready: str, seed: int) -> None:
     """Child process: the gate under a crowd, journaling relay commands, until SIGKILL."""
-    gate = build_gate(_settings(Path(state_dir)))
+    gate = build_gate(sim_settings(Path(state_dir)))
     fd = os.open(journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     def on_bus(event: BusEvent) -> None:
@@ -73,7 +63,7 @@ def _check_database(db_path: Path, journal: Path) -> tuple[int, int]:
 
 @pytest.mark.slow
 def test_sigkill_at_random_moments_loses_no_entry(tmp_path: Path) -> None:
-    settings = _settings(tmp_path / "state")
+    settings = sim_settings(tmp_path / "state")
     settings.site.state_dir.mkdir(parents=True)
     ensure_sim_issuer(settings)  # created once: a key half-written by a kill is another test
     journal = tmp_path / "relay-journal.txt"

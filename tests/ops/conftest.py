@@ -6,11 +6,10 @@ import socket
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlite_utils import Database
 
-from edge.app.settings import Settings, default_config_text, load_settings
+from edge.app.settings import default_config_text, load_settings
 from edge.model import ENTRY_SCHEMA_VERSION, Entry
 from edge.store.migrations import migrate, schema_version
 from tests.edge.store.drafts import T0, simple_draft
@@ -47,16 +46,6 @@ def write_sim_config(
     path.write_text(text, encoding="utf-8")
     load_settings(path)  # still a valid configuration
     return path
-
-
-def sim_settings(state_dir: Path, **changes: Any) -> Settings:
-    """The embedded default, console off, state in ``state_dir``; validated like a file."""
-    data = load_settings(None).model_dump(mode="json")
-    data["site"]["state_dir"] = str(state_dir)
-    data["console"]["enabled"] = False
-    for section, value in changes.items():
-        data[section] = {**data[section], **value} if isinstance(value, dict) else value
-    return Settings.model_validate(data)
 
 
 def write_version_1_database(path: Path, community: str, gate: str, count: int) -> list[Entry]:

@@ -11,10 +11,11 @@ from click.testing import CliRunner
 from gpiozero import DigitalOutputDevice
 from gpiozero.pins.mock import MockFactory
 
-from edge.app import boot
+from edge.app import pins
 from edge.app.cli import main
 from edge.app.settings import Settings
-from tests.ops.conftest import KAKOU, free_port, sim_settings, write_sim_config
+from tests.ops.conftest import KAKOU, free_port, write_sim_config
+from tests.settings import sim_settings
 
 OUT_LANE = {
     "id": "out-1",
@@ -53,7 +54,7 @@ def test_relay_off_releases_relays_left_energised(
     left_energised(mock_factory, 5, False)  # active low: energised = low
     left_energised(mock_factory, 23, True)  # the buzzer, stuck sounding
 
-    lines = boot.release_outputs(settings, pin_factory=mock_factory)
+    lines = pins.release_outputs(settings, pin_factory=mock_factory)
 
     assert_states(mock_factory, 17, [True, False])
     assert_states(mock_factory, 5, [False, True])
@@ -65,7 +66,7 @@ def test_relay_off_releases_relays_left_energised(
 
 
 def test_a_relay_already_released_stays_released(tmp_path: Path, mock_factory: MockFactory) -> None:
-    boot.release_outputs(two_lanes(tmp_path), pin_factory=mock_factory)
+    pins.release_outputs(two_lanes(tmp_path), pin_factory=mock_factory)
     assert not mock_factory.pin(17).state
     assert mock_factory.pin(5).state
     assert not any(state.state for state in mock_factory.pin(17).states)
@@ -78,7 +79,7 @@ def test_one_failing_pin_does_not_stop_the_other_lanes(
     holder = DigitalOutputDevice(17, pin_factory=mock_factory)  # pin 17 is taken
     try:
         with pytest.raises(RuntimeError, match="in-1: relay on GPIO 17 NOT released") as caught:
-            boot.release_outputs(two_lanes(tmp_path), pin_factory=mock_factory)
+            pins.release_outputs(two_lanes(tmp_path), pin_factory=mock_factory)
     finally:
         holder.close()
     assert "out-1: relay on GPIO 5 released" in str(caught.value)
@@ -88,7 +89,7 @@ def test_one_failing_pin_does_not_stop_the_other_lanes(
 def test_relay_off_command_exits_0_and_says_what_it_released(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mock_factory: MockFactory
 ) -> None:
-    monkeypatch.setattr(boot, "make_pin_factory", lambda name: mock_factory)
+    monkeypatch.setattr(pins, "make_pin_factory", lambda name: mock_factory)
     left_energised(mock_factory, 17, True)
     config = write_sim_config(tmp_path / "kakou.toml", state_dir=tmp_path / "state", port=8080)
     result = CliRunner().invoke(main, ["relay-off", "--config", str(config)])
@@ -100,7 +101,7 @@ def test_relay_off_command_exits_0_and_says_what_it_released(
 def test_relay_off_command_exits_1_when_a_relay_could_not_be_driven(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mock_factory: MockFactory
 ) -> None:
-    monkeypatch.setattr(boot, "make_pin_factory", lambda name: mock_factory)
+    monkeypatch.setattr(pins, "make_pin_factory", lambda name: mock_factory)
     config = write_sim_config(tmp_path / "kakou.toml", state_dir=tmp_path / "state", port=8080)
     holder = DigitalOutputDevice(17, pin_factory=mock_factory)
     try:

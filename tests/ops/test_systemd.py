@@ -8,13 +8,15 @@ import shutil
 import socket
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from gpiozero.pins.mock import MockFactory
 
 from edge.app import boot
+from edge.app.boot import Gate
+from edge.app.settings import Settings
 from edge.systemd import (
     Notifier,
     WorkerCheck,
@@ -25,7 +27,7 @@ from edge.systemd import (
     watchdog_interval_s,
 )
 from tests.drivers.waiting import wait_until
-from tests.ops.conftest import sim_settings
+from tests.settings import sim_settings
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "qr"
 
@@ -154,23 +156,37 @@ def test_a_check_that_raises_counts_as_a_dead_worker() -> None:
     assert dead_workers([WorkerCheck("ok", lambda: True), WorkerCheck("bad", broken)]) == ["bad"]
 
 
-def test_gate_liveness_checks_see_lanes_and_device_readers(
-    tmp_path: Path, mock_factory: MockFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def build_gate(
+    mock_factory: MockFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[Settings], Gate]]:
+    """boot.build_gate on mock pins; every gate built is stopped when the test ends."""
     monkeypatch.setattr(boot, "make_pin_factory", lambda name: mock_factory)
-    gate = boot.build_gate(sim_settings(tmp_path / "state"))
-    try:
-        checks = boot.worker_checks(gate)
-        assert {check.name for check in checks} == {
-            "lane in-1",
-            "device in-1/scanner",
-            "device in-1/thermometer",
-        }
-        assert wait_until(lambda: dead_workers(checks) == [])
-        gate.lanes["in-1"].stop()
-        assert dead_workers(checks) == ["lane in-1"]
-    finally:
+    gates: list[Gate] = []
+
+    def build(settings: Settings) -> Gate:
+        gates.append(boot.build_gate(settings))
+        return gates[-1]
+
+    yield build
+    for gate in gates:
         gate.stop()
+
+
+def test_gate_liveness_checks_see_lanes_and_device_readers(
+    tmp_path: Path, build_gate: Callable[[Settings], Gate]
+) -> None:
+    gate = build_gate(sim_settings(tmp_path / "state"))
+    checks = boot.worker_checks(gate)
+    assert {check.name for check in checks} == {
+        "lane in-1",
+        "device in-1/scanner",
+        "device in-1/thermometer",
+    }
+    assert wait_until(lambda: dead_workers(checks) == [])
+    gate.lanes["in-1"].stop()
+    assert dead_workers(checks) == ["lane in-1"]
+    gate.stop()  # a stopped gate: every worker counts as dead
     assert sorted(dead_workers(checks)) == [
         "device in-1/scanner",
         "device in-1/thermometer",
@@ -178,19 +194,13 @@ def test_gate_liveness_checks_see_lanes_and_device_readers(
     ]
 
 
-def test_a_hung_lane_counts_as_dead(
-    tmp_path: Path, mock_factory: MockFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(boot, "make_pin_factory", lambda name: mock_factory)
-    gate = boot.build_gate(sim_settings(tmp_path / "state"))
-    try:
-        lane = gate.lanes["in-1"]
-        assert wait_until(lambda: lane.last_tick_mono_s > 0)
-        assert dead_workers(boot.worker_checks(gate, stall_s=5.0)) == []
-        # A worker alive but not ticking for longer than stall_s (deadlocked) is not vouched for.
-        assert dead_workers(boot.worker_checks(gate, stall_s=0.0)) == ["lane in-1"]
-    finally:
-        gate.stop()
+def test_a_hung_lane_counts_as_dead(tmp_path: Path, build_gate: Callable[[Settings], Gate]) -> None:
+    gate = build_gate(sim_settings(tmp_path / "state"))
+    lane = gate.lanes["in-1"]
+    assert wait_until(lambda: lane.last_tick_mono_s > 0)
+    assert dead_workers(boot.worker_checks(gate, stall_s=5.0)) == []
+    # A worker alive but not ticking for longer than stall_s (deadlocked) is not vouched for.
+    assert dead_workers(boot.worker_checks(gate, stall_s=0.0)) == ["lane in-1"]
 
 
 # ------------------------------------------------------------------------------ credentials
@@ -248,22 +258,19 @@ def test_boot_checks_the_configured_secrets(tmp_path: Path) -> None:
 
 
 def test_camera_and_door_threads_are_watched_too(
-    tmp_path: Path, mock_factory: MockFactory, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, build_gate: Callable[[Settings], Gate]
 ) -> None:
     """A lane with a camera (an image folder) and a door contact: each has its own thread, and
     the watchdog must see them alive, not mistake them for dead serial readers."""
-    monkeypatch.setattr(boot, "make_pin_factory", lambda name: mock_factory)
     frames = tmp_path / "frames"
     frames.mkdir()
     shutil.copy(FIXTURES / "printed_far.jpg", frames / "0001.jpg")
     lane = sim_settings(tmp_path / "x").lanes[0].model_dump(mode="json")
     lane["camera"] = {"kind": "camera", "source": str(frames), "loop": True}
     lane["door"] = {"contact_pin": 5}
-    gate = boot.build_gate(sim_settings(tmp_path / "state", lanes=[lane]))
-    try:
-        checks = boot.worker_checks(gate)
-        assert {"device in-1/camera", "device in-1/door"} <= {check.name for check in checks}
-        assert wait_until(lambda: dead_workers(checks) == [], timeout_s=10)
-    finally:
-        gate.stop()
+    gate = build_gate(sim_settings(tmp_path / "state", lanes=[lane]))
+    checks = boot.worker_checks(gate)
+    assert {"device in-1/camera", "device in-1/door"} <= {check.name for check in checks}
+    assert wait_until(lambda: dead_workers(checks) == [], timeout_s=10)
+    gate.stop()  # a stopped gate: its camera and door threads count as dead
     assert {"device in-1/camera", "device in-1/door"} <= set(dead_workers(checks))
