@@ -13,6 +13,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
@@ -181,6 +182,8 @@ class Lane:
         self._state = LaneState(mode=start_mode(ctx.policy.mode, last_mode))
         self._queue: queue.Queue[_QueueItem | None] = queue.Queue()
         self._unsaved: list[EntryDraft] = []
+        # The drafts stored last and their entry ids: an override links to the one it overrides.
+        self._recent_ids: deque[tuple[EntryDraft, str]] = deque(maxlen=16)
         self._thread: threading.Thread | None = None
         self._alive = threading.Event()
         self._pending_policy: Policy | None = None
@@ -359,7 +362,9 @@ class Lane:
         last_entry: Entry | None = None
         for index, command in enumerate(commands):
             match command:
-                case RecordEntry(draft=draft):
+                case RecordEntry(draft=draft, overrides=overrides):
+                    if overrides is not None:
+                        draft = self._linked(draft, overrides)
                     last_entry = self._record(draft, commands[index + 1 :])
                     if last_entry is None:
                         rest = commands[index + 1 :]
@@ -410,6 +415,13 @@ class Lane:
                     )
         return ActionResult(rejected, tuple(entries))
 
+    def _linked(self, draft: EntryDraft, overrides: EntryDraft) -> EntryDraft:
+        """``draft`` with the id of the stored entry it overrides (when that one is stored)."""
+        for recorded, entry_id in reversed(self._recent_ids):
+            if recorded is overrides:
+                return replace(draft, extra=(*draft.extra, ("overrides", entry_id)))
+        return draft
+
     def _record(self, draft: EntryDraft, then: Sequence[Command]) -> Entry | None:
         """Store ``draft`` behind any unsaved entries (order kept); None if it could not be.
 
@@ -455,6 +467,7 @@ class Lane:
                 )
                 break
             self._unsaved.pop(0)
+            self._recent_ids.append((draft, entry.id))
             stored.append(entry)
             self._bus.publish(EntryRecorded(lane=self.ctx.lane, entry=entry))
         return stored

@@ -86,6 +86,10 @@ class TemperatureTaken:
     reading: Reading
 
 
+OVERRIDE_AFTER_DENIAL_S = 120.0
+"""A guard's override this soon after a denial (and before the next person) lets that person in."""
+
+
 @dataclass(frozen=True, slots=True)
 class GuardOverride:
     """A guard opens the gate against the rule; needs the guard's id and a written reason."""
@@ -141,9 +145,13 @@ Event = (
 
 @dataclass(frozen=True, slots=True)
 class RecordEntry:
-    """Commit this entry durably. Must succeed before any later command runs."""
+    """Commit this entry durably. Must succeed before any later command runs.
+
+    ``overrides``: the draft of the denied entry a guard's override lets in after all; the lane
+    links the two by the stored entry's id (``extra["overrides"]``)."""
 
     draft: EntryDraft
+    overrides: EntryDraft | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +251,10 @@ class LaneState:
     last_ended_s: float = float("-inf")
     last_stray_digest: str = ""
     last_stray_s: float = float("-inf")
+    denied: Visit | None = None
+    """The last visit that ended denied or with a fever, for a guard's override that follows."""
+    denied_draft: EntryDraft | None = None
+    denied_s: float = float("-inf")
 
     @property
     def step(self) -> Step:
@@ -346,21 +358,24 @@ def _end(
     *,
     guard_id: str | None = None,
     guard_note: str | None = None,
+    overrides: EntryDraft | None = None,
 ) -> Result:
     """Finish the visit in progress (or a visit-less guard action) as exactly one entry."""
     visit = state.visit
-    # Left (abandoned) or let through (overridden) before the confirming re-measure.
+    # Left (abandoned) or let through (overridden) before the confirming re-measure; a visit
+    # already decided (a confirmed fever, then overridden) is not unconfirmed.
     fever_unconfirmed = (
         outcome in (Outcome.ABANDONED, Outcome.OVERRIDDEN)
         and visit is not None
         and visit.first_fever_s is not None
+        and overrides is None
     )
     if fever_unconfirmed:
         reasons = (*reasons, Reason.FEVER_NOT_CONFIRMED)
     draft = _draft(
         ctx, state, outcome, at, reasons, visit, guard_id=guard_id, guard_note=guard_note
     )
-    commands: list[Command] = [RecordEntry(draft)]
+    commands: list[Command] = [RecordEntry(draft, overrides=overrides)]
     if outcome in (Outcome.PASSED, Outcome.OVERRIDDEN):
         if state.mode is not GateMode.EMERGENCY:
             commands.append(OpenGate(ctx.open_s))
@@ -378,11 +393,16 @@ def _end(
     if fever_unconfirmed:
         # A person over the fever line who left before the re-measure is still reported (上报).
         commands.append(RaiseAlarm("fever_unconfirmed", _fever_detail(visit)))
+    refused = outcome in (Outcome.DENIED, Outcome.FEVER) and visit is not None
+    presented = visit is not None and overrides is None  # an override's pass was shown before
     new_state = replace(
         state,
         visit=None,
-        last_digest=visit.token_digest if visit else state.last_digest,
-        last_ended_s=at.mono_s if visit else state.last_ended_s,
+        last_digest=visit.token_digest if visit and presented else state.last_digest,
+        last_ended_s=at.mono_s if presented else state.last_ended_s,
+        denied=visit if refused else None,
+        denied_draft=draft if refused else None,
+        denied_s=at.mono_s if refused else float("-inf"),
     )
     return new_state, commands
 
@@ -619,7 +639,16 @@ def _on_override(state: LaneState, event: GuardOverride, ctx: LaneContext) -> Re
         return state, [Reject("guard_required", "an override needs the guard's id")]
     if not event.reason.strip():
         return state, [Reject("reason_required", "an override needs a written reason")]
+    overrides = None
+    just_refused = event.at.mono_s - state.denied_s <= OVERRIDE_AFTER_DENIAL_S
+    if state.visit is None and state.denied is not None and just_refused:
+        # The guard lets in the person just refused: the entry names them, carries their
+        # readings and the refusal's reasons, and points at the refused entry.
+        overrides = state.denied_draft
+        state = replace(state, visit=state.denied)
     pending = state.visit.soft_findings if state.visit else ()
+    if overrides is not None:
+        pending = _unique(overrides.reasons + pending)
     return _end(
         state,
         ctx,
@@ -628,6 +657,7 @@ def _on_override(state: LaneState, event: GuardOverride, ctx: LaneContext) -> Re
         pending,
         guard_id=event.guard_id,
         guard_note=event.reason.strip(),
+        overrides=overrides,
     )
 
 

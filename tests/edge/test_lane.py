@@ -379,6 +379,23 @@ def test_a_valid_pass_reads_only_the_history_its_policy_checks(
     assert store.history_reads == reads
 
 
+def test_an_override_after_a_denial_points_at_the_denied_entry(make_rig: RigFactory) -> None:
+    """The guard lets in the resident whose pass just expired: the overridden entry carries the
+    person and the refusal, names the denied entry by its id, and the gate opens once."""
+    rig = make_rig(policy=NO_MEASURE, open_s=0.2)
+    denied_result = rig.scan(rig.token("R-0042", valid_days=(-60, -1)))
+    (denied,) = denied_result.entries
+    assert denied.draft.outcome is Outcome.DENIED
+    result = rig.lane.override(GUARD, "known resident, renewal pending").result(timeout=WAIT_S)
+    (overridden,) = result.entries
+    assert overridden.draft.outcome is Outcome.OVERRIDDEN
+    assert (overridden.draft.pass_id, overridden.draft.holder) == ("R-0042", "王*")
+    assert VerifyReason.EXPIRED.value in overridden.draft.reasons
+    assert overridden.extra["overrides"] == denied.id
+    pulses = rig.bus_log.wait_for("relay", action="pulse")
+    assert [p.data["entry_id"] for p in pulses] == [overridden.id]
+
+
 def test_a_fever_is_still_raised_when_its_entry_cannot_be_stored(make_rig: RigFactory) -> None:
     """The store failing keeps the gate shut; it must not also hide a fever from the guard."""
     thermometer = HandThermometer()

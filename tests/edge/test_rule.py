@@ -32,6 +32,7 @@ from edge.model import (
 )
 from edge.policy import Finding, PassHistory, Policy, needs_measure
 from edge.rule import (
+    OVERRIDE_AFTER_DENIAL_S,
     AnswersGiven,
     Event,
     GuardCancel,
@@ -81,6 +82,14 @@ def only_entry(commands: list[Any]) -> EntryDraft:
 
 def passed_tail(outcome: Outcome = Outcome.PASSED, open_s: float = 3.0) -> list[Any]:
     return [OpenGate(open_s), Signal("pass"), Prompt(Step.PASS, outcome.value)]
+
+
+def abandoned_tail(reason: str) -> list[Any]:
+    return [Signal("idle"), Prompt(Step.STOP, "abandoned", reason)]
+
+
+def denied_tail(reason: str, step: Step = Step.LOOK) -> list[Any]:
+    return [Signal("deny"), Prompt(step, "denied", reason)]
 
 
 def alarms(commands: list[Any]) -> list[str]:
@@ -193,7 +202,7 @@ def test_every_invalid_verdict_is_denied_with_its_reason(
     assert draft.reasons == (reason.value,)
     assert draft.pass_id == ("P-0001" if named else None)
     assert draft.household == ("3-2-501" if named else None)
-    assert commands == [RecordEntry(draft), Signal("deny"), Prompt(Step.LOOK, "denied", reason)]
+    assert commands == [RecordEntry(draft), *denied_tail(reason)]
     assert not any(isinstance(c, OpenGate | RequestReading) for c in commands)
     assert rule_run.state.visit is None
     assert rule_run.state.last_digest == "tok-a"
@@ -258,8 +267,7 @@ def test_refusing_answer_with_hard_severity_is_denied(rule_run: RuleRun) -> None
     assert draft.answers == (("travel_14d", "yes"), ("symptoms", "no"))
     assert commands == [
         RecordEntry(draft),
-        Signal("deny"),
-        Prompt(Step.LOOK, "denied", "answer_refused"),
+        *denied_tail("answer_refused"),
     ]
     assert rule_run.state.visit is None
 
@@ -471,8 +479,7 @@ def test_hold_timeout_abandons_and_still_reports_the_fever(rule_run: RuleRun) ->
     assert draft.reasons == (Reason.TIMEOUT_HOLD.value, Reason.FEVER_NOT_CONFIRMED.value)
     assert commands == [
         RecordEntry(draft),
-        Signal("idle"),
-        Prompt(Step.STOP, "abandoned", "timeout_hold,fever_not_confirmed"),
+        *abandoned_tail("timeout_hold,fever_not_confirmed"),
         RaiseAlarm("fever_unconfirmed", "王*华, household 3-2-501; readings °C: 38.4"),
     ]
     assert not any(isinstance(c, OpenGate) for c in rule_run.log)
@@ -547,8 +554,7 @@ def test_ask_times_out_exactly_at_the_limit(rule_run: RuleRun) -> None:
     assert draft.reasons == (Reason.TIMEOUT_ASK.value,)
     assert commands == [
         RecordEntry(draft),
-        Signal("idle"),
-        Prompt(Step.STOP, "abandoned", "timeout_ask"),
+        *abandoned_tail("timeout_ask"),
     ]
     assert rule_run.state.visit is None
 
@@ -629,8 +635,7 @@ def test_a_different_pass_supersedes_the_visit(rule_run: RuleRun) -> None:
     assert draft.decided_at == second.wall
     assert commands == [
         RecordEntry(draft),
-        Signal("idle"),
-        Prompt(Step.STOP, "abandoned", "superseded"),
+        *abandoned_tail("superseded"),
         *MEASURE_PROMPT,
     ]
     visit = rule_run.state.visit
@@ -798,8 +803,7 @@ def test_guard_cancel_abandons_the_visit(rule_run: RuleRun) -> None:
     assert draft.guard_id == "guard-11"
     assert commands == [
         RecordEntry(draft),
-        Signal("idle"),
-        Prompt(Step.STOP, "abandoned", "guard_cancelled"),
+        *abandoned_tail("guard_cancelled"),
     ]
     assert rule_run.state.visit is None
 
@@ -818,7 +822,7 @@ def test_hard_finding_denies_at_look(make_run: RunFactory) -> None:
     draft = only_entry(commands)
     assert draft.outcome is Outcome.DENIED
     assert draft.reasons == (Finding.KIND_GATE.value,)
-    assert commands[1:] == [Signal("deny"), Prompt(Step.LOOK, "denied", "kind_gate_not_allowed")]
+    assert commands[1:] == denied_tail("kind_gate_not_allowed")
 
 
 def test_soft_finding_rides_along_to_the_entry(make_run: RunFactory) -> None:
@@ -1219,7 +1223,10 @@ class LaneModel:
         if isinstance(event, GuardOverride) and before.visit is None:
             (alone,) = drafts
             assert alone.outcome is Outcome.OVERRIDDEN
-            assert alone.pass_id is None
+            # Right after a refusal the override lets that person in and names them.
+            just_refused = event.at.mono_s - before.denied_s <= OVERRIDE_AFTER_DENIAL_S
+            refused = before.denied if just_refused else None
+            assert alone.pass_id == (refused.claims.pass_id if refused and refused.claims else None)
             assert alone.guard_id == event.guard_id
             self.other_entries += 1
             return []
@@ -1259,8 +1266,11 @@ class LaneModel:
                 assert draft.temperatures[-1].fever
                 assert len(fevers) >= 2  # the first reading and its confirmation
             elif draft.outcome is not Outcome.MODE_CHANGE:
-                # Anyone ever over the line and not confirmed is flagged, and only they are.
-                assert (Reason.FEVER_NOT_CONFIRMED in draft.reasons) == bool(fevers), draft
+                # Anyone ever over the line and not confirmed is flagged, and only they are; a
+                # guard's override of a confirmed fever carries the fever instead.
+                confirmed = draft.outcome is Outcome.OVERRIDDEN and Reason.FEVER in draft.reasons
+                unconfirmed = Reason.FEVER_NOT_CONFIRMED in draft.reasons
+                assert unconfirmed == (bool(fevers) and not confirmed), draft
             if draft.outcome is Outcome.DENIED:
                 assert draft.reasons
                 assert draft.temperatures == ()
@@ -1272,7 +1282,7 @@ class LaneModel:
 
         unconfirmed = sum(
             d.outcome in (Outcome.ABANDONED, Outcome.OVERRIDDEN)
-            and any(t.fever for t in d.temperatures)
+            and Reason.FEVER_NOT_CONFIRMED in d.reasons
             for d in drafts
         )
         assert alarms(commands).count("fever") == sum(d.outcome is Outcome.FEVER for d in drafts)
