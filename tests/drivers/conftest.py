@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import pytest
 
@@ -23,20 +23,29 @@ REOPEN_MAX_S = 0.4
 _REOPEN = {"reopen_min_s": REOPEN_MIN_S, "reopen_max_s": REOPEN_MAX_S}
 
 
-@pytest.fixture
-def sim_thermometer(tmp_path: Path) -> Iterator[SimGyMcu90614]:
-    sim = SimGyMcu90614(link_path=tmp_path / "ttyTHERMO")
+class _Simulator(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+_Sim = TypeVar("_Sim", bound=_Simulator)
+
+
+def running(sim: _Sim) -> Iterator[_Sim]:
+    """For a fixture: ``yield from running(sim)`` starts it and stops it after the test."""
     sim.start()
     yield sim
     sim.stop()
+
+
+@pytest.fixture
+def sim_thermometer(tmp_path: Path) -> Iterator[SimGyMcu90614]:
+    yield from running(SimGyMcu90614(link_path=tmp_path / "ttyTHERMO"))
 
 
 @pytest.fixture
 def sim_scanner(tmp_path: Path) -> Iterator[SimGm65]:
-    sim = SimGm65(link_path=tmp_path / "ttySCANNER")
-    sim.start()
-    yield sim
-    sim.stop()
+    yield from running(SimGm65(link_path=tmp_path / "ttySCANNER"))
 
 
 class ThermometerProbe:

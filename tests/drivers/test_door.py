@@ -59,6 +59,13 @@ class Door:
         self.contact.drive_high()
         return time.monotonic()
 
+    def open_briefly(self, seconds: float) -> None:
+        """Open for ``seconds``, then shut and wait as long again."""
+        self.open()
+        time.sleep(seconds)
+        self.close()
+        time.sleep(seconds)
+
     def close(self) -> None:
         self.contact.drive_low()
 
@@ -91,10 +98,7 @@ def test_opening_while_locked_is_forced_at_once(make_door) -> None:  # type: ign
 def test_opening_while_the_relay_is_energised_is_no_alarm(make_door) -> None:  # type: ignore[no-untyped-def]
     door = make_door(bounce_s=None, held_open_s=5.0)
     door.energised = True
-    door.open()
-    time.sleep(0.1)
-    door.close()
-    time.sleep(0.1)
+    door.open_briefly(0.1)
     assert door.kinds() == []
     assert door.door.status().extra["openings"] == "1"
 
@@ -131,10 +135,7 @@ def test_held_open_alarm_fires_on_time_and_clears_on_closing(make_door) -> None:
 def test_closing_in_time_raises_nothing_and_the_timer_restarts(make_door) -> None:  # type: ignore[no-untyped-def]
     door = make_door(bounce_s=None, held_open_s=0.3)
     door.energised = True
-    door.open()
-    time.sleep(0.2)
-    door.close()
-    time.sleep(0.2)
+    door.open_briefly(0.2)
     assert door.kinds() == []
     opened_s = door.open()  # a new opening gets the full time again
     assert wait_until(lambda: door.kinds() == [DoorAlarmKind.HELD_OPEN], timeout_s=2)

@@ -21,7 +21,13 @@ from drivers.sim.thermometer import (
     ThermometerFault,
 )
 from drivers.thermometer import SerialThermometer, ThermometerMode
-from tests.drivers.conftest import QUERY_TIMEOUT_S, REOPEN_MAX_S, REOPEN_MIN_S, ThermometerProbe
+from tests.drivers.conftest import (
+    QUERY_TIMEOUT_S,
+    REOPEN_MAX_S,
+    REOPEN_MIN_S,
+    ThermometerProbe,
+    running,
+)
 from tests.drivers.waiting import wait_until
 
 LINE_PATTERN = r"^T=(?P<value>-?\d+(?:\.\d+)?) A=(?P<ambient>-?\d+(?:\.\d+)?)$"
@@ -207,10 +213,7 @@ def test_unplug_and_replug(rig: Rig) -> None:
 
 @pytest.fixture
 def lu_sim(tmp_path: Path) -> Iterator[SimLu90614]:
-    sim = SimLu90614(link_path=tmp_path / "ttyLU")  # powers up in body mode
-    sim.start()
-    yield sim
-    sim.stop()
+    yield from running(SimLu90614(link_path=tmp_path / "ttyLU"))  # powers up in body mode
 
 
 def attach_lu(sim: SimLu90614, model: str) -> tuple[SerialThermometer, ThermometerProbe]:
