@@ -35,7 +35,8 @@ from edge.model import (
     Outcome,
     PassKind,
 )
-from tests.edge.store.drafts import drafts, extras, full_draft, make_entry, texts
+from tests.edge.store.drafts import drafts, extras, full_draft, texts
+from tests.edge.store.entries import make_entry
 
 
 def test_document_shape() -> None:

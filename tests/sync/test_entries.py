@@ -27,7 +27,8 @@ from sync.contract import parse_gate_topic
 from sync.receiver.db import IncomingEntry
 from sync.receiver.entries import check_entry
 from sync.receiver.receiver import parse_entries_message
-from tests.edge.store.drafts import T0, drafts, extras, full_draft, make_entry, simple_draft, texts
+from tests.edge.store.drafts import T0, drafts, extras, full_draft, simple_draft, texts
+from tests.edge.store.entries import make_entry
 from tests.edge.test_entry_document import document_paths, json_values
 
 TOPIC = "kakou/v1/hxy/north/entries"

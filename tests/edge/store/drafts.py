@@ -1,5 +1,4 @@
-"""Entry drafts for the store tests: one with every field filled, and a hypothesis strategy;
-and the entry a gate records for a draft."""
+"""Entry drafts for the store tests: one with every field filled, and a hypothesis strategy."""
 
 from __future__ import annotations
 
@@ -11,9 +10,7 @@ from hypothesis import strategies as st
 
 from drivers.base import Reading
 from edge.model import (
-    ENTRY_SCHEMA_VERSION,
     Direction,
-    Entry,
     EntryDraft,
     GateMode,
     MeasuredTemperature,
@@ -23,27 +20,6 @@ from edge.model import (
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2026, 11, 23, 8, 0, 0, 125_000, tzinfo=CST)
-
-
-def make_entry(
-    draft: EntryDraft,
-    extra: dict[str, str] | None = None,
-    *,
-    seq: int = 17,
-    community: str = "hxy",
-) -> Entry:
-    """``draft`` as the north gate recorded it, 96 s after T0."""
-    return Entry(
-        id=f"0691e475-7ede-70b0-bf9e-{seq:012d}",
-        seq=seq,
-        schema_version=ENTRY_SCHEMA_VERSION,
-        community=community,
-        gate="north",
-        boot_id="boot-1",
-        recorded_at=T0 + timedelta(seconds=96),
-        draft=draft,
-        extra=extra or {},
-    )
 
 
 def full_draft(**changes: Any) -> EntryDraft:

@@ -14,7 +14,8 @@ from edge.store.records import (
     entry_from_row,
     entry_to_row,
 )
-from tests.edge.store.drafts import drafts, full_draft, make_entry
+from tests.edge.store.drafts import drafts, full_draft
+from tests.edge.store.entries import make_entry
 
 
 @given(draft=drafts)
