@@ -86,6 +86,9 @@ class TemperatureTaken:
     reading: Reading
 
 
+PASSED_UNMEASURED = "passed_unmeasured"
+"""The prompt for a pass with no temperature taken (an exit lane, a kind not measured)."""
+
 OVERRIDE_AFTER_DENIAL_S = 120.0
 """A guard's override this soon after a denial (and before the next person) lets that person in."""
 
@@ -379,7 +382,10 @@ def _end(
     if outcome in (Outcome.PASSED, Outcome.OVERRIDDEN):
         if state.mode is not GateMode.EMERGENCY:
             commands.append(OpenGate(ctx.open_s))
-        commands += [Signal("pass"), Prompt(Step.PASS, outcome.value)]
+        # Say only what this lane checked: "temperature normal" needs a measured temperature.
+        measured = outcome is Outcome.PASSED and bool(draft.temperatures)
+        code = outcome.value if measured or outcome is Outcome.OVERRIDDEN else PASSED_UNMEASURED
+        commands += [Signal("pass"), Prompt(Step.PASS, code)]
     elif outcome is Outcome.FEVER:
         commands += [
             Signal("fever"),

@@ -37,6 +37,7 @@ PHRASES: dict[str, tuple[str, str]] = {
     "fever_recheck": ("体温偏高，请稍候复测", "Temperature high, please wait to measure again"),
     "remeasure_now": ("请复测体温", "Please take your temperature again"),
     "passed": ("体温正常，请通行", "Temperature normal, please pass"),
+    "passed_unmeasured": ("请通行", "Please pass"),
     "overridden": ("请通行", "Please pass"),
     "fever": ("体温异常，请在旁等候", "Temperature high, please wait aside"),
     "denied": ("禁止通行，请联系值守人员", "Entry refused, please see the guard"),

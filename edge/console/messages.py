@@ -428,6 +428,7 @@ _SCRIPT = {
     "js.kiosk.measure": ("请测量体温", "Please take your temperature"),
     "js.kiosk.remeasure": ("请稍候，需要复测体温", "Please wait to be measured again"),
     "js.kiosk.passed": ("体温正常，请通行", "Temperature normal, please pass"),
+    "js.kiosk.pass": ("请通行", "Please pass"),
     "js.kiosk.fever": ("体温异常，请在旁等候", "Temperature high, please wait aside"),
     "js.kiosk.denied": ("禁止通行", "Entry refused"),
     "js.register.failed": ("登记失败", "Registration failed"),

@@ -205,6 +205,22 @@ def test_kiosk_and_status_pages(live: LiveConsole, page: Page) -> None:
     shot(page, "status")
 
 
+def test_the_exit_kiosk_says_only_what_the_exit_checked(tmp_path: Path, page: Page) -> None:
+    """No temperature is taken on the way out: the kiosk must not say it was normal."""
+    exit_lane = {"id": "out-1", "direction": "out"}
+    served = serve_live(gate_settings(tmp_path / "state", lanes=[exit_lane]))
+    live = next(served)
+    try:
+        page.goto(f"{live.url}/kiosk?lane=out-1")
+        expect(page.locator("#kiosk-zh")).to_have_text("请出示通行证")
+        assert live.gate.simulation is not None
+        live.gate.simulation.present("out-1", live.token("R-501").encode())
+        expect(page.locator("#kiosk-zh")).to_have_text("请通行")
+        expect(page.locator("#kiosk-en")).to_have_text("Please pass")
+    finally:
+        served.close()
+
+
 def test_no_page_breaks_the_content_security_policy(
     live: LiveConsole, page: Page, csp: CspWatch
 ) -> None:

@@ -33,6 +33,7 @@ from edge.model import (
 from edge.policy import Finding, PassHistory, Policy, needs_measure
 from edge.rule import (
     OVERRIDE_AFTER_DENIAL_S,
+    PASSED_UNMEASURED,
     AnswersGiven,
     Event,
     GuardCancel,
@@ -80,8 +81,10 @@ def only_entry(commands: list[Any]) -> EntryDraft:
     return draft
 
 
-def passed_tail(outcome: Outcome = Outcome.PASSED, open_s: float = 3.0) -> list[Any]:
-    return [OpenGate(open_s), Signal("pass"), Prompt(Step.PASS, outcome.value)]
+def passed_tail(
+    outcome: Outcome = Outcome.PASSED, open_s: float = 3.0, code: str | None = None
+) -> list[Any]:
+    return [OpenGate(open_s), Signal("pass"), Prompt(Step.PASS, code or outcome.value)]
 
 
 def abandoned_tail(reason: str) -> list[Any]:
@@ -174,7 +177,7 @@ def test_kind_that_is_not_measured_passes_at_look(make_run: RunFactory) -> None:
     commands = run.scan(valid(PassKind.VEHICLE))
     assert only_entry(commands).outcome is Outcome.PASSED
     assert RequestReading() not in commands
-    assert commands[1:] == passed_tail()
+    assert commands[1:] == passed_tail(code=PASSED_UNMEASURED)  # nothing measured, nothing claimed
 
 
 def test_unsynced_clock_is_recorded_from_either_end_of_the_visit(rule_run: RuleRun) -> None:
@@ -289,7 +292,7 @@ def test_answered_kind_that_is_not_measured_passes_at_ask(make_run: RunFactory) 
     run.scan(valid(PassKind.VISITOR))
     commands = run.answer(**NO)
     assert only_entry(commands).outcome is Outcome.PASSED
-    assert commands[1:] == passed_tail()
+    assert commands[1:] == passed_tail(code=PASSED_UNMEASURED)  # nothing measured, nothing claimed
 
 
 # -------------------------------------------------------------------------------- measure
@@ -946,7 +949,7 @@ def test_passes_in_emergency_are_free_exits_without_opening(make_run: RunFactory
     assert draft.reasons == (Reason.EMERGENCY_FREE_EXIT.value,)
     assert draft.gate_mode is GateMode.EMERGENCY
     assert draft.pass_id == "P-0001"
-    assert commands == [RecordEntry(draft), Signal("pass"), Prompt(Step.PASS, "passed")]
+    assert commands == [RecordEntry(draft), Signal("pass"), Prompt(Step.PASS, PASSED_UNMEASURED)]
     assert run.state.visit is None
 
 

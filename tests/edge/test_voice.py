@@ -39,6 +39,7 @@ def recording_command(folder: Path) -> list[str]:
 def test_phrases_for_what_a_resident_needs_to_hear() -> None:
     assert phrase_for(prompt("measure")) == "请测量体温"
     assert phrase_for(prompt("passed")) == "体温正常，请通行"
+    assert phrase_for(prompt("passed_unmeasured")) == "请通行"  # an exit: nothing measured
     assert (
         phrase_for(prompt("passed"), english=True)
         == "体温正常，请通行。Temperature normal, please pass"
@@ -51,7 +52,7 @@ def test_every_phrase_answers_a_code_the_rule_really_prompts() -> None:
     rule puts in a Prompt (read from its source), or an outcome it prompts with."""
     source = inspect.getsource(edge.rule)
     prompted = set(re.findall(r'Prompt\(\s*(?:Step\.\w+|visit\.step),\s*"(\w+)"', source))
-    prompted |= {outcome.value for outcome in Outcome}
+    prompted |= {outcome.value for outcome in Outcome} | {edge.rule.PASSED_UNMEASURED}
     assert set(PHRASES) <= prompted, set(PHRASES) - prompted
     assert {"measure", "measure_next", "fever_recheck", "denied"} <= prompted
 

@@ -361,7 +361,11 @@
     else if (lane.step === "measure") say = "js.kiosk.measure";
     else if (lane.step === "hold") { say = "js.kiosk.remeasure"; cls = "warn"; }
     else if (last && Date.now() - Date.parse(last.recorded_at) < 8000) {
-      if (last.outcome === "passed" || last.outcome === "overridden") { say = "js.kiosk.passed"; cls = "good"; }
+      if (last.outcome === "passed" || last.outcome === "overridden") {
+        // "Temperature normal" only where it was measured and normal: not at an exit, not an override.
+        const measured = last.outcome === "passed" && (last.temperatures || []).length > 0;
+        say = measured ? "js.kiosk.passed" : "js.kiosk.pass"; cls = "good";
+      }
       else if (last.outcome === "fever") { say = "js.kiosk.fever"; cls = "bad"; }
       else if (last.outcome === "denied") {
         say = "js.kiosk.denied"; cls = "bad";
