@@ -13,7 +13,7 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
@@ -72,6 +72,20 @@ def write_qr_png(token: str, path: Path | str, *, module_px: int = 10) -> None:
         image.save(png_file)
 
 
+def dark_runs(matrix: Sequence[Sequence[bool | None]]) -> Iterator[tuple[int, int, int]]:
+    """(row, first column, length) of each horizontal run of dark modules, row by row."""
+    for row, modules in enumerate(matrix):
+        column = 0
+        while column < len(modules):
+            if not modules[column]:
+                column += 1
+                continue
+            start = column
+            while column < len(modules) and modules[column]:
+                column += 1
+            yield row, start, column - start
+
+
 def qr_svg(token: str) -> str:
     """The token's QR symbol as a small SVG: one path of dark modules, crisp at any size.
 
@@ -80,17 +94,7 @@ def qr_svg(token: str) -> str:
     """
     matrix = make_qr(token).get_matrix()
     size = len(matrix)
-    runs: list[str] = []
-    for y, row in enumerate(matrix):
-        x = 0
-        while x < size:
-            if row[x]:
-                start = x
-                while x < size and row[x]:
-                    x += 1
-                runs.append(f"M{start} {y}h{x - start}v1h-{x - start}z")
-            else:
-                x += 1
+    runs = [f"M{x} {y}h{length}v1h-{length}z" for y, x, length in dark_runs(matrix)]
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" '
         f'shape-rendering="crispEdges"><rect width="{size}" height="{size}" fill="#fff"/>'
@@ -575,17 +579,9 @@ def _draw_qr_modules(
     """Fill the dark modules as one path of row runs, so no hairline seams show between them."""
     size = len(matrix)
     path = canvas.beginPath()
-    for r, modules in enumerate(matrix):
+    for r, c, length in dark_runs(matrix):
         y = y0 + (size - 1 - r) * module_pt
-        c = 0
-        while c < size:
-            if modules[c]:
-                run_start = c
-                while c < size and modules[c]:
-                    c += 1
-                path.rect(x0 + run_start * module_pt, y, (c - run_start) * module_pt, module_pt)
-            else:
-                c += 1
+        path.rect(x0 + c * module_pt, y, length * module_pt, module_pt)
     canvas.saveState()
     canvas.setFillColor(black)  # full black: scanners need the contrast, not a softer ink
     canvas.drawPath(path, stroke=0, fill=1)
