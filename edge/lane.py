@@ -548,6 +548,7 @@ class Lane:
                 "holder": visit.claims.holder if visit.claims else None,
                 "household": visit.claims.unit if visit.claims else None,
                 "temperatures_c": [t.body_c for t in visit.temperatures],
+                "temperatures_plausible": [t.plausible for t in visit.temperatures],
                 "plate": visit.claims.plate if visit.claims else None,
                 "occupants": visit.occupants,
                 "occupants_cleared": visit.cleared,

@@ -165,15 +165,22 @@ def _reasons(reasons: tuple[str, ...]) -> str:
     return "；".join([_REASONS.get(reason, reason) for reason in reasons])
 
 
+IMPLAUSIBLE_MARK = "(非体温)"
+"""After a reading that cannot be a body temperature (the sensor saw a cold sky, a hot wall):
+the ledger keeps it as measured, and says it was not taken as anyone's temperature."""
+
+
 def _temperatures(temperatures: tuple[LedgerTemperature, ...]) -> str:
     return " ".join(
-        f"{body_c:.1f}(手持)" if manual else f"{body_c:.1f}" for body_c, manual in temperatures
+        f"{t.body_c:.1f}{'(手持)' if t.manual else ''}{'' if t.plausible else IMPLAUSIBLE_MARK}"
+        for t in temperatures
     )
 
 
 # A temperature cell as ``_temperatures`` writes it: numbers only, even when the first reading is
 # below zero (a thermometer that saw a winter sky), so a CSV keeps it as it is.
-_READINGS = re.compile(r"-?\d+\.\d(?:\(手持\))?(?: -?\d+\.\d(?:\(手持\))?)*")
+_READING = r"-?\d+\.\d(?:\(手持\))?(?:\(非体温\))?"
+_READINGS = re.compile(rf"{_READING}(?: {_READING})*")
 
 
 def register_rows(

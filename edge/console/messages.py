@@ -406,6 +406,10 @@ _SCRIPT = {
     "js.duty.taken": ("已接班", "You are on duty"),
     "js.occupants.refused": ("人数未更改：", "Count not changed: "),
     "js.reading.range": ("请输入 30–45 之间的体温", "Enter 30–45 °C"),
+    "js.reading.implausible": (
+        "不是体温：测温仪读到的是环境或物体（需复测）",
+        "Not a body temperature: the sensor read the surroundings (re-measure)",
+    ),
     "js.reading.sent": ("体温已提交", "Reading sent"),
     "js.override.needs_reason": ("人工放行必须填写原因", "An override needs a written reason"),
     "js.override.done": ("已人工放行", "Overridden"),

@@ -54,10 +54,12 @@ def _reasons(text: str) -> tuple[str, ...]:
 
 
 class LedgerTemperature(NamedTuple):
-    """What a ledger shows of one reading: the body temperature and whether it was typed in."""
+    """What a ledger shows of one reading: the body temperature, whether it was typed in, and
+    whether it could be a body temperature at all (a winter sky reads 20 °C: not a person)."""
 
     body_c: float
     manual: bool
+    plausible: bool = True
 
 
 class LedgerRow(NamedTuple):
@@ -95,7 +97,8 @@ class LedgerRow(NamedTuple):
             household=draft.household,
             answers=draft.answers,
             temperatures=tuple(
-                LedgerTemperature(t.body_c, t.reading.manual) for t in draft.temperatures
+                LedgerTemperature(t.body_c, t.reading.manual, t.plausible)
+                for t in draft.temperatures
             ),
             reasons=draft.reasons,
             guard_id=draft.guard_id,
@@ -186,7 +189,10 @@ def ledger_rows(
                         answers = _answers(row[9])
                         # Every reading is stored with its own time: no two alike, no cache.
                         temperatures = tuple(
-                            [reading(t["body_c"], t["manual"]) for t in decode(row[10])[0]]
+                            [
+                                reading(t["body_c"], t["manual"], t["plausible"])
+                                for t in decode(row[10])[0]
+                            ]
                         )
                         reasons = _reasons(row[11])
                     except (ValueError, TypeError, KeyError, AttributeError) as exc:

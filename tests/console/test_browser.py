@@ -73,6 +73,25 @@ def test_a_resident_visit_is_seen_live_step_by_step(live: LiveConsole, page: Pag
     shot(page, "live-passed")
 
 
+def test_a_reading_that_is_no_body_temperature_is_marked_as_such(
+    live: LiveConsole, page: Page
+) -> None:
+    """A cold morning: the sensor reads 20 °C (the sky), then the person. The first number is
+    shown as measured but marked, never as if it were the resident's temperature."""
+    sign_in(page, live)
+    lane = page.locator("#lane-in-1")
+    assert live.gate.simulation is not None
+    live.gate.simulation.temperature("in-1", [20.0], 36.6)
+    live.gate.simulation.present("in-1", live.token("R-101").encode())
+    expect(lane.locator(".outcome")).to_contain_text("36.6°C")
+    marked = lane.locator(".outcome .temp.implausible")
+    expect(marked).to_have_count(1)
+    expect(marked).to_contain_text("20.0°C")
+    expect(marked.locator("abbr")).to_have_attribute("title", re.compile("不是体温"))
+    page.goto(f"{live.url}/log")
+    expect(page.locator("table")).to_contain_text("20.0(非体温) 36.6")
+
+
 def test_a_fever_raises_an_alarm_with_sound_that_a_guard_acknowledges(
     live: LiveConsole, page: Page
 ) -> None:

@@ -197,7 +197,8 @@ def old_time(entry: Entry, zone: ZoneInfo) -> str:
 
 def old_temperatures(entry: Entry) -> str:
     return " ".join(
-        f"{t.body_c:.1f}{'(手持)' if t.reading.manual else ''}" for t in entry.draft.temperatures
+        f"{t.body_c:.1f}{'(手持)' if t.reading.manual else ''}{'' if t.plausible else '(非体温)'}"
+        for t in entry.draft.temperatures
     )
 
 
@@ -339,6 +340,7 @@ MIDNIGHT = datetime(2026, 11, 23, 15, 59, 59, 999_999, tzinfo=UTC)
 
 
 def _reading(body_c: float, *, fever: bool = False, manual: bool = False) -> MeasuredTemperature:
+    """A reading; below 30 °C it is what the sensor saw of the surroundings, not a person."""
     return MeasuredTemperature(
         reading=Reading(
             value_c=body_c - 0.4,
@@ -350,7 +352,7 @@ def _reading(body_c: float, *, fever: bool = False, manual: bool = False) -> Mea
         ),
         body_c=body_c,
         at=MIDNIGHT,
-        plausible=True,
+        plausible=body_c >= 30.0,
         fever=fever,
     )
 
@@ -714,7 +716,8 @@ def test_csv_text_never_becomes_a_formula(store: Store) -> None:
         ], ledger
         assert [row[0] for row in rows] == [str(seq) for seq in range(1, len(FORMULAS) + 2)]
         temperatures = {row[headings.index("体温(°C)")] for row in rows}
-        assert temperatures == {"-1.0 37.6(手持)"}  # a number below zero is no formula
+        # A number below zero is no formula; and it is no body temperature either.
+        assert temperatures == {"-1.0(非体温) 37.6(手持)"}
     # The XLSX holds them as the text they are: an inline string is never a formula.
     sheet = load_workbook(io.BytesIO(_new_xlsx(store, "entries"))).active
     assert sheet is not None
@@ -727,7 +730,7 @@ def test_csv_text_never_becomes_a_formula(store: Store) -> None:
 
 # What a cell may hold when it starts with a formula's first character: digits, points, minus
 # signs and spaces (readings as the ledger prints them), which no spreadsheet can run as code.
-_NUMBERS = re.compile(r"[-\d. ]*(?:\(手持\)[-\d. ]*)*")
+_NUMBERS = re.compile(r"[-\d. ]*(?:\((?:手持|非体温)\)[-\d. ]*)*")
 _LEADS = st.sampled_from(["", *FORMULA_STARTS, " =", "'"])
 
 

@@ -191,6 +191,7 @@
     }).join("");
     const v = lane.visit;
     const temps = (v && v.temperatures_c) || [];
+    const plausible = (v && v.temperatures_plausible) || [];
     root.querySelector(".visit").innerHTML = v ? `
       <dl><dt>${T("js.visit.holder")}</dt><dd class="holder">${esc(v.holder || "—")}</dd>
       <dt>${T("js.visit.kind")}</dt><dd class="kind">${esc(pick(v.kind_zh || v.kind || "—", v.kind_en || v.kind || "—"))}</dd>
@@ -200,14 +201,14 @@
         <span class="occupants">${Number(v.occupants_cleared) || 0}/${Number(v.occupants) || 1}</span>
         <button class="big occupants-less" aria-label="${T("js.visit.one_fewer")}">−</button>
         <button class="big occupants-more" aria-label="${T("js.visit.one_more")}">＋</button></dd>` : ""}
-      <dt>${T("js.visit.temperature")}</dt><dd class="temps">${temps.map((c) =>
-        `<span class="temp ${c >= lane.fever_threshold_c ? "hot" : ""}">${c.toFixed(1)}°C</span>`).join(" ") || "—"}</dd></dl>`
+      <dt>${T("js.visit.temperature")}</dt><dd class="temps">${temps.map((c, i) =>
+        tempSpan(c, plausible[i] !== false, lane.fever_threshold_c)).join(" ") || "—"}</dd></dl>`
       : `<p class="idle">${T("js.visit.waiting")} · ${esc(term("mode", lane.mode))}</p>`;
     const last = lane.last_entry;
     root.querySelector(".verdict").innerHTML = last && !v ? `
       <div class="outcome ${esc(last.outcome)}"><b>${esc(pick(last.outcome_zh, last.outcome_en))}</b>
       ${esc(last.holder || "")} ${esc(last.household || "")}
-      ${(last.temperatures || []).map((x) => esc(x.body_c.toFixed(1)) + "°C").join(" ")}
+      ${(last.temperatures || []).map((x) => tempSpan(x.body_c, x.plausible !== false, Infinity)).join(" ")}
       <ul class="reasons">${(pick(last.reasons_zh, last.reasons_en) || []).map((r) => `<li>${esc(r)}</li>`).join("")}</ul></div>` : "";
     const qbox = root.querySelector(".questions");
     if (lane.step === "ask" && lane.questions.length) {
@@ -346,6 +347,14 @@
   if (simTemp) simTemp.addEventListener("submit", async (ev) => {
     ev.preventDefault(); await api("/api/v1/sim/temperature", { values_c: [parseFloat(simTemp.value.value)] });
   });
+
+  // A reading that cannot be a body temperature (a cold sky, a hot wall) is shown as measured,
+  // marked and explained, never as if it were someone's temperature.
+  function tempSpan(c, plausible, feverC) {
+    const cls = !plausible ? "implausible" : (c >= feverC ? "hot" : "");
+    const mark = plausible ? "" : `<abbr title="${esc(T("js.reading.implausible"))}">?</abbr>`;
+    return `<span class="temp ${cls}">${esc(c.toFixed(1))}°C${mark}</span>`;
+  }
 
   // ---------------------------------------------------------------- kiosk
   const kiosk = $("#kiosk");
