@@ -24,10 +24,8 @@ from typing import TYPE_CHECKING, Any
 from gpiozero.pins import Factory as PinFactory
 
 from drivers.base import DeviceStatus, Health, Thermometer
-from drivers.camera import CameraScanner
 from drivers.door import DoorAlarm, GpioDoor
 from drivers.gpio import GpioIndicator, GpioRelay
-from drivers.qr import DecodeOptions, Roi
 from drivers.scanner import ScannerFamily, SerialScanner
 from drivers.sim.scanner import SIMULATORS as SCANNER_SIMULATORS
 from drivers.sim.scanner import SimScanner
@@ -36,6 +34,7 @@ from drivers.sim.thermometer import TEXT_LINE_PATTERN as SIM_LINE_PATTERN
 from drivers.sim.thermometer import SimOptions, SimThermometerModule
 from drivers.thermometer import SerialThermometer
 from edge import health, keys, passes, timepolicy
+from edge.app.pins import make_pin_factory
 from edge.app.settings import LaneSettings, Settings
 from edge.bus import (
     AlarmRaised,
@@ -74,6 +73,8 @@ from edge.voice import Speaker
 
 if TYPE_CHECKING:
     import uvicorn  # imported at run time only when the console is on
+
+    from drivers.camera import CameraScanner  # OpenCV: only a lane with a camera loads it
 
 from sync.runtime import SyncHandle, start_sync
 from sync.subscriber import META_POLICY
@@ -445,6 +446,11 @@ def build_camera(
     c = lane.camera
     if c.kind == "none":
         return None
+    # The camera stack (OpenCV, numpy, zxing-cpp, pyzbar: the "camera" extra) is imported only
+    # when a lane has a camera: a serial-scanner gate neither installs nor loads it.
+    from drivers.camera import CameraScanner
+    from drivers.qr import DecodeOptions, Roi
+
     return CameraScanner(
         f"{lane.id}/camera",
         c.source,
@@ -571,32 +577,6 @@ def _thermometer(lane: LaneSettings, sim_url: str | None) -> Thermometer | None:
         line_query=options.line_query,
         query_timeout_s=timeout_s,
     )
-
-
-def make_pin_factory(name: str) -> PinFactory:
-    """The gpiozero pin factory the configuration names, chosen explicitly: a factory that
-    cannot load is an error at start-up, never a silent fallback to another one."""
-    if name == "mock":
-        from gpiozero.pins.mock import MockFactory
-
-        return MockFactory()
-    if name == "lgpio":
-        from gpiozero.pins.lgpio import LGPIOFactory
-
-        return LGPIOFactory()
-    if name == "rpigpio":
-        from gpiozero.pins.rpigpio import RPiGPIOFactory
-
-        return RPiGPIOFactory()
-    if name == "pigpio":
-        from gpiozero.pins.pigpio import PiGPIOFactory
-
-        return PiGPIOFactory()
-    if name == "native":
-        from gpiozero.pins.native import NativeFactory
-
-        return NativeFactory()
-    raise ValueError(f"unknown pin factory {name!r}")
 
 
 LANE_STALL_S = 15.0
@@ -814,41 +794,3 @@ def secret_warnings(settings: Settings) -> list[str]:
     return secret_file_warnings(
         credential_path(name, directory) for name in settings.credentials.names()
     )
-
-
-def release_outputs(settings: Settings, pin_factory: PinFactory | None = None) -> list[str]:
-    """Drive every lane's relay released and its LEDs and buzzer off; backs ``kakou relay-off``.
-
-    systemd runs it (``ExecStopPost=``) after every stop, crash or watchdog kill: when the process
-    driving a line dies the kernel keeps the line's last value (unless ``dtparam=strict_gpiod``),
-    so an energised relay would stay energised. Opening the pin with ``initial_value=False``
-    drives it released, honouring ``active_high``. Every lane is tried even if one fails.
-    Returns a line per lane for the journal; raises ``RuntimeError`` naming the failures.
-    """
-    factory = (
-        pin_factory if pin_factory is not None else make_pin_factory(settings.gpio.pin_factory)
-    )
-    done: list[str] = []
-    failed: list[str] = []
-    for lane in settings.lanes:
-        relay = lane.relay
-        try:
-            GpioRelay(relay.pin, active_high=relay.active_high, pin_factory=factory).close()
-        except Exception as exc:  # any pin error: report it and still try the other lanes
-            failed.append(f"{lane.id}: relay on GPIO {relay.pin} NOT released: {exc!r}")
-            continue
-        ind = lane.indicator
-        try:
-            GpioIndicator(
-                green_pin=ind.green_pin,
-                red_pin=ind.red_pin,
-                buzzer_pin=ind.buzzer_pin,
-                pin_factory=factory,
-            ).close()
-        except Exception as exc:  # the lock matters; a stuck buzzer is reported, not fatal
-            done.append(f"{lane.id}: indicator pins not reset: {exc!r}")
-        state = "energised when low" if not relay.active_high else "energised when high"
-        done.append(f"{lane.id}: relay on GPIO {relay.pin} released ({state})")
-    if failed:
-        raise RuntimeError("; ".join([*failed, *done]))
-    return done

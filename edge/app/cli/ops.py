@@ -1,6 +1,6 @@
 """Operations commands: `kakou relay-off` (systemd's ExecStopPost=) and `kakou db migrate|purge`.
 
-Thin shells: the work is ``edge.app.boot.release_outputs``, ``Store.open_existing`` (which
+Thin shells: the work is ``edge.app.pins.release_outputs``, ``Store.open_existing`` (which
 migrates) and ``edge.retention.run_retention``.
 """
 
@@ -14,7 +14,6 @@ from pathlib import Path
 import click
 
 from edge.app.cli.run import CONFIG_OPTION, load_or_exit
-from edge.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +30,7 @@ def relay_off(config_path: Path | None) -> None:
     relay was driven released.
     """
     settings = load_or_exit(config_path)
-    from edge.app.boot import release_outputs
+    from edge.app.pins import release_outputs
 
     try:
         lines = release_outputs(settings)
@@ -71,6 +70,8 @@ def db_migrate(config_path: Path | None, db_path: Path | None) -> None:
     if db_path is None:
         assert settings is not None  # loaded above whenever --db is not given
         db_path = settings.db_path
+    from edge.store import Store, StoreError
+
     path = db_path
     if not path.is_file():
         click.echo(f"kakou db migrate: no database at {path}", err=True)
@@ -101,6 +102,7 @@ def db_purge(config_path: Path | None) -> None:
     """Run one retention pass now: delete old acknowledged entries, check the size and disk."""
     settings = load_or_exit(config_path)
     from edge.retention import run_retention
+    from edge.store import Store, StoreError
 
     try:
         with Store.open_existing(settings.db_path, check_integrity=False) as store:
