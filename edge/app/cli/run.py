@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
 import click
 
+from edge import logs
 from edge.app.settings import ConfigError, Settings, default_config_text, load_settings
 
 CONFIG_OPTION = click.option(
@@ -35,10 +35,9 @@ def load_or_exit(config_path: Path | None) -> Settings:
 @click.option("--log-level", default="INFO", show_default=True, help="Logging level.")
 def run(config_path: Path | None, log_level: str) -> None:
     """Run the gate: lanes, devices, the durable log and the console."""
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     settings = load_or_exit(config_path)
+    # Under systemd: journal priorities and the gate's fields (edge/logs.py); else plain lines.
+    logs.configure(log_level, gate=settings.site.gate)
     from edge.app.boot import run as run_gate
 
     sys.exit(run_gate(settings))
