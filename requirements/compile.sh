@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Regenerates the locked, hashed requirement sets from pyproject.toml (run after changing its
+# dependencies; tests/ops/test_locks.py fails until the locks agree). Needs uv (pip install uv)
+# and PyPI. One file per set and platform, as systemd/install.sh and .ci/bootstrap.sh pick them:
+#   gate-<machine>.txt          what a gate runs      (x86_64, aarch64, armv7l)
+#   gate-camera-<machine>.txt   the same plus the "camera" extra (x86_64, aarch64)
+#   test-x86_64.txt             the test tool-chain (the README's test command; CI)
+# armv7l (32-bit Raspberry Pi OS): PyPI has no armv7l wheel of pillow, cffi or pynacl, so those
+# are pinned to bookworm's python3-pil, python3-cffi and python3-nacl (the installer installs
+# them with apt; the venv sees them), and cbor2 to its last pure-Python wheel. numpy and OpenCV
+# have no armv7l wheel that fits: no camera lock there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+UV="${UV:-uv}"
+
+compile() { # compile OUTPUT PLATFORM [uv options...]
+  local output="$1" platform="$2"
+  shift 2
+  "$UV" pip compile --quiet pyproject.toml --generate-hashes --python-version 3.11 \
+    --python-platform "$platform" --index-url https://pypi.org/simple --no-emit-index-url \
+    --custom-compile-command "bash requirements/compile.sh" "$@" -o "requirements/$output"
+}
+
+compile gate-x86_64.txt x86_64-manylinux_2_28
+compile gate-aarch64.txt aarch64-manylinux_2_28
+compile gate-camera-x86_64.txt x86_64-manylinux_2_28 --extra camera
+compile gate-camera-aarch64.txt aarch64-manylinux_2_28 --extra camera
+compile test-x86_64.txt x86_64-manylinux_2_28 --extra test
+# uv has no armv7 target: resolve for generic Linux under bookworm's pins.
+compile gate-armv7l.txt linux --constraint requirements/armv7l-debian.txt
