@@ -1,6 +1,7 @@
 """`kakou entries`: print the gate's entry log, as a table or as JSON lines.
 
-Reads through ``Store`` like the console does; WAL lets it read while the service writes.
+Reads through ``Store`` like the console does; WAL lets it read while the service writes. Times
+are gate time (the policy's time zone), as the console shows them.
 """
 
 from __future__ import annotations
@@ -10,13 +11,15 @@ import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
-from edge.app.cli.options import GATE_DB_OPTION, iso_time
+from edge.app.cli.gate_state import gate_state_options, open_gate_state, quiet_broken_pipe
+from edge.app.cli.options import naive_iso_time
 from edge.entry_document import entry_to_document
 from edge.model import Entry
-from edge.store import Store, StoreError, StoreNotFound
+from edge.store import Store, StoreError
 
 _MISSING = "-"
 TABLE_LIMIT = 50
@@ -42,15 +45,15 @@ def _temperatures(entry: Entry) -> str:
     return " ".join(marks) or _MISSING
 
 
-def table_rows(entries: Sequence[Entry]) -> list[list[str]]:
-    """The table's cells, one list per entry (local time, the abbreviated holder as stored)."""
+def table_rows(entries: Sequence[Entry], zone: ZoneInfo) -> list[list[str]]:
+    """The table's cells, one list per entry (gate time, the abbreviated holder as stored)."""
     rows = []
     for entry in entries:
         draft = entry.draft
         rows.append(
             [
                 str(entry.seq),
-                draft.decided_at.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+                draft.decided_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
                 draft.lane,
                 draft.direction.value,
                 draft.outcome.value,
@@ -78,9 +81,9 @@ _HEADER = [
 ]
 
 
-def format_table(entries: Sequence[Entry]) -> str:
-    """A plain aligned table; the last column is not padded."""
-    rows = [_HEADER, *table_rows(entries)]
+def format_table(entries: Sequence[Entry], zone: ZoneInfo) -> str:
+    """A plain aligned table, times in ``zone``; the last column is not padded."""
+    rows = [_HEADER, *table_rows(entries, zone)]
     widths = [max(_display_width(row[i]) for row in rows) for i in range(len(_HEADER) - 1)]
     lines = []
     for row in rows:
@@ -90,13 +93,14 @@ def format_table(entries: Sequence[Entry]) -> str:
 
 
 @click.command()
-@GATE_DB_OPTION
+@gate_state_options
 @click.option(
     "--since",
-    callback=iso_time,
+    callback=naive_iso_time,
     default=None,
     metavar="ISO-TIME",
-    help="Show entries decided at or after this time, oldest first (default: the newest).",
+    help="Show entries decided at or after this time (gate time unless it has an offset), "
+    "oldest first (default: the newest).",
 )
 @click.option(
     "--limit",
@@ -105,21 +109,18 @@ def format_table(entries: Sequence[Entry]) -> str:
     help=f"Most entries shown (table default {TABLE_LIMIT}; --json default: all).",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON document per line.")
-def entries(db_path: Path, since: datetime | None, limit: int | None, as_json: bool) -> None:
+def entries(
+    config_path: Path | None,
+    db_path: Path | None,
+    since: datetime | None,
+    limit: int | None,
+    as_json: bool,
+) -> None:
     """Print the gate's entry log: the newest entries as a table, or every entry as JSON lines
-    (both from --since on when given)."""
-    try:
-        # No integrity check here: the service runs it at start-up; a viewer should be quick.
-        store = Store.open_existing(db_path, check_integrity=False)
-    except StoreNotFound:
-        click.echo(
-            f"Error: no entry log at {db_path} (run from the gate's state directory or pass --db)",
-            err=True,
-        )
-        raise SystemExit(2) from None
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from exc
-    with store:
+    (both from --since on when given). Times are the gate's (its policy's time zone)."""
+    with open_gate_state(config_path, db_path) as gate, quiet_broken_pipe():
+        store = gate.store
+        since = gate.local(since) if since is not None else None
         if as_json and limit is None:
             _print_all_json(store, since)
             return
@@ -135,10 +136,10 @@ def entries(db_path: Path, since: datetime | None, limit: int | None, as_json: b
             for entry in found:
                 click.echo(json.dumps(entry_to_document(entry), ensure_ascii=False))
             return
-        click.echo(format_table(found))
+        click.echo(format_table(found, gate.zone))
         click.echo(
             f"{len(found)} shown; {store.community}/{store.gate} holds {store.entry_count()}, "
-            f"last seq {store.last_seq()}"
+            f"last seq {store.last_seq()}; times in {gate.zone.key}"
         )
 
 

@@ -8,21 +8,8 @@ from pathlib import Path
 
 import click
 
-from edge.app.cli.options import GATE_DB_OPTION
-from edge.store import Store, StoreError, StoreNotFound
+from edge.app.cli.gate_state import gate_state_options, open_gate_state
 from edge.store.guards import GuardBook, Role
-
-
-def _open(db_path: Path) -> Store:
-    try:
-        return Store.open_existing(db_path, check_integrity=False)
-    except StoreNotFound:
-        click.echo(
-            f"Error: no entry log at {db_path} (start the gate once, or pass --db)", err=True
-        )
-        raise SystemExit(2) from None
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 @click.group()
@@ -44,29 +31,32 @@ def guard() -> None:
     is_flag=True,
     help="Read the PIN or password from standard input (for scripts) instead of prompting.",
 )
-@GATE_DB_OPTION
-def add(name: str, role: str, pin_stdin: bool, db_path: Path) -> None:
+@gate_state_options
+def add(
+    name: str, role: str, pin_stdin: bool, config_path: Path | None, db_path: Path | None
+) -> None:
     """Create a guard account; the PIN is asked twice and never shown or stored in clear.
 
     A guard's PIN or password needs at least 6 characters, an admin's at least 10."""
-    if pin_stdin:
-        secret = sys.stdin.readline().rstrip("\n")
-    else:
-        secret = click.prompt("PIN or password", hide_input=True, confirmation_prompt=True)
-    with _open(db_path) as store:
+    # The database first: nobody should type a PIN twice to learn it was the wrong folder.
+    with open_gate_state(config_path, db_path) as gate:
+        if pin_stdin:
+            secret = sys.stdin.readline().rstrip("\n")
+        else:
+            secret = click.prompt("PIN or password", hide_input=True, confirmation_prompt=True)
         try:
-            created = GuardBook(store).add(name, Role(role), secret, now=datetime.now(UTC))
+            created = GuardBook(gate.store).add(name, Role(role), secret, now=datetime.now(UTC))
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(f"added {created.role.value} {created.name} ({created.id})")
 
 
 @guard.command("list")
-@GATE_DB_OPTION
-def list_guards(db_path: Path) -> None:
+@gate_state_options
+def list_guards(config_path: Path | None, db_path: Path | None) -> None:
     """Print the guard accounts."""
-    with _open(db_path) as store:
-        for account in GuardBook(store).all():
+    with open_gate_state(config_path, db_path) as gate:
+        for account in GuardBook(gate.store).all():
             click.echo(f"{account.id}\t{account.role.value}\t{account.name}")
 
 

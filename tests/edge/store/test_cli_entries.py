@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,9 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 from edge.app.cli.entries import COMMANDS, entries
+from edge.app.settings import default_config_text
 from edge.entry_document import entry_to_document
 from edge.model import Direction, Outcome
+from edge.policy import Policy
 from edge.store import Store
+from sync.subscriber import META_POLICY
 from tests.edge.store.conftest import BOOT_ID, COMMUNITY, GATE
 from tests.edge.store.drafts import T0, full_draft, simple_draft
 
@@ -118,3 +124,105 @@ def test_reads_while_the_service_holds_the_store_open(filled: Path) -> None:
         assert result.exit_code == 0, result.output
         assert len(result.stdout.splitlines()) == 6
         service.record_entry(simple_draft(), boot_id=BOOT_ID, recorded_at=T0)  # not blocked
+
+
+# ------------------------------------------------------- the gate's time zone and --config
+
+
+def _gate_config(tmp_path: Path, state_dir: Path, timezone: str) -> Path:
+    """The embedded default with its state in ``state_dir`` and ``[policy] timezone`` set."""
+    text = default_config_text().replace(
+        'state_dir = "kakou-data"',
+        f'state_dir = "{state_dir}"\n\n[policy]\ntimezone = "{timezone}"',
+    )
+    assert timezone in text
+    config = tmp_path / "kakou.toml"
+    config.write_text(text, encoding="utf-8")
+    return config
+
+
+def _times(output: str) -> list[str]:
+    return [" ".join(line.split()[1:3]) for line in output.splitlines()[1:6]]
+
+
+def test_times_are_gate_time_whatever_the_machine_says(
+    filled: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "UTC")  # the machine's zone, as on a Pi left at its default
+    time.tzset()
+    try:
+        result = CliRunner().invoke(entries, ["--db", str(filled)])
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert result.exit_code == 0, result.output
+    # The embedded default's policy: Asia/Shanghai, as the console shows it.
+    assert _times(result.stdout)[0] == "2026-11-23 08:00:00"
+    assert "times in Asia/Shanghai" in result.stdout.splitlines()[-1]
+
+
+def test_config_names_the_database_and_the_zone(filled: Path, tmp_path: Path) -> None:
+    config = _gate_config(tmp_path, filled.parent, "Europe/London")
+    result = CliRunner().invoke(entries, ["--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert _times(result.stdout)[0] == "2026-11-23 00:00:00"
+    assert "times in Europe/London" in result.stdout
+
+
+def test_db_wins_over_the_configured_state_directory(filled: Path, tmp_path: Path) -> None:
+    config = _gate_config(tmp_path, tmp_path / "elsewhere", "Europe/London")
+    result = CliRunner().invoke(entries, ["--config", str(config), "--db", str(filled)])
+    assert result.exit_code == 0, result.output
+    assert _times(result.stdout)[0] == "2026-11-23 00:00:00"
+
+
+def test_the_office_policy_in_force_sets_the_zone(filled: Path) -> None:
+    with Store.open_existing(filled) as store:
+        store.set_meta(META_POLICY, Policy(timezone="Asia/Tokyo").model_dump_json())
+    result = CliRunner().invoke(entries, ["--db", str(filled)])
+    assert _times(result.stdout)[0] == "2026-11-23 09:00:00"
+
+
+def test_since_without_an_offset_is_gate_time(filled: Path, tmp_path: Path) -> None:
+    # 08:02 in Shanghai is 00:02 in London: the same instant only when read as gate time.
+    config = _gate_config(tmp_path, filled.parent, "Europe/London")
+    args = ["--config", str(config), "--since", "2026-11-23T00:02", "--json"]
+    result = CliRunner().invoke(entries, args)
+    assert [json.loads(line)["seq"] for line in result.stdout.splitlines()] == [3, 4, 5]
+
+
+def test_a_bad_config_is_reported_not_a_traceback(filled: Path, tmp_path: Path) -> None:
+    config = tmp_path / "broken.toml"
+    config.write_text("[site]\ncommunity = 'x'\n", encoding="utf-8")
+    result = CliRunner().invoke(entries, ["--config", str(config)])
+    assert result.exit_code == 2
+    assert "problem(s)" in result.stderr
+    assert "Traceback" not in result.output
+
+
+# ------------------------------------------------------------------- a reader that stops
+
+
+@pytest.fixture
+def long_log(tmp_path: Path) -> Path:
+    """More JSON lines than a pipe buffers (64 KiB), so the writer meets the closed pipe."""
+    path = tmp_path / "kakou.db"
+    with Store.open(path, community=COMMUNITY, gate=GATE) as store:
+        for index in range(200):
+            at = T0 + timedelta(seconds=index)
+            store.record_entry(full_draft(decided_at=at), boot_id=BOOT_ID, recorded_at=at)
+    return path
+
+
+def test_json_into_head_exits_0_without_a_traceback(long_log: Path) -> None:
+    kakou = Path(sys.executable).with_name("kakou")
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", f'"{kakou}" entries --json --db "{long_log}" | head -1'],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert json.loads(result.stdout)["seq"] == 1
