@@ -257,3 +257,18 @@ def test_the_example_server_config_loads_and_uses_every_section() -> None:
     assert settings.broker.username == "receiver"
     assert settings.broker.session_expiry_s == 7 * 86_400
     assert settings.receiver.group == "kakou-receivers"
+
+
+def test_report_shows_and_asks_for_what_it_needs() -> None:
+    result = CliRunner().invoke(main, ["server", "report", "--help"])
+    assert result.exit_code == 0
+    usage = " ".join(result.output.split("Options:")[0].split())
+    assert "report --day DATE (--db FILE | --dsn DSN | --dsn-file FILE | --config" in usage
+    assert "[required]" in result.output
+    missing = CliRunner().invoke(main, ["server", "report", "--day", "2026-11-23"])
+    assert missing.exit_code == 2
+    assert "which receiver database? Give --db FILE (SQLite)" in missing.output
+    assert "required, but missing" not in missing.output
+    no_day = CliRunner().invoke(main, ["server", "report", "--db", "rx.db"])
+    assert no_day.exit_code == 2
+    assert "Missing option '--day'" in no_day.output

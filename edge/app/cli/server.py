@@ -99,6 +99,19 @@ def _flags(kwargs: dict[str, Any]) -> dict[str, Any]:
     return {name: kwargs.pop(name) for name in list(kwargs) if name in _FLAG_KEYS}
 
 
+DATABASE_USAGE = "(--db FILE | --dsn DSN | --dsn-file FILE | --config server.toml)"
+"""The usage line's way of saying a reading command needs the receiver database."""
+
+
+def _need_database(config_path: Path | None, flags: dict[str, Any]) -> None:
+    """Without a file or a database flag there is nothing to read: say what to give."""
+    if config_path is None and not any(flags.get(name) for name in ("db", "dsn", "dsn_file")):
+        raise click.UsageError(
+            "which receiver database? Give --db FILE (SQLite), --dsn DSN or --dsn-file FILE "
+            "(PostgreSQL), or --config server.toml with a [database] section."
+        )
+
+
 @click.group()
 def server() -> None:
     """The community receiver: store the gates' entries, find gaps, report, publish."""
@@ -120,13 +133,17 @@ def run(config_path: Path | None, log_level: str, **kwargs: Any) -> None:
     sys.exit(code)
 
 
-@server.command("gaps")
+@server.command("gaps", options_metavar=f"{DATABASE_USAGE} [OPTIONS]")
 @_settings_options
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
 @click.option("--check", is_flag=True, help="Exit 1 if anything is missing or not yet received.")
 def gaps(config_path: Path | None, as_json: bool, check: bool, **kwargs: Any) -> None:
-    """Missing seq ranges per gate log, and what gates reported but did not send yet."""
-    settings = _settings(config_path, _flags(kwargs))
+    """Missing seq ranges per gate log, and what gates reported but did not send yet.
+
+    Needs the receiver database: --db, --dsn, --dsn-file or --config."""
+    flags = _flags(kwargs)
+    _need_database(config_path, flags)
+    settings = _settings(config_path, flags)
     db = _open_database(settings, must_exist=True)
     try:
         found = db.gaps()
@@ -144,15 +161,25 @@ def _day(ctx: click.Context, param: click.Parameter, value: str) -> date:
         raise click.BadParameter(f"{value!r} is not a date like 2026-11-23", ctx, param) from None
 
 
-@server.command("report")
+@server.command("report", options_metavar=f"--day DATE {DATABASE_USAGE} [OPTIONS]")
 @_settings_options
-@click.option("--day", required=True, callback=_day, help="The office day, e.g. 2026-11-23.")
+@click.option(
+    "--day",
+    required=True,
+    callback=_day,
+    metavar="DATE",
+    help="The office day, e.g. 2026-11-23 (in --timezone, else the receiver's).",
+)
 @click.option(
     "--csv", "csv_path", type=click.Path(path_type=Path, dir_okay=False), help="Write CSV here."
 )
 def report(config_path: Path | None, day: date, csv_path: Path | None, **kwargs: Any) -> None:
-    """Per gate counts for one day: passed, denied, fevers, visitors (and more)."""
-    settings = _settings(config_path, _flags(kwargs))
+    """Per gate counts for one day: passed, denied, fevers, visitors (and more).
+
+    Needs --day and the receiver database: --db, --dsn, --dsn-file or --config."""
+    flags = _flags(kwargs)
+    _need_database(config_path, flags)
+    settings = _settings(config_path, flags)
     db = _open_database(settings, must_exist=True)
     try:
         rows = reports.daily_report(db, day, settings.receiver.timezone)
