@@ -63,8 +63,8 @@ def db_migrate(config_path: Path | None, db_path: Path | None) -> None:
 
     The service does the same at every start; running it at upgrade time shows a problem
     (a damaged file, a file from a newer version) before the gate is restarted. With
-    ``--config`` the file is bound to the configured community and gate, as the service would;
-    with only ``--db`` it keeps the identity it has (a file older than schema version 2 has none).
+    --config the file is bound to the configured community and gate, as the service would;
+    with only --db it keeps the identity it has (a file older than schema version 2 has none).
     """
     settings = load_or_exit(config_path) if config_path is not None or db_path is None else None
     if db_path is None:
