@@ -18,9 +18,11 @@ from edge.console.hosts import HostAllowList, known_names
 from edge.console.limits import BodyLimit
 from edge.console.live import LiveHub
 from edge.console.routes import (
+    accounts,
     auth,
     entries,
     health,
+    icon,
     lanes,
     ledgers,
     live,
@@ -146,6 +148,8 @@ def create_app(context: ConsoleContext, settings: ConsoleSettings | None = None)
     app.state.stream_slots = StreamSlots(settings.max_streams, settings.max_streams_per_client)
     app.include_router(health.router)
     app.include_router(auth.router)
+    app.include_router(accounts.router)
+    app.include_router(icon.router)
     app.include_router(lanes.router)
     app.include_router(entries.router)
     app.include_router(ledgers.router)

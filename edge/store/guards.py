@@ -16,7 +16,7 @@ import secrets
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -39,11 +39,27 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+class AccountState(StrEnum):
+    """Only an active account signs in. A disabled one may be enabled again; a removed one
+    never: its secret is erased, but its row stays, so the audit log and the ledgers still
+    name whoever it was."""
+
+    ACTIVE = "active"
+    DISABLED = "disabled"
+    REMOVED = "removed"
+
+
+# What a removed account keeps in place of its secret's hash: no scrypt string, so
+# verify_secret refuses every secret, and enable() knows the account for removed.
+REMOVED_SECRET = "removed"
+
+
 @dataclass(frozen=True, slots=True)
 class Guard:
     id: str
     name: str
     role: Role
+    state: AccountState = AccountState.ACTIVE
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +87,16 @@ _account_locks_guard = threading.Lock()
 
 class WeakSecret(ValueError):  # noqa: N818  (named for the condition, like StoreCorrupt)
     """The secret is too short for the account's role."""
+
+
+class AccountRefused(ValueError):  # noqa: N818  (named for the condition, like WeakSecret)
+    """An account change that may not be made; ``code`` says why: ``unknown`` (no such
+    account), ``removed`` (a removed account cannot change), ``last_admin`` (the gate would
+    be left with no active admin), ``wrong_secret`` (the old PIN given is not the account's)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def secret_problem(role: Role, secret: str) -> str | None:
@@ -119,8 +145,16 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
+def _state(row: dict[str, Any]) -> AccountState:
+    if row["secret_hash"] == REMOVED_SECRET:
+        return AccountState.REMOVED
+    return AccountState.ACTIVE if row["active"] else AccountState.DISABLED
+
+
 def _guard(row: dict[str, Any]) -> Guard:
-    return Guard(id=str(row["id"]), name=str(row["name"]), role=Role(str(row["role"])))
+    return Guard(
+        id=str(row["id"]), name=str(row["name"]), role=Role(str(row["role"])), state=_state(row)
+    )
 
 
 class GuardBook:
@@ -139,7 +173,8 @@ class GuardBook:
         problem = secret_problem(role, secret)
         if problem is not None:
             raise WeakSecret(problem)
-        if self.by_name(name) is not None:
+        if self._store._fetch("SELECT id FROM guards WHERE name = ?", [name]):
+            # a disabled or removed account keeps its name: the ledgers and the audit show it
             raise ValueError(f"there is already a guard named {name!r}")
         guard = Guard(id=f"g-{uuid.uuid4().hex[:10]}", name=name, role=role)
         with self._store._writing() as db:
@@ -159,8 +194,148 @@ class GuardBook:
         return _guard(rows[0]) if rows else None
 
     def all(self) -> list[Guard]:
-        rows = self._store._fetch("SELECT * FROM guards WHERE active = 1 ORDER BY name")
+        """Every account ever made, disabled and removed ones too (each with its ``state``):
+        the ledgers and the audit log name them all."""
+        rows = self._store._fetch("SELECT * FROM guards ORDER BY name")
         return [_guard(row) for row in rows]
+
+    def active(self) -> list[Guard]:
+        """The accounts that may sign in."""
+        return [g for g in self.all() if g.state is AccountState.ACTIVE]
+
+    def account_named(self, name: str) -> Guard | None:
+        """An account by its name whatever its state (``by_name`` finds only an active one)."""
+        rows = self._store._fetch("SELECT * FROM guards WHERE name = ?", [name.strip()])
+        return _guard(rows[0]) if rows else None
+
+    def account(self, guard_id: str) -> Guard | None:
+        """An account whatever its state (``get`` finds only an active one)."""
+        rows = self._store._fetch("SELECT * FROM guards WHERE id = ?", [guard_id])
+        return _guard(rows[0]) if rows else None
+
+    # -------------------------------------------------------------------- managing accounts
+
+    def disable(self, guard_id: str, *, by: Guard | None, now: datetime) -> Guard:
+        """Stop an account signing in (its sessions and duty end); ``enable`` undoes it.
+        ``by`` is the admin who did it (None: on the gate itself, the ``kakou`` command)."""
+        target = self._changeable(guard_id)
+        self._keep_an_admin(target)
+        with self._store._writing() as db:
+            db.execute("UPDATE guards SET active = 0 WHERE id = ?", [target.id])
+            self._end_sessions_locked(db, target.id, now)
+            self._audit_locked(db, now, _id(by), "guard_disabled", None, {"guard": target.id})
+        return self._known(target.id)
+
+    def enable(self, guard_id: str, *, by: Guard | None, now: datetime) -> Guard:
+        """Let a disabled account sign in again (with its old secret; no lock-out left)."""
+        target = self._changeable(guard_id)
+        with self._store._writing() as db:
+            db.execute(
+                "UPDATE guards SET active = 1, failed_count = 0, locked_until = NULL WHERE id = ?",
+                [target.id],
+            )
+            self._audit_locked(db, now, _id(by), "guard_enabled", None, {"guard": target.id})
+        return self._known(target.id)
+
+    def remove(self, guard_id: str, *, by: Guard | None, now: datetime) -> Guard:
+        """Remove an account for good: its secret is erased and it cannot be enabled again;
+        its row stays, so the audit log, the alarms and the ledgers still name it."""
+        target = self._changeable(guard_id)
+        self._keep_an_admin(target)
+        with self._store._writing() as db:
+            db.execute(
+                "UPDATE guards SET active = 0, secret_hash = ?, failed_count = 0, "
+                "locked_until = NULL WHERE id = ?",
+                [REMOVED_SECRET, target.id],
+            )
+            self._end_sessions_locked(db, target.id, now)
+            self._audit_locked(
+                db, now, _id(by), "guard_removed", None, {"guard": target.id, "name": target.name}
+            )
+        return self._known(target.id)
+
+    def reset_secret(self, guard_id: str, secret: str, *, by: Guard | None, now: datetime) -> Guard:
+        """An admin sets a new PIN or password (the PIN rules apply); the account's sessions
+        end and any lock-out is lifted: whoever knew the old one is signed out."""
+        target = self._changeable(guard_id)
+        problem = secret_problem(target.role, secret)
+        if problem is not None:
+            raise WeakSecret(problem)
+        secret_hash = hash_secret(secret)
+        with self._store._writing() as db:
+            db.execute(
+                "UPDATE guards SET secret_hash = ?, failed_count = 0, locked_until = NULL "
+                "WHERE id = ?",
+                [secret_hash, target.id],
+            )
+            self._end_sessions_locked(db, target.id, now)
+            self._audit_locked(db, now, _id(by), "secret_reset", None, {"guard": target.id})
+        return self._known(target.id)
+
+    def change_own_secret(
+        self, guard: Guard, old: str, new: str, *, now: datetime, keep_token: str | None = None
+    ) -> None:
+        """A guard changes their own PIN, giving the old one: a wrong old one counts as a
+        failed sign-in (five lock the account), so a session left open on the post's tablet
+        does not let anyone find the PIN out. The guard's other sessions end;
+        ``keep_token``'s (the one asking) stays."""
+        problem = secret_problem(guard.role, new)
+        if problem is not None:
+            raise WeakSecret(problem)
+        with _account_lock(guard.id):
+            rows = self._store._fetch(
+                "SELECT * FROM guards WHERE id = ? AND active = 1", [guard.id]
+            )
+            if not rows:
+                raise AccountRefused("unknown", "no such active account")
+            locked = rows[0]["locked_until"]
+            if locked is not None and now < datetime.fromisoformat(str(locked)):
+                raise AccountRefused("locked", "too many failures; try again later")
+            if not verify_secret(old, str(rows[0]["secret_hash"])):
+                failure = self._count_failure(guard, now)
+                raise AccountRefused(failure.code, "the old PIN or password is wrong")
+            secret_hash = hash_secret(new)
+            with self._store._writing() as db:
+                db.execute(
+                    "UPDATE guards SET secret_hash = ?, failed_count = 0 WHERE id = ?",
+                    [secret_hash, guard.id],
+                )
+                db.execute(
+                    "UPDATE guard_sessions SET ended_at = ? "
+                    "WHERE guard_id = ? AND ended_at IS NULL AND token_hash != ?",
+                    [now.isoformat(), guard.id, _token_hash(keep_token or "")],
+                )
+                self._audit_locked(db, now, guard.id, "secret_changed", None, {"guard": guard.id})
+
+    def _known(self, guard_id: str) -> Guard:
+        found = self.account(guard_id)
+        if found is None:
+            raise AccountRefused("unknown", f"no guard account {guard_id!r}")
+        return found
+
+    def _changeable(self, guard_id: str) -> Guard:
+        target = self._known(guard_id)
+        if target.state is AccountState.REMOVED:
+            raise AccountRefused("removed", f"{target.name!r} was removed and cannot change")
+        return target
+
+    def _keep_an_admin(self, target: Guard) -> None:
+        """Refuse to take the last active admin away: nobody could manage accounts after."""
+        if target.role is not Role.ADMIN or target.state is not AccountState.ACTIVE:
+            return
+        if not any(g.role is Role.ADMIN and g.id != target.id for g in self.active()):
+            raise AccountRefused("last_admin", "the gate needs at least one active admin")
+
+    @staticmethod
+    def _end_sessions_locked(db: Any, guard_id: str, now: datetime) -> None:
+        db.execute(
+            "UPDATE guard_sessions SET ended_at = ? WHERE guard_id = ? AND ended_at IS NULL",
+            [now.isoformat(), guard_id],
+        )
+        db.execute(
+            "UPDATE duty SET ended_at = ? WHERE guard_id = ? AND ended_at IS NULL",
+            [now.isoformat(), guard_id],
+        )
 
     # -------------------------------------------------------------------- sign-in
 
@@ -172,7 +347,7 @@ class GuardBook:
         The account's lock is held from reading its lock-out to counting the failure, so of
         any number of parallel guesses at most ``MAX_FAILURES`` are checked before it locks."""
         found = self.by_name(name)
-        if found is None:
+        if found is None:  # no account, or one disabled or removed
             hash_secret(secret)  # same work as a real check: the answer time names nobody
             self.audit(now, None, "sign_in_failed", None, {"name": name[:64], "code": "unknown"})
             return SignInFailure("unknown")
@@ -292,11 +467,40 @@ class GuardBook:
         with self._store._writing() as db:
             self._audit_locked(db, at, guard_id, action, lane, detail)
 
-    def audit_log(self, *, limit: int = 100, action: str | None = None) -> list[AuditRecord]:
-        """Newest first."""
-        where, params = ("WHERE action = ?", [action]) if action else ("", [])
+    def audit_log(
+        self,
+        *,
+        limit: int = 100,
+        action: str | None = None,
+        guard_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before_id: int | None = None,
+    ) -> list[AuditRecord]:
+        """Newest first, paged by id (``before_id``: the last id of the page before).
+        ``guard_id`` finds what an account did and what was done to it (``detail.guard``);
+        ``since`` and ``until`` bound the time, ``until`` not included."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if action:
+            clauses.append("action = ?")
+            params.append(action)
+        if guard_id:
+            clauses.append("(guard_id = ? OR json_extract(detail, '$.guard') = ?)")
+            params += [guard_id, guard_id]
+        # Times are stored as ISO text in UTC with its offset, so they compare as text.
+        if since is not None:
+            clauses.append("at >= ?")
+            params.append(since.astimezone(UTC).isoformat())
+        if until is not None:
+            clauses.append("at < ?")
+            params.append(until.astimezone(UTC).isoformat())
+        if before_id is not None:
+            clauses.append("id < ?")
+            params.append(before_id)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._store._fetch(
-            f"SELECT * FROM audit {where} ORDER BY id DESC LIMIT ?",  # noqa: S608 fixed clause
+            f"SELECT * FROM audit {where} ORDER BY id DESC LIMIT ?",  # noqa: S608 fixed clauses
             [*params, limit],
         )
         return [
@@ -322,5 +526,16 @@ class GuardBook:
     ) -> None:
         db.execute(
             "INSERT INTO audit (at, guard_id, action, lane, detail) VALUES (?, ?, ?, ?, ?)",
-            [at.isoformat(), guard_id, action, lane, json.dumps(detail, ensure_ascii=False)],
+            # in UTC, so the audit page's time filters compare the text
+            [
+                at.astimezone(UTC).isoformat(),
+                guard_id,
+                action,
+                lane,
+                json.dumps(detail, ensure_ascii=False),
+            ],
         )
+
+
+def _id(guard: Guard | None) -> str | None:
+    return None if guard is None else guard.id

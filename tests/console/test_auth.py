@@ -37,13 +37,22 @@ from tests.edge.console.conftest import (
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 OPEN_ROUTES = {"/api/v1/auth/sign-in", "/api/v1/auth/sign-out"}
-ADMIN_ROUTES = {("POST", "/api/v1/guards"), ("GET", "/api/v1/guards"), ("GET", "/api/v1/audit")}
+ADMIN_ROUTES = {
+    ("POST", "/api/v1/guards"),
+    ("GET", "/api/v1/guards"),
+    ("GET", "/api/v1/audit"),
+    ("POST", "/api/v1/guards/g-1/disable"),
+    ("POST", "/api/v1/guards/g-1/enable"),
+    ("POST", "/api/v1/guards/g-1/secret"),
+    ("DELETE", "/api/v1/guards/g-1"),
+}
 EXAMPLE_PATH = {
     "lane_id": "in-1",
     "alarm_id": "a1",
     "crowd_id": "x",
     "ledger": "entries",
     "registration_id": "r-1",
+    "guard_id": "g-1",
 }
 
 

@@ -1,4 +1,4 @@
-"""Sign-in, sign-out, the duty roster with shift hand-over, guard accounts and the audit log."""
+"""Sign-in, sign-out and the duty roster with shift hand-over (accounts: routes/accounts.py)."""
 
 from __future__ import annotations
 
@@ -6,29 +6,21 @@ import asyncio
 import functools
 import math
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 
 from edge.console.auth import (
     SESSION_COOKIE,
-    AdminDep,
     GuardDep,
     session_token,
     set_session_cookie,
 )
-from edge.console.defs.request import HandOverRequest, NewGuardRequest, SignInRequest
-from edge.console.defs.response import (
-    AuditView,
-    DutyView,
-    GuardView,
-    HandOverView,
-    MeView,
-)
-from edge.console.deps import ConsoleContext, ContextDep, invalid
+from edge.console.defs.request import HandOverRequest, SignInRequest
+from edge.console.defs.response import DutyView, GuardView, HandOverView, MeView
+from edge.console.deps import ConsoleContext, ContextDep
 from edge.console.throttle import SignInLimits, client_key
 from edge.console.work import Busy
-from edge.store.guards import SESSION_FOR, Guard, SignInFailure, WeakSecret
+from edge.store.guards import SESSION_FOR, Guard, SignInFailure
 
 router = APIRouter(prefix="/api/v1", tags=["guards"])
 
@@ -113,35 +105,3 @@ def duty(guard: GuardDep, context: ContextDep) -> list[DutyView]:
 def take_duty(body: HandOverRequest, guard: GuardDep, context: ContextDep) -> HandOverView:
     relieved = context.guards.take_duty(guard, now=context.now(), note=body.note)
     return HandOverView(on_duty=_duty(context), relieved=[guard_view(g) for g in relieved])
-
-
-@router.get("/guards", response_model=list[GuardView])
-def list_guards(admin: AdminDep, context: ContextDep) -> list[GuardView]:
-    return [guard_view(g) for g in context.guards.all()]
-
-
-@router.post("/guards", response_model=GuardView, status_code=201)
-def add_guard(body: NewGuardRequest, admin: AdminDep, context: ContextDep) -> GuardView:
-    try:
-        guard = context.guards.add(body.name, body.role, body.secret, now=context.now())
-    except WeakSecret as exc:
-        raise invalid(("body", "secret"), str(exc), code="weak_secret") from exc
-    except ValueError as exc:
-        raise HTTPException(status_code=409, detail=str(exc)) from exc
-    context.guards.audit(context.now(), admin.id, "guard_created", None, {"guard": guard.id})
-    return guard_view(guard)
-
-
-@router.get("/audit", response_model=list[AuditView])
-def audit(
-    admin: AdminDep,
-    context: ContextDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    action: str | None = None,
-) -> list[AuditView]:
-    return [
-        AuditView(
-            id=r.id, at=r.at, guard_id=r.guard_id, action=r.action, lane=r.lane, detail=r.detail
-        )
-        for r in context.guards.audit_log(limit=limit, action=action)
-    ]
