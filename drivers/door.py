@@ -85,6 +85,7 @@ class GpioDoor:
         self._held_open_s = held_open_s
         self._exit_grace_s = exit_grace_s
         self._clock = clock
+        self.contact_pull_up = contact_pull_up
 
         self._lock = threading.Condition()
         self._closed = False
@@ -127,6 +128,11 @@ class GpioDoor:
         self._contact.when_pressed = self._door_closed
         if self._exit is not None:
             self._exit.when_pressed = self._exit_pressed
+
+    @property
+    def contact_pin(self) -> Any:
+        """The gpiozero pin behind the contact (a MockPin under MockFactory: the simulator's)."""
+        return self._contact.pin
 
     @property
     def is_open(self) -> bool:

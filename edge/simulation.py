@@ -5,6 +5,9 @@ garbage), the temperatures the sensor will read from them, and the outcome the r
 People act only through the devices a real person would use — the scanner and the thermometer,
 both simulated modules on pseudo-terminals — and through a guard's answers on the console, so the
 real drivers, the real lane and the real store do the work.
+
+What the thermometer is told to read belongs to one visit: when the lane records the visit's
+entry, the values it did not use are dropped, so they never become the next person's reading.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import threading
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -24,7 +27,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from edge import passes
 from edge.bus import Bus, BusEvent, EntryRecorded, Prompted
 from edge.model import Entry, Outcome, PassKind, VerifyReason
-from edge.rule import Reason
+from edge.policy import needs_measure
+from edge.rule import LaneContext, Reason
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +42,19 @@ class ScannerSim(Protocol):
 
 class ThermometerSim(Protocol):
     def present(self, values_c: list[float], then_c: float | None = None) -> None: ...
+    def clear(self) -> None: ...
+
+
+class DoorSim(Protocol):
+    @property
+    def is_open(self) -> bool: ...
+    def open(self) -> None: ...
+    def shut(self) -> None: ...
 
 
 class LaneActions(Protocol):
+    @property
+    def ctx(self) -> LaneContext: ...
     def answer(self, answers: Mapping[str, str], guard_id: str | None) -> Any: ...
 
 
@@ -51,6 +65,16 @@ class SimLane:
     scanner: ScannerSim
     thermometer: ThermometerSim
     lane: LaneActions
+    door: DoorSim | None = None
+
+    def measures(self, kind: PassKind) -> bool:
+        """Whether this lane measures a visit of ``kind`` now (an exit lane: nobody, by default)."""
+        ctx = self.lane.ctx
+        return needs_measure(ctx.policy, kind, ctx.direction)
+
+
+class NoDoor(LookupError):  # noqa: N818
+    """The lane has no door contact to open or shut."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +117,14 @@ SAMPLE_CASES: dict[str, tuple[PassKind, tuple[float, float], bool]] = {
 
 # Categories whose code does not verify: denied at the look step.
 DENIED_CATEGORIES = frozenset({"expired", "revoked", "forged", "unknown_key", "garbage"})
+
+# Categories that exist only where residents are measured: on a lane that measures nobody (an
+# exit, by default) such a person is an ordinary resident who passes unmeasured.
+MEASURED_CATEGORIES = frozenset({"cold_morning", "fever", "fever_not_confirmed", "walks_away"})
+
+
+def _measured(kind: PassKind) -> bool:
+    return True
 
 
 @dataclass
@@ -138,9 +170,18 @@ SURNAMES = ("王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周"
 
 
 def make_crowd(
-    count: int, *, seed: int, issuer: Issuer, now: datetime, first_number: int = 1
+    count: int,
+    *,
+    seed: int,
+    issuer: Issuer,
+    now: datetime,
+    first_number: int = 1,
+    measures: Callable[[PassKind], bool] = _measured,
 ) -> tuple[list[Person], list[str]]:
-    """The people of a crowd and the pass ids that must be revoked before it starts."""
+    """The people of a crowd and the pass ids that must be revoked before it starts.
+
+    ``measures`` says whether the lane measures a kind; where it does not, nobody has a
+    temperature to read and nobody is expected to be held for one."""
     rng = random.Random(seed)
     names = [name for name, _ in CATEGORIES]
     weights = [weight for _, weight in CATEGORIES]
@@ -150,12 +191,18 @@ def make_crowd(
         category = rng.choices(names, weights)[0]
         if index == count - 1 and category == "walks_away":
             category = "resident"  # the last person's visit must end on its own
+        if category in MEASURED_CATEGORIES and not measures(PassKind.RESIDENT):
+            category = "resident"
         if people and people[-1].walks_away and category in DENIED_CATEGORIES:
             # A code that does not verify, read while a visit goes on, is logged as a stray and
             # leaves that visit running (edge.rule): only a valid pass ends a walk-away's visit.
             category = "resident"
         number = first_number + index
-        people.append(_person(category, rng, number, issuer, now, revoke))
+        person = _person(category, rng, number, issuer, now, revoke)
+        kind = PassKind.TEMPORARY if category == "temporary_questions" else PassKind.RESIDENT
+        if person.temperatures_c and not measures(kind):
+            person = replace(person, temperatures_c=())
+        people.append(person)
     return people, revoke
 
 
@@ -345,6 +392,14 @@ class Simulation:
         self._runs: dict[str, CrowdRun] = {}
         self._next_number = 1
         self._lock = threading.Lock()
+        # Subscribed before any crowd: the values are dropped before a crowd hears the entry and
+        # presents the next person's.
+        bus.on(EntryRecorded, self._visit_ended)
+
+    def _visit_ended(self, event: EntryRecorded) -> None:
+        sim_lane = self._lanes.get(event.lane)
+        if sim_lane is not None:
+            sim_lane.thermometer.clear()
 
     def present(self, lane: str, payload: bytes) -> None:
         self._lanes[lane].scanner.present(payload)
@@ -352,17 +407,35 @@ class Simulation:
     def temperature(self, lane: str, values_c: list[float], then_c: float | None) -> None:
         self._lanes[lane].thermometer.present(values_c, then_c)
 
+    def door(self, lane: str, *, open_: bool) -> bool:
+        """Open or shut the lane's door contact and say whether the door now reads open;
+        ``NoDoor`` if the lane has none."""
+        door = self._lanes[lane].door
+        if door is None:
+            raise NoDoor(f"lane {lane} has no door contact (configure [lanes.door] contact_pin)")
+        if open_:
+            door.open()
+        else:
+            door.shut()
+        return door.is_open
+
     def start_crowd(self, lane: str, count: int, seed: int) -> str:
         with self._lock:
             first = self._next_number
             self._next_number += count
+        sim_lane = self._lanes[lane]
         people, revoke = make_crowd(
-            count, seed=seed, issuer=self._issuer, now=self._now(), first_number=first
+            count,
+            seed=seed,
+            issuer=self._issuer,
+            now=self._now(),
+            first_number=first,
+            measures=sim_lane.measures,
         )
         if revoke:
             self._revoke(revoke)
         run = CrowdRun(id=uuid.uuid4().hex[:12], total=count)
-        crowd = Crowd(run, people, self._lanes[lane], lane)
+        crowd = Crowd(run, people, sim_lane, lane)
         unsubscribe = self._bus.subscribe(crowd.on_bus)
         self._runs[run.id] = run
 

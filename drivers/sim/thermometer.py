@@ -90,6 +90,12 @@ class SimThermometerModule(OnPty):
             self._values.extend(values_c)
             self._then_c = then_c
 
+    def clear(self) -> None:
+        """Drop what ``present`` queued and not yet measured: the person has gone."""
+        with self._lock:
+            self._values.clear()
+            self._then_c = None
+
     @property
     def ambient_c(self) -> float:
         with self._lock:

@@ -27,6 +27,7 @@ from drivers.base import DeviceStatus, Health, Thermometer
 from drivers.door import DoorAlarm, GpioDoor
 from drivers.gpio import GpioIndicator, GpioRelay
 from drivers.scanner import ScannerFamily, SerialScanner
+from drivers.sim.door import SimDoorContact
 from drivers.sim.scanner import SIMULATORS as SCANNER_SIMULATORS
 from drivers.sim.scanner import SimScanner
 from drivers.sim.thermometer import SIMULATORS as THERMOMETER_SIMULATORS
@@ -265,9 +266,13 @@ def _build(settings: Settings, stack: ExitStack, *, start: bool) -> Gate:
         )
         stack.callback(indicator.close)
         door = _door(lane_settings, relay, bus, pin_factory)
+        sim_door = None
         if door is not None:
             stack.callback(door.close)
             status_sources.append(door.status)
+            if settings.sim.enabled:  # a mock pin idles open: shut it before anything reads it
+                sim_door = SimDoorContact(door)
+                sim_door.shut()
         scanner_url, thermometer_url, sims = _sim_devices(lane_settings, sim_dir, stack)
         scanner = _scanner(lane_settings, scanner_url)
         camera = build_camera(lane_settings, settings)
@@ -319,7 +324,9 @@ def _build(settings: Settings, stack: ExitStack, *, start: bool) -> Gate:
             if thermometer is not None:
                 stack.callback(thermometer.stop)
         if sims is not None:
-            sim_lanes[lane_settings.id] = SimLane(scanner=sims[0], thermometer=sims[1], lane=lane)
+            sim_lanes[lane_settings.id] = SimLane(
+                scanner=sims[0], thermometer=sims[1], lane=lane, door=sim_door
+            )
 
     simulation = None
     if issuer is not None:

@@ -22,7 +22,14 @@ from edge.bus import BusEvent
 from edge.model import Outcome, PassKind, VerifyReason
 from edge.policy import Policy, judge_reading
 from edge.rule import Reason
-from edge.simulation import CATEGORIES, DENIED_CATEGORIES, Issuer, Person, make_crowd
+from edge.simulation import (
+    CATEGORIES,
+    DENIED_CATEGORIES,
+    MEASURED_CATEGORIES,
+    Issuer,
+    Person,
+    make_crowd,
+)
 from edge.store import Store
 
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
@@ -148,6 +155,26 @@ def test_a_walk_away_is_followed_by_a_pass_that_ends_their_visit(issuer: Issuer)
                 walk_aways += 1
                 assert after.category not in DENIED_CATEGORIES, (seed, after.category)
     assert walk_aways > 50
+
+
+def test_where_nobody_is_measured_nobody_has_a_temperature_or_waits_for_one(
+    issuer: Issuer,
+) -> None:
+    people, _ = make_crowd(300, seed=3, issuer=issuer, now=NOW, measures=lambda kind: False)
+    assert not [p for p in people if p.temperatures_c]
+    assert not {p.category for p in people} & MEASURED_CATEGORIES
+    assert {"resident", "temporary_questions"} <= {p.category for p in people}
+    assert all(p.expected is Outcome.PASSED for p in people if p.category not in DENIED_CATEGORIES)
+
+
+def test_a_kind_not_measured_is_not_given_a_temperature(issuer: Issuer) -> None:
+    people, _ = make_crowd(
+        300, seed=3, issuer=issuer, now=NOW, measures=lambda kind: kind is PassKind.RESIDENT
+    )
+    temporary = [p for p in people if p.category == "temporary_questions"]
+    assert temporary
+    assert not [p for p in temporary if p.temperatures_c]
+    assert {p.category for p in people} & MEASURED_CATEGORIES  # residents still are
 
 
 # ----------------------------------------------------------------- a real simulated gate

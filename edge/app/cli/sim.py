@@ -80,6 +80,20 @@ def temp(url: str, values_c: tuple[float, ...], then_c: float | None, lane: str 
 
 
 @sim.command()
+@click.argument("state", type=click.Choice(["open", "close"]))
+@click.option("--lane", default=None, help="Lane id (default: the first lane).")
+@click.pass_obj
+def door(url: str, state: str, lane: str | None) -> None:
+    """Open or close the lane's simulated door contact (the lane needs one configured).
+
+    Opening while the lock is shut is a forced door: the console raises its alarm.
+    """
+    body = {"lane": lane, "state": "open" if state == "open" else "closed"}
+    result = _post(url, "/api/v1/sim/door", body)
+    click.echo(f"door of lane {result['lane']} is {result['state']}")
+
+
+@sim.command()
 @click.argument("count", type=click.IntRange(1, 100_000))
 @click.option("--seed", type=int, default=None, help="Crowd seed (default: time-based).")
 @click.option("--lane", default=None, help="Lane id (default: the first lane).")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
+from edge.console.defs.sim import SimDoorRequest, SimDoorResponse
 from edge.console.deps import ConsoleContext, ContextDep, SimulationControl, invalid
 from edge.console.schemas import (
     CrowdStatus,
@@ -12,6 +13,7 @@ from edge.console.schemas import (
     SimSampleRequest,
     SimTemperatureRequest,
 )
+from edge.simulation import NoDoor
 
 router = APIRouter(prefix="/api/v1/sim", tags=["simulation"])
 
@@ -49,6 +51,17 @@ def temperature(body: SimTemperatureRequest, context: ContextDep) -> dict[str, s
     sim, lane = _sim(context, body.lane)
     sim.temperature(lane, body.values_c, body.then_c)
     return {"lane": lane, "status": "set"}
+
+
+@router.post("/door", response_model=SimDoorResponse)
+def door(body: SimDoorRequest, context: ContextDep) -> SimDoorResponse:
+    """Open or shut the lane's simulated door contact (404 if the lane has none)."""
+    sim, lane = _sim(context, body.lane)
+    try:
+        is_open = sim.door(lane, open_=body.state == "open")
+    except NoDoor as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from exc
+    return SimDoorResponse(lane=lane, state="open" if is_open else "closed")
 
 
 @router.post("/crowd", status_code=202, response_model=CrowdStatus)
