@@ -14,7 +14,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -31,6 +31,7 @@ from edge.identity import (
     mask_phone,
 )
 from edge.model import PassKind
+from edge.policy import Policy
 from edge.rule import MAX_OCCUPANTS
 from edge.store import Store
 from edge.store.registrations import Registration, RegistrationBook, StoredPerson
@@ -123,9 +124,87 @@ class RegistrationError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class HoursWarning:
+    """The pass is valid now but its kind is outside its hours (``policy.kinds.<kind>.hours``):
+    the lane will refuse it (``kind_outside_hours``) until ``first_usable_at``, gate time, or,
+    when that is None, for as long as it is valid."""
+
+    hours: tuple[str, ...]
+    first_usable_at: datetime | None
+
+    @property
+    def code(self) -> str:
+        return "outside_hours" if self.first_usable_at is not None else "never_in_hours"
+
+    @property
+    def message(self) -> str:
+        hours = ", ".join(self.hours)
+        if self.first_usable_at is None:
+            return f"valid only outside the hours of its kind ({hours}): the lane refuses it"
+        at = self.first_usable_at.strftime("%Y-%m-%d %H:%M")
+        return f"outside the hours of its kind ({hours}) now: it first works at {at}"
+
+
+def _on_day(day: date, hhmm: str, zone: tzinfo | None) -> datetime:
+    """ "HH:MM" on ``day`` in ``zone``; "24:00" is the midnight that ends the day."""
+    hours, minutes = (int(part) for part in hhmm.split(":"))
+    return datetime.combine(day + timedelta(days=hours // 24), time(hours % 24, minutes), zone)
+
+
+def _windows_around(hours: tuple[str, ...], moment: datetime) -> list[tuple[datetime, datetime]]:
+    """Each window ("HH:MM-HH:MM", gate time) as it falls on the day before ``moment``'s day,
+    that day and the next, as [start, end) instants; one that ends before it starts runs past
+    midnight (as the look step reads it)."""
+    found = []
+    for offset in (-1, 0, 1):
+        day = moment.date() + timedelta(days=offset)
+        for window in hours:
+            start_text, end_text = window.split("-")
+            start = _on_day(day, start_text, moment.tzinfo)
+            end = _on_day(day, end_text, moment.tzinfo)
+            if end < start:
+                end += timedelta(days=1)
+            found.append((start, end))
+    return found
+
+
+def first_usable_at(
+    policy: Policy, kind: PassKind, valid_from: datetime, valid_until: datetime
+) -> datetime | None:
+    """The first moment in [valid_from, valid_until) at which the kind's hours let the pass
+    through, in the gate's time zone; None if never. Mirrors the look step's hours check
+    (``edge.policy.check_pass``)."""
+    hours = policy.rule_for(kind).hours
+    zone = policy.zone()
+    moment = valid_from.astimezone(zone)
+    if not hours:
+        return moment
+    while moment < valid_until:
+        windows = _windows_around(hours, moment)
+        if any(start <= moment < end for start, end in windows):
+            return moment
+        later = [start for start, _ in windows if start > moment]
+        # Three days of windows always hold the next start after a moment of the middle day.
+        moment = min(later).astimezone(zone)
+    return None
+
+
+def hours_warning(
+    policy: Policy, kind: PassKind, valid_from: datetime, valid_until: datetime
+) -> HoursWarning | None:
+    """A warning when a pass valid from ``valid_from`` would be refused then for its kind's
+    hours; None when it works at once."""
+    first = first_usable_at(policy, kind, valid_from, valid_until)
+    if first is not None and first <= valid_from:
+        return None
+    return HoursWarning(policy.rule_for(kind).hours, first)
+
+
+@dataclass(frozen=True, slots=True)
 class Issued:
     registration: Registration
     token: str
+    warning: HoursWarning | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,9 +241,12 @@ class VisitorDesk:
     def max_hours(self) -> float:
         return self.settings.max_days * 24.0
 
-    def register(self, form: RegistrationForm, guard_id: str) -> Issued:
+    def register(
+        self, form: RegistrationForm, guard_id: str, *, policy: Policy | None = None
+    ) -> Issued:
         """Check every field, store the registration, sign its pass; ``RegistrationError``
-        names each wrong field and nothing is stored."""
+        names each wrong field and nothing is stored. Given the policy in force, the result
+        warns when the lane would refuse the pass at first for its kind's hours."""
         now = self._now().replace(microsecond=0)
         people, plate, household, reason = self._checked(form, now)
         letter = "C" if plate is not None else "V"
@@ -183,7 +265,12 @@ class VisitorDesk:
             people=tuple(self._kept(person) for person in people),
         )
         self.book.add(registration)
-        return Issued(registration, self.token(registration))
+        warning = None
+        if policy is not None:
+            warning = hours_warning(
+                policy, form.kind, registration.valid_from, registration.valid_until
+            )
+        return Issued(registration, self.token(registration), warning)
 
     def token(self, registration: Registration) -> str:
         """The registration's pass. Ed25519 signs deterministically, so the same registration

@@ -540,6 +540,14 @@ _SCRIPT = {
     "js.register.remove_person": ("删除此人", "Remove"),
     "js.register.lane_refused": ("通道未接受：", "The lane refused: "),
     "js.register.confirm_revoke": ("确定作废此通行证？", "Revoke this pass?"),
+    "js.register.outside_hours": (
+        "注意：现在不在此类通行证的通行时段内，通道会拒绝。首次可用：",
+        "Note: this pass is outside its hours now and the lane will refuse it. It first works at ",
+    ),
+    "js.register.never_in_hours": (
+        "注意：此通行证的有效期全在通行时段之外，通道始终会拒绝。",
+        "Note: this pass is valid only outside its hours; the lane will refuse it every time.",
+    ),
     # The desk's problem codes (kakou.id_check…). The English console shows the API's own
     # message, which names the value; these are its Chinese.
     "js.problem.id_shape": (

@@ -88,8 +88,26 @@ class RegistrationView(BaseModel):
     qr_svg_url: str
 
 
+class HoursWarningView(BaseModel):
+    """The pass is outside its kind's hours when issued: the lane refuses it until then."""
+
+    code: str = Field(description="outside_hours (works later) or never_in_hours.")
+    hours: list[str] = Field(description="The kind's hours, gate time, e.g. ['07:00-21:00'].")
+    first_usable_at: datetime | None = Field(
+        description="When the pass first works, in the gate's time zone; null: never."
+    )
+    first_usable_local: str | None = Field(
+        description="The same as the gate's clock shows it, e.g. '2026-11-24 07:00'."
+    )
+    message: str = Field(description="The warning in English, for scripts and logs.")
+
+
 class IssuedView(BaseModel):
     registration: RegistrationView
+    hours_warning: HoursWarningView | None = Field(
+        default=None,
+        description="Set when the lane would refuse the new pass now for its kind's hours.",
+    )
     lane_accepted: bool | None = Field(
         default=None, description="Whether the lane took the pass, when it was handed over."
     )

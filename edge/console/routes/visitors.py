@@ -18,6 +18,7 @@ from fastapi.responses import Response
 
 from edge.console.auth import GuardDep
 from edge.console.defs.visitors import (
+    HoursWarningView,
     IssuedView,
     PersonRequest,
     PersonView,
@@ -106,9 +107,23 @@ def _register(context: ConsoleContext, form: RegistrationForm, guard_id: str) ->
     if form.lane is not None:
         lane_or_404(context, form.lane)
     try:
-        return desk.register(form, guard_id)
+        return desk.register(form, guard_id, policy=context.policy)
     except RegistrationError as exc:
         raise _refused(exc) from exc
+
+
+def _warning(issued: Issued) -> HoursWarningView | None:
+    warning = issued.warning
+    if warning is None:
+        return None
+    first = warning.first_usable_at
+    return HoursWarningView(
+        code=warning.code,
+        hours=list(warning.hours),
+        first_usable_at=first,
+        first_usable_local=first.strftime("%Y-%m-%d %H:%M") if first is not None else None,
+        message=warning.message,
+    )
 
 
 def _handed_to_lane(
@@ -145,10 +160,14 @@ def register_visitor(body: VisitorRequest, guard: GuardDep, context: ContextDep)
     )
     issued = _register(context, form, guard.id)
     if body.present:
-        return _handed_to_lane(
+        handed = _handed_to_lane(
             context, body.lane, issued.registration, issued.token, show_token=True
         )
-    return IssuedView(registration=_view(issued.registration, context, token=issued.token))
+        return handed.model_copy(update={"hours_warning": _warning(issued)})
+    return IssuedView(
+        registration=_view(issued.registration, context, token=issued.token),
+        hours_warning=_warning(issued),
+    )
 
 
 @router.post(f"{API}/vehicles", response_model=IssuedView, status_code=201, tags=["visitors"])
@@ -164,7 +183,8 @@ def register_vehicle(body: VehicleRequest, guard: GuardDep, context: ContextDep)
         lane=body.lane,
     )
     issued = _register(context, form, guard.id)
-    return _handed_to_lane(context, body.lane, issued.registration, issued.token, show_token=True)
+    handed = _handed_to_lane(context, body.lane, issued.registration, issued.token, show_token=True)
+    return handed.model_copy(update={"hours_warning": _warning(issued)})
 
 
 @router.get(f"{API}/registrations", response_model=list[RegistrationView], tags=["visitors"])

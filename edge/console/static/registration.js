@@ -52,6 +52,16 @@
 
   const value = (form, name) => { const el = form.elements[name]; return el ? el.value.trim() : ""; };
 
+  // A pass issued outside its kind's hours (e.g. a visitor at 21:22) is refused by the lane
+  // until they begin: say so, and when it first works (gate time), before showing the pass.
+  function warnHours(data) {
+    const w = data && data.hours_warning;
+    if (!w) return;
+    const hours = " (" + w.hours.join(", ") + ")";
+    if (w.first_usable_local) alert(T("js.register.outside_hours") + w.first_usable_local + hours);
+    else alert(T("js.register.never_in_hours") + hours);
+  }
+
   // ----------------------------------------------------------------- visitor
   const visitor = $("#visitor-form");
   if (visitor) visitor.addEventListener("submit", async (ev) => {
@@ -66,7 +76,7 @@
       present: visitor.elements.present.checked,
     };
     const res = await post("/api/v1/visitors", body);
-    if (res.status === 201) { location.href = "/visitors/" + encodeURIComponent(res.data.registration.id); return; }
+    if (res.status === 201) { warnHours(res.data); location.href = "/visitors/" + encodeURIComponent(res.data.registration.id); return; }
     // The desk names a visitor's own fields people.0.x; the form calls them x.
     showErrors(visitor, res.data, error, (name) => name.replace(/^people\.0\./, ""));
   });
@@ -113,7 +123,7 @@
       hours: Number(value(vehicle, "hours")), lane: value(vehicle, "lane") || null,
     };
     const res = await post("/api/v1/vehicles", body);
-    if (res.status === 201) { location.href = "/visitors/" + encodeURIComponent(res.data.registration.id); return; }
+    if (res.status === 201) { warnHours(res.data); location.href = "/visitors/" + encodeURIComponent(res.data.registration.id); return; }
     // The desk calls occupants "people"; the API body calls them "occupants".
     showErrors(vehicle, res.data, error, (name) => name.replace(/^people\./, "occupants."));
   });

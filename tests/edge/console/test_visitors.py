@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import cv2
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from drivers.qr import decode
 from edge import passes
 from edge.app.boot import build_gate, ensure_gate_key
+from edge.app.settings import Settings
 from edge.console import i18n
 from edge.identity import id_check_char
 from edge.model import PassKind, VerifyReason
@@ -304,3 +306,59 @@ def test_the_log_page_finds_a_visitor_by_pass_and_lane(desk: Console) -> None:
     assert other_lane.text.count("<tr><td data-label") == 0
     by_api = desk.client.get("/api/v1/entries", params={"pass_id": view["pass_id"]}).json()
     assert [e["outcome"] for e in by_api["entries"]] == ["abandoned"]
+
+
+# ------------------------------------------------------------ a pass outside its kind's hours
+
+
+def _hours_from_now(start_in: timedelta, length: timedelta) -> tuple[str, datetime]:
+    """Visitor hours that begin ``start_in`` from now (gate time, Asia/Shanghai by default)."""
+    start = (datetime.now(ZoneInfo("Asia/Shanghai")) + start_in).replace(second=0, microsecond=0)
+    return f"{start:%H:%M}-{start + length:%H:%M}", start
+
+
+@pytest.fixture
+def evening_desk(tmp_path: Path) -> Iterator[tuple[Console, datetime]]:
+    """Visitor hours that begin two hours from now, as 07:00 does for a visitor at 05:00."""
+    hours, opens_at = _hours_from_now(timedelta(hours=2), timedelta(hours=1))
+    data = all_day_settings(tmp_path / "state").model_dump(mode="json")
+    data["policy"]["kinds"]["visitor"]["hours"] = [hours]
+    console = serve(build_gate(Settings.model_validate(data)))
+    yield next(console), opens_at
+    console.close()
+
+
+def test_a_pass_outside_the_visitor_hours_says_when_it_first_works(
+    evening_desk: tuple[Console, datetime],
+) -> None:
+    desk, opens_at = evening_desk
+    issued = register(desk, hours=4, present=True)
+    warning = issued["hours_warning"]
+    assert warning["code"] == "outside_hours"
+    assert warning["first_usable_local"] == f"{opens_at:%Y-%m-%d %H:%M}"
+    assert datetime.fromisoformat(warning["first_usable_at"]) == opens_at
+    assert "it first works at" in warning["message"]
+    # What the warning foretells: the lane refuses the pass for its hours.
+    [entry] = desk.wait_entries(1)
+    assert entry["outcome"] == "denied"
+    assert Finding.KIND_HOURS.value in entry["reasons"]
+
+
+def test_a_pass_over_before_the_hours_begin_is_never_usable(
+    evening_desk: tuple[Console, datetime],
+) -> None:
+    desk, _ = evening_desk
+    warning = register(desk, hours=1)["hours_warning"]
+    assert warning["code"] == "never_in_hours"
+    assert warning["first_usable_at"] is None
+
+
+def test_no_warning_for_a_pass_that_works_now(desk: Console) -> None:
+    assert register(desk)["hours_warning"] is None
+
+
+def test_the_registration_script_shows_the_warning() -> None:
+    script = (Path(i18n.__file__).parent / "static" / "registration.js").read_text("utf-8")
+    assert script.count("warnHours(res.data)") == 2  # the visitor and the vehicle form
+    for message_id in ("js.register.outside_hours", "js.register.never_in_hours"):
+        assert f'T("{message_id}")' in script
