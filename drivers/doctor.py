@@ -3,6 +3,8 @@
 A volunteer wiring a gate needs one answer per device: is it there, and what does it read? Each
 probe starts the real driver, waits for it to open, asks for one reading (a thermometer) or
 listens briefly (a scanner or camera: no code in front of it is fine), and stops it again.
+GPIO devices (relay, indicator, door contact) are opened on their pins, read and closed: a relay
+and an indicator open released and off, so the check never opens the gate.
 Probes run side by side, so the whole check takes as long as the slowest device.
 """
 
@@ -19,6 +21,7 @@ from drivers.base import DeviceStatus, Health, Reading, Scan, Scanner, Thermomet
 Probe = Callable[[], "ProbeResult"]
 _Item_co = TypeVar("_Item_co", covariant=True)
 _Item = TypeVar("_Item")
+_Pins = TypeVar("_Pins", bound="_Closable")
 
 PREVIEW_CHARS = 24  # a pass token is a credential: show its start and length, never all of it
 
@@ -28,7 +31,7 @@ class ProbeResult:
     """One device's row in the doctor's table."""
 
     name: str
-    kind: str  # scanner | thermometer | camera
+    kind: str  # scanner | thermometer | camera | relay | indicator | door
     model: str
     port: str
     health: Health
@@ -154,6 +157,25 @@ def probe_scanner(
         return info.result(status.health, seen, status.detail)
 
     return _probe_open(scanner, info, open_timeout_s, listen)
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+def probe_pins(
+    open_device: Callable[[], _Pins], info: DeviceInfo, describe: Callable[[_Pins], str]
+) -> ProbeResult:
+    """Claim a GPIO device's pins, say what it reads (``describe``), and let them go again;
+    DOWN with the reason when the pins cannot be had (busy, no GPIO chip, no permission)."""
+    try:
+        device = open_device()
+    except Exception as exc:  # any pin factory's error: the table names it, the check goes on
+        return info.result(Health.DOWN, detail=f"cannot open: {exc}")
+    try:
+        return info.result(Health.OK, describe(device))
+    finally:
+        device.close()
 
 
 def run_probes(probes: Sequence[Probe]) -> list[ProbeResult]:

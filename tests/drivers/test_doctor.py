@@ -9,16 +9,19 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from gpiozero.pins.mock import MockFactory
 
 from drivers import doctor
 from drivers.base import Health
 from drivers.camera import CameraScanner
+from drivers.gpio import GpioRelay
 from drivers.scanner import SerialScanner
 from drivers.sim.scanner import SimGm65
 from drivers.sim.thermometer import SimGyMcu90614, ThermometerFault
 from drivers.thermometer import SerialThermometer
 from edge.app.cli import main
-from edge.app.settings import default_config_text
+from edge.app.cli.doctor import gpio_probes
+from edge.app.settings import default_config_text, parse_settings
 from tests.drivers.test_qr import EXPECTED, FIXTURES
 
 
@@ -31,12 +34,54 @@ def test_doctor_on_the_simulated_default_is_all_ok() -> None:
     result = CliRunner().invoke(main, ["doctor", "--listen", "0.2"])
     assert result.exit_code == 0, result.output
     table = rows(result.output)
-    assert set(table) == {"in-1/scanner", "in-1/thermometer"}
+    assert set(table) == {"in-1/scanner", "in-1/thermometer", "in-1/relay", "in-1/indicator"}
     assert " ok " in table["in-1/scanner"]
     assert "open, no code seen" in table["in-1/scanner"]
     assert " ok " in table["in-1/thermometer"]
     assert "20.00 °C" in table["in-1/thermometer"]
-    assert "2 device(s), 0 down" in result.output
+    assert table["in-1/relay"].split()[-2:] == ["ok", "released"]
+    assert "GPIO 17" in table["in-1/relay"]
+    assert "GPIO 27,22,23" in table["in-1/indicator"]
+    assert "4 device(s), 0 down" in result.output
+
+
+def test_doctor_lists_a_door_contact_shut_as_the_simulated_gate_starts(tmp_path: Path) -> None:
+    config = default_config_text().replace(
+        'thermometer = { kind = "sim", ambient_c = 20.0 }',
+        'thermometer = { kind = "sim", ambient_c = 20.0 }\n'
+        "door = { contact_pin = 16, exit_pin = 12 }",
+    )
+    path = tmp_path / "kakou.toml"
+    path.write_text(config, encoding="utf-8")
+    result = CliRunner().invoke(main, ["doctor", "--config", str(path), "--listen", "0.2"])
+    assert result.exit_code == 0, result.output
+    door = rows(result.output)["in-1/door"]
+    assert door.split()[-2:] == ["ok", "closed"]
+    assert "GPIO 16, exit 12" in door
+
+
+def test_gpio_devices_whose_pins_cannot_be_had_are_down() -> None:
+    lane = parse_settings(default_config_text(), "default").lanes[0]
+
+    def no_gpio() -> MockFactory:
+        raise OSError("no GPIO chip")
+
+    results = doctor.run_probes(gpio_probes(lane, no_gpio, simulated=False))
+    assert [(r.name, r.health) for r in results] == [
+        ("in-1/relay", Health.DOWN),
+        ("in-1/indicator", Health.DOWN),
+    ]
+    assert results[0].detail == "cannot open: no GPIO chip"
+    assert doctor.exit_code(results) == 1
+
+
+def test_a_pin_probe_lets_the_pins_go(mock_factory: MockFactory) -> None:
+    lane = parse_settings(default_config_text(), "default").lanes[0]
+    for probe in gpio_probes(lane, lambda: mock_factory, simulated=True):
+        assert probe().health is Health.OK
+    again = GpioRelay(lane.relay.pin, pin_factory=mock_factory)  # free again: no PinInUse
+    assert not again.is_energised
+    again.close()
 
 
 def test_doctor_exits_non_zero_when_the_thermometer_is_down(tmp_path: Path) -> None:

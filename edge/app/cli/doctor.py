@@ -10,16 +10,90 @@ from __future__ import annotations
 import logging
 import sys
 import tempfile
+from collections.abc import Callable
 from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
 
 import click
+from gpiozero.pins import Factory as PinFactory
 
 from drivers import doctor
+from drivers.door import GpioDoor
+from drivers.gpio import GpioIndicator, GpioRelay
+from drivers.sim.door import SimDoorContact
 from edge.app.boot import _scanner, _sim_devices, _thermometer, build_camera
 from edge.app.cli.run import CONFIG_OPTION, load_or_exit
-from edge.app.settings import Settings
+from edge.app.pins import make_pin_factory
+from edge.app.settings import LaneSettings, Settings
+
+
+def gpio_probes(
+    lane: LaneSettings, pin_factory: Callable[[], PinFactory], *, simulated: bool
+) -> list[doctor.Probe]:
+    """The lane's relay, indicator and door contact (if wired), each opened on its pins."""
+    model = "gpio (mock)" if simulated else "gpio"
+    relay = lane.relay
+    relay_info = doctor.DeviceInfo(f"{lane.id}/relay", "relay", model, f"GPIO {relay.pin}")
+
+    def open_relay() -> GpioRelay:
+        return GpioRelay(relay.pin, active_high=relay.active_high, pin_factory=pin_factory())
+
+    def relay_state(device: GpioRelay) -> str:
+        return "energised" if device.is_energised else "released"
+
+    ind = lane.indicator
+    pins = f"GPIO {ind.green_pin},{ind.red_pin},{ind.buzzer_pin}"
+    ind_info = doctor.DeviceInfo(f"{lane.id}/indicator", "indicator", model, pins)
+
+    def open_indicator() -> GpioIndicator:
+        return GpioIndicator(
+            green_pin=ind.green_pin,
+            red_pin=ind.red_pin,
+            buzzer_pin=ind.buzzer_pin,
+            pin_factory=pin_factory(),
+        )
+
+    probes: list[doctor.Probe] = [
+        partial(doctor.probe_pins, open_relay, relay_info, relay_state),
+        partial(doctor.probe_pins, open_indicator, ind_info, lambda _: "off (green, red, buzzer)"),
+    ]
+    d = lane.door
+    contact_pin = d.contact_pin
+    if contact_pin is not None:
+        port = f"GPIO {contact_pin}" + (f", exit {d.exit_pin}" if d.exit_pin is not None else "")
+        door_info = doctor.DeviceInfo(f"{lane.id}/door", "door", model, port)
+
+        def open_door() -> GpioDoor:
+            door = GpioDoor(
+                f"{lane.id}/door",
+                contact_pin=contact_pin,
+                exit_pin=d.exit_pin,
+                relay_energised=lambda: False,
+                on_alarm=lambda alarm: None,  # a check raises no alarms
+                pin_factory=pin_factory(),
+            )
+            if simulated:
+                SimDoorContact(door).shut()  # as `kakou run` starts a simulated door
+            return door
+
+        probes.append(
+            partial(doctor.probe_pins, open_door, door_info, lambda door: door.status().detail)
+        )
+    return probes
+
+
+def _once(make: Callable[[], PinFactory]) -> Callable[[], PinFactory]:
+    """The pin factory, made at the first probe that needs it; its error is that probe's (and
+    every other GPIO probe's) reason to be down."""
+    made: list[PinFactory] = []
+
+    def get() -> PinFactory:
+        if not made:
+            made.append(make())
+        return made[0]
+
+    return get
 
 
 def lane_probes(
@@ -27,6 +101,7 @@ def lane_probes(
 ) -> list[doctor.Probe]:
     """One probe per configured device; simulators started here stop with ``stack``."""
     probes: list[doctor.Probe] = []
+    pin_factory = _once(partial(make_pin_factory, settings.gpio.pin_factory))
     for lane in settings.lanes:
         scanner_url, thermometer_url, _sims = _sim_devices(lane, sim_dir, stack)
         scanner = _scanner(lane, scanner_url)
@@ -46,6 +121,7 @@ def lane_probes(
         if camera is not None:
             info = doctor.DeviceInfo(camera.name, "camera", "opencv", camera.source_description)
             probes.append(partial(doctor.probe_scanner, camera, info, listen_s=listen_s))
+        probes.extend(gpio_probes(lane, pin_factory, simulated=settings.sim.enabled))
     return probes
 
 
