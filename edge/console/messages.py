@@ -14,6 +14,7 @@ itself rather than hidden.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Literal
 
@@ -44,6 +45,11 @@ _MODES = {
     "mode.normal": ("正常", "normal"),
     "mode.lockdown": ("封控", "lockdown"),
     "mode.emergency": ("紧急放行", "emergency"),
+}
+
+_DIRECTIONS = {
+    "direction.in": ("进", "In"),
+    "direction.out": ("出", "Out"),
 }
 
 _KINDS = {
@@ -94,6 +100,10 @@ _REASONS = {
     "reason.lockdown": ("封控期间禁止通行", "Lockdown: no entry"),
     "reason.superseded": ("下一位已扫码", "Next person scanned"),
     "reason.mode_changed": ("卡口模式已变更", "Gate mode changed"),
+    # A mode change's entry gives the mode it set as its reason (edge.rule: "mode_" + mode).
+    "reason.mode_normal": ("恢复正常模式", "Back to normal mode"),
+    "reason.mode_lockdown": ("进入封控模式", "Lockdown started"),
+    "reason.mode_emergency": ("进入紧急放行模式", "Emergency free exit started"),
     "reason.store_failed": (
         "记录未能及时保存，闸门未开启",
         "Entry not saved in time: gate did not open",
@@ -156,6 +166,62 @@ ACK_PICKS: dict[str, tuple[str, ...]] = {
     "downlink_refused": ("ack_note.told_office",),
 }
 """The note picks offered when acknowledging an alarm, by alarm kind (message ids)."""
+
+# Details the devices, the lanes and the rule write in English (DeviceStatus.detail, an alarm's
+# detail): stored as written, said in the reader's language at display time by ``detail()``.
+_DETAILS = {
+    "detail.open_at": ("已连接，{baud} 波特", "open at {baud} baud"),
+    "detail.stopped": ("已停止", "stopped"),
+    "detail.cannot_open": ("无法打开 {what}：{error}", "cannot open {what}: {error}"),
+    "detail.read_failed": ("读取失败：{error}", "read failed: {error}"),
+    "detail.write_failed": ("写入失败：{error}", "write failed: {error}"),
+    "detail.internal_error": ("内部错误：{error}", "internal error: {error}"),
+    "detail.last_frame": ("最近一帧有误：{fault}", "last frame: {fault}"),
+    "detail.configuration": ("设置有误：{failure}", "configuration: {failure}"),
+    "detail.no_frame_reopening": (
+        "{s} 秒无画面，正在重新打开",
+        "no frame for {s} s; reopening",
+    ),
+    "detail.no_frame": ("{s} 秒无画面", "no frame for {s} s"),
+    "detail.door_closed": ("门已关", "closed"),
+    "detail.door_open": ("门开着", "open"),
+    "detail.door_held_open": ("门长时间未关", "held open"),
+    "detail.door_open_longer": ("门开启超过 {s} 秒", "open longer than {s} s"),
+    "detail.worker_died": ("通道程序已停止", "worker died"),
+    "detail.entry_unsaved": ("记录未保存", "entry unsaved"),
+    "detail.fever": (
+        "{holder}住户 {unit}；体温 {readings} °C",
+        "{holder}household {unit}; {readings} °C",
+    ),
+    "detail.unknown_unit": ("未知", "unknown"),
+    "detail.holder_separator": ("，", ", "),
+}
+_DETAIL_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), message_id)
+    for pattern, message_id in (
+        (r"open at (?P<baud>\d+) baud", "detail.open_at"),
+        (r"stopped", "detail.stopped"),
+        (r"cannot open (?P<what>\S+): (?P<error>.*)", "detail.cannot_open"),
+        (r"read failed: (?P<error>.*)", "detail.read_failed"),
+        (r"write failed: (?P<error>.*)", "detail.write_failed"),
+        (r"internal error: (?P<error>.*)", "detail.internal_error"),
+        (r"last frame: (?P<fault>.*)", "detail.last_frame"),
+        (r"configuration: (?P<failure>.*)", "detail.configuration"),
+        (r"no frame for (?P<s>[\d.]+) s; reopening", "detail.no_frame_reopening"),
+        (r"no frame for (?P<s>[\d.]+) s", "detail.no_frame"),
+        (r"closed", "detail.door_closed"),
+        (r"open", "detail.door_open"),
+        (r"held open", "detail.door_held_open"),
+        (r"open longer than (?P<s>[\d.]+) s", "detail.door_open_longer"),
+        (r"worker died", "detail.worker_died"),
+        (r"entry unsaved", "detail.entry_unsaved"),
+        # edge.rule's fever detail: "王*华, household 3-2-501; readings °C: 38.1, 37.9"
+        (
+            r"(?:(?P<holder>[^,;]*), )?household (?P<unit>.*?); readings °C: (?P<readings>.*)",
+            "detail.fever",
+        ),
+    )
+)
 
 _HEALTH = {
     "health.ok": ("正常", "ok"),
@@ -599,10 +665,12 @@ CATALOGUE = _merged(
     _STEPS,
     _OUTCOMES,
     _MODES,
+    _DIRECTIONS,
     _KINDS,
     _REASONS,
     _ALARMS,
     _ACK_NOTES,
+    _DETAILS,
     _HEALTH,
     _TRUST_ACTIONS,
     _SIM_CASES,
@@ -649,6 +717,24 @@ def table(section: str) -> dict[str, tuple[str, str]]:
     """One section's codes and their words: ``table("outcome")["fever"] == ("发热", "Fever")``."""
     prefix = section + "."
     return {key[len(prefix) :]: pair for key, pair in CATALOGUE.items() if key.startswith(prefix)}
+
+
+def detail(text_as_written: str | None, lang: str = "zh") -> str:
+    """A device's or an alarm's detail (written in English where it happens) in ``lang``; one
+    that matches no pattern in ``_DETAIL_PATTERNS`` shows as written."""
+    if not text_as_written:
+        return ""
+    for pattern, message_id in _DETAIL_PATTERNS:
+        found = pattern.fullmatch(text_as_written)
+        if found is None:
+            continue
+        fields = {k: v or "" for k, v in found.groupdict().items()}
+        if fields.get("holder"):
+            fields["holder"] += text(lang, "detail.holder_separator")
+        if fields.get("unit") == "unknown":
+            fields["unit"] = text(lang, "detail.unknown_unit")
+        return text(lang, message_id, **fields)
+    return text_as_written
 
 
 def for_script() -> Mapping[str, tuple[str, str]]:

@@ -28,6 +28,11 @@ def _term(context: Context, section: str, code: str | None) -> str:
     return messages.term(section, code, context["lang"])
 
 
+@pass_context
+def _detail(context: Context, as_written: str | None) -> str:
+    return messages.detail(as_written, context["lang"])
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
@@ -36,7 +41,9 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(t=_t, term=_term, words=messages.words, script_messages=messages.for_script)
+    env.globals.update(
+        t=_t, term=_term, detail=_detail, words=messages.words, script_messages=messages.for_script
+    )
     return env
 
 

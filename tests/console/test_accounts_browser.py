@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 
 from edge.store.guards import AccountState, GuardBook
 from tests.console.conftest import ADMIN_PIN, GUARD_PIN, LiveConsole, shot, sign_in
+from tests.drivers.waiting import wait_until
 
 
 def _fits(page: Page) -> None:
@@ -78,3 +79,31 @@ def test_a_guard_changes_their_own_pin_in_english(live: LiveConsole, page: Page)
     shot(page, "own-pin-390-en")
     page.click("#sign-out")
     sign_in(page, live, "李卫", "864200")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_header_log_and_chart_fit_the_window(live: LiveConsole, page: Page, width: int) -> None:
+    """The header stays slim on a phone, the log's decision and reasons are on screen at a
+    desk, the report's hour labels are legible, and the console has an icon."""
+    live.present("S-LONG-1", [38.6, 38.7])  # a fever: a long reason in the log
+    page.set_viewport_size({"width": width, "height": 800})
+    sign_in(page, live)
+    header = page.locator("header").bounding_box()
+    assert header is not None
+    assert header["height"] <= (120 if width == 390 else 90), header
+    assert wait_until(lambda: live.gate.store.last_seq() >= 1, timeout_s=30)
+    page.goto(f"{live.url}/log")
+    expect(page.locator("#entries tbody tr")).not_to_have_count(0)
+    _fits(page)
+    if width == 1280:  # every column, the decision and its reasons too, inside the window
+        for heading in ("结果", "原因", "备注"):
+            box = page.locator("#entries th", has_text=heading).bounding_box()
+            assert box is not None
+            assert box["x"] + box["width"] <= width, heading
+    page.goto(f"{live.url}/report")
+    label = page.locator(".chart text[text-anchor=middle]").first.bounding_box()
+    assert label is not None
+    assert label["height"] >= 11, label  # pixels on screen, not SVG units
+    _fits(page)
+    assert page.request.get(f"{live.url}/favicon.ico").status == 200
+    assert page.request.get(f"{live.url}/static/favicon.svg").status == 200

@@ -141,3 +141,33 @@ def test_an_error_text_shows_as_text_on_the_status_page(tmp_path: Path) -> None:
             _shown_as_text(page, "/status")
     finally:
         gate.stop()
+
+
+@pytest.mark.parametrize(
+    ("as_written", "zh", "en"),
+    [
+        ("open at 9600 baud", "已连接，9600 波特", "open at 9600 baud"),
+        ("open longer than 10 s", "门开启超过 10 秒", "open longer than 10 s"),
+        (
+            "王*华, household 3-2-501; readings °C: 38.1, 37.9",
+            "王*华，住户 3-2-501；体温 38.1, 37.9 °C",
+            "王*华, household 3-2-501; 38.1, 37.9 °C",
+        ),
+        ("household unknown; readings °C: 38.0", "住户 未知；体温 38.0 °C", None),
+        ("something new", "something new", "something new"),  # unknown: shown as written
+    ],
+)
+def test_details_written_in_english_are_said_in_the_readers_language(
+    as_written: str, zh: str, en: str | None
+) -> None:
+    assert messages.detail(as_written, "zh") == zh
+    if en is not None:
+        assert messages.detail(as_written, "en") == en
+
+
+def test_stored_codes_have_words_in_both_languages() -> None:
+    for code in ("mode_normal", "mode_lockdown", "mode_emergency"):
+        assert messages.term("reason", code, "zh") != code
+        assert messages.term("reason", code, "en") != code
+    assert messages.term("direction", "out", "en") == "Out"
+    assert messages.term("audit_action", "guard_removed", "en") == "Account removed"
