@@ -5,13 +5,20 @@
 #
 # What it does (docs/operations.md explains each step): system packages; a "kakou" system user in
 # the dialout, gpio, video and audio groups (created if missing, as on a machine that is not a
-# Pi); a virtual environment at /opt/kakou/venv holding this package; /etc/kakou/kakou.toml from
-# config/kakou.example.toml (mode 0640, group kakou; an existing one is never overwritten);
-# /etc/kakou/credentials for secrets (root only, files 0600); state in /var/lib/kakou (0750);
-# the database migrated to this version's schema; the systemd units installed and enabled.
+# Pi); /etc/kakou/kakou.toml from config/kakou.example.toml (mode 0640, group kakou; an existing
+# one is never overwritten) and /etc/kakou/kakou.env (the service's environment);
+# /etc/kakou/credentials for secrets (root only, files 0600); state in /var/lib/kakou (0750); a
+# release /opt/kakou/releases/<version>-<time>/venv holding this package and the locked
+# dependencies for this machine (requirements/gate[-camera]-<machine>.txt, checked by hash; the
+# camera stack only when a lane in kakou.toml has a camera); the database migrated to this
+# version's schema; the systemd units installed and enabled.
 #
-# Running it again upgrades in place and keeps the configuration, secrets and data. A running
-# kakou-edge is stopped only for the swap and started again.
+# Upgrades cannot leave a dead gate: the new release is built and checked (its command runs, the
+# configuration validates, a copy of the database migrates) beside the running one, which keeps
+# serving meanwhile. Only then is kakou-edge stopped, the database migrated, /opt/kakou/current
+# switched to the new release in one rename, and the gate started: a few seconds down. Any
+# failure before the switch leaves the running gate as it was; a new release that does not start
+# is switched back. The previous release is kept for --rollback.
 #
 # Options:
 #   --root DIR       install into DIR instead of / (also DESTDIR=DIR): for staging and tests. No
@@ -23,6 +30,8 @@
 #   --server         also enable kakou-server.service (the community receiver)
 #   --python PY      interpreter for the virtual environment (default: /usr/bin/python3)
 #   --source DIR     the Kakou source tree (default: the one holding this script)
+#   --rollback       switch back to the previous release and restart the gate (needs nothing
+#                    but this script and the kept release; no network, no kakou command)
 set -euo pipefail
 
 SOURCE="$(cd "$(dirname "$0")/.." && pwd)"
@@ -33,6 +42,7 @@ PYTHON=/usr/bin/python3
 USE_SYSTEMCTL=1
 INSTALL_PACKAGES=1
 ENABLE_SERVER=0
+ROLLBACK=0
 
 usage() {
   sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
@@ -47,6 +57,7 @@ while (($#)); do
     --server) ENABLE_SERVER=1; shift ;;
     --python) PYTHON="${2:?--python needs an interpreter}"; shift 2 ;;
     --source) SOURCE="${2:?--source needs a directory}"; shift 2 ;;
+    --rollback) ROLLBACK=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -66,6 +77,8 @@ if [ ! -f "$SOURCE/pyproject.toml" ] || [ ! -d "$SOURCE/edge" ]; then
 fi
 
 OPT=/opt/kakou
+RELEASES=$OPT/releases
+# /opt/kakou/venv → current/venv: the units' and older docs' path always means the current release.
 VENV=$OPT/venv
 ETC=/etc/kakou
 CREDENTIALS=$ETC/credentials
@@ -73,18 +86,79 @@ STATE=/var/lib/kakou
 UNIT_DIR=/etc/systemd/system
 UNITS=(kakou-edge.service kakou-server.service)
 SERVICE_GROUPS=(dialout gpio video audio)
+MACHINE="$(uname -m)"
+
+gate_is_managed() { # systemctl may start and stop the gate on this machine
+  ((USE_SYSTEMCTL)) && [ -z "$ROOT" ] && [ -d /run/systemd/system ]
+}
+
+# switch LINK TARGET: point ROOT/OPT/LINK at TARGET in one rename (rename(2) replaces the old
+# link atomically: there is never a moment without one).
+switch() {
+  ln -sfn "$2" "$ROOT$OPT/.$1.new"
+  mv -T "$ROOT$OPT/.$1.new" "$ROOT$OPT/$1"
+}
+
+# --- rollback -----------------------------------------------------------------------------------
+if ((ROLLBACK)); then
+  previous="$(readlink "$ROOT$OPT/previous" 2>/dev/null)" || die "no previous release to go back to"
+  current="$(readlink "$ROOT$OPT/current")" || die "no current release"
+  [ -x "$ROOT$OPT/$previous/venv/bin/kakou" ] || die "the previous release $previous is incomplete"
+  say "rolling back from $current to $previous"
+  switch current "$previous"
+  switch previous "$current"
+  if gate_is_managed && systemctl is-enabled --quiet kakou-edge.service; then
+    systemctl restart kakou-edge.service
+  fi
+  say "done: $OPT/current is $previous (the database keeps its schema: an older release refuses" \
+    "a newer one, see docs/operations.md)"
+  exit 0
+fi
+
+# --- what this gate needs -----------------------------------------------------------------------
+# Reading the configuration needs Python (tomllib): a minimal Debian may not have it yet.
+if ! command -v "$PYTHON" >/dev/null && [ -z "$ROOT" ] && ((INSTALL_PACKAGES)); then
+  say "installing python3"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3
+  PYTHON=/usr/bin/python3
+fi
+# A lane with a camera needs the camera extra (OpenCV, numpy, zxing-cpp, pyzbar: ~160 MB); the
+# configuration decides, the example one if none is installed yet.
+CONFIG_FILE="$ROOT$ETC/kakou.toml"
+[ -f "$CONFIG_FILE" ] || CONFIG_FILE="$SOURCE/config/kakou.example.toml"
+has_camera="$("$PYTHON" - "$CONFIG_FILE" <<'PY'
+import sys, tomllib
+try:
+    with open(sys.argv[1], "rb") as f:
+        lanes = tomllib.load(f).get("lanes", [])
+except (OSError, tomllib.TOMLDecodeError):
+    lanes = []  # kakou config check reports it below
+print(int(any(isinstance(l, dict) and (l.get("camera") or {}).get("kind") == "camera" for l in lanes)))
+PY
+)"
+SET=gate
+((has_camera)) && SET=gate-camera
+LOCK="$SOURCE/requirements/$SET-$MACHINE.txt"
+if [ "$MACHINE" = armv7l ] || [ "$MACHINE" = armv6l ]; then
+  # 32-bit Raspberry Pi OS: PyPI has no armv7l wheel of OpenCV or a numpy this needs, and
+  # bookworm's python3-opencv and python3-numpy are older than the camera code supports.
+  ((has_camera)) && die "a camera lane needs 64-bit Raspberry Pi OS (arm64): 32-bit (armhf) has" \
+    "no OpenCV and numpy the camera code supports; use a serial QR scanner, or install arm64"
+  [ "$MACHINE" = armv7l ] || die "$MACHINE (Pi 1 / Zero) is not supported: use a Pi 3 or later"
+fi
 
 # --- system packages ----------------------------------------------------------------------------
-# python3-venv: the virtual environment; sqlite3: online backups (docs/operations.md); libzbar0
-# and fonts-wqy-microhei: QR decoding and printed passes. On Raspberry Pi OS python3-lgpio brings
-# lgpio, which gpiozero's lgpio pin factory needs (the venv sees it: --system-site-packages).
+# python3-venv: the virtual environment; sqlite3: online backups (docs/operations.md);
+# fonts-wqy-microhei: printed passes; libzbar0: pyzbar, for a camera lane. On armhf,
+# python3-pil, python3-cffi and python3-nacl are the versions requirements/gate-armv7l.txt pins
+# (PyPI has no armv7l wheel of them; the venv sees them through --system-site-packages). lgpio
+# (gpiozero's pin factory) comes from PyPI's wheel in the lock: plain Debian has no python3-lgpio.
 install_packages() {
-  local packages=(python3 python3-venv sqlite3 libzbar0 fonts-wqy-microhei)
+  local packages=(python3 python3-venv sqlite3 fonts-wqy-microhei)
   local missing=() package
-  if grep -qa "Raspberry Pi" /proc/device-tree/model 2>/dev/null \
-    || apt-cache show python3-lgpio >/dev/null 2>&1; then
-    packages+=(python3-lgpio)
-  fi
+  ((has_camera)) && packages+=(libzbar0)
+  [ "$MACHINE" = armv7l ] && packages+=(python3-pil python3-cffi python3-nacl)
   for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
       || missing+=("$package")
@@ -102,7 +176,6 @@ if [ -n "$ROOT" ]; then
 elif ((INSTALL_PACKAGES)); then
   install_packages
 fi
-
 # --- account ------------------------------------------------------------------------------------
 # useradd/groupadd --prefix edit ROOT/etc/{passwd,group,shadow,gshadow} without chroot, so a
 # throw-away root needs nothing but those files.
@@ -159,76 +232,7 @@ find "$ROOT$CREDENTIALS" -type f -exec chown 0:0 {} + -exec chmod 0600 {} +
 find "$ROOT$STATE" -type f -name '*.key' -exec chown "$KAKOU_UID:$KAKOU_GID" {} + \
   -exec chmod 0600 {} +
 
-# --- the package --------------------------------------------------------------------------------
-# A wheel built from a clean copy of the source: nothing is written into the source tree, and
-# the environment gets a normal (not editable) install that an upgrade replaces whole.
-STAGING="$(mktemp -d)"
-was_active=0
-restarted=0
-finish() {
-  rm -rf "$STAGING"
-  # Never leave a gate down that was running: if a later step failed, start it again anyway
-  # (should it fail to start, systemd keeps retrying, forcing the relays off each time).
-  if ((was_active)) && ! ((restarted)); then
-    say "starting kakou-edge again"
-    systemctl start kakou-edge.service || true
-  fi
-}
-trap finish EXIT
-tar -C "$SOURCE" --exclude=./.venv --exclude=./.git --exclude=./kakou-data --exclude=./build \
-  --exclude='*.egg-info' --exclude=__pycache__ --exclude=.pytest_cache --exclude=.mypy_cache \
-  --exclude=.ruff_cache -cf - . | (mkdir "$STAGING/src" && tar -C "$STAGING/src" -xf -)
-
-if ! "$ROOT$VENV/bin/python" -c "" 2>/dev/null; then
-  say "creating the virtual environment $VENV"
-  rm -rf "$ROOT$VENV"
-  # --system-site-packages: Debian's python3-lgpio (compiled for this board) is visible; the
-  # venv's own packages still come first on the path.
-  "$PYTHON" -m venv --system-site-packages "$ROOT$VENV"
-fi
-PIP=("$ROOT$VENV/bin/python" -m pip --disable-pip-version-check --quiet)
-say "building the Kakou wheel"
-"${PIP[@]}" wheel --no-deps --wheel-dir "$STAGING/dist" "$STAGING/src"
-WHEELS=("$STAGING"/dist/kakou-*.whl)
-[ -f "${WHEELS[0]}" ] || die "no wheel was built"
-
-if ((USE_SYSTEMCTL)) && [ -z "$ROOT" ] && [ -d /run/systemd/system ] \
-  && systemctl is-active --quiet kakou-edge.service; then
-  was_active=1
-  say "stopping kakou-edge for the upgrade (its relays are forced off on stop)"
-  systemctl stop kakou-edge.service
-fi
-
-say "installing $(basename "${WHEELS[0]}") into $VENV"
-# The same version number may carry new code: replace the package itself, then add whatever
-# dependency it now needs.
-if "${PIP[@]}" show kakou >/dev/null 2>&1; then
-  "${PIP[@]}" install --no-deps --force-reinstall "${WHEELS[0]}"
-fi
-"${PIP[@]}" install "${WHEELS[0]}"
-# pip check also sees Debian's own packages through --system-site-packages (python3-gi without
-# pycairo, say); only a broken requirement of a package in the venv itself fails the install.
-if ! problems=$("${PIP[@]}" check 2>&1); then
-  ours=$("${PIP[@]}" list --local --format=freeze | cut -d= -f1 | tr 'A-Z_.' 'a-z--')
-  broken=""
-  while read -r name rest; do
-    [ -n "$name" ] || continue
-    if grep -qxF "$(printf '%s' "$name" | tr 'A-Z_.' 'a-z--')" <<<"$ours"; then
-      broken+="$name $rest"$'\n'
-    fi
-  done <<<"$problems"
-  [ -z "$broken" ] || die "broken dependencies in $VENV: $broken"
-  say "ignoring requirements of system packages outside the venv: ${problems//$'\n'/; }"
-fi
-# The command must at least start: a missing dependency fails the install here, not at boot.
-"$ROOT$VENV/bin/kakou" --version
-
-mkdir -p "$ROOT$OPT/docs"
-install -m 0644 "$SOURCE"/docs/*.md "$ROOT$OPT/docs/"
-if [ -z "$ROOT" ]; then
-  mkdir -p /usr/local/bin
-  ln -sfn "$VENV/bin/kakou" /usr/local/bin/kakou
-fi
+dir 0755 0:0 "$RELEASES"
 
 # --- configuration ------------------------------------------------------------------------------
 install_config() { # install_config EXAMPLE NAME: the example always, the live file only once
@@ -246,17 +250,103 @@ install_config() { # install_config EXAMPLE NAME: the example always, the live f
 }
 install_config kakou.example.toml kakou.toml
 install_config server.example.toml server.toml
+# The service's environment (systemd EnvironmentFile=), kept across upgrades like kakou.toml.
+if [ ! -e "$ROOT$ETC/kakou.env" ]; then
+  say "creating $ETC/kakou.env"
+  install -m 0640 -o 0 -g "$KAKOU_GID" /dev/null "$ROOT$ETC/kakou.env"
+  cat >"$ROOT$ETC/kakou.env" <<'ENV'
+# kakou-edge's environment (EnvironmentFile= in kakou-edge.service); upgrades keep this file.
+# gpiozero's default pin factory, for anything not given one; the gate's own relays and LEDs use
+# [gpio] pin_factory in kakou.toml. lgpio comes with Kakou (PyPI's wheel), on Raspberry Pi OS and
+# plain Debian alike; "native" needs nothing at all but drives fewer pins (no PWM).
+GPIOZERO_PIN_FACTORY=lgpio
+ENV
+fi
 
-# --- database -----------------------------------------------------------------------------------
-# Store.open migrates at every start too; doing it here shows a damaged or too-new file now,
-# before the gate is started on it. The configuration names the gate the file belongs to.
-DB="$STATE/kakou.db"
-if [ -f "$ROOT$DB" ]; then
-  say "migrating $DB"
-  if ! "$ROOT$VENV/bin/kakou" db migrate --config "$ROOT$ETC/kakou.toml" --db "$ROOT$DB"; then
-    die "the database did not migrate (above: why)"
+# --- the new release ----------------------------------------------------------------------------
+# Built beside the running one: nothing the gate uses is touched until the switch below, so a
+# failure here (no network, a broken package, a database that will not migrate) leaves it as it
+# was. A wheel from a clean copy of the source: nothing is written into the source tree.
+VERSION="$(sed -n 's/^version *= *"\(.*\)"/\1/p' "$SOURCE/pyproject.toml" | head -1)"
+RELEASE="releases/${VERSION:-unknown}-$(date -u +%Y%m%dT%H%M%SZ)"
+while [ -e "$ROOT$OPT/$RELEASE" ]; do RELEASE="$RELEASE-$RANDOM"; done
+NEW="$OPT/$RELEASE"
+STAGING="$(mktemp -d)"
+switched=0
+stopped=0
+finish() {
+  local status=$?
+  rm -rf "$STAGING"
+  if ((status != 0)) && ! ((switched)); then
+    rm -rf "${ROOT:?}$NEW" "$ROOT$OPT/.current.new" "$ROOT$OPT/.previous.new"
+    say "FAILED before the switch: the running release is unchanged ($OPT/current)"
   fi
-  find "$ROOT$STATE" -maxdepth 1 -name 'kakou.db*' -exec chown "$KAKOU_UID:$KAKOU_GID" {} +
+  # Never leave a gate down that was running: whatever failed, start it again (should it fail
+  # to start, systemd keeps retrying, forcing the relays off each time).
+  if ((stopped)); then
+    say "starting kakou-edge again"
+    systemctl start kakou-edge.service || true
+  fi
+}
+trap finish EXIT
+tar -C "$SOURCE" --exclude=./.venv --exclude=./.git --exclude=./kakou-data --exclude=./build \
+  --exclude='*.egg-info' --exclude=__pycache__ --exclude=.pytest_cache --exclude=.mypy_cache \
+  --exclude=.ruff_cache -cf - . | (mkdir "$STAGING/src" && tar -C "$STAGING/src" -xf -)
+
+say "building release $RELEASE"
+# --system-site-packages: on armhf, Debian's python3-pil, -cffi and -nacl (compiled for this
+# board) are visible; the venv's own packages still come first on the path.
+"$PYTHON" -m venv --system-site-packages "$ROOT$NEW/venv"
+PIP=("$ROOT$NEW/venv/bin/python" -m pip --disable-pip-version-check --quiet)
+"${PIP[@]}" wheel --no-deps --wheel-dir "$STAGING/dist" "$STAGING/src"
+WHEELS=("$STAGING"/dist/kakou-*.whl)
+[ -f "${WHEELS[0]}" ] || die "no wheel was built"
+if [ -f "$LOCK" ]; then
+  say "installing the locked dependencies requirements/$(basename "$LOCK")"
+  "${PIP[@]}" install --require-hashes -r "$LOCK"
+  "${PIP[@]}" install --no-deps "${WHEELS[0]}"
+else
+  say "WARNING: no requirements/$(basename "$LOCK"): installing the ranges in pyproject.toml"
+  extras=""
+  ((has_camera)) && extras="[camera]"
+  "${PIP[@]}" install "${WHEELS[0]}$extras"
+fi
+((ENABLE_SERVER)) && "${PIP[@]}" install "${WHEELS[0]}[server]"
+# pip check also sees Debian's own packages through --system-site-packages (python3-gi without
+# pycairo, say); only a broken requirement of a package in the venv itself fails the install.
+if ! problems=$("${PIP[@]}" check 2>&1); then
+  ours=$("${PIP[@]}" list --local --format=freeze | cut -d= -f1 | tr 'A-Z_.' 'a-z--')
+  broken=""
+  while read -r name rest; do
+    [ -n "$name" ] || continue
+    if grep -qxF "$(printf '%s' "$name" | tr 'A-Z_.' 'a-z--')" <<<"$ours"; then
+      broken+="$name $rest"$'\n'
+    fi
+  done <<<"$problems"
+  [ -z "$broken" ] || die "broken dependencies in $NEW/venv: $broken"
+  say "ignoring requirements of system packages outside the venv: ${problems//$'\n'/; }"
+fi
+# The command must at least start, and understand this gate's configuration: a missing
+# dependency or an incompatible setting fails the upgrade here, not at boot.
+"$ROOT$NEW/venv/bin/kakou" --version
+mkdir -p "$ROOT$NEW/docs"
+install -m 0644 "$SOURCE"/docs/*.md "$ROOT$NEW/docs/"
+
+# --- the database, on a copy --------------------------------------------------------------------
+# Store.open migrates at every start too; migrating a copy now shows a damaged or too-new file
+# while the old release still serves. The configuration names the gate the file belongs to.
+DB="$STATE/kakou.db"
+migrate() { # migrate FILE: with the new release, bound to the configured gate
+  "$ROOT$NEW/venv/bin/kakou" db migrate --config "$ROOT$ETC/kakou.toml" --db "$1"
+}
+if [ -f "$ROOT$DB" ]; then
+  say "checking that $DB migrates (on a copy)"
+  "$ROOT$NEW/venv/bin/python" - "$ROOT$DB" "$STAGING/kakou.db" <<'PY'
+import sqlite3, sys
+source, copy = sqlite3.connect(sys.argv[1]), sqlite3.connect(sys.argv[2])
+source.backup(copy)  # a consistent copy even while the gate writes (SQLite's online backup)
+PY
+  migrate "$STAGING/kakou.db" >/dev/null || die "the database would not migrate (above: why)"
 fi
 
 # --- systemd units ------------------------------------------------------------------------------
@@ -264,6 +354,69 @@ mkdir -p "$ROOT$UNIT_DIR"
 for unit in "${UNITS[@]}"; do
   install -m 0644 -o 0 -g 0 "$SOURCE/systemd/$unit" "$ROOT$UNIT_DIR/$unit"
 done
+gate_is_managed && systemctl daemon-reload
+
+# --- the switch ---------------------------------------------------------------------------------
+was_active=0
+if gate_is_managed && systemctl is-active --quiet kakou-edge.service; then
+  was_active=1
+  down_since="$(date +%s.%N)"
+  say "stopping kakou-edge for the switch (its relays are forced off on stop)"
+  stopped=1
+  systemctl stop kakou-edge.service
+fi
+if [ -f "$ROOT$DB" ] && ! migrate "$ROOT$DB"; then
+  die "the database did not migrate (above: why); the previous release is started again"
+fi
+[ -f "$ROOT$DB" ] && find "$ROOT$STATE" -maxdepth 1 -name 'kakou.db*' \
+  -exec chown "$KAKOU_UID:$KAKOU_GID" {} +
+old="$(readlink "$ROOT$OPT/current" 2>/dev/null || true)"
+if [ -z "$old" ] && [ -d "$ROOT$VENV" ] && [ ! -L "$ROOT$VENV" ]; then
+  # An install from before releases: keep its venv as the previous release.
+  old="releases/legacy"
+  rm -rf "${ROOT:?}$OPT/$old"
+  mkdir -p "$ROOT$OPT/$old"
+  mv "$ROOT$VENV" "$ROOT$OPT/$old/venv"
+fi
+switch current "$RELEASE"
+switched=1
+switch venv current/venv
+[ -n "$old" ] && switch previous "$old"
+if [ -z "$ROOT" ]; then
+  mkdir -p /usr/local/bin
+  ln -sfn "$VENV/bin/kakou" /usr/local/bin/kakou
+fi
+[ -L "$ROOT$OPT/docs" ] || rm -rf "$ROOT$OPT/docs"  # a folder before releases
+switch docs current/docs
+
+if ((was_active)); then
+  say "starting kakou-edge on $RELEASE"
+  stopped=0
+  if systemctl start kakou-edge.service; then
+    say "kakou-edge was down $(awk -v a="$down_since" -v b="$(date +%s.%N)" \
+      'BEGIN { printf "%.1f", b - a }') s (stop, migrate, switch, start until ready)"
+  elif [ -n "$old" ]; then
+    say "kakou-edge did not start on $RELEASE: switching back to $old"
+    switch current "$old"
+    rm -f "$ROOT$OPT/previous"
+    systemctl start kakou-edge.service || true
+    die "the new release did not start (journalctl -u kakou-edge); $old is running again"
+  fi
+fi
+
+# Keep the current and the previous release; older ones only take disk.
+keep_current="$(readlink "$ROOT$OPT/current")"
+keep_previous="$(readlink "$ROOT$OPT/previous" 2>/dev/null || true)"
+for release in "$ROOT$RELEASES"/*; do
+  [ -e "$release" ] || continue
+  name="releases/$(basename "$release")"
+  if [ "$name" != "$keep_current" ] && [ "$name" != "$keep_previous" ]; then
+    say "removing the old release $name"
+    rm -rf "$release"
+  fi
+done
+
+# --- enable -------------------------------------------------------------------------------------
 enabled=(kakou-edge.service)
 if ((ENABLE_SERVER)); then enabled+=(kakou-server.service); fi
 
@@ -272,15 +425,8 @@ if ! ((USE_SYSTEMCTL)); then
 elif [ -n "$ROOT" ]; then
   systemctl --root="$ROOT" enable "${enabled[@]}"
 elif [ -d /run/systemd/system ]; then
-  systemctl daemon-reload
   systemctl enable "${enabled[@]}"
-  if ((was_active)); then
-    say "starting kakou-edge again"
-    restarted=1
-    systemctl start kakou-edge.service
-  else
-    say "enabled; start it once the configuration is right: systemctl start kakou-edge"
-  fi
+  ((was_active)) || say "enabled; start it once the configuration is right: systemctl start kakou-edge"
 else
   # Not booted with systemd (a container, an image being built): enabling works offline.
   systemctl enable "${enabled[@]}"
@@ -294,4 +440,4 @@ fi
 
 "$ROOT$VENV/bin/kakou" config check --config "$ROOT$ETC/kakou.toml" \
   || say "WARNING: $ETC/kakou.toml does not validate yet; fix it before starting the gate"
-say "done"
+say "done: $OPT/current is $RELEASE${old:+ (previous: $old, for --rollback)}"

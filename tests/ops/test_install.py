@@ -1,6 +1,8 @@
 """systemd/install.sh into a throw-away root on this machine, twice: the first run installs, the
-second upgrades in place and keeps an edited configuration, secrets and the data, migrating a
-database written by the previous schema version.
+second upgrades to a new release beside the first and keeps an edited configuration, secrets and
+the data, migrating a database written by the previous schema version. Then an upgrade that
+cannot reach the package index fails and leaves the running release in place, and --rollback
+switches between the two.
 
 The installer runs for real (it needs root): account files written with useradd --prefix, a
 virtual environment built from this tree, units enabled with systemctl --root. Only the system
@@ -66,16 +68,34 @@ def mode_owner(path: Path) -> tuple[str, int, int]:
     return f"{stat.S_IMODE(info.st_mode):04o}", info.st_uid, info.st_gid
 
 
-def install(root: Path) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        ["bash", str(INSTALLER), "--root", str(root)],
+def run_installer(
+    root: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(INSTALLER), "--root", str(root), *args],
         capture_output=True,
         text=True,
         check=False,
         timeout=INSTALL_TIMEOUT_S,
+        env=env,
     )
+
+
+def install(root: Path) -> subprocess.CompletedProcess[str]:
+    result = run_installer(root)
     assert result.returncode == 0, result.stdout + result.stderr
     return result
+
+
+def releases(root: Root) -> dict[str, str]:
+    """Where current and previous point, and which release folders exist."""
+    links = {
+        name: os.readlink(root / f"opt/kakou/{name}")
+        for name in ("current", "previous")
+        if (root / f"opt/kakou/{name}").is_symlink()
+    }
+    folders = sorted(path.name for path in (root / "opt/kakou/releases").iterdir())
+    return {**links, "folders": " ".join(folders)}
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +143,25 @@ def test_units_are_installed_and_the_gate_is_enabled(root: Root) -> None:
     wants = root / "etc/systemd/system/multi-user.target.wants"
     assert os.readlink(wants / "kakou-edge.service") == "/etc/systemd/system/kakou-edge.service"
     assert not (wants / "kakou-server.service").exists()  # the receiver only with --server
+
+
+def test_the_gate_runs_from_a_release_with_the_locked_set_and_no_camera_stack(root: Root) -> None:
+    current = os.readlink(root / "opt/kakou/current")
+    assert current.startswith("releases/0.1.0-")
+    assert os.readlink(root / "opt/kakou/venv") == "current/venv"  # the units' path
+    assert not (root / "opt/kakou/previous").exists()  # a first install has none
+    python = str(root / "opt/kakou/venv/bin/python")
+    pins = (REPO / "requirements/gate-x86_64.txt").read_text()
+    assert "cryptography==" in pins
+    assert "opencv" not in pins
+    # The example configuration has no camera lane: the camera extra is neither installed
+    # nor needed; the pin factory lgpio comes from the lock.
+    probe = "import importlib.util as u; print([bool(u.find_spec(m)) for m in ('cv2', 'lgpio')])"
+    found = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[False, True]"
+    env_file = root / "etc/kakou/kakou.env"
+    assert "GPIOZERO_PIN_FACTORY=lgpio" in env_file.read_text().splitlines()
+    assert mode_owner(env_file) == ("0640", 0, root.gid)
 
 
 def test_the_installed_command_runs_and_validates_the_installed_config(root: Root) -> None:
@@ -175,3 +214,42 @@ def test_a_second_run_upgrades_in_place_and_keeps_config_secrets_and_data(root: 
     assert [line.split(":")[0] for line in passwd].count("kakou") == 1
     assert (root / "etc/systemd/system/multi-user.target.wants/kakou-edge.service").is_symlink()
     assert root.kakou("--version").returncode == 0
+    # A new release beside the first, which is kept for --rollback.
+    state = releases(root)
+    assert state["current"] != state["previous"]
+    assert state["folders"] == " ".join(
+        sorted(name.removeprefix("releases/") for name in (state["current"], state["previous"]))
+    )
+
+
+# --------------------------------------------------------------- a failed upgrade, a rollback
+
+
+def test_an_upgrade_that_cannot_reach_the_index_leaves_the_running_release(root: Root) -> None:
+    before = releases(root)
+    offline = {key: value for key, value in os.environ.items() if not key.startswith("PIP_")}
+    offline |= {
+        "PIP_CONFIG_FILE": os.devnull,  # no mirror or local wheels from pip's configuration
+        "PIP_INDEX_URL": "http://127.0.0.1:9/simple",  # nothing listens on port 9
+        "PIP_NO_CACHE_DIR": "1",
+        "PIP_RETRIES": "0",
+        "PIP_TIMEOUT": "5",
+    }
+    failed = run_installer(root.path, env=offline)
+    assert failed.returncode != 0
+    assert "FAILED before the switch: the running release is unchanged" in failed.stdout
+    assert releases(root) == before  # the half-built release was removed, nothing switched
+    assert root.kakou("--version").returncode == 0
+    check = root.kakou("config", "check", "--config", str(root / "etc/kakou/kakou.toml"))
+    assert check.returncode == 0, check.stderr
+
+
+def test_rollback_switches_to_the_previous_release_and_back(root: Root) -> None:
+    before = releases(root)
+    result = run_installer(root.path, "--rollback")
+    assert result.returncode == 0, result.stdout + result.stderr
+    after = releases(root)
+    assert (after["current"], after["previous"]) == (before["previous"], before["current"])
+    assert root.kakou("--version").returncode == 0
+    assert run_installer(root.path, "--rollback").returncode == 0
+    assert releases(root) == before
