@@ -50,3 +50,42 @@ def test_a_config_whose_state_has_no_database_says_so(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["guard", "list", "--config", str(config)])
     assert result.exit_code == 2
     assert f"no entry log at {tmp_path / 'empty' / 'kakou.db'}" in result.stderr
+
+
+def test_an_admin_on_the_gate_disables_removes_and_resets_accounts_and_reads_the_audit(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "kakou.db"
+    Store.open(db, community="demo", gate="north").close()
+    runner = CliRunner()
+
+    def kakou(*args: str, stdin: str = "") -> str:
+        result = runner.invoke(main, [*args, "--db", str(db)], input=stdin)
+        assert result.exit_code == 0, result.output + result.stderr
+        return result.output
+
+    kakou(
+        "guard", "add", "--name", "admin", "--role", "admin", "--pin-stdin", stdin="admin-pin-01\n"
+    )
+    kakou("guard", "add", "--name", "李卫", "--pin-stdin", stdin="246801\n")
+    kakou("guard", "add", "--name", "王强", "--pin-stdin", stdin="135790\n")
+    assert "李卫 (" in kakou("guard", "disable", "李卫")
+    assert "李卫\tdisabled" in kakou("guard", "list")
+    assert kakou("guard", "enable", "李卫").endswith("is active\n")
+    assert "removed" in kakou("guard", "remove", "王强")
+    assert "sessions have ended" in kakou(
+        "guard", "reset-pin", "李卫", "--pin-stdin", stdin="864213\n"
+    )
+    short = runner.invoke(
+        main, ["guard", "reset-pin", "李卫", "--pin-stdin", "--db", str(db)], input="12\n"
+    )
+    assert short.exit_code == 1
+    assert "at least 6" in short.output + short.stderr
+    lonely = runner.invoke(main, ["guard", "remove", "admin", "--db", str(db)])
+    assert lonely.exit_code == 1  # the last admin stays
+    unknown = runner.invoke(main, ["guard", "disable", "nobody", "--db", str(db)])
+    assert "no account named 'nobody'" in unknown.output + unknown.stderr
+    audit = kakou("guard", "audit", "--name", "李卫")
+    actions = [line.split("\t")[2] for line in audit.splitlines()]
+    assert {"guard_disabled", "guard_enabled"} <= set(actions)
+    assert len([a for a in actions if "secret" in a or "pin" in a]) == 1  # the reset
