@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from edge.console import messages
 from edge.model import Entry, Outcome
 from edge.store import Store
+from edge.store.alarms import Alarm, AlarmBook
 from edge.store.exports import EntryFilters, LedgerRow, LedgerTemperature, ledger_rows
 
 CHUNK_ROWS = 1000
@@ -60,8 +61,10 @@ FEVER_HEADINGS: tuple[str, ...] = (
     "备注",
 )
 DIRECTIONS = {"in": "进", "out": "出"}
-FEVER_HANDLED = "劝返，复测确认发热，已上报"
+FEVER_UNHANDLED = "复测确认发热，未放行（未见处置记录）"
+"""A fever whose alarm no guard has acknowledged (yet): the ledger says only what the gate did."""
 FEVER_CLEARED = "复测正常，放行"
+ACKED_AT = "处置时间 {at}"
 
 # The catalogue's Chinese words by code, looked up once per cell in the export loop
 # (``messages.term`` semantics: an unknown code shows as itself).
@@ -224,13 +227,65 @@ def register_rows(
         ]
 
 
+class FeverAcks:
+    """Which acknowledged fever alarm belongs to which fever-ledger row.
+
+    The rule raises a fever alarm (``fever``, or ``fever_unconfirmed`` for a person who left
+    over the line) on the lane right after it records the entry, so an entry's alarm is the
+    first one of that kind on the same lane raised from its decision time to ``LINK_S`` later
+    that no earlier entry took. ``alarms`` must be oldest first; rows are asked in seq order."""
+
+    LINK_S = 60.0
+    EARLY_S = 1.0  # the console's clock and the lane's are one clock; a little slack anyway
+
+    def __init__(self, alarms: Iterable[Alarm]) -> None:
+        self._waiting: dict[tuple[str, str], list[Alarm]] = {}
+        for alarm in alarms:
+            self._waiting.setdefault((alarm.lane, alarm.kind), []).append(alarm)
+
+    def take(self, row: LedgerRow) -> Alarm | None:
+        """The alarm raised for ``row``'s entry, acknowledged or not; None if none was."""
+        kind = "fever" if row.outcome == Outcome.FEVER.value else "fever_unconfirmed"
+        if kind == "fever_unconfirmed" and FEVER_NOT_CONFIRMED not in row.reasons:
+            return None
+        waiting = self._waiting.get((row.lane, kind))
+        decided_s = row.decided_at_us / 1_000_000
+        while waiting:
+            raised_s = waiting[0].raised_at.timestamp()
+            if raised_s < decided_s - self.EARLY_S:
+                waiting.pop(0)  # raised before this entry: its own entry is not in the ledger
+                continue
+            return waiting.pop(0) if raised_s <= decided_s + self.LINK_S else None
+        return None
+
+
+FEVER_NOT_CONFIRMED = "fever_not_confirmed"
+"""The reason the rule gives a person over the line who left before the re-measure."""
+
+
 def fever_rows(
-    rows: Iterable[LedgerRow], zone: ZoneInfo, names: LedgerNames = IDS_ONLY
+    rows: Iterable[LedgerRow],
+    zone: ZoneInfo,
+    names: LedgerNames = IDS_ONLY,
+    acks: FeverAcks | None = None,
 ) -> Iterator[Cells]:
-    """The fever ledger's cells for each row (pass it the fever cases only)."""
+    """The fever ledger's cells for each row (pass it the fever cases only).
+
+    What was done and by whom come from the guard's acknowledgement of the entry's alarm
+    (``acks``): its note, the guard who gave it, and when; the entry's own guard and note stay
+    where there was none."""
     local_time = _LocalTime(zone)
     fever = Outcome.FEVER.value
+    acks = acks or FeverAcks(())
     for row in rows:
+        alarm = acks.take(row)
+        handled = FEVER_UNHANDLED if row.outcome == fever else FEVER_CLEARED
+        guard_id, notes = row.guard_id, [row.guard_note or ""]
+        if alarm is not None and alarm.acked_at is not None:
+            handled = alarm.ack_note or handled
+            guard_id = alarm.acked_by or guard_id
+            at = alarm.acked_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+            notes.append(ACKED_AT.format(at=at))
         yield [
             row.seq,
             local_time(row.decided_at_us),
@@ -238,9 +293,9 @@ def fever_rows(
             row.household or "",
             row.pass_id or "",
             _temperatures(row.temperatures),
-            FEVER_HANDLED if row.outcome == fever else FEVER_CLEARED,
-            names.guard(row.guard_id),
-            row.guard_note or "",
+            handled,
+            names.guard(guard_id),
+            "；".join(note for note in notes if note),
         ]
 
 
@@ -264,8 +319,25 @@ def export_rows(
     fever = ledger == "fever"
     rows = ledger_rows(store, fever_cases=fever, **filters)
     if fever:
-        return FEVER_HEADINGS, fever_rows(rows, zone, names)
+        return FEVER_HEADINGS, _fever_ledger(store, rows, zone, names, filters)
     return REGISTER_HEADINGS, register_rows(rows, zone, names)
+
+
+def _fever_ledger(
+    store: Store,
+    rows: Iterable[LedgerRow],
+    zone: ZoneInfo,
+    names: LedgerNames,
+    filters: EntryFilters,
+) -> Iterator[Cells]:
+    """The fever ledger's cells, each row with its alarm's acknowledgement; the alarms of the
+    window are read when the first row is asked for, like the rows."""
+    since, until = filters.get("since"), filters.get("until")
+    alarms = AlarmBook(store).each_event_alarms(
+        since=None if since is None else since - timedelta(seconds=FeverAcks.EARLY_S),
+        until=None if until is None else until + timedelta(seconds=FeverAcks.LINK_S),
+    )
+    yield from fever_rows(rows, zone, names, FeverAcks(alarms))
 
 
 # OWASP's "CSV injection": Excel and WPS run a cell that starts with one of these as a formula

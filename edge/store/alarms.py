@@ -182,6 +182,28 @@ class AlarmBook:
         )
         return [_alarm(row) for row in rows]
 
+    def each_event_alarms(
+        self, *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[Alarm]:
+        """The fever alarms (``EACH_EVENT_KINDS``) raised in [``since``, ``until``), open and
+        acknowledged, oldest first: the fever ledger finds each entry's acknowledgement here."""
+        kinds = sorted(EACH_EVENT_KINDS)
+        clauses = [f"kind IN ({', '.join('?' * len(kinds))})"]
+        params: list[SqlValue] = [*kinds]
+        if since is not None:
+            clauses.append("raised_at >= ?")
+            params.append(_utc(since, "since").isoformat())
+        if until is not None:
+            clauses.append("raised_at < ?")
+            params.append(_utc(until, "until").isoformat())
+        # The clauses are fixed strings; every value is a bound parameter.
+        rows = self._store._fetch(
+            f"SELECT {_COLUMNS} FROM alarms WHERE {' AND '.join(clauses)} "  # noqa: S608
+            "ORDER BY raised_at, id",
+            params,
+        )
+        return [_alarm(row) for row in rows]
+
     def recent(self, *, limit: int = 100) -> list[Alarm]:
         """The latest alarms, open and acknowledged, newest first."""
         if limit < 1:

@@ -39,6 +39,7 @@ from edge.model import (
     PassKind,
 )
 from edge.store import Store
+from edge.store.alarms import Alarm
 from edge.store.exports import LedgerRow
 from edge.store.guards import GuardBook
 from tests.drivers.waiting import wait_until
@@ -254,7 +255,8 @@ def old_register_row(entry: Entry, zone: ZoneInfo, names: OfficeNames = IDS) -> 
 
 def old_fever_row(entry: Entry, zone: ZoneInfo, names: OfficeNames = IDS) -> list[str | int]:
     draft = entry.draft
-    handled = "劝返，复测确认发热，已上报" if draft.outcome is Outcome.FEVER else "复测正常，放行"
+    # No alarm was raised for these entries (written straight to the store): nothing handled.
+    handled = ledgers.FEVER_UNHANDLED if draft.outcome is Outcome.FEVER else "复测正常，放行"
     return [
         entry.seq,
         old_time(entry, zone),
@@ -831,3 +833,70 @@ def test_the_api_exports_one_lane_or_one_pass_and_logs_the_filters(sim_console: 
         (problem,) = refused.json()["detail"]
         assert problem["loc"] == ["query", name]
         assert problem["msg"] == f"String should have at most {longest} characters"
+
+
+def test_the_fever_ledger_says_what_the_guard_did_and_who(
+    sim_console: Console, make_token: TokenMaker
+) -> None:
+    """The fever's alarm, acknowledged with a note, gives the ledger its 处置, 值守人员 and 备注;
+    a second fever not yet handled says so rather than claiming it was reported."""
+    client = sim_console.client
+    _visit(sim_console, make_token("R-7"), 38.4, 38.6, entries=1)
+    _visit(sim_console, make_token("R-8"), 38.5, 38.7, entries=2)
+    assert wait_until(lambda: len(client.get("/api/v1/alarms").json()) == 2, WAIT_S)
+    first = client.get("/api/v1/alarms").json()[0]
+    acked = client.post(f"/api/v1/alarms/{first['id']}/ack", json={"note": "已复测；已劝返"})
+    assert acked.status_code == 200, acked.text
+    rows = _read_csv(client.get("/api/v1/exports/fever.csv").content)
+    assert rows[0] == list(ledgers.FEVER_HEADINGS)
+    handled, waiting = rows[1:]
+    assert sim_console.guard is not None
+    assert (handled[4], handled[6], handled[7]) == ("R-7", "已复测；已劝返", sim_console.guard.name)
+    assert handled[8].startswith("处置时间 ")
+    assert (waiting[4], waiting[6], waiting[7], waiting[8]) == (
+        "R-8",
+        ledgers.FEVER_UNHANDLED,
+        "",
+        "",
+    )
+    cells = _cells(client.get("/api/v1/exports/fever.xlsx").content)
+    (sheet,) = cells.values()
+    assert sheet[1][6:8] == ("已复测；已劝返", sim_console.guard.name)
+
+
+def test_each_fever_takes_the_alarm_raised_for_it() -> None:
+    """Linking by lane and time: each row its own alarm, in order; an alarm of another lane, or
+    raised long after, is no row's."""
+    at = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
+
+    def row(seq: int, lane: str, second: int, outcome: str = "fever", *reasons: str) -> LedgerRow:
+        us = int((at + timedelta(seconds=second)).timestamp() * 1_000_000)
+        return LedgerRow(seq, us, lane, "in", outcome, f"R-{seq}", "resident", None, None,
+                         (), (), reasons, None, None)  # fmt: skip
+
+    def alarm(lane: str, kind: str, second: float) -> Alarm:
+        return Alarm(f"{lane}-{second}", lane, kind, "", at + timedelta(seconds=second))
+
+    acks = ledgers.FeverAcks(
+        [
+            alarm("in-1", "fever", 0.01),
+            alarm("in-2", "fever", 5.02),
+            alarm("in-1", "fever", 10.02),
+            alarm("in-1", "fever_unconfirmed", 20.01),
+            alarm("in-1", "fever", 500),
+        ]
+    )
+    found = [
+        acks.take(row(1, "in-1", 0)),
+        acks.take(row(2, "in-1", 10)),
+        acks.take(row(3, "in-1", 20, "abandoned", "fever_not_confirmed")),
+        acks.take(row(4, "in-1", 30, "passed")),  # over the line, normal at the re-measure
+        acks.take(row(5, "in-1", 40)),
+    ]
+    assert [a.id if a else None for a in found] == [
+        "in-1-0.01",
+        "in-1-10.02",
+        "in-1-20.01",
+        None,
+        None,
+    ]

@@ -203,3 +203,24 @@ def test_alarms_survive_closing_and_reopening_the_store(db_path: Path, clock: St
         assert book.recent() == [acked, forced]
         # Still one open alarm per lane and kind after the restart.
         assert book.raise_alarm("in-1", "door_forced", "again", at=clock.advance(1)).new is False
+
+
+def test_the_fever_alarms_of_a_window_come_oldest_first_acknowledged_or_not(
+    book: AlarmBook, guard: Guard
+) -> None:
+    start = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
+    for minute, kind in enumerate(["fever", "door_forced", "fever_unconfirmed", "fever"]):
+        book.raise_alarm("in-1", kind, f"#{minute}", at=start + timedelta(minutes=minute))
+    first = book.each_event_alarms()[0]
+    book.acknowledge(first.id, guard.id, at=start + timedelta(minutes=5), note="已复测")
+    every = book.each_event_alarms()
+    assert [(a.kind, a.detail) for a in every] == [
+        ("fever", "#0"),
+        ("fever_unconfirmed", "#2"),
+        ("fever", "#3"),
+    ]
+    assert (every[0].acked_by, every[0].ack_note) == (guard.id, "已复测")
+    window = book.each_event_alarms(
+        since=start + timedelta(minutes=1), until=start + timedelta(minutes=3)
+    )
+    assert [a.detail for a in window] == ["#2"]
