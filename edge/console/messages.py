@@ -324,6 +324,66 @@ _REPORT = {
     "report.chart": ("每小时通行人次", "Entries per hour"),
 }
 
+_SHIFT = {
+    # The log's and the report's search: a value the search cannot take, said at its field.
+    "search.bad_day": ("不是有效日期：请选择日期或留空", "Not a date: pick one or leave it empty"),
+    "search.bad_outcome": (
+        "没有这种结果：请从列表中选择或留空",
+        "No such decision: pick one from the list or leave it empty",
+    ),
+    "search.too_long": ("内容过长", "Too long"),
+    "search.bad_page": ("翻页链接无效，请重新查询", "That page link is broken: search again"),
+    "page.bad_request": ("地址有误", "This address has a problem"),
+    "page.bad_request_hint": (
+        "地址里的参数无法识别，可能是旧链接或被改动过。",
+        "Something in the address cannot be read: an old or edited link.",
+    ),
+    "page.bad_request_back": ("返回", "Go back"),
+    # Gate modes: the live view's control and the banner every page shows while one is on.
+    "gate_mode.title": ("卡口模式", "Gate mode"),
+    "gate_mode.now": ("当前：{mode}", "Now: {mode}"),
+    "gate_mode.to.lockdown": ("启动封控", "Start lockdown"),
+    "gate_mode.to.emergency": ("紧急放行", "Emergency free exit"),
+    "gate_mode.to.normal": ("恢复正常", "Back to normal"),
+    "gate_mode.confirm.lockdown": (
+        "封控：只有工作人员通行证能通过，居民和访客一律拒绝。",
+        "Lockdown: only staff passes go through; residents and visitors are refused.",
+    ),
+    "gate_mode.confirm.emergency": (
+        "紧急放行：闸门保持常开，任何人不查证、不测温即可通过，直到恢复正常。",
+        "Emergency free exit: the gate is held open, nobody is checked or measured, until "
+        "it is set back to normal.",
+    ),
+    "gate_mode.confirm.normal": (
+        "恢复正常：查证、问询、测温后放行。",
+        "Back to normal: passes checked, questions asked, temperatures measured.",
+    ),
+    "gate_mode.reason": ("原因（必填，记入台账）", "Reason (required, logged)"),
+    "gate_mode.send": ("确认切换", "Confirm"),
+    "gate_mode.cancel": ("取消", "Cancel"),
+    "gate_mode.admin_only": (
+        "封控只能由管理员启动或解除",
+        "Only an admin starts or ends a lockdown",
+    ),
+    "gate_mode.banner": ("通道 {lane}：{mode}", "Lane {lane}: {mode}"),
+    "gate_mode.banner.lockdown": ("仅工作人员可通行", "staff passes only"),
+    "gate_mode.banner.emergency": ("闸门常开，不查证不测温", "gate held open, nobody checked"),
+    "gate_mode.banner.by": ("{guard} {at} 启动，原因：{reason}", "{guard} at {at}: {reason}"),
+    "js.mode.needs_reason": ("请写明原因", "Write the reason"),
+    "js.mode.done": ("卡口模式已切换", "Gate mode changed"),
+    "js.mode.refused": ("未能切换：", "Not changed: "),
+    # The alarm board: counted by kind, grouped by lane and kind, a group handled with one note.
+    "js.alarm.board": ("未处置警报", "Open alarms"),
+    "js.alarm.count": ("{count} 条", "{count}"),
+    "js.alarm.ack_group": ("全部处置（{count}）", "Acknowledge all ({count})"),
+    "js.alarm.group_note": (
+        "一条处置情况，记入这 {count} 条警报",
+        "One note, for each of these {count} alarms",
+    ),
+    "js.alarm.show_list": ("展开", "Show"),
+    "js.alarm.group_done": ("已处置 {count} 条警报", "{count} alarms acknowledged"),
+}
+
 _STATUS = {
     "status.title": ("系统状态", "Status"),
     "status.open_alarms": ("未处置警报", "Open alarms"),
@@ -679,6 +739,7 @@ CATALOGUE = _merged(
     _LIVE,
     _LOG,
     _REPORT,
+    _SHIFT,
     _STATUS,
     _VISITORS,
     _ACCOUNTS,

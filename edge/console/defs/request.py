@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from edge.store.alarms import MAX_NOTE_CHARS
 from edge.store.guards import Role
@@ -41,3 +41,29 @@ class AckRequest(_Body):
         description="What the guard did about it (trimmed). A fever alarm needs one: without "
         "it the answer is 422 with the error type kakou.note_required.",
     )
+
+
+class GroupAckRequest(AckRequest):
+    """Several open alarms acknowledged with one note: by ``ids``, or every open alarm of a
+    ``kind`` (on one ``lane`` when given)."""
+
+    ids: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] | None = Field(
+        default=None, max_length=1000, description="The alarms to acknowledge."
+    )
+    kind: str | None = Field(
+        default=None, min_length=1, max_length=64, description="Every open alarm of this kind."
+    )
+    lane: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="With kind: only this lane's (the gate-wide alarms' lane is empty).",
+    )
+
+    @model_validator(mode="after")
+    def _which(self) -> GroupAckRequest:
+        if (self.ids is None) == (self.kind is None):
+            raise ValueError("give either ids or kind")
+        if self.lane is not None and self.kind is None:
+            raise ValueError("lane goes with kind")
+        return self

@@ -21,7 +21,8 @@ from edge.console.schemas import (
     OverrideRequest,
 )
 from edge.lane import ActionResult
-from edge.store.guards import Guard
+from edge.model import GateMode
+from edge.store.guards import Guard, Role
 
 router = APIRouter(prefix="/api/v1/lanes", tags=["lanes"])
 
@@ -105,10 +106,28 @@ def cancel(
     return _respond(lane.cancel(guard.id))
 
 
-@router.post("/{lane_id}/mode", response_model=ActionResponse)
+def may_set_mode(guard: Guard, current: GateMode, wanted: GateMode) -> bool:
+    """A lockdown shuts residents out: an admin starts and ends it. Emergency free exit is for
+    the guard at the gate (a fire, a crush), who may start and end it alone."""
+    touches_lockdown = GateMode.LOCKDOWN in (current, wanted)
+    return guard.role is Role.ADMIN or not touches_lockdown
+
+
+@router.post(
+    "/{lane_id}/mode",
+    response_model=ActionResponse,
+    responses={403: {"description": "A lockdown is started or ended by an admin only."}},
+)
 def set_mode(
     lane_id: str, body: ModeRequest, guard: GuardDep, context: ContextDep
 ) -> ActionResponse:
+    """Change the lane's mode with a written reason (logged, and an entry in the ledger).
+
+    Emergency free exit (the gate held open) and back: any guard. Lockdown (staff passes
+    only) and back: an admin (403 for a guard)."""
     lane = lane_or_404(context, lane_id)
+    current = GateMode(lane.snapshot()["mode"])
+    if not may_set_mode(guard, current, body.mode):
+        raise HTTPException(status_code=403, detail="a lockdown is started or ended by an admin")
     _audit(context, guard, "mode", lane.ctx.lane, mode=body.mode.value, reason=body.reason)
     return _respond(lane.set_mode(body.mode, guard.id, body.reason))

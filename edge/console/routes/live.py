@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from edge.console import i18n
 from edge.console.auth import GuardDep, MaybeGuardDep
-from edge.console.defs.request import AckRequest
+from edge.console.defs.request import AckRequest, GroupAckRequest
 from edge.console.defs.response import AlarmView
 from edge.console.deps import ConsoleContext, ContextDep, invalid
 from edge.console.live import Alarm, EventQueue, LiveHub, StoreUnavailable
@@ -31,6 +31,7 @@ from edge.console.work import BoundedWork
 from edge.lane import Lane
 from edge.model import PassKind
 from edge.store.alarms import MAX_NOTE_CHARS, NOTE_REQUIRED_KINDS, NoteRefused
+from edge.store.guards import Guard
 
 log = logging.getLogger(__name__)
 
@@ -271,6 +272,72 @@ def alarms(
     return [alarm_view(a, names) for a in found]
 
 
+def _acknowledge(
+    hub: LiveHub, context: ConsoleContext, guard: Guard, alarm_id: str, note: str, **more: Any
+) -> Alarm | None:
+    """Acknowledge one alarm in the alarm book and log it in the audit log; None if unknown.
+
+    ``StoreUnavailable`` becomes 503 and ``NoteRefused`` 422: the alarm stays open."""
+    try:
+        alarm = hub.acknowledge(alarm_id, guard.id, note)
+    except StoreUnavailable as exc:
+        raise HTTPException(status_code=503, detail=str(exc)) from exc
+    except NoteRefused as exc:
+        raise invalid(("body", "note"), str(exc), code=exc.code) from exc
+    if alarm is not None:
+        context.guards.audit(
+            context.now(),
+            guard.id,
+            "alarm_ack",
+            alarm.lane,
+            {"alarm": alarm.id, "kind": alarm.kind, "note": note, **more},
+        )
+    return alarm
+
+
+@router.post(
+    "/alarms/ack",
+    response_model=list[AlarmView],
+    responses={
+        503: {"description": "The store cannot log the acknowledgements; the rest stay open."}
+    },
+)
+def acknowledge_group(
+    body: GroupAckRequest, request: Request, guard: GuardDep, context: ContextDep
+) -> list[AlarmView]:
+    """Acknowledge several open alarms with one note (after a crowd: a dozen fevers on one
+    lane), each logged in the alarm book and the audit log as if acknowledged alone.
+
+    By ``ids``, or every open alarm of ``kind`` (on ``lane``). Alarms no longer open (another
+    guard was quicker) are left out of the answer. 422 ``kakou.note_required`` when a fever is
+    among them and the note is empty: then none is acknowledged."""
+    hub = hub_of(request)
+    board = hub.alarms()
+    if body.ids is not None:
+        wanted = set(body.ids)
+        chosen = [alarm for alarm in board if alarm.id in wanted]
+    else:
+        chosen = [
+            alarm
+            for alarm in board
+            if alarm.kind == body.kind and (body.lane is None or alarm.lane == body.lane)
+        ]
+    needing = sorted({alarm.kind for alarm in chosen} & NOTE_REQUIRED_KINDS)
+    if not body.note and needing:
+        message = f"a {needing[0]} alarm needs a note of what was done"
+        raise invalid(("body", "note"), message, code="note_required")
+    done = [
+        alarm
+        for alarm in (
+            _acknowledge(hub, context, guard, alarm.id, body.note, group=len(chosen))
+            for alarm in chosen
+        )
+        if alarm is not None
+    ]
+    names = guard_names(context, done)
+    return [alarm_view(alarm, names) for alarm in done]
+
+
 @router.post(
     "/alarms/{alarm_id}/ack",
     response_model=AlarmView,
@@ -287,19 +354,7 @@ def acknowledge(
 
     422 when the note is too long, or empty on a fever alarm (``kakou.note_required``): the
     alarm stays open."""
-    try:
-        alarm = hub_of(request).acknowledge(alarm_id, guard.id, body.note)
-    except StoreUnavailable as exc:
-        raise HTTPException(status_code=503, detail=str(exc)) from exc
-    except NoteRefused as exc:
-        raise invalid(("body", "note"), str(exc), code=exc.code) from exc
+    alarm = _acknowledge(hub_of(request), context, guard, alarm_id, body.note)
     if alarm is None:
         raise HTTPException(status_code=404, detail=f"no alarm {alarm_id!r}")
-    context.guards.audit(
-        context.now(),
-        guard.id,
-        "alarm_ack",
-        alarm.lane,
-        {"alarm": alarm.id, "kind": alarm.kind, "note": body.note},
-    )
     return alarm_view(alarm, guard_names(context, [alarm]))

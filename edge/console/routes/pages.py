@@ -9,26 +9,54 @@ server reads.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 
 from edge.console import ledgers, messages
 from edge.console.auth import MaybeGuardDep
-from edge.console.deps import ContextDep
+from edge.console.deps import ConsoleContext, ContextDep, get_context
 from edge.console.routes.ledgers import ledger_names
 from edge.console.routes.live import hub_of
 from edge.console.routes.status import gate_status, trust_state
 from edge.console.templating import templates
-from edge.model import Outcome
+from edge.model import GateMode, Outcome
 from edge.store.guards import Guard
 
-router = APIRouter(include_in_schema=False)
 
+class PageRoute(APIRoute):
+    """A page's route: a query the route cannot take gets a page saying so, never FastAPI's
+    JSON 422 (a guard reads pages; the API under /api/v1 keeps its JSON errors)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError:
+                return render(
+                    request,
+                    "bad_request.html",
+                    "page.bad_request",
+                    current="",
+                    status_code=400,
+                    back=request.url.path if request.url.path in SEARCH_PAGES else "/",
+                )
+
+        return page_handler
+
+
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
+
+SEARCH_PAGES = ("/log", "/report")
 LOG_PAGE = 50
 LANG_COOKIE = "kakou_lang"
 SIM_CASES = ("resident", "temporary", "expired", "forged")
@@ -36,6 +64,47 @@ SIM_CASES = ("resident", "temporary", "expired", "forged")
 
 def lang_of(request: Request) -> str:
     return "en" if request.cookies.get(LANG_COOKIE) == "en" else "zh"
+
+
+SHIFT_ASSETS = ("shift.css", "shift.js")
+"""On every page: the gate-mode banner kept current, the search fields' problems."""
+
+
+@dataclass(frozen=True)
+class ModeInForce:
+    """A lane out of its normal mode, as the banner on every page says it; who set it, when
+    and why only for a signed-in guard (``by`` empty otherwise)."""
+
+    lane: str
+    mode: str
+    by: str = ""
+    at: str = ""
+    reason: str = ""
+
+
+def modes_in_force(context: ConsoleContext, guard: Guard | None) -> list[ModeInForce]:
+    """Each lane not in normal mode, with the mode change that put it there (the ledger's
+    entry: the guard and the written reason)."""
+    found = []
+    for lane_id, lane in context.lanes.items():
+        mode = lane.snapshot()["mode"]
+        if mode == GateMode.NORMAL.value:
+            continue
+        if guard is None:
+            found.append(ModeInForce(lane_id, mode))
+            continue
+        changes = context.store.entries(
+            lane=lane_id, outcome=Outcome.MODE_CHANGE, newest_first=True, limit=1
+        )
+        if not changes:
+            found.append(ModeInForce(lane_id, mode))
+            continue
+        draft = changes[0].draft
+        by = draft.guard_id or ""
+        names = {g.id: g.name for g in context.guards.all()}
+        at = draft.decided_at.astimezone(context.zone).strftime("%m-%d %H:%M")
+        found.append(ModeInForce(lane_id, mode, names.get(by, by), at, draft.guard_note or ""))
+    return found
 
 
 def render(
@@ -48,12 +117,14 @@ def render(
     body_class: str = "",
     assets: tuple[str, ...] = (),
     lang: str | None = None,
+    status_code: int = 200,
     **values: Any,
 ) -> HTMLResponse:
     """``template`` in the layout: header and navigation (but on the kiosk), the language switch,
     the scripts and the words they need. ``title`` is a message id."""
     lang = lang_of(request) if lang is None else lang
     other = "zh" if lang == "en" else "en"
+    modes = [] if body_class == "kiosk" else modes_in_force(get_context(request), guard)
     return templates.TemplateResponse(
         request,
         template,
@@ -63,10 +134,12 @@ def render(
             "guard": guard,
             "current": current,
             "body_class": body_class,
-            "assets": assets,
+            "assets": (*SHIFT_ASSETS, *assets),
             "switch_href": f"/lang/{other}?{urlencode({'next': current or '/'})}",
+            "gate_modes": modes,
             **values,
         },
+        status_code=status_code,
         headers={"Cache-Control": "no-store"},
     )
 
@@ -90,11 +163,18 @@ def local_path(next: str | None) -> str:
 
 
 @router.get("/lang/{to}")
-def switch_language(to: Literal["zh", "en"], next: str = "/") -> RedirectResponse:
+def switch_language(request: Request, to: Literal["zh", "en"], next: str = "/") -> RedirectResponse:
     """Remember the language on this device for a year, and go back to the page it came from
     (a path on this console only: never an address elsewhere)."""
     response = RedirectResponse(local_path(next), status_code=303)
-    response.set_cookie(LANG_COOKIE, to, max_age=365 * 24 * 3600, path="/", samesite="strict")
+    response.set_cookie(
+        LANG_COOKIE,
+        to,
+        max_age=365 * 24 * 3600,
+        path="/",
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
     return response
 
 
@@ -102,6 +182,17 @@ def switch_language(to: Literal["zh", "en"], next: str = "/") -> RedirectRespons
 def login(request: Request, next: str = "/") -> Response:
     """The sign-in form; after it the script goes to ``next``, checked here (``local_path``)."""
     return render(request, "login.html", "nav.sign_in", current="/login", next=local_path(next))
+
+
+@router.get("/mode-banner")
+def mode_banner(request: Request, context: ContextDep, guard: MaybeGuardDep) -> Response:
+    """The gate-mode banner alone, for a page to refresh it in place when a lane's mode changed."""
+    return templates.TemplateResponse(
+        request,
+        "_mode_banner.html",
+        {"lang": lang_of(request), "gate_modes": modes_in_force(context, guard)},
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @router.get("/")
@@ -115,9 +206,54 @@ def live_view(request: Request, context: ContextDep, guard: MaybeGuardDep) -> Re
         guard=guard,
         current="/",
         lanes=list(context.lanes),
+        lane_modes={lane_id: lane.snapshot()["mode"] for lane_id, lane in context.lanes.items()},
         simulation=context.simulation is not None,
         sim_cases=SIM_CASES,
     )
+
+
+MAX_TEXT_FILTER = {"household": 64, "pass_id": 128, "lane": 64}
+
+
+@dataclass
+class Search:
+    """A page's search as its form sent it: each field empty (no filter), a value, or a
+    problem to show at that field (a message id)."""
+
+    problems: dict[str, str]
+
+    def day(self, text: str) -> date | None:
+        if not text.strip():
+            return None
+        try:
+            return date.fromisoformat(text.strip())
+        except ValueError:
+            self.problems["day"] = "search.bad_day"
+            return None
+
+    def outcome(self, text: str) -> Outcome | None:
+        if not text:
+            return None
+        try:
+            return Outcome(text)
+        except ValueError:
+            self.problems["outcome"] = "search.bad_outcome"
+            return None
+
+    def text(self, name: str, text: str) -> str | None:
+        text = text.strip()
+        if len(text) > MAX_TEXT_FILTER[name]:
+            self.problems[name] = "search.too_long"
+            return None
+        return text or None
+
+    def seq(self, text: str) -> int | None:
+        if not text:
+            return None
+        if not text.isdigit() or len(text) > 18:
+            self.problems["before_seq"] = "search.bad_page"
+            return None
+        return int(text)
 
 
 @router.get("/log")
@@ -125,31 +261,44 @@ def log_page(
     request: Request,
     context: ContextDep,
     guard: MaybeGuardDep,
-    day: date | None = None,
-    outcome: Outcome | None = None,
-    household: Annotated[str | None, Query(max_length=64)] = None,
-    pass_id: Annotated[str | None, Query(max_length=128)] = None,
-    lane: Annotated[str | None, Query(max_length=64)] = None,
-    before_seq: int | None = None,
+    day: str = "",
+    outcome: str = "",
+    household: str = "",
+    pass_id: str = "",
+    lane: str = "",
+    before_seq: str = "",
 ) -> Response:
+    """The log, searched by any of its fields or none: an empty field is no filter, and a
+    value that is no date, decision or page gets the page back with the problem at its field."""
     if guard is None:
         return need_sign_in(request)
     lang = lang_of(request)
     zone = context.zone
+    search = Search({})
+    the_day, the_outcome = search.day(day), search.outcome(outcome)
+    texts = {
+        name: search.text(name, value)
+        for name, value in (("household", household), ("pass_id", pass_id), ("lane", lane))
+    }
+    older_than = search.seq(before_seq)
     since = until = None
-    if day is not None:
-        since = datetime.combine(day, time(0), tzinfo=zone)
+    if the_day is not None:
+        since = datetime.combine(the_day, time(0), tzinfo=zone)
         until = since + timedelta(days=1)
-    entries = context.store.entries(
-        since=since,
-        until=until,
-        outcome=outcome,
-        household=household or None,
-        pass_id=pass_id or None,
-        lane=lane or None,
-        before_seq=before_seq,
-        newest_first=True,
-        limit=LOG_PAGE,
+    entries = (
+        []
+        if search.problems
+        else context.store.entries(
+            since=since,
+            until=until,
+            outcome=the_outcome,
+            household=texts["household"],
+            pass_id=texts["pass_id"],
+            lane=texts["lane"],
+            before_seq=older_than,
+            newest_first=True,
+            limit=LOG_PAGE,
+        )
     )
     names = ledger_names(context, lang)
     rows = [ledgers.register_row(e, zone, names) for e in entries]
@@ -157,14 +306,20 @@ def log_page(
         for row, entry in zip(rows, entries, strict=True):
             row[10] = messages.term("outcome", entry.draft.outcome.value, lang)
             row[11] = "; ".join(messages.term("reason", r, lang) for r in entry.draft.reasons)
+    # What the form shows again: the guard's own text, also where it was refused.
+    shown = {
+        "day": day.strip(),
+        "outcome": outcome,
+        "household": household.strip(),
+        "pass_id": pass_id.strip(),
+        "lane": lane.strip(),
+    }
     filters = {
         k: v
         for k, v in {
-            "day": day.isoformat() if day else None,
-            "outcome": outcome.value if outcome else None,
-            "household": household or None,
-            "pass_id": pass_id or None,
-            "lane": lane or None,
+            "day": the_day.isoformat() if the_day else None,
+            "outcome": the_outcome.value if the_outcome else None,
+            **texts,
         }.items()
         if v
     }
@@ -182,11 +337,13 @@ def log_page(
         lang=lang,
         guard=guard,
         current="/log",
-        filters=filters,
+        status_code=422 if search.problems else 200,
+        filters=shown,
+        problems=search.problems,
         outcomes=[o.value for o in Outcome],
-        outcome=outcome.value if outcome else None,
+        outcome=the_outcome.value if the_outcome else None,
         lanes=list(context.lanes),
-        lane=lane,
+        lane=lane.strip(),
         export_query=urlencode(export_query),
         columns=messages.LOG_COLUMNS,
         rows=rows,
@@ -249,20 +406,26 @@ def hourly_chart(hours: dict[str, list[int]]) -> HourlyChart:
 
 @router.get("/report")
 def report_page(
-    request: Request, context: ContextDep, guard: MaybeGuardDep, day: date | None = None
+    request: Request, context: ContextDep, guard: MaybeGuardDep, day: str = ""
 ) -> Response:
+    """The daily report of ``day``; an empty day is today, one that is no date is today's
+    report with the problem shown at the field."""
     if guard is None:
         return need_sign_in(request)
     zone = context.zone
-    day = day or context.now().astimezone(zone).date()
-    hours = ledgers.hourly_counts(context.store, datetime.combine(day, time(0), tzinfo=zone))
+    search = Search({})
+    the_day = search.day(day) or context.now().astimezone(zone).date()
+    hours = ledgers.hourly_counts(context.store, datetime.combine(the_day, time(0), tzinfo=zone))
     return render(
         request,
         "report.html",
         "nav.report",
         guard=guard,
         current="/report",
-        day=day.isoformat(),
+        status_code=422 if search.problems else 200,
+        day=the_day.isoformat(),
+        typed_day=day.strip() if search.problems else the_day.isoformat(),
+        problems=search.problems,
         totals=[(o, sum(counts)) for o, counts in hours.items()],
         chart=hourly_chart(hours),
     )

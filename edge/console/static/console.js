@@ -36,6 +36,7 @@
     box.textContent = text;
     clearTimeout(box._t); box._t = setTimeout(() => { box.className = "toast hidden"; }, 4000);
   }
+  window.kakou = { T, api, toast };  // for the page scripts loaded after this one (shift.js)
 
   // ---------------------------------------------------------------- header
   // Sunlight mode: black on white reads best outdoors at noon; remembered on this device.
@@ -114,6 +115,30 @@
     return el;
   }
 
+  // Alarms of one lane and kind are a group: two or more get a heading with their count and
+  // one note for them all; past GROUP_SHOWN the list folds until the guard opens it.
+  const GROUP_SHOWN = 3;
+  function groupElement(a, key) {
+    const el = document.createElement("div");
+    el.className = "alarm-group " + a.kind;
+    el.dataset.group = key;
+    el.dataset.noteRequired = a.note_required ? "yes" : "";
+    const picks = (a.quick_notes || []).map(([zh, en]) => `<button type="button" class="big quick-note"
+      data-note="${esc(zh)}">${esc(zh)}${lang === "en" ? `<small>${esc(en)}</small>` : ""}</button>`).join("");
+    el.innerHTML = `<div class="group-head"><span class="group-text">${alarmLine({ ...a, detail: "" })}
+        <b class="group-count"></b></span>
+      <button type="button" class="big group-toggle">${T("js.alarm.show_list")}</button>
+      <button type="button" class="big group-ack"></button></div>
+      <form class="ack-form group-ack-form">${picks ? `<div class="quick-notes">${picks}</div>` : ""}
+        <label><span class="group-note"></span>
+          <input name="note" maxlength="${Number(a.note_max_chars)}" autocomplete="off"></label>
+        <p class="ack-error" aria-live="polite"></p>
+        <div class="ack-buttons"><button class="big primary ack-send">${T("js.alarm.confirm")}</button>
+          <button type="button" class="big ack-cancel">${T("js.alarm.cancel")}</button></div></form>
+      <div class="alarm-list"></div>`;
+    return el;
+  }
+
   function renderAlarms(alarms) {
     const box = $("#alarms");
     if (!box) return;
@@ -122,13 +147,31 @@
     box.querySelectorAll(".alarm").forEach((el) => {
       if (!open.has(el.dataset.alarm)) { el.remove(); cleared = true; }
     });
-    let before = null;  // new alarms go in the board's order; the ones showing are never moved
-    alarms.forEach((a) => {
-      let el = box.querySelector(`.alarm[data-alarm="${CSS.escape(a.id)}"]`);
-      if (!el) { el = alarmElement(a); box.insertBefore(el, before ? before.nextSibling : box.firstChild); }
-      before = el;
+    const counts = {};  // per kind, for the board's summary
+    alarms.forEach((a) => {  // new alarms go in the board's order; the ones showing never move
+      const key = (a.lane || "") + "|" + a.kind;
+      let group = box.querySelector(`.alarm-group[data-group="${CSS.escape(key)}"]`);
+      if (!group) { group = groupElement(a, key); box.appendChild(group); }
+      if (!box.querySelector(`.alarm[data-alarm="${CSS.escape(a.id)}"]`)) $(".alarm-list", group).appendChild(alarmElement(a));
+      const name = pick(a.text_zh, a.text_en).split(/[：:]/)[0];  // the alarm's name, not what to do
+      counts[name] = (counts[name] || 0) + 1;
       if (!heard.has(a.id)) { heard.add(a.id); beep(); }
     });
+    box.querySelectorAll(".alarm-group").forEach((group) => {
+      const n = group.querySelectorAll(".alarm").length;
+      if (!n) { group.remove(); return; }
+      group.classList.toggle("many", n > 1);
+      group.classList.toggle("folded", n > GROUP_SHOWN);
+      $(".group-count", group).textContent = T("js.alarm.count", { count: n });
+      $(".group-ack", group).textContent = T("js.alarm.ack_group", { count: n });
+      $(".group-note", group).textContent = T("js.alarm.group_note", { count: n });
+    });
+    const board = $("#alarm-board");
+    if (board) {
+      board.hidden = !alarms.length;
+      $(".alarm-counts", board).innerHTML = Object.entries(counts).map(([name, n]) =>
+        `<span class="alarm-count">${esc(name)} ${esc(T("js.alarm.count", { count: n }))}</span>`).join("");
+    }
     if (cleared) refreshHandled();  // another guard acknowledged one
   }
 
@@ -287,8 +330,10 @@
   const alarmBox = $("#alarms");
   if (alarmBox) {
     alarmBox.addEventListener("click", (ev) => {
-      const alarm = ev.target.closest(".alarm");
+      const alarm = ev.target.closest(".alarm") || ev.target.closest(".alarm-group");
       if (!alarm) return;
+      if (ev.target.closest(".group-toggle")) { alarm.classList.toggle("expanded"); return; }
+      if (ev.target.closest(".group-ack")) { alarm.classList.add("acking"); return; }
       const form = $(".ack-form", alarm);
       const pick = ev.target.closest(".quick-note");
       if (ev.target.closest(".ack")) alarm.classList.add("acking");
@@ -298,15 +343,24 @@
     alarmBox.addEventListener("input", (ev) => { if (ev.target.form) noteChanged(ev.target.form); });
     alarmBox.addEventListener("submit", async (ev) => {
       ev.preventDefault();
-      const form = ev.target, alarm = form.closest(".alarm"), input = form.elements.note;
+      const form = ev.target, input = form.elements.note;
+      const group = form.matches(".group-ack-form"), alarm = form.closest(group ? ".alarm-group" : ".alarm");
       const error = $(".ack-error", form), send = $(".ack-send", form);
       const note = input.value.trim();
       if (alarm.dataset.noteRequired && !note) { error.textContent = noteProblem("kakou.note_required", input); return; }
       send.disabled = true;
-      const res = await api(`/api/v1/alarms/${encodeURIComponent(alarm.dataset.alarm)}/ack`, { note });
+      // A group: exactly the alarms this guard sees in it, one note for each.
+      const ids = [...alarm.querySelectorAll(".alarm")].map((el) => el.dataset.alarm);
+      const res = group ? await api("/api/v1/alarms/ack", { ids, note })
+        : await api(`/api/v1/alarms/${encodeURIComponent(alarm.dataset.alarm)}/ack`, { note });
       send.disabled = false;
       const refused = res.data && Array.isArray(res.data.detail) ? res.data.detail[0] : null;
-      if (res.ok) { alarm.remove(); refreshHandled(); }
+      if (res.ok && group) {
+        res.data.forEach((a) => { const el = alarm.querySelector(`.alarm[data-alarm="${CSS.escape(a.id)}"]`); if (el) el.remove(); });
+        alarm.classList.remove("acking"); form.reset(); noteChanged(form);
+        toast(T("js.alarm.group_done", { count: res.data.length }), "good");
+        refreshHandled();
+      } else if (res.ok) { alarm.remove(); refreshHandled(); }
       else if (res.status === 503) toast(T("js.alarm.store_down"), "bad");
       else error.textContent = noteProblem(refused && refused.type, input)
         || T("js.alarm.not_acked") + ((refused && refused.msg) || res.status);

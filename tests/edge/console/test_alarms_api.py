@@ -115,3 +115,48 @@ def test_the_board_says_how_each_kind_is_acknowledged(sim_console: Console) -> N
         assert alarm["note_required"] is (kind == "fever")
         assert alarm["note_max_chars"] == MAX_NOTE_CHARS
         assert all(zh != en for zh, en in alarm["quick_notes"])  # English to explain each pick
+
+
+def _crowd_of_fevers(console: Console, count: int) -> list[dict[str, Any]]:
+    for number in range(count):
+        console.gate.bus.publish(AlarmRaised(lane="in-1", kind="fever", detail=f"第{number}位"))
+    assert wait_until(lambda: len(_open(console)) == count, WAIT_S)
+    return _open(console)
+
+
+def test_a_group_of_fevers_is_acknowledged_with_one_note_each_logged(
+    sim_console: Console,
+) -> None:
+    fevers = _crowd_of_fevers(sim_console, 4)
+    door = _raise(sim_console, "door_forced")
+    ids = [a["id"] for a in fevers[:3]]
+    refused = sim_console.client.post("/api/v1/alarms/ack", json={"ids": ids, "note": " "})
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["type"] == "kakou.note_required"
+    assert len(_open(sim_console)) == 5  # none of them acknowledged
+    acked = sim_console.client.post(
+        "/api/v1/alarms/ack", json={"ids": ids, "note": "已复测；已上报社区"}
+    )
+    assert acked.status_code == 200, acked.text
+    assert sorted(a["id"] for a in acked.json()) == sorted(ids)
+    assert {a["acked_by_name"] for a in acked.json()} == {GUARD_NAME}
+    assert {a["id"] for a in _open(sim_console)} == {fevers[3]["id"], door["id"]}
+    book = AlarmBook(sim_console.gate.store)
+    assert {book.get(i).ack_note for i in ids} == {"已复测；已上报社区"}  # type: ignore[union-attr]
+    audit = GuardBook(sim_console.gate.store).audit_log(action="alarm_ack")
+    assert sorted(record.detail["alarm"] for record in audit) == sorted(ids)
+    assert {record.detail["group"] for record in audit} == {3}
+
+
+def test_a_kind_on_a_lane_is_acknowledged_together(sim_console: Console) -> None:
+    _crowd_of_fevers(sim_console, 3)
+    door = _raise(sim_console, "door_forced")
+    acked = sim_console.client.post(
+        "/api/v1/alarms/ack", json={"kind": "fever", "lane": "in-1", "note": "已劝返"}
+    )
+    assert acked.status_code == 200, acked.text
+    assert len(acked.json()) == 3
+    assert [a["id"] for a in _open(sim_console)] == [door["id"]]
+    # Either ids or a kind: neither, or both, is no request.
+    for body in ({"note": "x"}, {"ids": [door["id"]], "kind": "door_forced"}, {"lane": "in-1"}):
+        assert sim_console.client.post("/api/v1/alarms/ack", json=body).status_code == 422

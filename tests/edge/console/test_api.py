@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
@@ -31,6 +32,7 @@ from edge.store.alarms import AlarmBook
 from edge.store.guards import GuardBook, Role
 from tests.drivers.waiting import wait_until
 from tests.edge.console.conftest import (
+    GUARD_NAME,
     HOST,
     WAIT_S,
     Console,
@@ -822,4 +824,80 @@ def test_the_language_link_sets_the_cookie_and_returns_to_the_page(sim_console: 
     for elsewhere in ("//evil.example/", "https://evil.example/", "/\\evil.example", "log"):
         away = client.get("/lang/zh", params={"next": elsewhere}, follow_redirects=False)
         assert away.headers["location"] == "/", elsewhere  # never a redirect off the console
-    assert client.get("/lang/fr", follow_redirects=False).status_code == 422
+    unknown = client.get("/lang/fr", follow_redirects=False)  # a page, never the JSON 422
+    assert unknown.status_code == 400
+    assert unknown.headers["content-type"].startswith("text/html")
+    assert 'id="bad-request"' in unknown.text
+
+
+# ---------------------------------------------------------------- a guard's shift (issue #12)
+
+
+def test_the_log_searches_by_any_subset_of_its_fields(
+    sim_console: Console, make_token: TokenMaker
+) -> None:
+    """The search form sends every field, empty ones included: each empty one is no filter."""
+    client = sim_console.client
+    client.post("/api/v1/sim/temperature", json={"values_c": [36.5]})
+    client.post("/api/v1/sim/present", json={"text": make_token("R-31")})
+    sim_console.wait_entries(1)
+    zone = sim_console.client.app.state.context.zone
+    today = datetime.now(UTC).astimezone(zone).date().isoformat()
+    empty = {"day": "", "outcome": "", "household": "", "pass_id": "", "lane": ""}
+    for search in (
+        {},
+        {"pass_id": "R-31"},
+        {"household": "3-2-501"},
+        {"day": today},
+        {"outcome": "passed", "lane": "in-1"},
+    ):
+        page = client.get("/log", params={**empty, **search})
+        assert page.status_code == 200, (search, page.text[:200])
+        assert '<td data-label="通行证号">R-31</td>' in page.text, search
+    assert client.get("/report", params={"day": ""}).status_code == 200
+    assert "<td data-label" not in client.get("/log", params={**empty, "pass_id": "R-99"}).text
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/log", {"day": "2024-13-45"}, "day"),
+        ("/log", {"outcome": "teleported"}, "outcome"),
+        ("/log", {"household": "x" * 65}, "household"),
+        ("/log", {"before_seq": "-3"}, "before_seq"),
+        ("/report", {"day": "tomorrow"}, "day"),
+    ],
+)
+def test_a_bad_search_value_gets_the_page_back_with_its_problem(
+    sim_console: Console, path: str, params: dict[str, str], field: str
+) -> None:
+    page = sim_console.client.get(path, params=params)
+    assert page.status_code == 422
+    assert page.headers["content-type"].startswith("text/html")
+    assert f'id="problem-{field}"' in page.text
+    assert '"detail"' not in page.text
+
+
+def test_lockdown_is_an_admins_and_emergency_any_guards(sim_console: Console) -> None:
+    add_guard(sim_console.gate, "值班员", Role.GUARD, "135792")
+    guard = TestClient(sim_console.client.app, base_url=HOST)
+    signed_in = guard.post("/api/v1/auth/sign-in", json={"name": "值班员", "secret": "135792"})
+    assert signed_in.status_code == 200
+    mode = "/api/v1/lanes/in-1/mode"
+    refused = guard.post(mode, json={"mode": "lockdown", "reason": "区里通知"})
+    assert refused.status_code == 403
+    emergency = guard.post(mode, json={"mode": "emergency", "reason": "消防通道"})
+    assert emergency.json()["accepted"] is True
+    assert "紧急放行" in guard.get("/log").text  # the banner, on every page
+    back = guard.post(mode, json={"mode": "normal", "reason": "火情解除"})
+    assert back.json()["accepted"] is True
+    admin = sim_console.client
+    assert admin.post(mode, json={"mode": "lockdown", "reason": "区里通知"}).json()["accepted"]
+    banner = guard.get("/visitors").text
+    assert 'id="mode-banner"' in banner
+    assert "区里通知" in banner  # why, and who put it in force
+    assert GUARD_NAME in banner
+    assert guard.post(mode, json={"mode": "normal", "reason": "解封"}).status_code == 403
+    assert admin.post(mode, json={"mode": "normal", "reason": "解封"}).json()["accepted"]
+    assert 'id="mode-banner" ' in guard.get("/mode-banner").text
+    assert " hidden>" in guard.get("/mode-banner").text
