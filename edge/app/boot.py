@@ -669,9 +669,18 @@ def _serve_console(gate: Gate, start_timeout_s: float = 30.0) -> _ConsoleServer 
     """Start the console; None (logged) if it could not listen, e.g. the port is taken."""
     import uvicorn
 
-    app = create_app(gate.console_context(), gate.settings.console)
-    host, port = gate.settings.console.host, gate.settings.console.port
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    console = gate.settings.console
+    app = create_app(gate.console_context(), console)
+    host, port = console.host, console.port
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        ssl_certfile=None if console.tls_cert is None else str(console.tls_cert),
+        ssl_keyfile=None if console.tls_key is None else str(console.tls_key),
+    )
     server = uvicorn.Server(config)
     # Off the main thread uvicorn installs no signal handlers: SIGTERM stays ours.
     thread = threading.Thread(target=server.run, name="console", daemon=True)
@@ -683,7 +692,7 @@ def _serve_console(gate: Gate, start_timeout_s: float = 30.0) -> _ConsoleServer 
             server.should_exit = True
             return None
         time.sleep(0.05)
-    log.info("console on http://%s:%d/", host, port)
+    log.info("console on %s://%s:%d/", "https" if console.tls else "http", host, port)
     return _ConsoleServer(server, thread)
 
 

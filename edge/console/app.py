@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from edge.console.clients import ClientAllowList, networks
 from edge.console.deps import ConsoleContext
 from edge.console.hosts import HostAllowList, known_names
 from edge.console.limits import BodyLimit
@@ -20,6 +21,7 @@ from edge.console.live import LiveHub
 from edge.console.routes import (
     accounts,
     auth,
+    certificate,
     entries,
     health,
     icon,
@@ -140,16 +142,20 @@ def create_app(context: ConsoleContext, settings: ConsoleSettings | None = None)
     # The last added runs first: headers on every answer, then the host check, then the body.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(HostAllowList, names=known_names(settings.allowed_hosts, settings.host))
+    if settings.allowed_clients:  # empty: a loopback listener, reachable from here only
+        app.add_middleware(ClientAllowList, allowed=networks(settings.allowed_clients))
     app.add_middleware(SecurityHeaders)
     app.state.context = context
     app.state.hub = hub
     app.state.sign_in_limits = sign_in_limits
+    app.state.console_settings = settings
     app.state.stream_work = stream_work
     app.state.stream_slots = StreamSlots(settings.max_streams, settings.max_streams_per_client)
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(accounts.router)
     app.include_router(icon.router)
+    app.include_router(certificate.router)
     app.include_router(lanes.router)
     app.include_router(entries.router)
     app.include_router(ledgers.router)

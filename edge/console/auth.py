@@ -50,9 +50,16 @@ AdminDep = Annotated[Guard, Depends(admin_guard)]
 MaybeGuardDep = Annotated[Guard | None, Depends(optional_guard)]
 
 
-def set_session_cookie(response: Response, token: str, max_age_s: int) -> None:
+def set_session_cookie(response: Response, token: str, max_age_s: int, *, secure: bool) -> None:
     # HttpOnly: page scripts never see it; SameSite=Strict: no other site can make the browser
-    # send it (our CSRF defence). Not Secure: the gate serves plain HTTP on the guard-post LAN.
+    # send it (our CSRF defence). Secure whenever the console is served over HTTPS (always, on
+    # the LAN): the browser then never sends the session in clear.
     response.set_cookie(
-        SESSION_COOKIE, token, max_age=max_age_s, httponly=True, samesite="strict", path="/"
+        SESSION_COOKIE,
+        token,
+        max_age=max_age_s,
+        httponly=True,
+        samesite="strict",
+        path="/",
+        secure=secure,
     )

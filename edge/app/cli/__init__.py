@@ -21,6 +21,7 @@ COMMAND_MODULES: dict[str, str] = {
     "db": "ops",
     "doctor": "doctor",
     "guard": "guards",
+    "console": "console",
 }
 
 

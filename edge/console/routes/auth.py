@@ -78,7 +78,8 @@ async def sign_in(
         raise HTTPException(status_code=401, detail="wrong name or PIN")
     limits.throttle.succeeded(attempt)
     guard, token = result
-    set_session_cookie(response, token, int(SESSION_FOR.total_seconds()))
+    secure = request.url.scheme == "https"
+    set_session_cookie(response, token, int(SESSION_FOR.total_seconds()), secure=secure)
     return MeView(guard=guard_view(guard), on_duty=await asyncio.to_thread(_duty, context))
 
 

@@ -61,6 +61,7 @@ EVERY_ROUTE = {
     ("POST", "/api/v1/sim/temperature"),
     ("POST", "/api/v1/sim/crowd"),
     ("POST", "/api/v1/sim/sample"),
+    ("POST", "/api/v1/sim/door"),
     ("GET", "/api/v1/sim/crowd/{crowd_id}"),
 }
 SIM_ROUTES = {route for route in EVERY_ROUTE if route[1].startswith("/api/v1/sim/")}
