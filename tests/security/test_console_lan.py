@@ -7,7 +7,10 @@ that certificate, as a phone does once it installed it.
 
 from __future__ import annotations
 
+import grp
+import os
 import re
+import stat
 import subprocess
 import sys
 import time
@@ -153,3 +156,26 @@ def test_the_console_is_served_over_https_with_a_secure_session(
         httpx.get(f"{plain}/api/v1/health", timeout=5)  # nothing in clear
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{url}/api/v1/health", timeout=5)  # a certificate nobody installed: refused
+
+
+def test_the_key_is_the_owners_or_its_named_groups_only(tmp_path: Path) -> None:
+    group = grp.getgrgid(os.getgid()).gr_name
+    made = subprocess.run(
+        [str(KAKOU), "console", "cert", "--out", str(tmp_path), "--group", group],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    key = (tmp_path / "console.key").stat()
+    assert (stat.S_IMODE(key.st_mode), key.st_gid) == (0o640, os.getgid())
+    again = subprocess.run(
+        [str(KAKOU), "console", "cert", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert again.returncode != 0  # never overwritten without --force
+    assert "--force" in again.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import grp
 import os
 import socket
 from pathlib import Path
@@ -28,8 +29,18 @@ def console() -> None:
 @click.option("--ip", "addresses", multiple=True, help="A LAN address phones use (repeatable).")
 @click.option("--days", type=click.IntRange(1, 36500), default=DEFAULT_DAYS, show_default=True)
 @click.option("--force", is_flag=True, help="Replace an existing certificate and key.")
+@click.option(
+    "--group",
+    default=None,
+    help="Let this group read the key (0640), e.g. kakou, the service's group; else 0600.",
+)
 def cert(
-    out_dir: Path, names: tuple[str, ...], addresses: tuple[str, ...], days: int, force: bool
+    out_dir: Path,
+    names: tuple[str, ...],
+    addresses: tuple[str, ...],
+    days: int,
+    force: bool,
+    group: str | None,
 ) -> None:
     """Make a self-signed certificate for the console (key 0600) and print its fingerprint.
 
@@ -48,6 +59,13 @@ def cert(
     key_path.unlink(missing_ok=True)
     fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as key_file:
+        if group is not None:
+            try:
+                os.fchown(key_file.fileno(), -1, grp.getgrnam(group).gr_gid)
+            except (KeyError, PermissionError) as exc:
+                key_path.unlink()
+                raise click.ClickException(f"cannot give the key to group {group}: {exc}") from exc
+            os.fchmod(key_file.fileno(), 0o640)
         key_file.write(key_pem)
     cert_path.write_bytes(cert_pem)
     cert_path.chmod(0o644)
