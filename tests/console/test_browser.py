@@ -10,10 +10,13 @@ import io
 import re
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import pytest
 from openpyxl import load_workbook
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from drivers.base import Health
 from drivers.sim.thermometer import SimGyMcu90614
@@ -423,3 +426,39 @@ def _wait(check: Callable[[], bool], timeout_s: float) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_alarms_and_the_log_speak_the_readers_language_in_gate_time(
+    live: LiveConsole, browser: Browser, width: int
+) -> None:
+    """A phone set to New York time and Chinese: the fever's detail in Chinese words and its time
+    as the gate's clock shows it; in English, the log's kind and direction columns too."""
+    context = browser.new_context(
+        viewport={"width": width, "height": 900}, timezone_id="America/New_York"
+    )
+    page = context.new_page()
+    try:
+        sign_in(page, live)
+        before = datetime.now(ZoneInfo("Asia/Shanghai"))
+        live.gate.bus.publish(
+            AlarmRaised(
+                lane="in-1", kind="fever", detail="张*, household 1-1-101; readings °C: 38.2, 38.4"
+            )
+        )
+        alarm = page.locator(".alarm").first
+        expect(alarm).to_contain_text("38.2")
+        text = alarm.inner_text()
+        assert "household" not in text
+        assert "readings" not in text
+        shown = alarm.locator(".alarm-at").inner_text()
+        after = datetime.now(ZoneInfo("Asia/Shanghai"))
+        # The gate's clock (Asia/Shanghai), not the phone's New York time.
+        assert shown[:11] in {before.strftime("%m-%d %H:%M"), after.strftime("%m-%d %H:%M")}
+        live.present("R-601", [36.5])
+        page.goto(f"{live.url}/lang/en?next=/log")
+        row = page.locator("table tbody tr").first
+        expect(row).to_contain_text("Resident")
+        expect(row.locator("td").nth(3)).to_have_text("In")
+    finally:
+        context.close()

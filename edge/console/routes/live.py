@@ -14,13 +14,15 @@ import logging
 import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from edge.console import i18n
+from edge.console import i18n, messages
 from edge.console.auth import GuardDep, MaybeGuardDep
 from edge.console.defs.request import AckRequest, GroupAckRequest
 from edge.console.defs.response import AlarmView
@@ -78,21 +80,30 @@ def lane_state(lane: Lane, hub: LiveHub) -> dict[str, Any]:
     return view
 
 
-def alarm_view(alarm: Alarm, names: Mapping[str, str]) -> AlarmView:
-    """An alarm with its words in both languages; ``names``: guard names by id."""
+def alarm_view(alarm: Alarm, names: Mapping[str, str], zone: ZoneInfo) -> AlarmView:
+    """An alarm with its words in both languages and its times in the gate's ``zone`` (never the
+    browser's: a guard's phone may be set to any zone); ``names``: guard names by id."""
     return AlarmView(
         id=alarm.id,
         lane=alarm.lane,
         kind=alarm.kind,
         detail=alarm.detail,
+        detail_zh=messages.detail(alarm.detail, "zh"),
+        detail_en=messages.detail(alarm.detail, "en"),
         raised_at=alarm.raised_at,
+        raised_at_local=_local(alarm.raised_at, zone),
         text_zh=i18n.zh(i18n.ALARMS, alarm.kind),
         text_en=i18n.en(i18n.ALARMS, alarm.kind),
         acked_by=alarm.acked_by,
         acked_by_name=names.get(alarm.acked_by) if alarm.acked_by else None,
         acked_at=alarm.acked_at,
+        acked_at_local=None if alarm.acked_at is None else _local(alarm.acked_at, zone),
         ack_note=alarm.ack_note,
     )
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%m-%d %H:%M:%S")
 
 
 def guard_names(context: ConsoleContext, alarms: list[Alarm]) -> dict[str, str]:
@@ -108,11 +119,11 @@ def refresh_alarms(context: ConsoleContext, hub: LiveHub) -> None:
     hub.flush()
 
 
-def alarm_json(alarm: Alarm) -> dict[str, Any]:
+def alarm_json(alarm: Alarm, zone: ZoneInfo) -> dict[str, Any]:
     """An open alarm for the board, with its words and how the guard acknowledges it: whether
     a note is required, how long it may be, and the quick picks for this kind."""
     return {
-        **alarm_view(alarm, {}).model_dump(mode="json"),
+        **alarm_view(alarm, {}, zone).model_dump(mode="json"),
         "note_required": alarm.kind in NOTE_REQUIRED_KINDS,
         "note_max_chars": MAX_NOTE_CHARS,
         "quick_notes": [list(pick) for pick in i18n.ACK_NOTES.get(alarm.kind, ())],
@@ -139,7 +150,7 @@ def live_state(context: ConsoleContext, hub: LiveHub, *, signed_in: bool) -> dic
         return {"lanes": [_redacted(view) for view in lanes], "alarms": [], "on_duty": []}
     return {
         "lanes": lanes,
-        "alarms": [alarm_json(a) for a in hub.alarms()],
+        "alarms": [alarm_json(a, context.zone) for a in hub.alarms()],
         "on_duty": [
             {"id": g.id, "name": g.name, "since": at.isoformat()}
             for g, at in context.guards.on_duty()
@@ -269,7 +280,7 @@ def alarms(
     refresh_alarms(context, hub)
     found = hub.alarms(include_acked=include_acked)
     names = guard_names(context, found)
-    return [alarm_view(a, names) for a in found]
+    return [alarm_view(a, names, context.zone) for a in found]
 
 
 def _acknowledge(
@@ -335,7 +346,7 @@ def acknowledge_group(
         if alarm is not None
     ]
     names = guard_names(context, done)
-    return [alarm_view(alarm, names) for alarm in done]
+    return [alarm_view(alarm, names, context.zone) for alarm in done]
 
 
 @router.post(
@@ -357,4 +368,4 @@ def acknowledge(
     alarm = _acknowledge(hub_of(request), context, guard, alarm_id, body.note)
     if alarm is None:
         raise HTTPException(status_code=404, detail=f"no alarm {alarm_id!r}")
-    return alarm_view(alarm, guard_names(context, [alarm]))
+    return alarm_view(alarm, guard_names(context, [alarm]), context.zone)

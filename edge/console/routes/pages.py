@@ -304,8 +304,11 @@ def log_page(
     rows = [ledgers.register_row(e, zone, names) for e in entries]
     if lang == "en":
         for row, entry in zip(rows, entries, strict=True):
-            row[10] = messages.term("outcome", entry.draft.outcome.value, lang)
-            row[11] = "; ".join(messages.term("reason", r, lang) for r in entry.draft.reasons)
+            draft = entry.draft
+            row[3] = messages.term("direction", draft.direction.value, lang)
+            row[5] = messages.term("kind", draft.pass_kind.value, lang) if draft.pass_kind else ""
+            row[10] = messages.term("outcome", draft.outcome.value, lang)
+            row[11] = "; ".join(messages.term("reason", r, lang) for r in draft.reasons)
     # What the form shows again: the guard's own text, also where it was refused.
     shown = {
         "day": day.strip(),

@@ -92,7 +92,7 @@
   // updated in place, never redrawn, so a form being filled survives the stream's refreshes.
   const alarmLine = (a) => `<b>${esc(pick(a.text_zh, a.text_en))}</b>
     ${a.lane ? "· " + T("js.lane") + " " + esc(a.lane) : "· " + T("js.whole_gate")}
-    ${a.detail ? "· " + esc(a.detail) : ""}`;
+    ${a.detail ? "· " + esc(pick(a.detail_zh || a.detail, a.detail_en || a.detail)) : ""}`;
 
   function alarmElement(a) {
     const el = document.createElement("div");
@@ -104,7 +104,7 @@
     const picks = (a.quick_notes || []).map(([zh, en]) => `<button type="button" class="big quick-note"
       data-note="${esc(zh)}">${esc(zh)}${lang === "en" ? `<small>${esc(en)}</small>` : ""}</button>`).join("");
     el.innerHTML = `<span class="alarm-text">${alarmLine(a)}
-        <small class="alarm-at">${esc(new Date(a.raised_at).toLocaleTimeString())}</small></span>
+        <small class="alarm-at">${esc(a.raised_at_local)}</small></span>
       <button class="big ack">${T("js.alarm.ack")}</button>
       <form class="ack-form">${picks ? `<div class="quick-notes">${picks}</div>` : ""}
         <label>${a.note_required ? T("js.alarm.note_required") : T("js.alarm.note_optional")}
@@ -216,7 +216,7 @@
     box.innerHTML = `<h2>${T("js.alarm.handled")}</h2><ul>${handled.map((a) => `
       <li class="${esc(a.kind)}" data-alarm="${esc(a.id)}">${alarmLine(a)}
         <span class="ack-note">${a.ack_note ? esc(a.ack_note) : T("js.alarm.no_note")}</span>
-        <small>${esc(a.acked_by_name || a.acked_by)} · ${esc(new Date(a.acked_at).toLocaleString())}</small></li>`).join("")}</ul>`;
+        <small>${esc(a.acked_by_name || a.acked_by)} · ${esc(a.acked_at_local || "")}</small></li>`).join("")}</ul>`;
   }
 
   // ---------------------------------------------------------------- live lanes
