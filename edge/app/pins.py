@@ -6,10 +6,13 @@ the console, sync or the camera stack: it runs after every stop and crash, and s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 from gpiozero.pins import Factory as PinFactory
 
 from drivers.gpio import GpioIndicator, GpioRelay
-from edge.app.settings import Settings
+from edge.app.outputs import GpioSettings, IndicatorSettings, RelaySettings
 
 
 def make_pin_factory(name: str) -> PinFactory:
@@ -38,7 +41,25 @@ def make_pin_factory(name: str) -> PinFactory:
     raise ValueError(f"unknown pin factory {name!r}")
 
 
-def release_outputs(settings: Settings, pin_factory: PinFactory | None = None) -> list[str]:
+class _Lane(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def relay(self) -> RelaySettings: ...
+    @property
+    def indicator(self) -> IndicatorSettings: ...
+
+
+class Outputs(Protocol):
+    """The full settings and ``GateOutputs`` alike: the lanes' outputs and the pin factory."""
+
+    @property
+    def lanes(self) -> Sequence[_Lane]: ...
+    @property
+    def gpio(self) -> GpioSettings: ...
+
+
+def release_outputs(settings: Outputs, pin_factory: PinFactory | None = None) -> list[str]:
     """Drive every lane's relay released and its LEDs and buzzer off; backs ``kakou relay-off``.
 
     systemd runs it (``ExecStopPost=``) after every stop, crash or watchdog kill: when the process

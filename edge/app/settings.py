@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Collection
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
@@ -20,6 +19,8 @@ from drivers.scanner import ScannerFamily
 from drivers.sim.thermometer import TEXT_LINE_PATTERN as SIM_LINE_PATTERN
 from drivers.thermometer import CODECS as THERMOMETER_CODECS
 from drivers.thermometer import CodecOptions, ThermometerMode
+from edge.app.outputs import DEFAULT_CONFIG_NAME, GpioSettings, IndicatorSettings, RelaySettings
+from edge.app.outputs import default_config_text as default_config_text
 from edge.config_errors import describe
 from edge.console.settings import ConsoleSettings
 from edge.health import AlarmSettings
@@ -30,8 +31,6 @@ from edge.timepolicy import UnsyncedPolicy
 from edge.visitors import VisitorSettings
 from edge.voice import VoiceSettings
 from sync.settings import SyncSettings
-
-DEFAULT_CONFIG_NAME = "sim.toml"
 
 
 class ConfigError(Exception):
@@ -166,20 +165,6 @@ ThermometerSettings = Annotated[
     SimThermometerSettings | SerialThermometerSettings | NoThermometerSettings,
     Field(discriminator="kind"),
 ]
-
-
-class RelaySettings(_Model):
-    pin: int = Field(default=17, ge=0, le=53, description="BCM GPIO of the gate lock relay.")
-    active_high: bool = Field(
-        default=True, description="False for relay boards that energise on a low input."
-    )
-    open_s: float = Field(default=3.0, gt=0, le=30, description="How long one pass opens the gate.")
-
-
-class IndicatorSettings(_Model):
-    green_pin: int = Field(default=27, ge=0, le=53, description="BCM GPIO of the green LED.")
-    red_pin: int = Field(default=22, ge=0, le=53, description="BCM GPIO of the red LED.")
-    buzzer_pin: int = Field(default=23, ge=0, le=53, description="BCM GPIO of the buzzer.")
 
 
 class NoCameraSettings(_Model):
@@ -325,12 +310,6 @@ class PassesSettings(_Model):
     )
 
 
-class GpioSettings(_Model):
-    pin_factory: Literal["mock", "lgpio", "rpigpio", "pigpio", "native"] = Field(
-        default="lgpio", description="gpiozero pin factory; 'mock' only for simulation."
-    )
-
-
 class ClockSettings(_Model):
     assume_synced: bool = Field(
         default=False, description="Treat the clock as synchronised (machines with an RTC)."
@@ -445,10 +424,6 @@ def parse_settings(text: str, source: str) -> Settings:
             for line in describe(err, Settings).split("\n")
         ]
         raise ConfigError(source, problems) from exc
-
-
-def default_config_text() -> str:
-    return resources.files("edge.defaults").joinpath(DEFAULT_CONFIG_NAME).read_text("utf-8")
 
 
 def load_settings(path: Path | None) -> Settings:

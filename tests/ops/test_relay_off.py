@@ -119,7 +119,24 @@ def test_relay_off_with_a_broken_configuration_exits_2(tmp_path: Path) -> None:
         [KAKOU, "relay-off", "--config", config], capture_output=True, text=True, check=False
     )
     assert result.returncode == 2
-    assert "problem" in result.stderr
+    assert "cannot read the outputs" in result.stderr
+    assert "lanes" in result.stderr
+
+
+def test_a_mistake_elsewhere_in_the_configuration_never_keeps_a_relay_energised(
+    tmp_path: Path,
+) -> None:
+    """relay-off reads [gpio] and the lanes' outputs only: a typo in [policy] or an unknown
+    section (which `kakou run` refuses) must not stop it releasing the locks."""
+    config = write_sim_config(
+        tmp_path / "kakou.toml", state_dir=tmp_path / "state", port=free_port()
+    )
+    config.write_text(config.read_text() + "\n[policy.quota]\nexits = 'many'\n[typo]\nx = 1\n")
+    result = subprocess.run(
+        [KAKOU, "relay-off", "--config", config], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "relay on GPIO 17 released" in result.stdout
 
 
 def test_relay_off_runs_as_its_own_process(tmp_path: Path) -> None:

@@ -23,7 +23,8 @@ from drivers.door import GpioDoor
 from drivers.gpio import GpioIndicator, GpioRelay
 from drivers.sim.door import SimDoorContact
 from edge.app.boot import _scanner, _sim_devices, _thermometer, build_camera
-from edge.app.cli.run import CONFIG_OPTION, load_or_exit
+from edge.app.cli.options import CONFIG_OPTION
+from edge.app.cli.run import load_or_exit
 from edge.app.pins import make_pin_factory
 from edge.app.settings import LaneSettings, Settings
 

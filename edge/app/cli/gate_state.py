@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from edge.app.cli.options import GATE_DB_OPTION
-from edge.app.cli.run import CONFIG_OPTION, load_or_exit
+from edge.app.cli.options import CONFIG_OPTION, GATE_DB_OPTION
+from edge.app.cli.run import load_or_exit
 from edge.store import Store, StoreError, StoreNotFound
 
 F = TypeVar("F", bound=Callable[..., Any])

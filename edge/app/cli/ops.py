@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from edge.app.cli.run import CONFIG_OPTION, load_or_exit
+from edge.app.cli.options import CONFIG_OPTION
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +29,18 @@ def relay_off(config_path: Path | None) -> None:
     when the process that held the pins could not release them. Exit status 0 only when every
     relay was driven released.
     """
-    settings = load_or_exit(config_path)
+    # Only [gpio] and the lanes' outputs are read: a mistake elsewhere in the file must never
+    # leave a relay energised, and this runs after every stop (edge/app/outputs.py).
+    from edge.app.outputs import read_outputs
     from edge.app.pins import release_outputs
 
     try:
-        lines = release_outputs(settings)
+        outputs = read_outputs(config_path)
+    except ValueError as exc:
+        click.echo(f"kakou relay-off: cannot read the outputs: {exc}", err=True)
+        sys.exit(2)
+    try:
+        lines = release_outputs(outputs)
     except RuntimeError as exc:
         click.echo(f"kakou relay-off: {exc}", err=True)
         sys.exit(1)
@@ -66,6 +73,8 @@ def db_migrate(config_path: Path | None, db_path: Path | None) -> None:
     --config the file is bound to the configured community and gate, as the service would;
     with only --db it keeps the identity it has (a file older than schema version 2 has none).
     """
+    from edge.app.cli.run import load_or_exit  # the full settings: not for relay-off
+
     settings = load_or_exit(config_path) if config_path is not None or db_path is None else None
     if db_path is None:
         assert settings is not None  # loaded above whenever --db is not given
@@ -100,6 +109,8 @@ def db_migrate(config_path: Path | None, db_path: Path | None) -> None:
 @CONFIG_OPTION
 def db_purge(config_path: Path | None) -> None:
     """Run one retention pass now: delete old acknowledged entries, check the size and disk."""
+    from edge.app.cli.run import load_or_exit
+
     settings = load_or_exit(config_path)
     from edge.retention import run_retention
     from edge.store import Store, StoreError

@@ -7,6 +7,14 @@ from pathlib import Path
 
 import click
 
+CONFIG_OPTION = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Configuration file (TOML). Without it: the embedded simulated lane.",
+)
+
 GATE_DB_OPTION = click.option(
     "--db",
     "db_path",

@@ -8,15 +8,8 @@ from pathlib import Path
 import click
 
 from edge import logs
+from edge.app.cli.options import CONFIG_OPTION
 from edge.app.settings import ConfigError, Settings, default_config_text, load_settings
-
-CONFIG_OPTION = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Configuration file (TOML). Without it: the embedded simulated lane.",
-)
 
 
 def load_or_exit(config_path: Path | None) -> Settings:
