@@ -76,11 +76,13 @@ def test_a_resident_visit_is_seen_live_step_by_step(live: LiveConsole, page: Pag
     shot(page, "live-passed")
 
 
+@pytest.mark.parametrize("width", [1280, 390])
 def test_a_reading_that_is_no_body_temperature_is_marked_as_such(
-    live: LiveConsole, page: Page
+    live: LiveConsole, page: Page, width: int
 ) -> None:
     """A cold morning: the sensor reads 20 °C (the sky), then the person. The first number is
     shown as measured but marked, never as if it were the resident's temperature."""
+    page.set_viewport_size({"width": width, "height": 844})
     sign_in(page, live)
     lane = page.locator("#lane-in-1")
     assert live.gate.simulation is not None
@@ -227,8 +229,12 @@ def test_kiosk_and_status_pages(live: LiveConsole, page: Page) -> None:
     shot(page, "status")
 
 
-def test_the_exit_kiosk_says_only_what_the_exit_checked(tmp_path: Path, page: Page) -> None:
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_exit_kiosk_says_only_what_the_exit_checked(
+    tmp_path: Path, page: Page, width: int
+) -> None:
     """No temperature is taken on the way out: the kiosk must not say it was normal."""
+    page.set_viewport_size({"width": width, "height": 844})
     exit_lane = {"id": "out-1", "direction": "out"}
     served = serve_live(gate_settings(tmp_path / "state", lanes=[exit_lane]))
     live = next(served)
