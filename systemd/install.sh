@@ -332,6 +332,26 @@ fi
 mkdir -p "$ROOT$NEW/docs"
 install -m 0644 "$SOURCE"/docs/*.md "$ROOT$NEW/docs/"
 
+# --- the console's HTTPS certificate (made once, kept across upgrades) ----------------------------
+# For guards' phones on the LAN (docs/console.md, "Reaching the console from a phone"): the host
+# name, host.local and this machine's IPv4 addresses; the key readable by root and the service's
+# group only. kakou.toml serves it only once [console] names tls_cert, tls_key and the networks.
+TLS=$ETC/tls
+if [ ! -f "$ROOT$TLS/console.crt" ]; then
+  say "making the console's HTTPS certificate in $TLS"
+  host="$(hostname)"
+  cert_args=(--out "$ROOT$TLS" --name "$host" --name "$host.local")
+  if [ -z "$ROOT" ]; then
+    for address in $(hostname -I 2>/dev/null); do
+      [[ $address == *:* ]] || cert_args+=(--ip "$address")
+    done
+  fi
+  "$ROOT$NEW/venv/bin/kakou" console cert "${cert_args[@]}"
+  chown "0:$KAKOU_GID" "$ROOT$TLS" "$ROOT$TLS/console.key"
+  chmod 0750 "$ROOT$TLS"
+  chmod 0640 "$ROOT$TLS/console.key"
+fi
+
 # --- the database, on a copy --------------------------------------------------------------------
 # Store.open migrates at every start too; migrating a copy now shows a damaged or too-new file
 # while the old release still serves. The configuration names the gate the file belongs to.

@@ -176,6 +176,15 @@ def test_the_installed_command_runs_and_validates_the_installed_config(root: Roo
 # -------------------------------------------------------------------------- second install
 
 
+def test_the_install_makes_the_consoles_https_certificate(root: Root) -> None:
+    """For guards' phones on the LAN (docs/console.md): made at the first install, its key for
+    root and the service's group only (an upgrade keeps it: see the next test)."""
+    tls = root / "etc/kakou/tls"
+    assert (tls / "console.crt").read_bytes().startswith(b"-----BEGIN CERTIFICATE-----")
+    assert mode_owner(tls / "console.key") == ("0640", 0, root.gid)
+    assert mode_owner(tls) == ("0750", 0, root.gid)
+
+
 def test_a_second_run_upgrades_in_place_and_keeps_config_secrets_and_data(root: Root) -> None:
     config = root / "etc/kakou/kakou.toml"
     edited = config.read_text().replace('gate = "north"', 'gate = "east-2"')
@@ -190,8 +199,13 @@ def test_a_second_run_upgrades_in_place_and_keeps_config_secrets_and_data(root: 
     private_key.chmod(0o644)
     db_path = root / "var/lib/kakou/kakou.db"
     old_entries = write_version_1_database(db_path, "hxy", "east-2", count=3)
+    certificate = (root / "etc/kakou/tls/console.crt").read_bytes()
 
     second = install(root.path)
+
+    # Phones already trust the console's certificate: an upgrade keeps it.
+    assert "making the console's HTTPS certificate" not in second.stdout
+    assert (root / "etc/kakou/tls/console.crt").read_bytes() == certificate
 
     assert "creating system user" not in second.stdout
     assert "keeping /etc/kakou/kakou.toml" in second.stdout
