@@ -78,6 +78,7 @@ def test_a_guard_changes_their_own_pin_in_english(live: LiveConsole, page: Page)
     _fits(page)
     shot(page, "own-pin-390-en")
     page.click("#sign-out")
+    page.wait_for_url("**/login")  # the script goes there once signed out
     sign_in(page, live, "李卫", "864200")
 
 

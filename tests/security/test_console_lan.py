@@ -17,9 +17,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import anyio
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
 from edge.app.settings import ConfigError, default_config_text, parse_settings
 from edge.console.clients import ClientAllowList, networks
@@ -77,13 +77,8 @@ async def _ok(scope: object, receive: object, send: object) -> None:
 )
 def test_a_device_outside_the_named_networks_is_refused(client: str, status: int) -> None:
     app = ClientAllowList(_ok, networks(["192.168.10.0/24"]))
-    transport = httpx.ASGITransport(app=app, client=(client, 50000))
-
-    async def get() -> int:
-        async with httpx.AsyncClient(transport=transport, base_url="http://gate") as http:
-            return (await http.get("/")).status_code
-
-    assert anyio.run(get) == status
+    http = TestClient(app, client=(client, 50000))  # no lifespan: the app is one response
+    assert http.get("/").status_code == status
 
 
 @pytest.fixture

@@ -230,7 +230,9 @@ def test_link_cut_after_publish_before_puback(
     assert proxy.pubacks_cut == 3
     assert handle.status()["connects"] >= 4
     assert_complete(db, 600)
-    assert receiver.stats.duplicates > 0  # the unconfirmed batches came again, harmlessly
+    # An unconfirmed batch may come again (a duplicate) or be acknowledged by the receiver before
+    # the gate resends it, whichever wins the race: either way it never conflicts.
+    assert receiver.stats.conflicts == 0
     db.close()
 
 
