@@ -9,7 +9,7 @@
 # Slow (emulated: minutes) and needs root, so it is not part of the test run. It proves the
 # install path (packages, wheels, locks, units, config check, a crowd); nothing about timing,
 # GPIO or the kernel. A root left from an earlier run is reused (debootstrap is skipped).
-# Seen working as /work/shared/docs/field-testing.md describes; every step is time-bounded.
+# Every step is time-bounded.
 set -euo pipefail
 
 ARCH="${1:-arm64}"
