@@ -3,32 +3,22 @@ raises it on the bus and the sync forwards it over a real Mosquitto."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from gpiozero.pins.mock import MockFactory
 
 from drivers.sim.thermometer import SimThermometerModule
 from edge import health
-from edge.app import boot
 from edge.app.boot import build_gate
 from edge.app.settings import Settings, load_settings
 from edge.bus import BusEvent
+from tests.edge.test_boot import pin_factory  # noqa: F401  (the gate's pins, mocked)
 from tests.sync.conftest import Watcher
 from tests.sync.rig import Mosquitto, sync_settings, wait_until
 
 NOW = datetime(2026, 12, 4, 7, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def pin_factory(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockFactory]:
-    factory = MockFactory()
-    monkeypatch.setattr(boot, "make_pin_factory", lambda name: factory)
-    yield factory
-    factory.reset()
-    factory.close()
 
 
 def _gate_settings(state_dir: Path, port: int) -> Settings:
