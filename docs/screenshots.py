@@ -133,6 +133,7 @@ def save(page: Page, path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=OUT, help="where the PNGs go")
+    parser.add_argument("--lang", choices=("zh", "en"), default="zh", help="the console's language")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as state:
@@ -154,6 +155,9 @@ def main() -> None:
                         if key not in sessions:
                             context = browser.new_context(
                                 viewport={"width": width, "height": height}
+                            )
+                            context.add_cookies(
+                                [{"name": "kakou_lang", "value": args.lang, "url": url}]
                             )
                             sessions[key] = context.new_page()
                             if who:
