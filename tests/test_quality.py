@@ -35,7 +35,7 @@ def test_tool_is_clean(command: list[str]) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_every_edge_module_has_a_layer_and_no_import_is_excused() -> None:
+def test_every_edge_and_sync_module_has_a_layer_and_no_import_is_excused() -> None:
     """A module left out of the layers contract would escape it unnoticed; an ignore_imports
     entry would excuse an import that breaks it. Neither is allowed (docs/architecture.md)."""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
@@ -44,8 +44,9 @@ def test_every_edge_module_has_a_layer_and_no_import_is_excused() -> None:
     (layers,) = [c["layers"] for c in contracts if c["type"] == "layers"]
     placed = {module.strip() for layer in layers for module in layer.replace("|", ":").split(":")}
     top_level = {
-        f"edge.{path.stem if path.is_file() else path.name}"
-        for path in (ROOT / "edge").iterdir()
+        f"{package}.{path.stem if path.is_file() else path.name}"
+        for package in ("edge", "sync")
+        for path in (ROOT / package).iterdir()
         if (path.suffix == ".py" and not path.name.startswith("__"))
         or (path.is_dir() and (path / "__init__.py").exists())
     }

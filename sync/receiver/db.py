@@ -29,7 +29,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Protocol, TypeAlias
+from typing import Any, ClassVar, Protocol, TypeAlias
 from zoneinfo import ZoneInfo
 
 from edge.entry_document import EntryColumns, epoch_us
@@ -292,10 +292,54 @@ class _Cursor(Protocol):
 # ----------------------------------------------------------------------------- the store
 
 
+class Query:
+    """One transaction's cursor for the office's own tables, in the receiver's dialect.
+
+    SQL is written once with ``?`` placeholders (PostgreSQL gets ``%s``) and ``{serial}`` /
+    ``{blob}`` in table definitions; rows come back as tuples. Made by ``ReceiverDb.reading``
+    and ``ReceiverDb.writing``, so code beside the receiver (the office console) shares its
+    database without reaching into its internals.
+    """
+
+    def __init__(self, db: ReceiverDb, cursor: _Cursor) -> None:
+        self._db = db
+        self._cursor = cursor
+
+    @property
+    def backend(self) -> str:
+        return self._db.backend
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self._db._execute(self._cursor, sql, params).fetchall()]
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        row = self._db._execute(self._cursor, sql, params).fetchone()
+        return None if row is None else tuple(row)
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.one(sql, params)
+        return None if row is None else row[0]
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Execute one statement; returns the rows it changed."""
+        return max(self._db._execute(self._cursor, sql, params).rowcount, 0)
+
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        return self._db._executemany(self._cursor, sql, rows)
+
+    def in_list(self, values: Sequence[Any], sql_type: str = "text") -> tuple[str, list[Any]]:
+        """SQL for "is one of ``values``" and its parameters, bound, never inlined."""
+        return self._db._in_list(values, sql_type)
+
+
 class ReceiverDb(ABC):
     """The backend-neutral logic; subclasses supply the connection and the SQL dialect."""
 
     backend = "?"
+    _types: ClassVar[dict[str, str]] = {
+        "serial": "INTEGER PRIMARY KEY AUTOINCREMENT",
+        "blob": "BLOB",
+    }
     _ids_per_query = 500
     """SQLite binds one parameter per id (at most 32,766 in a statement)."""
     _errors: tuple[type[Exception], ...] = ()
@@ -327,6 +371,26 @@ class ReceiverDb(ABC):
                 yield cursor
         except self._errors as exc:
             raise ReceiverDbError(f"{type(exc).__name__}: {exc}") from exc
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Query]:
+        """A read-only transaction for the office's queries."""
+        with self._guarded(write=False) as cursor:
+            yield Query(self, cursor)
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Query]:
+        """A write transaction: commits when the block ends, rolls back on an error."""
+        with self._guarded() as cursor:
+            yield Query(self, cursor)
+
+    def ensure_tables(self, ddl: str) -> None:
+        """Create the tables and indexes in ``ddl`` (``;``-separated ``CREATE … IF NOT EXISTS``
+        statements, ``{serial}`` and ``{blob}`` for this dialect's types) if they are missing."""
+        with self.writing() as query:
+            for statement in ddl.format(**self._types).split(";"):
+                if statement.strip():
+                    query.run(statement)
 
     def _in_list(self, values: Sequence[Any], sql_type: str) -> tuple[str, list[Any]]:
         """SQL for "is one of ``values``" and its parameters (values are bound, never inlined)."""
@@ -802,7 +866,7 @@ class SqliteReceiverDb(ReceiverDb):
         except sqlite3.Error as exc:
             raise ReceiverDbError(f"cannot open {path}: {exc}") from exc
         with self._guarded() as cursor:
-            self._create_schema(cursor, serial="INTEGER PRIMARY KEY AUTOINCREMENT", blob="BLOB")
+            self._create_schema(cursor, **self._types)
 
     @contextlib.contextmanager
     def _transaction(self, *, write: bool = True) -> Iterator[_Cursor]:
@@ -830,6 +894,7 @@ class PostgresReceiverDb(ReceiverDb):
     """PostgreSQL through psycopg 3; reconnects after the server restarts."""
 
     backend = "postgresql"
+    _types: ClassVar[dict[str, str]] = {"serial": "BIGSERIAL PRIMARY KEY", "blob": "BYTEA"}
     _ids_per_query = 20_000  # one array parameter, however long
 
     def __init__(self, dsn: str, *, receiver: str = "receiver") -> None:
@@ -843,7 +908,7 @@ class PostgresReceiverDb(ReceiverDb):
         self._conn: Any = None
         with self._guarded() as cursor:
             self._execute(cursor, "SELECT pg_advisory_xact_lock(4242)")  # one creator at a time
-            self._create_schema(cursor, serial="BIGSERIAL PRIMARY KEY", blob="BYTEA")
+            self._create_schema(cursor, **self._types)
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s")
