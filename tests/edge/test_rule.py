@@ -35,6 +35,7 @@ from edge.rule import (
     OVERRIDE_AFTER_DENIAL_S,
     PASSED_UNMEASURED,
     AnswersGiven,
+    Command,
     Event,
     GuardCancel,
     GuardOverride,
@@ -105,6 +106,16 @@ def into_hold(run: RuleRun, value_c: float = 37.8) -> None:
     run.advance(2)
     run.read(value_c)
     assert run.state.step is Step.HOLD
+
+
+def remeasure(run: RuleRun, first_c: float, second_c: float) -> tuple[list[Command], EntryDraft]:
+    """Hold on a fever reading, re-measure once due: the commands and the one entry decided."""
+    into_hold(run, first_c)
+    run.tick(60)
+    commands = run.read(second_c)
+    draft = only_entry(commands)
+    assert [t.body_c for t in draft.temperatures] == [first_c, second_c]
+    return commands, draft
 
 
 # --------------------------------------------------------------------------- the pass path
@@ -419,13 +430,9 @@ def test_ticks_in_hold_wait_then_request_the_remeasure(rule_run: RuleRun) -> Non
 
 
 def test_confirmed_fever_raises_the_alarm_and_keeps_the_gate_shut(rule_run: RuleRun) -> None:
-    into_hold(rule_run, 38.1)
-    rule_run.tick(60)
-    commands = rule_run.read(37.9)
-    draft = only_entry(commands)
+    commands, draft = remeasure(rule_run, 38.1, 37.9)
     assert draft.outcome is Outcome.FEVER
     assert draft.reasons == (Reason.FEVER.value,)
-    assert [t.body_c for t in draft.temperatures] == [38.1, 37.9]
     assert commands == [
         RecordEntry(draft),
         Signal("fever"),
@@ -452,13 +459,9 @@ def test_a_remeasure_without_the_prompt_still_decides_once_due(rule_run: RuleRun
 
 
 def test_normal_remeasure_passes_with_fever_not_confirmed(rule_run: RuleRun) -> None:
-    into_hold(rule_run, 37.5)
-    rule_run.tick(60)
-    commands = rule_run.read(36.8)
-    draft = only_entry(commands)
+    commands, draft = remeasure(rule_run, 37.5, 36.8)
     assert draft.outcome is Outcome.PASSED
     assert draft.reasons == (Reason.FEVER_NOT_CONFIRMED.value,)
-    assert [t.body_c for t in draft.temperatures] == [37.5, 36.8]
     assert commands[1:] == passed_tail()
     assert alarms(commands) == []
 
