@@ -22,13 +22,27 @@ CST = timezone(timedelta(hours=8))
 T0 = datetime(2026, 11, 23, 8, 0, 0, 125_000, tzinfo=CST)
 
 
-def full_draft(**changes: Any) -> EntryDraft:
-    """A fever visit with every optional field set, Chinese answers and raw sensor values."""
+def simple_draft(**changes: Any) -> EntryDraft:
+    """A resident walking in, nothing unusual."""
     draft = EntryDraft(
         lane="north-1",
         direction=Direction.IN,
-        outcome=Outcome.FEVER,
+        outcome=Outcome.PASSED,
         started_at=T0,
+        decided_at=T0 + timedelta(seconds=4),
+        pass_id="P-1",
+        pass_kind=PassKind.RESIDENT,
+        holder="李*",
+        household="1-101",
+        key_id="k1",
+    )
+    return replace(draft, **changes)
+
+
+def full_draft(**changes: Any) -> EntryDraft:
+    """A fever visit with every optional field set, Chinese answers and raw sensor values."""
+    draft = simple_draft(
+        outcome=Outcome.FEVER,
         decided_at=T0 + timedelta(seconds=95, microseconds=3),
         reasons=("fever", "manual_reading"),
         pass_id="P-2026-000123",
@@ -63,23 +77,6 @@ def full_draft(**changes: Any) -> EntryDraft:
         guard_note="复测37.6℃，已报社区",
         gate_mode=GateMode.LOCKDOWN,
         clock_synced=False,
-    )
-    return replace(draft, **changes)
-
-
-def simple_draft(**changes: Any) -> EntryDraft:
-    """A resident walking in, nothing unusual."""
-    draft = EntryDraft(
-        lane="north-1",
-        direction=Direction.IN,
-        outcome=Outcome.PASSED,
-        started_at=T0,
-        decided_at=T0 + timedelta(seconds=4),
-        pass_id="P-1",
-        pass_kind=PassKind.RESIDENT,
-        holder="李*",
-        household="1-101",
-        key_id="k1",
     )
     return replace(draft, **changes)
 
