@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import pytest
+from gpiozero.pins.mock import MockFactory
 
 from drivers.base import DeviceStatus, Health, Reading, ReadingFault, Scan
 from drivers.scanner import SerialScanner
 from drivers.sim.scanner import SimGm65
 from drivers.sim.thermometer import SimGyMcu90614
 from drivers.thermometer import SerialThermometer
+from tests.drivers.doors import Door
 from tests.drivers.waiting import wait_until
 
 # Short timeouts keep the fault campaigns fast; production defaults are in the constructors.
@@ -129,3 +131,18 @@ def connected(probe: _Probe) -> _Probe:
     """``probe`` once its driver reports OK (the port is open)."""
     assert wait_until(lambda: probe.driver.status().health is Health.OK)
     return probe
+
+
+@pytest.fixture
+def make_door(mock_factory: MockFactory) -> Iterator[Callable[..., Door]]:
+    """Build Doors on the test's mock pins; each GpioDoor is closed after the test."""
+    doors: list[Door] = []
+
+    def build(**options: Any) -> Door:
+        door = Door(mock_factory, **options)
+        doors.append(door)
+        return door
+
+    yield build
+    for door in doors:
+        door.door.close()
