@@ -232,6 +232,15 @@ class RevocationStatus(BaseModel):
     age_s: float | None = Field(default=None, description="How old it is, by the gate's clock.")
 
 
+class AppliedStatus(BaseModel):
+    """The version of a signed downlink kind (keys, policy) a gate has applied."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int | None = Field(default=None, description="Applied version; None if none yet.")
+    issued_at: AwareDatetime | None = Field(default=None, description="When it was signed.")
+
+
 class ClockStatus(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -254,6 +263,14 @@ class Status(_Payload):
     backlog: int | None = Field(default=None, ge=0, description="Entries not yet acknowledged.")
     oldest_pending_at: AwareDatetime | None = None
     revocations: RevocationStatus = Field(default_factory=RevocationStatus)
+    keys: AppliedStatus = Field(
+        default_factory=AppliedStatus,
+        description="Applied keys document; absent from gates before it was reported.",
+    )
+    policy: AppliedStatus = Field(
+        default_factory=AppliedStatus,
+        description="Applied policy document; absent from gates before it was reported.",
+    )
     clock: ClockStatus = Field(default_factory=ClockStatus)
     disk_used_fraction: float | None = Field(default=None, ge=0, le=1)
     software: ShortText | None = None

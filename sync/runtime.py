@@ -55,6 +55,7 @@ from sync.publisher import Publisher
 from sync.settings import SyncSettings
 from sync.status import (
     AlertRelay,
+    applied_status,
     build_status,
     offline_status,
     revocation_status,
@@ -352,6 +353,8 @@ class SyncHandle:
             clock_offset_s=stats.clock_offset_s,
             disk_used_fraction=_disk_used_fraction(self._store.path.parent),
             software=_software(),
+            keys=applied_status(load_applied(self._store, DownlinkKind.KEYS)),
+            policy=applied_status(load_applied(self._store, DownlinkKind.POLICY)),
         )
         if self._link.publish(self._status_topic, to_json(payload), qos=1, retain=True) >= 0:
             self._next_status_s = now_s + self._settings.status_interval_s

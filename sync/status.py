@@ -18,6 +18,7 @@ from edge.bus import AlarmRaised
 from sync.contract import (
     Alert,
     AlertKind,
+    AppliedStatus,
     ClockStatus,
     GateState,
     RevocationStatus,
@@ -83,6 +84,16 @@ def revocation_status(
     )
 
 
+def applied_status(applied: Applied | None) -> AppliedStatus:
+    """The applied version of a keys or policy document, as the status reports it, so the
+    office sees which gates have taken up what it published."""
+    if applied is None:
+        return AppliedStatus()
+    return AppliedStatus(
+        version=applied.version, issued_at=datetime.fromisoformat(applied.issued_at)
+    )
+
+
 def offline_status(community: str, gate: str) -> Status:
     """The last will and the clean-stop status: the gate's sync is not running."""
     return Status(community=community, gate=gate, state=GateState.OFFLINE)
@@ -102,6 +113,8 @@ def build_status(
     clock_offset_s: float | None,
     disk_used_fraction: float | None,
     software: str,
+    keys: AppliedStatus | None = None,
+    policy: AppliedStatus | None = None,
 ) -> Status:
     return Status(
         community=community,
@@ -113,6 +126,8 @@ def build_status(
         backlog=backlog,
         oldest_pending_at=oldest_pending_at,
         revocations=revocations,
+        keys=keys or AppliedStatus(),
+        policy=policy or AppliedStatus(),
         clock=ClockStatus(synced=clock_synced, offset_s=clock_offset_s),
         disk_used_fraction=None if disk_used_fraction is None else min(1.0, disk_used_fraction),
         software=software,

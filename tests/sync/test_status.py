@@ -3,6 +3,7 @@ payload and the revocation list's age; and the disk alarm reaching the bus from 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +14,13 @@ from edge.store import Store
 from sync.contract import AlertKind, Status, parse_payload, to_json
 from sync.downlink import Applied
 from sync.runtime import SyncHandle
-from sync.status import AlertRelay, offline_status, revocation_status
+from sync.status import (
+    AlertRelay,
+    applied_status,
+    build_status,
+    offline_status,
+    revocation_status,
+)
 from tests.sync.conftest import COMMUNITY, GATE, edge_settings
 from tests.sync.rig import free_port, wait_until
 
@@ -86,3 +93,47 @@ def test_sync_refuses_a_store_of_another_gate(tmp_path: Path) -> None:
         pytest.raises(ValueError, match="hxy/south"),
     ):
         SyncHandle(edge_settings(1883), store=store, bus=Bus(), community="hxy", gate="north")
+
+
+def test_status_reports_the_applied_keys_and_policy_versions() -> None:
+    keys = Applied(version=3, issued_at=NOW.isoformat(), sha256="", kid="office")
+    status = build_status(
+        community="hxy",
+        gate="north",
+        at=NOW,
+        log_id="log-1",
+        last_seq=5,
+        backlog=0,
+        oldest_pending_at=None,
+        revocations=revocation_status(None, wall_now=NOW, clock_offset_s=None),
+        clock_synced=True,
+        clock_offset_s=0.0,
+        disk_used_fraction=0.5,
+        software="test",
+        keys=applied_status(keys),
+        policy=applied_status(None),
+    )
+    parsed = parse_payload(Status, to_json(status))
+    assert isinstance(parsed, Status)
+    assert (parsed.keys.version, parsed.keys.issued_at) == (3, NOW)
+    assert parsed.policy.version is None
+
+
+def test_a_status_from_a_gate_that_does_not_report_them_still_parses() -> None:
+    # What a gate of the release before sends: no "keys", no "policy".
+    older = {
+        "v": 1,
+        "type": "status",
+        "community": "hxy",
+        "gate": "north",
+        "state": "online",
+        "at": NOW.isoformat(),
+        "revocations": {"version": 2, "issued_at": NOW.isoformat(), "age_s": 1.0},
+    }
+    parsed = parse_payload(Status, json.dumps(older))
+    assert isinstance(parsed, Status)
+    assert parsed.revocations.version == 2
+    assert parsed.keys.version is None
+    assert parsed.policy.version is None
+    unknown = parse_payload(Status, json.dumps({**older, "keys": {"version": 1, "kid": "x"}}))
+    assert not isinstance(unknown, Status)  # the nested models stay strict
