@@ -31,6 +31,7 @@ from tests.sync.rig import (
     TcpProxy,
     crowd_draft,
     postgres_server,
+    serving,
     spawned_count,
     sweep_processes,
     sync_settings,
@@ -73,12 +74,7 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
     ``start`` kills its process if the broker does not come up; after the test it is killed
     whatever the test did with it (stopped, restarted, or left running when it failed).
     """
-    server = Mosquitto(tmp_path / "mosquitto")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.kill()
+    yield from serving(Mosquitto(tmp_path / "mosquitto"))
 
 
 @pytest.fixture

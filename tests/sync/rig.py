@@ -287,6 +287,16 @@ class Mosquitto(RunningProcess):
         return ""
 
 
+def serving(broker: Mosquitto) -> Iterator[Mosquitto]:
+    """For a fixture: ``yield from serving(broker)`` starts it, and kills it after the test
+    whatever the test did with it (stopped, restarted, or left running when it failed)."""
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.kill()
+
+
 # ------------------------------------------------------------------------------- PostgreSQL
 
 

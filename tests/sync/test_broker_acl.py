@@ -50,6 +50,7 @@ from tests.sync.rig import (
     free_port,
     make_tls,
     mosquitto_password_file,
+    serving,
     sync_settings,
     wait_until,
 )
@@ -162,12 +163,7 @@ def accounts(tmp_path: Path) -> tuple[Path, Path]:
 def acl_broker(tmp_path: Path, accounts: tuple[Path, Path]) -> Iterator[Mosquitto]:
     """A plain TCP listener with the same password file and ACL as a site's broker."""
     passwords, acl = accounts
-    server = Mosquitto(tmp_path / "mosquitto", password_file=passwords, acl_file=acl)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.kill()
+    yield from serving(Mosquitto(tmp_path / "mosquitto", password_file=passwords, acl_file=acl))
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from sync.receiver.receiver import Receiver
 from sync.runtime import SyncHandle
 from sync.settings import ServerSettings
 from tests.sync.conftest import COMMUNITY, GATE, Recorder, edge_settings
-from tests.sync.rig import Mosquitto, make_tls, mosquitto_password_file, wait_until
+from tests.sync.rig import Mosquitto, make_tls, mosquitto_password_file, serving, wait_until
 
 GATE_PASSWORD = "gate-Secret-7f3a9"
 OFFICE_PASSWORD = "office-Secret-0c21"
@@ -29,10 +29,7 @@ def secure_broker(tmp_path: Path) -> Iterator[Mosquitto]:
     passwords = mosquitto_password_file(
         tmp_path / "passwd", {"gate-north": GATE_PASSWORD, "office": OFFICE_PASSWORD}
     )
-    broker = Mosquitto(tmp_path / "mosquitto", tls=tls, password_file=passwords)
-    broker.start()
-    yield broker
-    broker.kill()
+    yield from serving(Mosquitto(tmp_path / "mosquitto", tls=tls, password_file=passwords))
 
 
 def _secret(tmp_path: Path, name: str, value: str) -> Path:
