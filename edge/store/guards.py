@@ -220,11 +220,15 @@ class GuardBook:
         ``by`` is the admin who did it (None: on the gate itself, the ``kakou`` command)."""
         target = self._changeable(guard_id)
         self._keep_an_admin(target)
-        with self._store._writing() as db:
-            db.execute("UPDATE guards SET active = 0 WHERE id = ?", [target.id])
-            self._end_sessions_locked(db, target.id, now)
-            self._audit_locked(db, now, _id(by), "guard_disabled", None, {"guard": target.id})
-        return self._known(target.id)
+        return self._shut_out(
+            target,
+            "UPDATE guards SET active = 0 WHERE id = ?",
+            [],
+            by=by,
+            now=now,
+            action="guard_disabled",
+            detail={"guard": target.id},
+        )
 
     def enable(self, guard_id: str, *, by: Guard | None, now: datetime) -> Guard:
         """Let a disabled account sign in again (with its old secret; no lock-out left)."""
@@ -242,17 +246,16 @@ class GuardBook:
         its row stays, so the audit log, the alarms and the ledgers still name it."""
         target = self._changeable(guard_id)
         self._keep_an_admin(target)
-        with self._store._writing() as db:
-            db.execute(
-                "UPDATE guards SET active = 0, secret_hash = ?, failed_count = 0, "
-                "locked_until = NULL WHERE id = ?",
-                [REMOVED_SECRET, target.id],
-            )
-            self._end_sessions_locked(db, target.id, now)
-            self._audit_locked(
-                db, now, _id(by), "guard_removed", None, {"guard": target.id, "name": target.name}
-            )
-        return self._known(target.id)
+        return self._shut_out(
+            target,
+            "UPDATE guards SET active = 0, secret_hash = ?, failed_count = 0, "
+            "locked_until = NULL WHERE id = ?",
+            [REMOVED_SECRET],
+            by=by,
+            now=now,
+            action="guard_removed",
+            detail={"guard": target.id, "name": target.name},
+        )
 
     def reset_secret(self, guard_id: str, secret: str, *, by: Guard | None, now: datetime) -> Guard:
         """An admin sets a new PIN or password (the PIN rules apply); the account's sessions
@@ -261,16 +264,15 @@ class GuardBook:
         problem = secret_problem(target.role, secret)
         if problem is not None:
             raise WeakSecret(problem)
-        secret_hash = hash_secret(secret)
-        with self._store._writing() as db:
-            db.execute(
-                "UPDATE guards SET secret_hash = ?, failed_count = 0, locked_until = NULL "
-                "WHERE id = ?",
-                [secret_hash, target.id],
-            )
-            self._end_sessions_locked(db, target.id, now)
-            self._audit_locked(db, now, _id(by), "secret_reset", None, {"guard": target.id})
-        return self._known(target.id)
+        return self._shut_out(
+            target,
+            "UPDATE guards SET secret_hash = ?, failed_count = 0, locked_until = NULL WHERE id = ?",
+            [hash_secret(secret)],
+            by=by,
+            now=now,
+            action="secret_reset",
+            detail={"guard": target.id},
+        )
 
     def change_own_secret(
         self, guard: Guard, old: str, new: str, *, now: datetime, keep_token: str | None = None
@@ -306,6 +308,25 @@ class GuardBook:
                     [now.isoformat(), guard.id, _token_hash(keep_token or "")],
                 )
                 self._audit_locked(db, now, guard.id, "secret_changed", None, {"guard": guard.id})
+
+    def _shut_out(
+        self,
+        target: Guard,
+        update: str,
+        values: list[Any],
+        *,
+        by: Guard | None,
+        now: datetime,
+        action: str,
+        detail: dict[str, Any],
+    ) -> Guard:
+        """Change ``target``'s row (``update`` ends ``WHERE id = ?``), end its sessions and duty
+        and log who did it, in one transaction: whoever held the account is signed out at once."""
+        with self._store._writing() as db:
+            db.execute(update, [*values, target.id])
+            self._end_sessions_locked(db, target.id, now)
+            self._audit_locked(db, now, _id(by), action, None, detail)
+        return self._known(target.id)
 
     def _known(self, guard_id: str) -> Guard:
         found = self.account(guard_id)
