@@ -260,9 +260,7 @@ def test_session_expiry_boundary() -> None:
 def test_the_open_live_state_carries_no_personal_data(
     sim_console: Console, anonymous: TestClient, make_token: TokenMaker
 ) -> None:
-    sim_console.client.post("/api/v1/sim/temperature", json={"values_c": [36.5]})
-    sim_console.client.post("/api/v1/sim/present", json={"text": make_token("R-9")})
-    sim_console.wait_entries(1)
+    sim_console.visit(make_token("R-9"), 36.5, entries=1)
     assert wait_until(
         lambda: sim_console.client.get("/api/v1/live/state").json()["lanes"][0]["last_entry"],
         WAIT_S,

@@ -47,17 +47,10 @@ from tests.edge.console.conftest import WAIT_S, Console, TokenMaker
 from tests.edge.store.drafts import drafts
 
 
-def _visit(console: Console, token: str, *temperatures_c: float, entries: int) -> None:
-    client = console.client
-    client.post("/api/v1/sim/temperature", json={"values_c": list(temperatures_c)})
-    client.post("/api/v1/sim/present", json={"text": token})
-    console.wait_entries(entries)
-
-
 def test_exports_follow_the_filters_and_are_logged(
     sim_console: Console, make_token: TokenMaker
 ) -> None:
-    _visit(sim_console, make_token("R-1"), 36.5, entries=1)
+    sim_console.visit(make_token("R-1"), 36.5, entries=1)
     sim_console.client.post(
         "/api/v1/lanes/in-1/mode", json={"mode": "lockdown", "reason": "区里通知"}
     )
@@ -86,7 +79,7 @@ def test_exports_follow_the_filters_and_are_logged(
 
 
 def test_daily_report_counts_per_hour(sim_console: Console, make_token: TokenMaker) -> None:
-    _visit(sim_console, make_token("R-2"), 36.6, entries=1)
+    sim_console.visit(make_token("R-2"), 36.6, entries=1)
     report = sim_console.client.get("/api/v1/report/daily").json()
     assert report["timezone"] == "Asia/Shanghai"
     assert report["totals"]["passed"] == 1
@@ -100,7 +93,7 @@ def test_daily_report_counts_per_hour(sim_console: Console, make_token: TokenMak
 def test_metrics_count_lanes_devices_and_outcomes(
     sim_console: Console, make_token: TokenMaker
 ) -> None:
-    _visit(sim_console, make_token("R-3"), 36.4, entries=1)
+    sim_console.visit(make_token("R-3"), 36.4, entries=1)
 
     def text() -> str:
         return sim_console.client.get("/metrics").text
@@ -841,8 +834,8 @@ def test_the_fever_ledger_says_what_the_guard_did_and_who(
     """The fever's alarm, acknowledged with a note, gives the ledger its 处置, 值守人员 and 备注;
     a second fever not yet handled says so rather than claiming it was reported."""
     client = sim_console.client
-    _visit(sim_console, make_token("R-7"), 38.4, 38.6, entries=1)
-    _visit(sim_console, make_token("R-8"), 38.5, 38.7, entries=2)
+    sim_console.visit(make_token("R-7"), 38.4, 38.6, entries=1)
+    sim_console.visit(make_token("R-8"), 38.5, 38.7, entries=2)
     assert wait_until(lambda: len(client.get("/api/v1/alarms").json()) == 2, WAIT_S)
     first = client.get("/api/v1/alarms").json()[0]
     acked = client.post(f"/api/v1/alarms/{first['id']}/ack", json={"note": "已复测；已劝返"})

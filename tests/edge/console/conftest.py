@@ -69,6 +69,13 @@ class Console:
         assert wait_until(lambda: len(self.entries()) >= count, WAIT_S), self.entries()
         return self.entries()
 
+    def visit(self, token: str, *temperatures_c: float, entries: int) -> list[dict[str, Any]]:
+        """The simulated lane in-1 measures ``temperatures_c`` in turn and is shown ``token``;
+        returns once the log holds ``entries`` entries."""
+        self.client.post("/api/v1/sim/temperature", json={"values_c": list(temperatures_c)})
+        self.client.post("/api/v1/sim/present", json={"text": token})
+        return self.wait_entries(entries)
+
     def wait_step(self, step: str, lane_id: str = "in-1") -> None:
         assert wait_until(lambda: self.lane(lane_id)["step"] == step, WAIT_S), self.lane(lane_id)
 

@@ -662,9 +662,7 @@ def test_status_shows_devices_sync_clock_storage_and_alarms(
     sim_console: Console, make_token: TokenMaker
 ) -> None:
     client = sim_console.client
-    client.post("/api/v1/sim/temperature", json={"values_c": [36.7]})
-    client.post("/api/v1/sim/present", json={"text": make_token("R-77")})
-    sim_console.wait_entries(1)
+    sim_console.visit(make_token("R-77"), 36.7, entries=1)
     sim_console.gate.bus.publish(AlarmRaised(lane="in-1", kind="door_forced", detail="opened"))
     status = client.get("/api/v1/status").json()
     devices = {d["name"]: d for d in status["devices"]}
@@ -839,9 +837,7 @@ def test_the_log_searches_by_any_subset_of_its_fields(
 ) -> None:
     """The search form sends every field, empty ones included: each empty one is no filter."""
     client = sim_console.client
-    client.post("/api/v1/sim/temperature", json={"values_c": [36.5]})
-    client.post("/api/v1/sim/present", json={"text": make_token("R-31")})
-    sim_console.wait_entries(1)
+    sim_console.visit(make_token("R-31"), 36.5, entries=1)
     zone = sim_console.client.app.state.context.zone
     today = datetime.now(UTC).astimezone(zone).date().isoformat()
     empty = {"day": "", "outcome": "", "household": "", "pass_id": "", "lane": ""}
