@@ -591,6 +591,16 @@ class EntryColumns(NamedTuple):
     decided_at_us: int
     clock_synced: bool
     document: str
+    pass_id: str | None
+    holder: str | None
+    """As the pass carries it: masked at issue (``edge.passes.mask_holder``) unless the office
+    chose otherwise, so the office masks it again wherever it lists it."""
+    household: str | None
+    """The pass's unit: the household in the office's roster."""
+    max_body_c: float | None
+    """The highest reading that could be a body temperature; None if none could."""
+    fever: bool
+    """A fever case of the ledger: the fever outcome, or any reading at or over the line."""
 
 
 def check_document(document: object) -> EntryColumns | str:
@@ -604,6 +614,7 @@ def check_document(document: object) -> EntryColumns | str:
         return problem
     assert isinstance(document, dict)  # ENTRY.check accepted it
     decided_at = _moment(document["decided_at"])
+    pass_id, holder, household, max_body_c, fever = ledger_columns(document)
     return EntryColumns(
         id=document["id"],
         seq=document["seq"],
@@ -617,4 +628,31 @@ def check_document(document: object) -> EntryColumns | str:
         decided_at_us=epoch_us(decided_at),
         clock_synced=document["clock_synced"],
         document=canonical_document(document),
+        pass_id=pass_id,
+        holder=holder,
+        household=household,
+        max_body_c=max_body_c,
+        fever=fever,
+    )
+
+
+LedgerColumns = tuple[str | None, str | None, str | None, float | None, bool]
+"""pass id, holder, household, highest plausible body temperature, fever case."""
+
+
+def ledger_columns(document: dict[str, Any]) -> LedgerColumns:
+    """What the office's ledgers look up of a checked document (``EntryColumns``' last five):
+    also how a receiver fills these columns for entries stored before it kept them."""
+    max_body_c: float | None = None
+    fever = document["outcome"] == "fever"
+    for reading in document["temperatures"]:
+        fever = fever or reading["fever"]
+        if reading["plausible"] and (max_body_c is None or reading["body_c"] > max_body_c):
+            max_body_c = reading["body_c"]
+    return (
+        document["pass"]["id"],
+        document["holder"],
+        document["household"],
+        None if max_body_c is None else float(max_body_c),
+        fever,
     )

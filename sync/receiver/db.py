@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import sqlite3
 import threading
@@ -32,13 +33,17 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeAlias
 from zoneinfo import ZoneInfo
 
-from edge.entry_document import EntryColumns, epoch_us
+from edge.entry_document import EntryColumns, epoch_us, ledger_columns
 from sync.receiver.limits import REJECT_KEEP_BYTES
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
-"""2: ``rejects.payload_bytes``, the whole payload's size (its stored head is capped)."""
+SCHEMA_VERSION = 3
+"""2: ``rejects.payload_bytes``, the whole payload's size (its stored head is capped).
+3: the ledgers' columns of ``entries`` (pass, holder, household, highest reading, fever case),
+filled from each stored document, and their indexes."""
+_MIGRATE_ROWS = 5_000
+"""Entries filled per statement when a schema-2 database gets the ledgers' columns."""
 _CONTIGUOUS_STEP = 5_000
 _RUN_GAP = 1_000
 """Seqs this close share one range look-up of the slots already taken."""
@@ -66,6 +71,11 @@ CREATE TABLE IF NOT EXISTS entries (
     document TEXT NOT NULL,
     received_at TEXT NOT NULL,
     receiver TEXT NOT NULL,
+    pass_id TEXT,
+    holder TEXT,
+    household TEXT,
+    max_body_c DOUBLE PRECISION,
+    fever INTEGER NOT NULL DEFAULT 0,
     UNIQUE (community, gate, log_id, seq)
 );
 CREATE INDEX IF NOT EXISTS entries_by_day ON entries (decided_at_us, community, gate);
@@ -125,15 +135,25 @@ CREATE TABLE IF NOT EXISTS downlink (
 );
 """
 
+# The office's searches: a person's movements by pass or household, a community's days, and its
+# fever cases (few, so a partial index). Made after the schema-3 migration added the columns.
+_LEDGER_INDEXES = """
+CREATE INDEX IF NOT EXISTS entries_by_pass ON entries (community, pass_id, decided_at_us);
+CREATE INDEX IF NOT EXISTS entries_by_household ON entries (community, household, decided_at_us);
+CREATE INDEX IF NOT EXISTS entries_by_community_day ON entries (community, decided_at_us, id);
+CREATE INDEX IF NOT EXISTS entries_fevers ON entries (community, decided_at_us) WHERE fever = 1
+"""
 _INSERT_ENTRY = """
 INSERT INTO entries (id, community, gate, log_id, seq, lane, direction, outcome, pass_kind,
-    decided_at, decided_at_us, clock_synced, document, received_at, receiver)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    decided_at, decided_at_us, clock_synced, document, received_at, receiver, pass_id, holder,
+    household, max_body_c, fever)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT DO NOTHING
 """
 _ENTRY_COLUMN_LIST = (
     "id, community, gate, log_id, seq, lane, direction, outcome, pass_kind, decided_at, "
-    "decided_at_us, clock_synced, document, received_at, receiver"
+    "decided_at_us, clock_synced, document, received_at, receiver, pass_id, holder, household, "
+    "max_body_c, fever"
 )
 _INSERT_CONFLICT = """
 INSERT INTO conflicts (entry_id, community, gate, log_id, seq, reason, existing_id, document,
@@ -279,6 +299,9 @@ class _Cursor(Protocol):
 
     @property
     def rowcount(self) -> int: ...
+
+    @property
+    def description(self) -> Any: ...
 
     def execute(self, sql: Any, params: Sequence[Any] = ..., /) -> Any: ...
 
@@ -429,17 +452,70 @@ class ReceiverDb(ABC):
             raise RuntimeError(
                 f"receiver database schema {row[0]} is newer than this program ({SCHEMA_VERSION})"
             )
-        elif int(row[0]) < 2:
+        elif int(row[0]) < SCHEMA_VERSION:
+            self._migrate(cursor, int(row[0]))
+        for statement in _LEDGER_INDEXES.split(";"):
+            if statement.strip():
+                self._execute(cursor, statement)
+
+    def _migrate(self, cursor: _Cursor, version: int) -> None:
+        """Bring a database of schema ``version`` up to ``SCHEMA_VERSION``, in the caller's
+        transaction (a receiver killed half-way leaves the old schema, and tries again)."""
+        if version < 2:
             # Rejects stored before the cap keep their whole payload; their size is its length.
             self._execute(
                 cursor, "ALTER TABLE rejects ADD COLUMN payload_bytes BIGINT NOT NULL DEFAULT 0"
             )
             self._execute(cursor, "UPDATE rejects SET payload_bytes = length(payload)")
-            self._execute(
+        if version < 3:
+            # Only the missing ones, so the step holds over any older database.
+            have = {
+                str(column[0])
+                for column in self._execute(cursor, "SELECT * FROM entries LIMIT 0").description
+            }
+            for column in (
+                "pass_id TEXT",
+                "holder TEXT",
+                "household TEXT",
+                "max_body_c DOUBLE PRECISION",
+                "fever INTEGER NOT NULL DEFAULT 0",
+            ):
+                if column.split()[0] not in have:
+                    self._execute(cursor, f"ALTER TABLE entries ADD COLUMN {column}")
+            self._fill_ledger_columns(cursor)
+        self._execute(
+            cursor,
+            "UPDATE receiver_meta SET value = ? WHERE key = 'schema_version'",
+            [str(SCHEMA_VERSION)],
+        )
+
+    def _fill_ledger_columns(self, cursor: _Cursor) -> None:
+        """The ledgers' columns of every stored entry, read from its document as a receiver of
+        schema 3 reads them from an arriving one (``ledger_columns``)."""
+        after = ""
+        filled = 0
+        while True:
+            rows = self._execute(
                 cursor,
-                "UPDATE receiver_meta SET value = ? WHERE key = 'schema_version'",
-                [str(SCHEMA_VERSION)],
+                "SELECT id, document FROM entries WHERE id > ? ORDER BY id LIMIT ?",
+                [after, _MIGRATE_ROWS],
+            ).fetchall()
+            if not rows:
+                break
+            updates = []
+            for entry_id, document in rows:
+                pass_id, holder, household, max_body_c, fever = ledger_columns(json.loads(document))
+                updates.append((pass_id, holder, household, max_body_c, int(fever), entry_id))
+            self._executemany(
+                cursor,
+                "UPDATE entries SET pass_id = ?, holder = ?, household = ?, max_body_c = ?, "
+                "fever = ? WHERE id = ?",
+                updates,
             )
+            filled += len(rows)
+            after = str(rows[-1][0])
+        if filled:
+            log.info("schema 3: filled the ledgers' columns of %d stored entries", filled)
 
     # --- storing
 
@@ -665,6 +741,11 @@ class ReceiverDb(ABC):
             incoming.document,
             at,
             self.receiver,
+            incoming.pass_id,
+            incoming.holder,
+            incoming.household,
+            incoming.max_body_c,
+            int(incoming.fever),
         )
 
     def _advance(self, cursor: _Cursor, key: LogKey, at: str) -> int:

@@ -22,7 +22,7 @@ from edge.entry_document import (
     entry_to_document,
     epoch_us,
 )
-from edge.model import ENTRY_SCHEMA_VERSION, Entry, EntryDraft
+from edge.model import ENTRY_SCHEMA_VERSION, Entry, EntryDraft, Outcome
 from sync.contract import parse_gate_topic
 from sync.receiver.db import IncomingEntry
 from sync.receiver.entries import check_entry
@@ -48,6 +48,7 @@ def strict_verdict(document: object) -> IncomingEntry | str:
         return str(exc)
     assert isinstance(document, dict)
     draft = entry.draft
+    plausible = [t.body_c for t in draft.temperatures if t.plausible]
     return IncomingEntry(
         id=entry.id,
         seq=entry.seq,
@@ -61,6 +62,11 @@ def strict_verdict(document: object) -> IncomingEntry | str:
         decided_at_us=epoch_us(draft.decided_at),
         clock_synced=draft.clock_synced,
         document=canonical_document(document),
+        pass_id=draft.pass_id,
+        holder=draft.holder,
+        household=draft.household,
+        max_body_c=max(plausible) if plausible else None,
+        fever=draft.outcome is Outcome.FEVER or any(t.fever for t in draft.temperatures),
     )
 
 

@@ -214,7 +214,7 @@ def test_a_schema_1_database_gets_the_size_of_its_whole_rejects(receiver_db: Rec
         assert reject_rows(reopened) == [(b"x" * 9000, 9000, "old")]
         with reopened._guarded(write=False) as cursor:
             version = reopened._execute(cursor, "SELECT value FROM receiver_meta").fetchone()[0]
-        assert int(version) == db_module.SCHEMA_VERSION == 2
+        assert int(version) == db_module.SCHEMA_VERSION
     finally:
         reopened.close()
 
@@ -314,3 +314,123 @@ def test_a_database_failure_is_reported_as_such(
     receiver_db._dsn = "host=127.0.0.1 port=1 user=nobody dbname=none connect_timeout=1"  # type: ignore[attr-defined]
     with pytest.raises(ReceiverDbError):
         receiver_db.store([batch(entries[:1])], now=NOW)
+
+
+# ------------------------------------------------------------------- the ledgers' columns
+
+LEDGER_INDEXES = (
+    "entries_by_pass",
+    "entries_by_household",
+    "entries_by_community_day",
+    "entries_fevers",
+)
+
+
+def ledger_columns_of(db: ReceiverDb) -> dict[str, tuple[object, ...]]:
+    with db.reading() as query:
+        rows = query.all(
+            "SELECT id, pass_id, holder, household, max_body_c, fever FROM entries ORDER BY id"
+        )
+    return {str(row[0]): row[1:] for row in rows}
+
+
+def expected_ledger_columns(entry: Entry) -> tuple[object, ...]:
+    draft = entry.draft
+    plausible = [t.body_c for t in draft.temperatures if t.plausible]
+    fever = draft.outcome is Outcome.FEVER or any(t.fever for t in draft.temperatures)
+    return (
+        draft.pass_id,
+        draft.holder,
+        draft.household,
+        max(plausible) if plausible else None,
+        int(fever),
+    )
+
+
+def index_names(db: ReceiverDb) -> set[str]:
+    with db.reading() as query:
+        if db.backend == "sqlite":
+            rows = query.all("SELECT name FROM sqlite_master WHERE type = 'index'")
+        else:
+            rows = query.all("SELECT indexname FROM pg_indexes WHERE tablename = 'entries'")
+    return {str(row[0]) for row in rows}
+
+
+def ledger_entries(gate_store: Store) -> list[Entry]:
+    """Entries with what the ledgers tell apart: a fever, a reading over the line that a
+    re-measure cleared, an implausible reading higher than the body's, none at all."""
+    template = gate_store.entries(limit=1)[0]
+    reading = template.draft.temperatures[0]
+    hot = replace(reading, body_c=38.2, fever=True)
+    sky = replace(reading, body_c=41.0, plausible=False)
+    normal = replace(reading, body_c=36.6, fever=False)
+    drafts = [
+        replace(template.draft, outcome=Outcome.FEVER, temperatures=(hot, hot)),
+        replace(template.draft, outcome=Outcome.PASSED, temperatures=(hot, normal)),
+        replace(template.draft, outcome=Outcome.PASSED, temperatures=(sky, normal)),
+        replace(
+            template.draft,
+            outcome=Outcome.ABANDONED,
+            temperatures=(),
+            pass_id=None,
+            holder=None,
+            household=None,
+        ),
+    ]
+    return [
+        replace(template, id=f"ledger-{seq}", seq=seq, draft=draft)
+        for seq, draft in enumerate(drafts, 1)
+    ]
+
+
+def test_each_entry_is_stored_with_the_ledgers_columns(
+    receiver_db: ReceiverDb, gate_store: Store, entries: list[Entry]
+) -> None:
+    made = ledger_entries(gate_store)
+    receiver_db.store([batch(made)], now=NOW)
+    stored = ledger_columns_of(receiver_db)
+    assert stored == {entry.id: expected_ledger_columns(entry) for entry in made}
+    assert [stored[entry.id][3:] for entry in made] == [
+        (38.2, 1),
+        (38.2, 1),  # over the line, then cleared: still a case for the fever ledger
+        (36.6, 0),  # 41.0 was no body temperature
+        (None, 0),
+    ]
+    assert set(LEDGER_INDEXES) <= index_names(receiver_db)
+
+
+def test_a_schema_2_database_gets_the_ledgers_columns_from_its_stored_documents(
+    receiver_db: ReceiverDb,
+    gate_store: Store,
+    entries: list[Entry],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made = [*entries, *ledger_entries(gate_store)]
+    receiver_db.store([batch(entries), batch(ledger_entries(gate_store), log_id="log-b")], now=NOW)
+    with receiver_db.writing() as query:
+        for name in LEDGER_INDEXES:
+            query.run(f"DROP INDEX {name}")
+        for column in ("pass_id", "holder", "household", "max_body_c", "fever"):
+            query.run(f"ALTER TABLE entries DROP COLUMN {column}")
+        query.run("UPDATE receiver_meta SET value = '2'")
+    receiver_db.close()
+    monkeypatch.setattr(db_module, "_MIGRATE_ROWS", 5)  # 16 entries: four rounds
+    if isinstance(receiver_db, PostgresReceiverDb):
+        reopened: ReceiverDb = PostgresReceiverDb(receiver_db._dsn)
+    else:
+        assert isinstance(receiver_db, SqliteReceiverDb)
+        reopened = SqliteReceiverDb(receiver_db.path)
+    try:
+        assert ledger_columns_of(reopened) == {
+            entry.id: expected_ledger_columns(entry) for entry in made
+        }
+        assert set(LEDGER_INDEXES) <= index_names(reopened)
+        with reopened.reading() as query:
+            assert query.scalar("SELECT value FROM receiver_meta") == "3"
+        # And it stores on: the new columns of a new entry, beside the filled ones.
+        (late,) = ledger_entries(gate_store)[:1]
+        late = replace(late, id="late", seq=5)
+        assert reopened.store([batch([late], log_id="log-b")], now=NOW).stored == 1
+        assert ledger_columns_of(reopened)["late"] == expected_ledger_columns(late)
+    finally:
+        reopened.close()
