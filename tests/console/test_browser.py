@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from drivers.base import Health
 from drivers.sim.thermometer import SimGyMcu90614
@@ -284,6 +284,23 @@ def _thermometer(live: LiveConsole) -> SimGyMcu90614:
     return thermometer
 
 
+def _announced(page: Page, kind: str, *texts: str) -> Locator:
+    """The banner of an alarm of ``kind``: shown, saying ``texts``, and heard (a beep)."""
+    banner = page.locator(f".alarm.{kind}")
+    expect(banner).to_be_visible(timeout=15_000)
+    for text in texts:
+        expect(banner).to_contain_text(text)
+    assert page.evaluate("window.kakouBeeps") >= 1
+    return banner
+
+
+def _acknowledge(page: Page, banner: Locator) -> None:
+    """A guard acknowledges the alarm with no note: no banner is left."""
+    banner.locator(".ack").click()
+    banner.locator(".ack-send").click()
+    expect(page.locator(".alarm")).to_have_count(0)
+
+
 def _device_health(live: LiveConsole, name: str) -> Health:
     return next(s.health for s in live.gate.device_status() if s.name == name)
 
@@ -296,15 +313,9 @@ def test_a_thermometer_that_goes_down_shows_the_device_banner(
     expect(page.locator("body")).to_have_attribute("data-updated", re.compile(r"\d+"))
     thermometer = _thermometer(live)
     thermometer.unplug()  # the module's cable is pulled: the serial port goes away
-    banner = page.locator(".alarm.device_down")
-    expect(banner).to_be_visible(timeout=15_000)
-    expect(banner).to_contain_text("设备离线")
-    expect(banner).to_contain_text("in-1/thermometer")
-    assert page.evaluate("window.kakouBeeps") >= 1
+    banner = _announced(page, "device_down", "设备离线", "in-1/thermometer")
     shot(page, "alarm-device-down")
-    banner.locator(".ack").click()
-    banner.locator(".ack-send").click()
-    expect(page.locator(".alarm")).to_have_count(0)
+    _acknowledge(page, banner)
     page.wait_for_timeout(2500)  # two refreshes while it is still down: no second banner
     expect(page.locator(".alarm")).to_have_count(0)
     thermometer.replug()
@@ -349,15 +360,9 @@ def test_a_forced_door_raises_its_alarm(door_live: LiveConsole, page: Page) -> N
     sign_in(page, door_live)
     expect(page.locator("body")).to_have_attribute("data-updated", re.compile(r"\d+"))
     DoorContact(door_live.gate).open()  # the contact opens while the lock relay is released
-    banner = page.locator(".alarm.door_forced")
-    expect(banner).to_be_visible()
-    expect(banner).to_contain_text("门被强行打开")
-    expect(banner).to_contain_text("通道 in-1")
-    assert page.evaluate("window.kakouBeeps") >= 1
+    banner = _announced(page, "door_forced", "门被强行打开", "通道 in-1")
     shot(page, "alarm-door-forced")
-    banner.locator(".ack").click()
-    banner.locator(".ack-send").click()
-    expect(page.locator(".alarm")).to_have_count(0)
+    _acknowledge(page, banner)
     (ack,) = GuardBook(door_live.gate.store).audit_log(action="alarm_ack")
     assert ack.detail["kind"] == "door_forced"
 
@@ -386,9 +391,7 @@ def test_an_open_alarm_is_still_shown_after_a_restart(tmp_path: Path, page: Page
         assert banner.get_attribute("data-alarm") == alarm_id
         expect(banner).to_contain_text("门被强行打开")
         shot(page, "restart-after")
-        banner.locator(".ack").click()
-        banner.locator(".ack-send").click()
-        expect(page.locator(".alarm")).to_have_count(0)
+        _acknowledge(page, banner)
     finally:
         second.close()
 
