@@ -370,6 +370,16 @@ def _draft(decided_at: datetime, **fields: Any) -> EntryDraft:
     return EntryDraft(**{**base, **fields})
 
 
+# An entry no pass was read for (a bad code, a change of mode): nothing asked, nothing measured.
+NO_PASS: dict[str, Any] = {
+    "pass_id": None,
+    "pass_kind": None,
+    "holder": None,
+    "household": None,
+    "answers": (),
+    "temperatures": (),
+}
+
 VARIED: list[dict[str, Any]] = [
     {},
     {"direction": Direction.OUT, "pass_kind": PassKind.VISITOR, "household": "5-1201"},
@@ -386,16 +396,7 @@ VARIED: list[dict[str, Any]] = [
         "temperatures": (_reading(37.35, fever=True), _reading(36.85)),
     },
     {"outcome": Outcome.DENIED, "reasons": ("expired", "revoked"), "temperatures": ()},
-    {
-        "outcome": Outcome.DENIED,
-        "reasons": ("bad_signature",),
-        "pass_id": None,
-        "pass_kind": None,
-        "holder": None,
-        "household": None,
-        "answers": (),
-        "temperatures": (),
-    },
+    {**NO_PASS, "outcome": Outcome.DENIED, "reasons": ("bad_signature",)},
     {
         "outcome": Outcome.ABANDONED,
         "reasons": ("timeout_measure", "a_code_from_a_newer_gate"),
@@ -416,12 +417,7 @@ VARIED: list[dict[str, Any]] = [
         "outcome": Outcome.MODE_CHANGE,
         "reasons": ("mode_changed", "lockdown"),
         "gate_mode": GateMode.LOCKDOWN,
-        "pass_id": None,
-        "pass_kind": None,
-        "holder": None,
-        "household": None,
-        "answers": (),
-        "temperatures": (),
+        **NO_PASS,
         "guard_id": "guard-01",
         "guard_note": "区里通知",
     },
