@@ -1,44 +1,65 @@
-"""The gate's GPIO outputs as the configuration names them: each lane's lock relay and indicator,
-and the pin factory; read on their own for ``kakou relay-off``.
+"""The settings' sections for the gate's GPIO outputs: each lane's lock relay and indicator, and
+the pin factory, with their defaults and names from edge.app.pins.
 
-systemd runs ``kakou relay-off`` after every stop and crash of the gate, so it must be quick and
-must not depend on the rest of the configuration being valid: a typo in ``[policy]`` must never
-leave a relay energised. It reads only ``[gpio]`` and each lane's ``id``, ``relay`` and
-``indicator`` from the TOML file, with this module's models (also those of the full settings),
-and nothing that imports the store, the console or sync.
+``kakou relay-off`` (systemd's ``ExecStopPost=``, after every stop and crash) reads the outputs
+with edge.app.pins alone, without pydantic; it comes here (``validate_outputs``) only for a value
+that is not plain (a pin written as a string, say) or wrong, so that it takes exactly what the
+full settings take and reports a mistake the same way. Other keys are not read: a typo in
+``[policy]`` must never leave a relay energised.
 """
 
 from __future__ import annotations
 
-import tomllib
-from importlib import resources
-from pathlib import Path
-from typing import Literal
+from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from edge.app import pins
+from edge.app.pins import DEFAULT_CONFIG_NAME as DEFAULT_CONFIG_NAME
+from edge.app.pins import PinFactoryName
+from edge.app.pins import default_config_text as default_config_text
 from edge.configmodel import ConfigModel
-
-DEFAULT_CONFIG_NAME = "sim.toml"
 
 
 class RelaySettings(ConfigModel):
-    pin: int = Field(default=17, ge=0, le=53, description="BCM GPIO of the gate lock relay.")
+    pin: int = Field(
+        default=pins.DEFAULT_RELAY_PIN,
+        ge=0,
+        le=pins.MAX_BCM_PIN,
+        description="BCM GPIO of the gate lock relay.",
+    )
     active_high: bool = Field(
-        default=True, description="False for relay boards that energise on a low input."
+        default=pins.DEFAULT_RELAY_ACTIVE_HIGH,
+        description="False for relay boards that energise on a low input.",
     )
     open_s: float = Field(default=3.0, gt=0, le=30, description="How long one pass opens the gate.")
 
 
 class IndicatorSettings(ConfigModel):
-    green_pin: int = Field(default=27, ge=0, le=53, description="BCM GPIO of the green LED.")
-    red_pin: int = Field(default=22, ge=0, le=53, description="BCM GPIO of the red LED.")
-    buzzer_pin: int = Field(default=23, ge=0, le=53, description="BCM GPIO of the buzzer.")
+    green_pin: int = Field(
+        default=pins.DEFAULT_GREEN_PIN,
+        ge=0,
+        le=pins.MAX_BCM_PIN,
+        description="BCM GPIO of the green LED.",
+    )
+    red_pin: int = Field(
+        default=pins.DEFAULT_RED_PIN,
+        ge=0,
+        le=pins.MAX_BCM_PIN,
+        description="BCM GPIO of the red LED.",
+    )
+    buzzer_pin: int = Field(
+        default=pins.DEFAULT_BUZZER_PIN,
+        ge=0,
+        le=pins.MAX_BCM_PIN,
+        description="BCM GPIO of the buzzer.",
+    )
 
 
 class GpioSettings(ConfigModel):
-    pin_factory: Literal["mock", "lgpio", "rpigpio", "pigpio", "native"] = Field(
-        default="lgpio", description="gpiozero pin factory; 'mock' only for simulation."
+    pin_factory: PinFactoryName = Field(
+        default=pins.DEFAULT_PIN_FACTORY,
+        description="gpiozero pin factory; 'mock' only for simulation.",
     )
 
 
@@ -48,32 +69,39 @@ class _Tolerant(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-class LaneOutputs(_Tolerant):
+class _LaneOutputs(_Tolerant):
     id: str
     relay: RelaySettings = Field(default_factory=RelaySettings)
     indicator: IndicatorSettings = Field(default_factory=IndicatorSettings)
 
 
-class GateOutputs(_Tolerant):
-    lanes: list[LaneOutputs]
+class _GateOutputs(_Tolerant):
+    lanes: list[_LaneOutputs]
     gpio: GpioSettings = Field(default_factory=GpioSettings)
 
 
-def default_config_text() -> str:
-    return resources.files("edge.defaults").joinpath(DEFAULT_CONFIG_NAME).read_text("utf-8")
-
-
-def read_outputs(path: Path | None) -> GateOutputs:
-    """The outputs of the configuration at ``path`` (the embedded default when None); raises
-    ``ValueError`` naming the file when they cannot be read."""
-    source = f"(embedded default {DEFAULT_CONFIG_NAME})" if path is None else str(path)
+def validate_outputs(data: Mapping[str, object], source: str) -> pins.GateOutputs:
+    """The outputs of a parsed configuration, through the settings' models; raises
+    ``ValueError`` naming ``source`` and each field that is wrong."""
     try:
-        text = default_config_text() if path is None else path.read_text(encoding="utf-8")
-        return GateOutputs.model_validate(tomllib.loads(text))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ValueError(f"{source}: {exc}") from exc
+        outputs = _GateOutputs.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(map(str, error['loc']))}: {error['msg']}" for error in exc.errors()
         )
         raise ValueError(f"{source}: {problems}") from exc
+    return pins.GateOutputs(
+        lanes=tuple(
+            pins.LaneOutputs(
+                id=lane.id,
+                relay=pins.RelayOutput(pin=lane.relay.pin, active_high=lane.relay.active_high),
+                indicator=pins.IndicatorOutput(
+                    green_pin=lane.indicator.green_pin,
+                    red_pin=lane.indicator.red_pin,
+                    buzzer_pin=lane.indicator.buzzer_pin,
+                ),
+            )
+            for lane in outputs.lanes
+        ),
+        gpio=pins.GpioOutput(pin_factory=outputs.gpio.pin_factory),
+    )

@@ -1,53 +1,196 @@
-"""GPIO pin factories by name, and forcing every output released (``kakou relay-off``).
+"""GPIO pin factories by name, the lanes' outputs read straight from the TOML file, and forcing
+every output released (``kakou relay-off``).
 
-Apart from boot so that systemd's ``ExecStopPost=`` loads gpiozero and the settings only, not
-the console, sync or the camera stack: it runs after every stop and crash, and should be quick.
+systemd runs ``kakou relay-off`` (``ExecStopPost=``) after every stop, crash and watchdog kill,
+so this module loads as little as it can: tomllib, and gpiozero only when pins are driven. The
+settings' models (pydantic, edge.app.outputs) take their defaults and the pin factory names from
+here, and are loaded only for a value this reader does not take as it is (``read_outputs``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import import_module, resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Final, Literal, Protocol, TypeGuard
 
-from gpiozero.pins import Factory as PinFactory
+if TYPE_CHECKING:
+    from gpiozero.pins import Factory as PinFactory
 
-from drivers.gpio import GpioIndicator, GpioRelay
-from edge.app.outputs import GpioSettings, IndicatorSettings, RelaySettings
+DEFAULT_CONFIG_NAME = "sim.toml"
+
+PinFactoryName = Literal["mock", "lgpio", "rpigpio", "pigpio", "native"]
+# The one table of the pin factories a configuration can name (PinFactoryName lists the same
+# names for the settings' type): gpiozero's own, by module and class, imported only when chosen.
+PIN_FACTORIES: Final[Mapping[str, tuple[str, str]]] = {
+    "mock": ("gpiozero.pins.mock", "MockFactory"),
+    "lgpio": ("gpiozero.pins.lgpio", "LGPIOFactory"),
+    "rpigpio": ("gpiozero.pins.rpigpio", "RPiGPIOFactory"),
+    "pigpio": ("gpiozero.pins.pigpio", "PiGPIOFactory"),
+    "native": ("gpiozero.pins.native", "NativeFactory"),
+}
+DEFAULT_PIN_FACTORY: Final[PinFactoryName] = "lgpio"
+
+# BCM GPIO numbers a Raspberry Pi has, and the pins of a lane that names none (the wiring in
+# docs/operations.md).
+MAX_BCM_PIN: Final = 53
+DEFAULT_RELAY_PIN: Final = 17
+DEFAULT_RELAY_ACTIVE_HIGH: Final = True
+DEFAULT_GREEN_PIN: Final = 27
+DEFAULT_RED_PIN: Final = 22
+DEFAULT_BUZZER_PIN: Final = 23
+
+
+def default_config_text() -> str:
+    return resources.files("edge.defaults").joinpath(DEFAULT_CONFIG_NAME).read_text("utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class RelayOutput:
+    pin: int = DEFAULT_RELAY_PIN
+    active_high: bool = DEFAULT_RELAY_ACTIVE_HIGH
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorOutput:
+    green_pin: int = DEFAULT_GREEN_PIN
+    red_pin: int = DEFAULT_RED_PIN
+    buzzer_pin: int = DEFAULT_BUZZER_PIN
+
+
+@dataclass(frozen=True, slots=True)
+class GpioOutput:
+    pin_factory: PinFactoryName = DEFAULT_PIN_FACTORY
+
+
+@dataclass(frozen=True, slots=True)
+class LaneOutputs:
+    id: str
+    relay: RelayOutput = RelayOutput()
+    indicator: IndicatorOutput = IndicatorOutput()
+
+
+@dataclass(frozen=True, slots=True)
+class GateOutputs:
+    """Each lane's lock relay and indicator, and the pin factory: all ``relay-off`` reads."""
+
+    lanes: tuple[LaneOutputs, ...]
+    gpio: GpioOutput = GpioOutput()
+
+
+def read_outputs(path: Path | None) -> GateOutputs:
+    """The outputs of the configuration at ``path`` (the embedded default when None); raises
+    ``ValueError`` naming the file when they cannot be read.
+
+    Only ``[gpio]`` and each lane's ``id``, ``relay`` and ``indicator`` are read: a mistake
+    elsewhere in the file must never leave a relay energised. Plain TOML values (an integer pin,
+    a boolean) are taken here; anything else (a pin written as a string, an error) goes to the
+    settings' own models, so ``relay-off`` accepts exactly what ``kakou run`` does.
+    """
+    source = f"(embedded default {DEFAULT_CONFIG_NAME})" if path is None else str(path)
+    try:
+        text = default_config_text() if path is None else path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"{source}: {exc}") from exc
+    plain = plain_outputs(data)
+    if plain is not None:
+        return plain
+    from edge.app.outputs import validate_outputs  # pydantic: only for the unusual file
+
+    return validate_outputs(data, source)
+
+
+def plain_outputs(data: Mapping[str, object]) -> GateOutputs | None:
+    """The outputs of a parsed TOML document when every value read is of its own type and in
+    range; None when the settings' models must decide (coerce it, or say what is wrong)."""
+    gpio = data.get("gpio", {})
+    lanes = data.get("lanes")
+    if not isinstance(gpio, dict) or not isinstance(lanes, list):
+        return None
+    pin_factory = gpio.get("pin_factory", DEFAULT_PIN_FACTORY)
+    if not _is_pin_factory(pin_factory):
+        return None
+    found: list[LaneOutputs] = []
+    for lane in lanes:
+        if not isinstance(lane, dict) or not isinstance(lane_id := lane.get("id"), str):
+            return None
+        relay = lane.get("relay", {})
+        indicator = lane.get("indicator", {})
+        if not isinstance(relay, dict) or not isinstance(indicator, dict):
+            return None
+        relay_pin = relay.get("pin", DEFAULT_RELAY_PIN)
+        active_high = relay.get("active_high", DEFAULT_RELAY_ACTIVE_HIGH)
+        green_pin = indicator.get("green_pin", DEFAULT_GREEN_PIN)
+        red_pin = indicator.get("red_pin", DEFAULT_RED_PIN)
+        buzzer_pin = indicator.get("buzzer_pin", DEFAULT_BUZZER_PIN)
+        if not (
+            _is_pin(relay_pin)
+            and isinstance(active_high, bool)
+            and _is_pin(green_pin)
+            and _is_pin(red_pin)
+            and _is_pin(buzzer_pin)
+        ):
+            return None
+        found.append(
+            LaneOutputs(
+                id=lane_id,
+                relay=RelayOutput(pin=relay_pin, active_high=active_high),
+                indicator=IndicatorOutput(green_pin, red_pin, buzzer_pin),
+            )
+        )
+    return GateOutputs(lanes=tuple(found), gpio=GpioOutput(pin_factory=pin_factory))
+
+
+def _is_pin(value: object) -> TypeGuard[int]:
+    """A TOML integer that is a BCM GPIO number (not a boolean, which Python counts as one)."""
+    return type(value) is int and 0 <= value <= MAX_BCM_PIN
+
+
+def _is_pin_factory(value: object) -> TypeGuard[PinFactoryName]:
+    return isinstance(value, str) and value in PIN_FACTORIES
 
 
 def make_pin_factory(name: str) -> PinFactory:
     """The gpiozero pin factory the configuration names, chosen explicitly: a factory that
     cannot load is an error at start-up, never a silent fallback to another one."""
-    if name == "mock":
-        from gpiozero.pins.mock import MockFactory
+    if name not in PIN_FACTORIES:
+        raise ValueError(f"unknown pin factory {name!r}")
+    module, factory_class = PIN_FACTORIES[name]
+    factory: PinFactory = getattr(import_module(module), factory_class)()
+    return factory
 
-        return MockFactory()
-    if name == "lgpio":
-        from gpiozero.pins.lgpio import LGPIOFactory
 
-        return LGPIOFactory()
-    if name == "rpigpio":
-        from gpiozero.pins.rpigpio import RPiGPIOFactory
+class _Relay(Protocol):
+    @property
+    def pin(self) -> int: ...
+    @property
+    def active_high(self) -> bool: ...
 
-        return RPiGPIOFactory()
-    if name == "pigpio":
-        from gpiozero.pins.pigpio import PiGPIOFactory
 
-        return PiGPIOFactory()
-    if name == "native":
-        from gpiozero.pins.native import NativeFactory
+class _Indicator(Protocol):
+    @property
+    def green_pin(self) -> int: ...
+    @property
+    def red_pin(self) -> int: ...
+    @property
+    def buzzer_pin(self) -> int: ...
 
-        return NativeFactory()
-    raise ValueError(f"unknown pin factory {name!r}")
+
+class _Gpio(Protocol):
+    @property
+    def pin_factory(self) -> str: ...
 
 
 class _Lane(Protocol):
     @property
     def id(self) -> str: ...
     @property
-    def relay(self) -> RelaySettings: ...
+    def relay(self) -> _Relay: ...
     @property
-    def indicator(self) -> IndicatorSettings: ...
+    def indicator(self) -> _Indicator: ...
 
 
 class Outputs(Protocol):
@@ -56,7 +199,7 @@ class Outputs(Protocol):
     @property
     def lanes(self) -> Sequence[_Lane]: ...
     @property
-    def gpio(self) -> GpioSettings: ...
+    def gpio(self) -> _Gpio: ...
 
 
 def release_outputs(settings: Outputs, pin_factory: PinFactory | None = None) -> list[str]:
@@ -68,6 +211,8 @@ def release_outputs(settings: Outputs, pin_factory: PinFactory | None = None) ->
     drives it released, honouring ``active_high``. Every lane is tried even if one fails.
     Returns a line per lane for the journal; raises ``RuntimeError`` naming the failures.
     """
+    from drivers.gpio import GpioIndicator, GpioRelay  # gpiozero: only once pins are driven
+
     factory = (
         pin_factory if pin_factory is not None else make_pin_factory(settings.gpio.pin_factory)
     )

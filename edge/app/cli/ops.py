@@ -30,9 +30,8 @@ def relay_off(config_path: Path | None) -> None:
     relay was driven released.
     """
     # Only [gpio] and the lanes' outputs are read: a mistake elsewhere in the file must never
-    # leave a relay energised, and this runs after every stop (edge/app/outputs.py).
-    from edge.app.outputs import read_outputs
-    from edge.app.pins import release_outputs
+    # leave a relay energised, and this runs after every stop (edge/app/pins.py).
+    from edge.app.pins import read_outputs, release_outputs
 
     try:
         outputs = read_outputs(config_path)
