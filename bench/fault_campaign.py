@@ -52,33 +52,30 @@ class Rig:
     gates: dict[str, GateProcess]
 
 
-def _pause(rng: random.Random, longest_s: float) -> None:
+def _outage(
+    rng: random.Random, down: Callable[[], None], up: Callable[[], None], longest_s: float
+) -> None:
+    """Take a part down, leave it down a random while of at most ``longest_s``, bring it back."""
+    down()
     time.sleep(rng.uniform(0.0, longest_s))
+    up()
 
 
 def fault_broker_restart(rig: Rig, rng: random.Random) -> None:
-    rig.broker.stop()
-    _pause(rng, 5.0)
-    rig.broker.start()
+    _outage(rng, rig.broker.stop, rig.broker.start, 5.0)
 
 
 def fault_broker_kill(rig: Rig, rng: random.Random) -> None:
-    rig.broker.kill()
-    _pause(rng, 5.0)
-    rig.broker.start()
+    _outage(rng, rig.broker.kill, rig.broker.start, 5.0)
 
 
 def fault_gate_kill(rig: Rig, rng: random.Random) -> None:
     gate = rig.gates[rng.choice(GATES)]
-    gate.kill()
-    _pause(rng, 2.0)
-    gate.start()
+    _outage(rng, gate.kill, gate.start, 2.0)
 
 
 def fault_receiver_kill(rig: Rig, rng: random.Random) -> None:
-    rig.receiver.kill()
-    _pause(rng, 3.0)
-    rig.receiver.start()
+    _outage(rng, rig.receiver.kill, rig.receiver.start, 3.0)
 
 
 def fault_link_cut(rig: Rig, rng: random.Random) -> None:
@@ -90,9 +87,8 @@ def fault_puback_cut(rig: Rig, rng: random.Random) -> None:
 
 
 def fault_link_frozen(rig: Rig, rng: random.Random) -> None:
-    rig.proxy.freeze()  # up but silent: only the gate's PUBACK watchdog notices
-    _pause(rng, 6.0)
-    rig.proxy.thaw()
+    # Up but silent: only the gate's PUBACK watchdog notices.
+    _outage(rng, rig.proxy.freeze, rig.proxy.thaw, 6.0)
 
 
 FAULTS: dict[str, Callable[[Rig, random.Random], None]] = {
