@@ -671,22 +671,22 @@ def test_an_invalid_code_during_a_visit_is_logged_and_the_visit_goes_on(
     assert rule_run.scan(invalid(VerifyReason.REVOKED), token="tok-b") == []
 
 
+def assert_shown_again_in_vain(run: RuleRun, value_c: float, later_s: float) -> None:
+    """Scan a pass, read ``value_c``, show the same pass ``later_s`` later: nothing changes."""
+    run.scan(token="tok-a")
+    run.read(value_c)
+    before = run.state
+    run.advance(later_s)
+    assert run.scan(token="tok-a") == []
+    assert run.state == before
+
+
 def test_the_same_pass_during_its_visit_changes_nothing(rule_run: RuleRun) -> None:
-    rule_run.scan(token="tok-a")
-    rule_run.read(33.0)
-    before = rule_run.state
-    rule_run.advance(3)
-    assert rule_run.scan(token="tok-a") == []
-    assert rule_run.state == before
+    assert_shown_again_in_vain(rule_run, 33.0, 3)  # implausible: the visit is still measuring
 
 
 def test_the_same_pass_just_after_passing_is_ignored(rule_run: RuleRun) -> None:
-    rule_run.scan(token="tok-a")
-    rule_run.read(36.5)
-    after = rule_run.state
-    rule_run.advance(4.875)
-    assert rule_run.scan(token="tok-a") == []
-    assert rule_run.state == after
+    assert_shown_again_in_vain(rule_run, 36.5, 4.875)
     rule_run.advance(0.125)
     assert rule_run.scan(token="tok-a") == MEASURE_PROMPT
     assert rule_run.state.step is Step.MEASURE
