@@ -11,6 +11,7 @@ import stat
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,16 @@ def make_settings(state_dir: Path, **changes: Any) -> Settings:
         else:
             data[section] = value
     return Settings.model_validate(data)
+
+
+@contextmanager
+def running_gate(settings: Settings, *, start: bool = True) -> Iterator[Gate]:
+    """``build_gate``, and its orderly stop whatever the block did."""
+    gate = build_gate(settings, start=start)
+    try:
+        yield gate
+    finally:
+        gate.stop()
 
 
 @pytest.fixture
@@ -122,13 +133,10 @@ def test_without_visitor_registration_the_gate_makes_no_key(
     tmp_path: Path, pin_factory: MockFactory
 ) -> None:
     settings = make_settings(tmp_path / "state", visitors={"enabled": False})
-    gate = build_gate(settings, start=False)
-    try:
+    with running_gate(settings, start=False) as gate:
         assert set(gate.store.trusted_keys()) == {"sim"}
         assert gate.desk is None
         assert not (settings.site.state_dir / "issuer").exists()
-    finally:
-        gate.stop()
 
 
 def test_a_restart_with_the_same_keys_changes_no_trust(
@@ -136,15 +144,12 @@ def test_a_restart_with_the_same_keys_changes_no_trust(
 ) -> None:
     settings = make_settings(tmp_path / "state")
     build_gate(settings, start=False).stop()
-    gate = build_gate(settings, start=False)
-    try:
+    with running_gate(settings, start=False) as gate:
         changes = gate.store.trust_report().changes
         assert sorted((c.kid, c.action) for c in changes) == [
             ("gate-north", "added"),
             ("sim", "added"),
         ]
-    finally:
-        gate.stop()
 
 
 def test_trusted_keys_and_revocations_from_the_state_dir_reach_the_lane(
@@ -154,10 +159,9 @@ def test_trusted_keys_and_revocations_from_the_state_dir_reach_the_lane(
     key_path, _ = keys.new_keypair("office-2026", state / "keys")
     (state / "revoked.txt").write_text("# lost passes\nR-0002\nR-0009  # stolen\n")
     settings = make_settings(state, passes={"revocations_file": "revoked.txt"})
-    gate = build_gate(settings)
-    events: list[BusEvent] = []
-    gate.bus.subscribe(events.append)
-    try:
+    with running_gate(settings) as gate:
+        events: list[BusEvent] = []
+        gate.bus.subscribe(events.append)
         assert set(gate.store.trusted_keys()) == {"office-2026", "sim", "gate-north"}
         assert {"R-0002", "R-0009"} <= gate.store.revoked_ids()
         _, office_key = keys.load_private(key_path)
@@ -173,8 +177,6 @@ def test_trusted_keys_and_revocations_from_the_state_dir_reach_the_lane(
         sim.present("in-1", _token(office_key, "R-0003").encode())
         _, passed = wait_entry(gate, events, 2)
         assert (passed.draft.outcome, passed.draft.key_id) == (Outcome.PASSED, "office-2026")
-    finally:
-        gate.stop()
 
 
 def _token(key: Ed25519PrivateKey, pass_id: str) -> str:
@@ -256,17 +258,13 @@ def test_a_second_build_on_the_same_state_dir_continues_the_sequence(
     settings = make_settings(tmp_path / "state")
     key_path = settings.state_path(settings.passes.trusted_keys_dir) / "sim.key"
 
-    first = build_gate(settings)
-    try:
+    with running_gate(settings) as first:
         lane = first.lanes["in-1"]
         lane.set_mode(GateMode.LOCKDOWN, GUARD, "outbreak").result(timeout=WAIT_S)
         lane.set_mode(GateMode.NORMAL, GUARD, "lifted").result(timeout=WAIT_S)
-    finally:
-        first.stop()
     key_bytes = key_path.read_bytes()
 
-    second = build_gate(settings)
-    try:
+    with running_gate(settings) as second:
         result = second.lanes["in-1"].set_mode(GateMode.LOCKDOWN, GUARD, "again")
         (entry,) = result.result(timeout=WAIT_S).entries
         assert entry.seq == 3
@@ -276,8 +274,6 @@ def test_a_second_build_on_the_same_state_dir_continues_the_sequence(
             "lifted",
             "again",
         ]
-    finally:
-        second.stop()
     assert key_path.read_bytes() == key_bytes  # the issuer key is made once, never replaced
 
 
@@ -286,19 +282,13 @@ def test_the_office_policy_kept_from_the_downlink_is_in_force_after_a_restart(
 ) -> None:
     settings = make_settings(tmp_path / "state")
     office = Policy.model_validate({"fever": {"threshold_c": 37.0}})
-    gate = build_gate(settings)
-    try:
+    with running_gate(settings) as gate:
         assert gate.lanes["in-1"].ctx.policy.fever.threshold_c == 37.3
         gate.store.set_meta(META_POLICY, office.model_dump_json())
         gate.bus.publish(PolicyReceived(version=3, policy=office))  # as sync.subscriber does
         assert wait_until(lambda: gate.lanes["in-1"].ctx.policy.fever.threshold_c == 37.0)
-    finally:
-        gate.stop()
-    again = build_gate(settings)
-    try:
+    with running_gate(settings) as again:
         assert again.lanes["in-1"].ctx.policy.fever.threshold_c == 37.0
-    finally:
-        again.stop()
 
 
 def test_an_unreadable_stored_policy_falls_back_to_the_file(
@@ -308,12 +298,9 @@ def test_an_unreadable_stored_policy_falls_back_to_the_file(
     gate = build_gate(settings, start=False)
     gate.store.set_meta(META_POLICY, '{"fever": {"threshold_c": "hot"}}')
     gate.stop()
-    again = build_gate(settings, start=False)
-    try:
+    with running_gate(settings, start=False) as again:
         assert again.lanes["in-1"].ctx.policy == settings.policy
         assert "stored office policy is unreadable" in caplog.text
-    finally:
-        again.stop()
 
 
 def test_a_lockdown_survives_a_restart_and_an_emergency_does_not(
@@ -321,25 +308,16 @@ def test_a_lockdown_survives_a_restart_and_an_emergency_does_not(
 ) -> None:
     """A power cut must not lift a lockdown; a gate must not come back held open."""
     settings = make_settings(tmp_path / "state")
-    gate = build_gate(settings)
-    try:
+    with running_gate(settings) as gate:
         lane = gate.lanes["in-1"]
         lane.set_mode(GateMode.LOCKDOWN, GUARD, "区里通知封闭管理").result(timeout=WAIT_S)
-    finally:
-        gate.stop()
-    again = build_gate(settings)
-    try:
+    with running_gate(settings) as again:
         assert again.lanes["in-1"].snapshot()["mode"] == "lockdown"
         assert "resuming lockdown mode" in caplog.text
         again.lanes["in-1"].set_mode(GateMode.EMERGENCY, GUARD, "火警").result(timeout=WAIT_S)
-    finally:
-        again.stop()
-    third = build_gate(settings)
-    try:
+    with running_gate(settings) as third:
         snapshot = third.lanes["in-1"].snapshot()
         assert (snapshot["mode"], snapshot["relay_energised"]) == ("normal", False)
-    finally:
-        third.stop()
 
 
 @pytest.mark.parametrize(
