@@ -18,7 +18,6 @@ from enum import StrEnum
 
 from drivers.base import (
     DeviceStatus,
-    Health,
     RereadWindow,
     Scan,
     ScanListener,
@@ -120,23 +119,18 @@ class SerialScanner:
         return frame is not None and self._transport.write(frame)
 
     def status(self) -> DeviceStatus:
-        transport = self._transport.status()
         with self._lock:
-            extra = dict(transport.extra)
-            extra.update({key: str(count) for key, count in sorted(self._counts.items())})
+            extra = {key: str(count) for key, count in sorted(self._counts.items())}
             extra["family"] = str(self.family)
             setup = self._setup
             if setup is not None:
                 extra["config_applied"] = ",".join(setup.applied)
                 extra["config_unchanged"] = ",".join(setup.unchanged)
                 extra["config_unverified"] = ",".join(self._unverified)
-        if transport.health is Health.DOWN:
-            health, detail = Health.DOWN, transport.detail
-        elif setup is not None and setup.failure:
-            health, detail = Health.DEGRADED, f"configuration: {setup.failure}"
-        else:
-            health, detail = transport.health, transport.detail
-        return DeviceStatus(name=self.name, health=health, detail=detail, extra=extra)
+        failure = setup.failure if setup is not None else None
+        return self._transport.device_status(
+            f"configuration: {failure}" if failure else None, extra
+        )
 
     # --- reader thread -------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Protocol, cast
 
 import serial
@@ -160,6 +160,21 @@ class SerialTransport:
                     "last_error": self._last_error,
                 },
             )
+
+    def device_status(self, problem: str | None, extra: Mapping[str, str]) -> DeviceStatus:
+        """The status of the device on this port. A port that is down makes it DOWN whatever
+        else; otherwise the device's own ``problem`` (a bad frame, a failed setup), if any,
+        makes it DEGRADED. Its ``extra`` (counters, model) goes beside the port's figures."""
+        port = self.status()
+        if port.health is Health.DOWN:
+            health, detail = Health.DOWN, port.detail
+        elif problem is not None:
+            health, detail = Health.DEGRADED, problem
+        else:
+            health, detail = port.health, port.detail
+        return DeviceStatus(
+            name=self.name, health=health, detail=detail, extra={**port.extra, **extra}
+        )
 
     # --- reader thread ---------------------------------------------------------------------
 

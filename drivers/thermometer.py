@@ -20,7 +20,6 @@ from typing import Final
 
 from drivers.base import (
     DeviceStatus,
-    Health,
     Reading,
     ReadingFault,
     ReadingListener,
@@ -204,16 +203,9 @@ class SerialThermometer:
         self._transport.stop()
 
     def status(self) -> DeviceStatus:
-        transport = self._transport.status()
         with self._lock:
-            if transport.health is Health.DOWN:
-                health, detail = Health.DOWN, transport.detail
-            elif self._last_fault is not None:
-                health, detail = Health.DEGRADED, f"last frame: {self._last_fault[0]}"
-            else:
-                health, detail = transport.health, transport.detail
-            extra = dict(transport.extra)
-            extra.update({key: str(count) for key, count in sorted(self._counts.items())})
+            fault = self._last_fault
+            extra = {key: str(count) for key, count in sorted(self._counts.items())}
             extra.update({"model": self.model, "mode": str(self.mode)})
             if self._last_reading is not None:
                 extra["last_raw_hex"] = self._last_reading.raw_hex
@@ -221,7 +213,9 @@ class SerialThermometer:
                 extra["last_fault_raw_hex"] = self._last_fault[1][:64]
             if self._last_frame_s is not None:
                 extra["last_frame_age_s"] = f"{time.monotonic() - self._last_frame_s:.1f}"
-        return DeviceStatus(name=self.name, health=health, detail=detail, extra=extra)
+        return self._transport.device_status(
+            None if fault is None else f"last frame: {fault[0]}", extra
+        )
 
     # --- reader thread -------------------------------------------------------------------
 
