@@ -406,7 +406,8 @@ class Lane:
                         )
                     )
                 case RaiseAlarm(kind=kind, detail=detail):
-                    log.warning("alarm %s on lane %s: %s", kind, self.ctx.lane, detail)
+                    about = {"seq": last_entry.seq} if last_entry else None  # journal: KAKOU_SEQ
+                    log.warning("alarm %s on lane %s: %s", kind, self.ctx.lane, detail, extra=about)
                     self._bus.publish(AlarmRaised(lane=self.ctx.lane, kind=kind, detail=detail))
                 case Reject():
                     rejected = command
@@ -467,6 +468,13 @@ class Lane:
                 )
                 break
             self._unsaved.pop(0)
+            log.info(
+                "lane %s: entry %d %s",
+                self.ctx.lane,
+                entry.seq,
+                entry.draft.outcome.value,
+                extra={"seq": entry.seq},  # journalctl KAKOU_SEQ=<seq> finds what it was
+            )
             self._recent_ids.append((draft, entry.id))
             stored.append(entry)
             self._bus.publish(EntryRecorded(lane=self.ctx.lane, entry=entry))
