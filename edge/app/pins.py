@@ -12,7 +12,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import import_module, resources
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal, Protocol, TypeGuard
 
@@ -44,6 +44,8 @@ DEFAULT_BUZZER_PIN: Final = 23
 
 
 def default_config_text() -> str:
+    from importlib import resources  # only without --config: the embedded simulated lane
+
     return resources.files("edge.defaults").joinpath(DEFAULT_CONFIG_NAME).read_text("utf-8")
 
 

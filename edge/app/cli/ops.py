@@ -6,7 +6,6 @@ migrates) and ``edge.retention.run_retention``.
 
 from __future__ import annotations
 
-import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,8 +13,6 @@ from pathlib import Path
 import click
 
 from edge.app.cli.options import CONFIG_OPTION
-
-log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
 
