@@ -7,12 +7,21 @@ are read from files (systemd ``LoadCredential=``), and no ``repr`` or log line s
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from edge.config_errors import describe
 from edge.passes import GATE_KEY_PREFIX, is_gate_key
@@ -212,8 +221,125 @@ class ReceiverSettings(_Model):
     )
 
 
+def _is_loopback(host: str) -> bool:
+    """Whether a listen address is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class OfficeSettings(_Model):
+    """The office console served beside the receiver: ``[office]`` in server.toml.
+
+    Like the gate console it listens on loopback by default; any other address serves the LAN
+    and then needs HTTPS and the networks that may connect. The signing key is a path, read when
+    a document is signed, never kept in settings or logged.
+    """
+
+    enabled: bool = Field(
+        default=False, description="Serve the office console from `kakou server run`."
+    )
+    host: str = Field(default="127.0.0.1", description="Listen address; loopback by default.")
+    port: int = Field(default=8090, ge=1, le=65535, description="Listen port.")
+    tls_cert: Path | None = Field(
+        default=None,
+        description="Certificate (PEM) to serve the console over HTTPS (`kakou console cert` "
+        "makes one). Needed, with tls_key, whenever host is not a loopback address.",
+    )
+    tls_key: Path | None = Field(
+        default=None, description="The certificate's private key (PEM, mode 0600 or 0640)."
+    )
+    allowed_hosts: list[str] = Field(
+        default=[],
+        description="Names the console answers to besides localhost, IP addresses and this "
+        "machine's host name; a request for another name gets 400 (DNS rebinding).",
+    )
+    allowed_clients: list[str] = Field(
+        default=[],
+        description="Networks whose devices may connect, e.g. ['10.20.0.0/16'] for the office "
+        "LAN; others get 403. Required when host is not a loopback address.",
+    )
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="Largest request body (bytes), a roster upload included; a larger one is "
+        "refused with 413 unread.",
+    )
+    signing_key: Path | None = Field(
+        default=None,
+        description="The office's Ed25519 private key (PEM) that signs passes and downlink "
+        "documents; read when used, never logged. Its key id is signing_kid.",
+    )
+    signing_kid: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_-]{1,32}$",
+        description="Key id of signing_key, as the gates' downlink_signers name it.",
+    )
+    key_dir: Path | None = Field(
+        default=None, description="Folder of public keys (*.pub) the keys downlink publishes."
+    )
+    retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=36_500,
+        description="Days the office keeps entries and its own records of people; none: keep "
+        "everything.",
+    )
+    session_hours: float = Field(
+        default=12.0, gt=0, le=72, description="How long an officer's sign-in lasts."
+    )
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, names: list[str]) -> list[str]:
+        cleaned = [name.strip().lower().rstrip(".") for name in names]
+        bad = [n for n in cleaned if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", n)]
+        if bad:
+            raise ValueError(f"not a host name (no scheme, port or path): {bad}")
+        return cleaned
+
+    @field_validator("allowed_clients")
+    @classmethod
+    def _networks(cls, networks: list[str]) -> list[str]:
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not a network (e.g. 10.20.0.0/16)") from None
+        return networks
+
+    @model_validator(mode="after")
+    def _office_checks(self) -> Self:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together")
+        if (self.signing_key is None) != (self.signing_kid is None):
+            raise ValueError("signing_key and signing_kid go together")
+        if self.signing_kid is not None and is_gate_key(self.signing_kid):
+            raise ValueError(f"signing_kid {self.signing_kid!r} is a gate's key id")
+        if self.enabled and not _is_loopback(self.host):
+            if self.tls_cert is None:
+                raise ValueError(
+                    f"host {self.host!r} serves the LAN: set tls_cert and tls_key so passwords "
+                    "and sessions never cross the network in clear"
+                )
+            if not self.allowed_clients:
+                raise ValueError(
+                    f"host {self.host!r} serves the LAN: set allowed_clients to the networks "
+                    "that may connect, e.g. ['10.20.0.0/16']"
+                )
+        return self
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert is not None
+
+
 class ServerSettings(_Model):
-    """``server.toml``: the receiver's broker, database and behaviour."""
+    """``server.toml``: the receiver's broker, database and behaviour, and the office console."""
 
     broker: BrokerSettings = Field(
         default_factory=lambda: BrokerSettings(session_expiry_s=7 * 86_400),
@@ -222,6 +348,9 @@ class ServerSettings(_Model):
     )
     database: DatabaseSettings = Field(description="Where entries are stored.")
     receiver: ReceiverSettings = Field(default_factory=ReceiverSettings)
+    office: OfficeSettings = Field(
+        default_factory=OfficeSettings, description="The office console (off by default)."
+    )
 
 
 _BACKEND_KEYS = ("path", "dsn", "dsn_file")

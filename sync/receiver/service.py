@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
 
 from sync.receiver.db import ReceiverDb, open_db
@@ -24,8 +25,18 @@ def open_database(database: DatabaseSettings, *, receiver: str = "receiver") -> 
 # ----------------------------------------------------------------------------------- run
 
 
-def run_server(settings: ServerSettings, stop: threading.Event | None = None) -> int:
-    """Run one receiver until SIGTERM/SIGINT (or ``stop`` is set); returns the exit code."""
+Beside = Callable[[], Callable[[], None]]
+"""Starts something that runs beside the receiver (the office console) and returns how to stop
+it. Given by the composition root: the receiver knows nothing of what runs beside it."""
+
+
+def run_server(
+    settings: ServerSettings, stop: threading.Event | None = None, *, beside: Beside | None = None
+) -> int:
+    """Run one receiver until SIGTERM/SIGINT (or ``stop`` is set); returns the exit code.
+
+    ``beside`` is started after the receiver and stopped before it (``kakou server run`` serves
+    the office console so when ``[office] enabled``)."""
     stop = stop or threading.Event()
     db = open_database(settings.database, receiver=settings.receiver.name)
     receiver = Receiver(settings, db)
@@ -37,9 +48,14 @@ def run_server(settings: ServerSettings, stop: threading.Event | None = None) ->
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
     receiver.start()
+    stop_beside: Callable[[], None] | None = None
     try:
+        if beside is not None:
+            stop_beside = beside()
         stop.wait()
     finally:
+        if stop_beside is not None:
+            stop_beside()
         receiver.stop()
         db.close()
         stats = receiver.stats

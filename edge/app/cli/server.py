@@ -1,16 +1,21 @@
-"""`kakou server`: the community receiver and its office tools (run, gaps, report, publish, acl).
+"""`kakou server`: the community receiver and its office tools (run, gaps, report, publish, acl,
+the office console and its officers).
 
-A thin shell over ``sync.receiver.service``, ``.reports`` and ``.publishing``. Settings come
+A thin shell over ``sync.receiver.service``, ``.reports`` and ``.publishing``, and
+``sync.office`` (``office``, ``officer``). Settings come
 from ``--config server.toml`` and/or flags (a flag wins over the file). Exit codes: 0 success,
 1 ``gaps --check`` found something missing, 2 a usage or configuration error.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +23,9 @@ import click
 
 from edge import keys
 from sync.contract import DownlinkKind, check_id
+from sync.office import accounts
+from sync.office.accounts import AccountProblem, Officer, Role
+from sync.office.app import ensure_schemas, start_office
 from sync.receiver import publishing, reports, service
 from sync.receiver.acl import broker_acl
 from sync.receiver.db import ReceiverDb, ReceiverDbError
@@ -126,11 +134,36 @@ def run(config_path: Path | None, log_level: str, **kwargs: Any) -> None:
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = _settings(config_path, _flags(kwargs))
+    beside = (lambda: start_office(settings)) if settings.office.enabled else None
     try:
-        code = service.run_server(settings)
+        code = service.run_server(settings, beside=beside)
     except ReceiverDbError as exc:
         raise click.ClickException(f"cannot open the receiver database: {exc}") from exc
+    except OSError as exc:  # the office console could not listen
+        raise click.ClickException(str(exc)) from exc
     sys.exit(code)
+
+
+@server.command("office")
+@_settings_options
+@click.option("--log-level", default="INFO", show_default=True, help="Logging level.")
+def office(config_path: Path | None, log_level: str, **kwargs: Any) -> None:
+    """Serve only the office console ([office] in server.toml) until SIGTERM, no receiver."""
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = _settings(config_path, _flags(kwargs))
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        stop_office = start_office(settings)
+    except (ReceiverDbError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        stop.wait()
+    finally:
+        stop_office()
 
 
 @server.command("gaps", options_metavar=f"{DATABASE_USAGE} [OPTIONS]")
@@ -283,6 +316,165 @@ def acl(
         click.echo(
             f"wrote the ACL of {len(gates)} gate(s) and {len(receivers)} receiver(s) to {out}"
         )
+
+
+# ------------------------------------------------------------------------------- officers
+
+
+@server.group("officer")
+def officer() -> None:
+    """The office console's accounts: add, list, disable, enable, reset-secret."""
+
+
+def _officer_database(config_path: Path | None, kwargs: dict[str, Any]) -> ReceiverDb:
+    flags = _flags(kwargs)
+    _need_database(config_path, flags)
+    db = _open_database(_settings(config_path, flags))
+    ensure_schemas(db)
+    return db
+
+
+def _read_secret(secret_file: Path | None) -> str:
+    """From the file's first line, or asked twice without echo; never a command-line value
+    (it would stay in the shell's history and the process list)."""
+    if secret_file is not None:
+        lines = secret_file.read_text(encoding="utf-8").splitlines()
+        return lines[0] if lines else ""
+    secret: str = click.prompt(
+        "password (10 characters or more)", hide_input=True, confirmation_prompt=True
+    )
+    return secret
+
+
+def _account(db: ReceiverDb, name: str) -> Officer:
+    found = accounts.named(db, name)
+    if found is None:
+        raise click.ClickException(f"no officer named {name!r}")
+    return found
+
+
+_SECRET_FILE = click.option(
+    "--secret-file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Read the password from this file's first line instead of asking.",
+)
+
+
+@officer.command("add")
+@_settings_options
+@click.argument("officer_name", metavar="NAME")
+@click.option(
+    "--role",
+    type=click.Choice([role.value for role in Role]),
+    default=Role.OFFICER.value,
+    show_default=True,
+    help="admin: also manages accounts and reads the audit log.",
+)
+@click.option(
+    "--community",
+    "communities",
+    multiple=True,
+    help="A community the officer sees (repeatable); '*' for every community.",
+)
+@_SECRET_FILE
+def officer_add(
+    config_path: Path | None,
+    officer_name: str,
+    role: str,
+    communities: tuple[str, ...],
+    secret_file: Path | None,
+    **kwargs: Any,
+) -> None:
+    """Create an officer's account; asks for the password twice."""
+    try:
+        scope = accounts.parse_communities(communities)
+    except AccountProblem as exc:
+        raise click.UsageError(str(exc)) from exc
+    db = _officer_database(config_path, kwargs)
+    try:
+        made = accounts.add(
+            db,
+            name=officer_name,
+            role=Role(role),
+            communities=scope,
+            secret=_read_secret(secret_file),
+            by=None,
+            now=datetime.now(UTC),
+        )
+    except AccountProblem as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        db.close()
+    click.echo(f"added {made.role.value} {made.name} ({made.communities_text})")
+
+
+@officer.command("list")
+@_settings_options
+@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of text.")
+def officer_list(config_path: Path | None, as_json: bool, **kwargs: Any) -> None:
+    """Every account, disabled ones too."""
+    db = _officer_database(config_path, kwargs)
+    try:
+        found = accounts.every(db)
+    finally:
+        db.close()
+    for one in found:
+        state = "active" if one.active else "disabled"
+        if as_json:
+            communities = None if one.communities is None else list(one.communities)
+            line = {"name": one.name, "role": one.role.value, "communities": communities}
+            click.echo(json.dumps({**line, "state": state}, ensure_ascii=False))
+        else:
+            click.echo(f"{one.name}\t{one.role.value}\t{one.communities_text}\t{state}")
+
+
+def _set_active(config_path: Path | None, name: str, active: bool, kwargs: dict[str, Any]) -> None:
+    db = _officer_database(config_path, kwargs)
+    try:
+        target = _account(db, name)
+        accounts.set_active(db, target.id, active=active, by=None, now=datetime.now(UTC))
+    except AccountProblem as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        db.close()
+    click.echo(f"{'enabled' if active else 'disabled'} {name}")
+
+
+@officer.command("disable")
+@_settings_options
+@click.argument("officer_name", metavar="NAME")
+def officer_disable(config_path: Path | None, officer_name: str, **kwargs: Any) -> None:
+    """Stop an account signing in; its sessions end at once."""
+    _set_active(config_path, officer_name, False, kwargs)
+
+
+@officer.command("enable")
+@_settings_options
+@click.argument("officer_name", metavar="NAME")
+def officer_enable(config_path: Path | None, officer_name: str, **kwargs: Any) -> None:
+    """Let a disabled account sign in again."""
+    _set_active(config_path, officer_name, True, kwargs)
+
+
+@officer.command("reset-secret")
+@_settings_options
+@click.argument("officer_name", metavar="NAME")
+@_SECRET_FILE
+def officer_reset_secret(
+    config_path: Path | None, officer_name: str, secret_file: Path | None, **kwargs: Any
+) -> None:
+    """Set a new password (asked twice); the account's sessions end and a lock-out lifts."""
+    db = _officer_database(config_path, kwargs)
+    try:
+        target = _account(db, officer_name)
+        accounts.reset_secret(
+            db, target.id, _read_secret(secret_file), by=None, now=datetime.now(UTC)
+        )
+    except AccountProblem as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        db.close()
+    click.echo(f"new password set for {officer_name}; their sessions have ended")
 
 
 COMMANDS: list[click.Command] = [server]

@@ -1,0 +1,162 @@
+"""Builds the office console's FastAPI app, and serves it beside the receiver.
+
+The gate console's web plumbing, reused as is: the body limit (413 unread), the host allow-list
+(DNS rebinding), the client networks (403), and the security headers (a CSP allowing only this
+server's scripts, styles and connections; no framing). Every asset comes from the office itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from edge.console.app import SecurityHeaders
+from edge.console.clients import ClientAllowList, networks
+from edge.console.hosts import HostAllowList, known_names
+from edge.console.limits import BodyLimit
+from edge.console.throttle import SignInLimits
+from sync.office.context import OfficeContext
+from sync.office.routes import ROUTERS, SCHEMAS
+from sync.office.templating import render
+from sync.receiver.db import ReceiverDb
+from sync.receiver.service import open_database
+from sync.settings import ServerSettings
+
+if TYPE_CHECKING:
+    import uvicorn
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+API_PREFIX = "/api/"
+_PAGE_ERRORS = {
+    403: ("page.forbidden", "page.forbidden_text"),
+    404: ("page.not_found", "page.bad_request_text"),
+}
+
+
+async def _page_errors(request: Request, exc: Exception) -> Response:
+    """A person reading a page gets a page: 401 → the sign-in form (and back here after), 403
+    and 404 → a page saying so. The API under /api/ keeps FastAPI's JSON answers."""
+    assert isinstance(exc, StarletteHTTPException)
+    if not request.url.path.startswith(API_PREFIX):
+        if exc.status_code == 401:
+            here = request.url.path if request.method == "GET" else "/"
+            if request.method == "GET" and request.url.query:
+                here += f"?{request.url.query}"
+            return RedirectResponse(f"/login?{urlencode({'next': here})}", status_code=303)
+        if exc.status_code in _PAGE_ERRORS:
+            title, text_id = _PAGE_ERRORS[exc.status_code]
+            return render(
+                request, "message.html", title, text_id=text_id, status_code=exc.status_code
+            )
+    return await http_exception_handler(request, exc)
+
+
+def ensure_schemas(db: ReceiverDb) -> None:
+    """Make the office's tables (every module's) where they are missing."""
+    for ensure_schema in SCHEMAS:
+        ensure_schema(db)
+
+
+def create_office_app(context: OfficeContext) -> FastAPI:
+    """The office console over ``context``; its tables are made here if they are missing."""
+    ensure_schemas(context.db)
+    office = context.office
+    sign_in_limits = SignInLimits.new()
+    app = FastAPI(
+        title="Kakou community office",
+        version="1.0.0",
+        description="The office's JSON API: gates, alerts, gaps, households, passes, reports.",
+        # Swagger UI loads from a CDN, which the CSP refuses; /openapi.json describes the API.
+        docs_url=None,
+        redoc_url=None,
+    )
+    # The last added runs first: headers on every answer, then the client and host checks,
+    # then the body limit.
+    app.add_middleware(BodyLimit, max_bytes=office.max_body_bytes)
+    app.add_middleware(HostAllowList, names=known_names(office.allowed_hosts, office.host))
+    if office.allowed_clients:  # empty: a loopback listener, reachable from here only
+        app.add_middleware(ClientAllowList, allowed=networks(office.allowed_clients))
+    app.add_middleware(SecurityHeaders)
+    app.add_exception_handler(StarletteHTTPException, _page_errors)
+    app.state.office = context
+    app.state.sign_in_limits = sign_in_limits
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+# ------------------------------------------------------------------------------- serving
+
+
+@dataclass
+class OfficeServer:
+    """uvicorn on a thread of its own beside the receiver; ``stop`` ends it."""
+
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout_s)
+
+
+def serve_office(context: OfficeContext, start_timeout_s: float = 30.0) -> OfficeServer:
+    """Start the console on ``[office] host:port``; raises ``OSError`` if it cannot listen."""
+    import uvicorn  # only a server that serves the office needs it loaded
+
+    office = context.office
+    config = uvicorn.Config(
+        create_office_app(context),
+        host=office.host,
+        port=office.port,
+        log_level="warning",
+        access_log=False,  # an access log would hold who searched for whom, outside the audit
+        ssl_certfile=None if office.tls_cert is None else str(office.tls_cert),
+        ssl_keyfile=None if office.tls_key is None else str(office.tls_key),
+        timeout_graceful_shutdown=2,
+    )
+    server = uvicorn.Server(config)
+    # Off the main thread uvicorn installs no signal handlers: SIGTERM stays the receiver's.
+    thread = threading.Thread(target=server.run, name="office", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_timeout_s
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise OSError(f"the office console could not listen on {office.host}:{office.port}")
+        time.sleep(0.05)
+    scheme = "https" if office.tls else "http"
+    log.info("office console on %s://%s:%d/", scheme, office.host, office.port)
+    return OfficeServer(server, thread)
+
+
+def start_office(settings: ServerSettings) -> Callable[[], None]:
+    """Serve the office console on a database connection of its own (pages never wait for
+    the receiver's transactions on a shared one); returns how to stop it."""
+    db = open_database(settings.database, receiver=settings.receiver.name)
+    try:
+        served = serve_office(OfficeContext(db=db, settings=settings))
+    except BaseException:
+        db.close()
+        raise
+
+    def stop() -> None:
+        served.stop()
+        db.close()
+
+    return stop

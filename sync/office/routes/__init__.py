@@ -1,0 +1,27 @@
+"""The office console's routes: the one list of routers the app includes, and of the tables
+its modules own. A feature adds its router (and its ``ensure_schema``) here, one line each.
+
+Pages come last: a page path never shadows an API route.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter
+
+from sync.office import accounts, audit
+from sync.office.routes import auth
+from sync.receiver.db import ReceiverDb
+
+SCHEMAS: list[Callable[[ReceiverDb], None]] = [
+    audit.ensure_schema,
+    accounts.ensure_schema,
+]
+"""Each module's ``ensure_schema``: run when the app is made (``CREATE … IF NOT EXISTS``)."""
+
+ROUTERS: list[APIRouter] = [
+    auth.api,
+    auth.pages,
+]
+"""Every router, in the order the app includes them."""

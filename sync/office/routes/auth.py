@@ -1,0 +1,235 @@
+"""Sign-in (the form and the API), sign-out and the language switch.
+
+Two limits stand in front of the account's own lock-out (``sync.office.accounts``): failures
+per client address and per (client, name) in memory, answered 429 before anything is hashed
+(``edge.console.throttle``, the gate console's), and the hashing itself on two threads of its
+own with a bounded queue (503 past it), so a crowd of sign-ins cannot take the pages' threads.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from edge.console.throttle import SignInLimits, client_key
+from edge.console.work import Busy
+from sync.office import accounts
+from sync.office.accounts import Officer, SignInFailure
+from sync.office.auth import (
+    MaybeOfficerDep,
+    OfficerDep,
+    clear_session_cookie,
+    session_for,
+    session_token,
+    set_session_cookie,
+)
+from sync.office.context import ContextDep, OfficeContext
+from sync.office.forms import form_fields
+from sync.office.templating import LANG_COOKIE, PageRoute, local_path, render
+
+pages = APIRouter(include_in_schema=False, route_class=PageRoute)
+api = APIRouter(prefix="/api/v1", tags=["auth"])
+
+MAX_NAME = 64
+MAX_SECRET = 256
+
+
+class SignInRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=MAX_NAME)
+    secret: str = Field(min_length=1, max_length=MAX_SECRET)
+
+
+class OfficerView(BaseModel):
+    id: str
+    name: str
+    role: str
+    communities: list[str] | None = Field(description="None: every community (district admin).")
+
+
+def officer_view(officer: Officer) -> OfficerView:
+    communities = None if officer.communities is None else list(officer.communities)
+    return OfficerView(
+        id=officer.id, name=officer.name, role=officer.role.value, communities=communities
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """Why a sign-in did not happen: the HTTP status, the message id, the wait."""
+
+    status: int
+    message_id: str
+    retry_after_s: int | None = None
+
+
+def _seconds_until(then: datetime | None, now: datetime) -> int:
+    return 1 if then is None else max(1, math.ceil((then - now).total_seconds()))
+
+
+async def sign_in_officer(
+    request: Request, context: OfficeContext, name: str, secret: str
+) -> tuple[Officer, str] | Refused:
+    """The one sign-in both the form and the API use."""
+    limits: SignInLimits = request.app.state.sign_in_limits
+    now = context.now()
+    client = client_key(request.client.host if request.client else None)
+    attempt = limits.throttle.admit(client, name, now)
+    if isinstance(attempt, int):
+        return Refused(429, "login.locked", attempt)
+    try:
+        result = await limits.work.run(
+            functools.partial(
+                accounts.sign_in,
+                context.db,
+                name,
+                secret,
+                now=now,
+                session_for=session_for(context),
+            )
+        )
+    except Busy:
+        limits.throttle.give_back(attempt)
+        return Refused(503, "login.busy", 1)
+    if isinstance(result, SignInFailure):
+        if result.code == "locked":
+            return Refused(429, "login.locked", _seconds_until(result.locked_until, now))
+        return Refused(401, "login.wrong")
+    limits.throttle.succeeded(attempt)
+    return result
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+# ----------------------------------------------------------------------------------- pages
+
+
+@pages.get("/login")
+def login_page(request: Request, officer: MaybeOfficerDep, next: str = "/") -> Response:
+    """The sign-in form; after it the browser goes to ``next`` (a path here only)."""
+    return render(
+        request,
+        "login.html",
+        "nav.sign_in",
+        officer=officer,
+        current="/login",
+        next=local_path(next),
+        problem=None,
+        name="",
+    )
+
+
+@pages.post("/login")
+async def login_form(request: Request, context: ContextDep) -> Response:
+    fields = await form_fields(request)
+    name = fields.get("name", "")[:MAX_NAME]
+    secret = fields.get("secret", "")
+    next_path = local_path(fields.get("next"))
+    refused: Refused | None
+    if not name or not secret or len(secret) > MAX_SECRET:
+        refused = Refused(422, "login.missing")
+    else:
+        result = await sign_in_officer(request, context, name, secret)
+        if not isinstance(result, Refused):
+            _, token = result
+            response = RedirectResponse(next_path, status_code=303)
+            set_session_cookie(
+                response,
+                token,
+                int(session_for(context).total_seconds()),
+                secure=_secure(request),
+            )
+            return response
+        refused = result
+    minutes = math.ceil((refused.retry_after_s or 60) / 60)
+    headers = {} if refused.retry_after_s is None else {"Retry-After": str(refused.retry_after_s)}
+    page = render(
+        request,
+        "login.html",
+        "nav.sign_in",
+        current="/login",
+        next=next_path,
+        problem=(refused.message_id, {"minutes": minutes}),
+        name=name,
+        status_code=refused.status,
+    )
+    page.headers.update(headers)
+    return page
+
+
+@pages.post("/logout")
+async def logout_form(request: Request, context: ContextDep) -> Response:
+    await form_fields(request)  # the same-origin check
+    token = session_token(request)
+    if token is not None:
+        accounts.sign_out(context.db, token, now=context.now())
+    response = RedirectResponse("/login", status_code=303)
+    clear_session_cookie(response, secure=_secure(request))
+    return response
+
+
+@pages.get("/lang/{to}")
+def switch_language(request: Request, to: Literal["zh", "en"], next: str = "/") -> RedirectResponse:
+    """Remember the language on this device for a year; back to the page it came from."""
+    response = RedirectResponse(local_path(next), status_code=303)
+    response.set_cookie(
+        LANG_COOKIE,
+        to,
+        max_age=365 * 24 * 3600,
+        path="/",
+        samesite="strict",
+        secure=_secure(request),
+    )
+    return response
+
+
+# ------------------------------------------------------------------------------------- API
+
+
+@api.post(
+    "/auth/sign-in",
+    response_model=OfficerView,
+    responses={
+        401: {"description": "Wrong name or password."},
+        429: {"description": "Too many failures from this client or at this account."},
+        503: {"description": "Too many sign-ins at once; try again in a second."},
+    },
+)
+async def sign_in(
+    body: SignInRequest, request: Request, response: Response, context: ContextDep
+) -> OfficerView:
+    """Sign in; the session comes back as an HttpOnly cookie (scripts may send it as a
+    bearer token instead)."""
+    result = await sign_in_officer(request, context, body.name, body.secret)
+    if isinstance(result, Refused):
+        headers = {} if result.retry_after_s is None else {"Retry-After": str(result.retry_after_s)}
+        detail = {401: "wrong name or password", 429: "too many failures; try again later"}
+        raise HTTPException(result.status, detail.get(result.status, "busy"), headers=headers)
+    officer, token = result
+    set_session_cookie(
+        response, token, int(session_for(context).total_seconds()), secure=_secure(request)
+    )
+    return officer_view(officer)
+
+
+@api.post("/auth/sign-out", status_code=204)
+def sign_out(request: Request, response: Response, context: ContextDep) -> None:
+    token = session_token(request)
+    if token is not None:
+        accounts.sign_out(context.db, token, now=context.now())
+    clear_session_cookie(response, secure=_secure(request))
+
+
+@api.get("/auth/me", response_model=OfficerView)
+def me(officer: OfficerDep) -> OfficerView:
+    return officer_view(officer)
