@@ -19,9 +19,12 @@ from sync.contract import (
     DownlinkDocument,
     DownlinkKind,
     KeysBody,
+    Malformed,
     PolicyBody,
     RevocationsBody,
+    SignedEnvelope,
     downlink_topic,
+    parse_payload,
 )
 from sync.downlink import sign_document
 from sync.mqtt import publish_once
@@ -102,3 +105,52 @@ def publish_downlink(
     )
     log.info("published %s version %d for %s", kind, version, community)
     return document
+
+
+def last_document(db: ReceiverDb, community: str, kind: DownlinkKind) -> DownlinkDocument | None:
+    """The newest document of ``kind`` this database published for ``community``, read back
+    from its signed envelope; None if none (or if the stored envelope no longer parses)."""
+    with db.reading() as q:
+        row = q.one(
+            "SELECT envelope FROM downlink WHERE community = ? AND kind = ? "
+            "ORDER BY version DESC LIMIT 1",
+            [community, kind.value],
+        )
+    if row is None:
+        return None
+    envelope = parse_payload(SignedEnvelope, str(row[0]))
+    if isinstance(envelope, Malformed):
+        log.error("stored %s envelope for %s does not parse: %s", kind, community, envelope.reason)
+        return None
+    document = parse_payload(DownlinkDocument, envelope.payload)
+    if isinstance(document, Malformed):
+        log.error("stored %s document for %s does not parse: %s", kind, community, document.reason)
+        return None
+    return document
+
+
+def published_versions(
+    db: ReceiverDb, communities: Sequence[str]
+) -> dict[tuple[str, DownlinkKind], tuple[int, datetime]]:
+    """(community, kind) → (last version published, when it was issued), for ``communities``."""
+    if not communities:
+        return {}
+    with db.reading() as q:
+        within, params = q.in_list(list(communities))
+        rows = q.all(
+            "SELECT d.community, d.kind, d.version, d.issued_at FROM downlink d "  # noqa: S608
+            "JOIN (SELECT community, kind, max(version) AS version FROM downlink "
+            f"WHERE community {within} GROUP BY community, kind) m "
+            "ON m.community = d.community AND m.kind = d.kind AND m.version = d.version",
+            params,
+        )
+    versions: dict[tuple[str, DownlinkKind], tuple[int, datetime]] = {}
+    for community, kind, version, issued_at in rows:
+        try:
+            versions[(str(community), DownlinkKind(kind))] = (
+                int(version),
+                datetime.fromisoformat(str(issued_at)),
+            )
+        except ValueError:  # a kind of a later release; nothing this office can show
+            continue
+    return versions
