@@ -136,12 +136,16 @@ CREATE TABLE IF NOT EXISTS downlink (
 """
 
 # The office's searches: a person's movements by pass or household, a community's days, and its
-# fever cases (few, so a partial index). Made after the schema-3 migration added the columns.
+# fever cases (few, so a partial index). Each ends in (decided_at_us, id), the register's order,
+# so a page is read from the index in order: without it the planners walk the community's whole
+# day index backwards to satisfy ORDER BY ... LIMIT, filtering on the pass as they go.
+# Made after the schema-3 migration added the columns.
 _LEDGER_INDEXES = """
-CREATE INDEX IF NOT EXISTS entries_by_pass ON entries (community, pass_id, decided_at_us);
-CREATE INDEX IF NOT EXISTS entries_by_household ON entries (community, household, decided_at_us);
+CREATE INDEX IF NOT EXISTS entries_by_pass ON entries (community, pass_id, decided_at_us, id);
+CREATE INDEX IF NOT EXISTS entries_by_household
+    ON entries (community, household, decided_at_us, id);
 CREATE INDEX IF NOT EXISTS entries_by_community_day ON entries (community, decided_at_us, id);
-CREATE INDEX IF NOT EXISTS entries_fevers ON entries (community, decided_at_us) WHERE fever = 1
+CREATE INDEX IF NOT EXISTS entries_fevers ON entries (community, decided_at_us, id) WHERE fever = 1
 """
 _INSERT_ENTRY = """
 INSERT INTO entries (id, community, gate, log_id, seq, lane, direction, outcome, pass_kind,
@@ -160,8 +164,7 @@ INSERT INTO conflicts (entry_id, community, gate, log_id, seq, reason, existing_
     received_at, receiver)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
-_DAILY_COUNTS = """
-SELECT community, gate,
+DAY_COUNTS_SQL = """
     count(*) AS total,
     sum(CASE WHEN outcome = 'passed' THEN 1 ELSE 0 END) AS passed,
     sum(CASE WHEN outcome = 'overridden' THEN 1 ELSE 0 END) AS overridden,
@@ -171,8 +174,13 @@ SELECT community, gate,
     sum(CASE WHEN pass_kind = 'visitor' AND direction = 'in'
         AND outcome IN ('passed', 'overridden') THEN 1 ELSE 0 END) AS visitors,
     sum(CASE WHEN clock_synced = 0 THEN 1 ELSE 0 END) AS clock_unsynced
+"""
+"""The select list of ``DayCounts``' counts, in their order, over ``entries`` rows (the office's
+roll-ups group the same counts otherwise)."""
+_DAILY_COUNTS = """
+SELECT community, gate, {counts}
 FROM entries
-WHERE decided_at_us >= ? AND decided_at_us < ?
+WHERE decided_at_us >= ? AND decided_at_us < ? {communities}
 GROUP BY community, gate
 ORDER BY community, gate
 """
@@ -845,12 +853,25 @@ class ReceiverDb(ABC):
                 )
             return result
 
-    def daily_counts(self, day: date, zone: ZoneInfo) -> list[DayCounts]:
-        """Per gate counts for one office day (midnight to midnight in ``zone``)."""
+    def daily_counts(
+        self, day: date, zone: ZoneInfo, communities: Sequence[str] | None = None
+    ) -> list[DayCounts]:
+        """Per gate counts for one office day (midnight to midnight in ``zone``), of every
+        community or of ``communities``."""
         start = datetime.combine(day, time(0), tzinfo=zone)
         end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+        params: list[Any] = [epoch_us(start), epoch_us(end)]
+        where = ""
+        if communities is not None:
+            if not communities:
+                return []
+            in_communities, values = self._in_list(list(communities), "text")
+            where = f"AND community {in_communities}"
+            params += values
         with self._guarded(write=False) as cursor:
-            rows = self._execute(cursor, _DAILY_COUNTS, [epoch_us(start), epoch_us(end)]).fetchall()
+            rows = self._execute(
+                cursor, _DAILY_COUNTS.format(counts=DAY_COUNTS_SQL, communities=where), params
+            ).fetchall()
         return [
             DayCounts(day, str(row[0]), str(row[1]), *(int(value or 0) for value in row[2:]))
             for row in rows
