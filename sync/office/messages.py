@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from edge.console import messages as gate_messages
+from sync.office import household_messages
 
 LANGS = ("zh", "en")
 
@@ -80,7 +81,7 @@ _LOGIN = {
 
 _CORE = {**_LAYOUT, **_LOGIN}
 
-SECTIONS: list[Mapping[str, tuple[str, str]]] = [_CORE]
+SECTIONS: list[Mapping[str, tuple[str, str]]] = [_CORE, household_messages.MESSAGES]
 """The catalogue's tables: the core's, then one line per feature (its ``MESSAGES``)."""
 
 

@@ -370,6 +370,19 @@ def get_pass(q: Query, community: str, pass_id: str) -> PassRow | None:
     return None if row is None else _pass_row(row)
 
 
+def ids_between(q: Query, community: str, first: str, last: str) -> list[str]:
+    """The pass ids of one issue, ``first`` to ``last`` (one issue's numbers are consecutive,
+    of one kind, so they sort as text), in order."""
+    return [
+        str(row[0])
+        for row in q.all(
+            "SELECT pass_id FROM office_passes WHERE community = ? AND pass_id >= ? "
+            "AND pass_id <= ? ORDER BY pass_id LIMIT ?",
+            [community, first, last, MAX_BULK],
+        )
+    ]
+
+
 # ------------------------------------------------------------------------------ printing
 
 

@@ -11,17 +11,29 @@ from collections.abc import Callable
 from fastapi import APIRouter
 
 from sync.office import accounts, audit
+from sync.office import passes as pass_records
+from sync.office import roster as household_roster
 from sync.office.routes import auth
+from sync.office.routes import downlink as downlink_pages
+from sync.office.routes import households as household_pages
+from sync.office.routes import passes as pass_pages
 from sync.receiver.db import ReceiverDb
 
 SCHEMAS: list[Callable[[ReceiverDb], None]] = [
     audit.ensure_schema,
     accounts.ensure_schema,
+    household_roster.ensure_schema,
+    pass_records.ensure_schema,
 ]
 """Each module's ``ensure_schema``: run when the app is made (``CREATE … IF NOT EXISTS``)."""
 
 ROUTERS: list[APIRouter] = [
     auth.api,
     auth.pages,
+    household_pages.api,
+    downlink_pages.api,
+    household_pages.pages,
+    pass_pages.pages,
+    downlink_pages.pages,
 ]
 """Every router, in the order the app includes them."""
