@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from edge.console import messages as gate_messages
-from sync.office import household_messages
+from sync.office import household_messages, reports
 
 LANGS = ("zh", "en")
 
@@ -81,7 +81,11 @@ _LOGIN = {
 
 _CORE = {**_LAYOUT, **_LOGIN}
 
-SECTIONS: list[Mapping[str, tuple[str, str]]] = [_CORE, household_messages.MESSAGES]
+SECTIONS: list[Mapping[str, tuple[str, str]]] = [
+    _CORE,
+    household_messages.MESSAGES,
+    reports.MESSAGES,
+]
 """The catalogue's tables: the core's, then one line per feature (its ``MESSAGES``)."""
 
 

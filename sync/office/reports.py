@@ -80,6 +80,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "fevers.handled": ("处置", "What was done"),
     "fevers.by": ("处置人", "By"),
     "fevers.note": ("备注", "Note"),
+    "fevers.more": ("更多", "More"),
     "register.title": ("出入登记", "Entry register"),
     "register.pass": ("通行证号", "Pass"),
     "register.household": ("住户", "Household"),

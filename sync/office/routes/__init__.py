@@ -15,8 +15,12 @@ from sync.office import passes as pass_records
 from sync.office import roster as household_roster
 from sync.office.routes import auth
 from sync.office.routes import downlink as downlink_pages
+from sync.office.routes import fevers as fever_pages
 from sync.office.routes import households as household_pages
+from sync.office.routes import notice as notice_pages
 from sync.office.routes import passes as pass_pages
+from sync.office.routes import register as register_pages
+from sync.office.routes import reports as report_pages
 from sync.receiver.db import ReceiverDb
 
 SCHEMAS: list[Callable[[ReceiverDb], None]] = [
@@ -35,5 +39,11 @@ ROUTERS: list[APIRouter] = [
     household_pages.pages,
     pass_pages.pages,
     downlink_pages.pages,
+    report_pages.api,
+    register_pages.api,
+    report_pages.pages,
+    fever_pages.pages,
+    register_pages.pages,
+    notice_pages.pages,
 ]
 """Every router, in the order the app includes them."""

@@ -1,0 +1,46 @@
+"""The printable daily notice of one community: what its gates registered that office day, and
+its new fever cases, or "今日无新增" when there were none.
+
+A notice is posted where residents read it, so it names nobody: counts for the community and per
+building, never a holder, household or pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from sync.office.reports import COUNT_COLUMNS, GroupCounts, gate_report, rollup, totals
+from sync.receiver.db import ReceiverDb
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    community: str
+    day: date
+    gates: int
+    """Gates that registered an entry that day."""
+    counts: dict[str, int]
+    """``COUNT_COLUMNS`` summed over the community's gates."""
+    by_building: list[GroupCounts]
+
+    @property
+    def fevers(self) -> int:
+        """New fever cases: entries the re-measure confirmed as fever."""
+        return self.counts["fevers"]
+
+    @property
+    def nothing_new(self) -> bool:
+        return self.fevers == 0
+
+
+def daily_notice(db: ReceiverDb, community: str, day: date, zone: ZoneInfo) -> Notice:
+    gates = gate_report(db, [community], day, zone)
+    return Notice(
+        community=community,
+        day=day,
+        gates=len(gates),
+        counts=dict(zip(COUNT_COLUMNS, totals(gates), strict=True)),
+        by_building=rollup(db, [community], day, zone, "building"),
+    )
