@@ -78,6 +78,7 @@ def tokens(db: ReceiverDb, *pass_ids: str) -> list[str]:
     return [str(row[0]) for row in rows]
 
 
+@pytest.mark.parametrize("office_db", ["sqlite", "postgresql"], indirect=True)
 def test_a_household_gets_a_pass_per_resident_bound_to_its_community(
     db: ReceiverDb, key_dir: Path
 ) -> None:
@@ -199,6 +200,7 @@ def test_the_printable_sheet_has_each_card_with_the_full_name(
     assert issued[1] not in text  # the revoked pass is not printed
 
 
+@pytest.mark.parametrize("office_db", ["sqlite", "postgresql"], indirect=True)
 def test_the_published_list_keeps_ids_the_office_did_not_issue(
     db: ReceiverDb, key_dir: Path
 ) -> None:

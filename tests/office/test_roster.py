@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -19,7 +17,7 @@ from edge.console.ledgers import xlsx_chunks
 from edge.identity import id_check_char
 from edge.passes import check_field
 from sync.office import roster
-from sync.receiver.db import ReceiverDb, open_db
+from sync.receiver.db import ReceiverDb
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -38,12 +36,13 @@ SHEET = f"""房号,楼栋,网格,小区,姓名,手机,身份证号
 """
 
 
+BOTH = pytest.mark.parametrize("office_db", ["sqlite", "postgresql"], indirect=True)
+
+
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[ReceiverDb]:
-    opened = open_db(path=tmp_path / "office.db", receiver="office")
-    roster.ensure_schema(opened)
-    yield opened
-    opened.close()
+def db(office_db: ReceiverDb) -> ReceiverDb:
+    roster.ensure_schema(office_db)
+    return office_db
 
 
 def imported(db: ReceiverDb, data: bytes, community: str = "hxy") -> roster.ImportCounts:
@@ -79,6 +78,7 @@ def test_gb18030_as_chinese_excel_saves_it(db: ReceiverDb) -> None:
     assert [row[4] for row in stored(db)] == ["张三", "李四", None]
 
 
+@BOTH
 def test_re_import_updates_and_never_duplicates(db: ReceiverDb) -> None:
     imported(db, SHEET.encode())
     again = imported(db, SHEET.encode())
@@ -212,6 +212,7 @@ def test_an_xlsx_that_inflates_past_the_limit_stops(monkeypatch: pytest.MonkeyPa
     assert [error.code for error in parsed.errors] == ["too_large"]
 
 
+@BOTH
 def test_search_lists_households_with_residents_masked(db: ReceiverDb) -> None:
     imported(db, SHEET.encode())
     imported(db, b"unit,name\n9-9-901,\xe5\xbc\xa0\xe4\xb8\x89\xe4\xb8\xb0\n", community="other")
