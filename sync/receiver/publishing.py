@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import tomllib
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -98,7 +99,9 @@ def publish_downlink(
     )
     publish_once(
         settings.broker,
-        client_id=f"kakou-{settings.receiver.name}-publish",
+        # Its own id each time: two officers publishing at once must not take each other's
+        # connection (a broker drops the older client of an id).
+        client_id=f"kakou-{settings.receiver.name}-publish-{uuid.uuid4().hex[:8]}",
         topic=downlink_topic(community, kind),
         payload=envelope,
         retain=True,
