@@ -399,12 +399,14 @@ def session(db: ReceiverDb, token: str, *, now: datetime) -> Officer | None:
 
 
 def known_communities(q: Query) -> tuple[str, ...]:
-    """Every community the database has heard of: gates' logs and statuses, and the accounts."""
+    """Every community the database has heard of: gates' logs, statuses and alerts, and the
+    accounts."""
     found = {
         str(row[0])
         for sql in (
             "SELECT DISTINCT community FROM logs",
             "SELECT DISTINCT community FROM gate_status",
+            "SELECT DISTINCT community FROM office_alerts",
         )
         for row in q.all(sql)
     }

@@ -9,7 +9,7 @@ zone by the ``local`` filter.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -61,6 +61,26 @@ def _term(context: Context, section: str, code: str | None) -> str:
 
 
 @pass_context
+def _ago(context: Context, moment: datetime | None) -> str:
+    """How long ago ``moment`` was, from the page's ``now``, in words; "never" for none."""
+    if moment is None:
+        return messages.text(context["lang"], "common.never")
+    seconds = max(0, int((context["now"] - moment).total_seconds()))
+    for limit, unit, message_id in (
+        (120, 1, "common.s_ago"),
+        (7200, 60, "common.min_ago"),
+        (172_800, 3600, "common.h_ago"),
+    ):
+        if seconds < limit:
+            return messages.text(context["lang"], message_id, n=seconds // unit)
+    return messages.text(context["lang"], "common.d_ago", n=seconds // 86_400)
+
+
+def _seconds(count: float) -> timedelta:
+    return timedelta(seconds=count)
+
+
+@pass_context
 def _local(context: Context, moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
     """A time in the office's zone; "" for none."""
     if moment is None:
@@ -76,7 +96,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(t=_t, term=_term, nav=NAV)
+    env.globals.update(t=_t, term=_term, nav=NAV, ago=_ago, timedelta_s=_seconds)
     env.filters["local"] = _local
     return env
 
@@ -99,6 +119,7 @@ def render(
     ``assets`` extra files under /static (``.css`` and ``.js``) the page needs."""
     lang = lang_of(request)
     other = "zh" if lang == "en" else "en"
+    context = get_context(request)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return templates.TemplateResponse(
         request,
@@ -109,7 +130,8 @@ def render(
             "officer": officer,
             "current": current,
             "assets": assets,
-            "zone": get_context(request).zone,
+            "zone": context.zone,
+            "now": context.now(),
             "switch_href": f"/lang/{other}?{urlencode({'next': local_path(here)})}",
             **values,
         },

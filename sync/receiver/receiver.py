@@ -1,7 +1,9 @@
 """The community receiver: takes the gates' batches off the broker, stores them, acknowledges.
 
 Several receivers can share the load through the MQTT v5 shared subscription
-``$share/<group>/kakou/v1/+/+/entries`` against one PostgreSQL database. Each message is stored,
+``$share/<group>/kakou/v1/+/+/entries`` against one PostgreSQL database. The gates' alerts come
+the same way (``…/alerts/#``) and are stored for the office in ``office_alerts``
+(sync/receiver/alerts.py), also before their PUBACK. Each message is stored,
 then its gate's ack is published (retained), then the message is PUBACKed by hand (paho manual
 ack), in that order: a receiver killed at any point leaves the message with the broker or the
 entries with the gate, never only in memory.
@@ -26,6 +28,7 @@ from datetime import UTC, datetime
 from sync.contract import (
     MAX_ACK_IDS,
     Ack,
+    Alert,
     Channel,
     EntryBatch,
     GateTopic,
@@ -39,6 +42,7 @@ from sync.contract import (
     to_json,
 )
 from sync.mqtt import Connected, Disconnected, LinkEvent, MqttLink, Received
+from sync.receiver import alerts as office_alerts
 from sync.receiver.db import (
     GateStatusRow,
     IncomingBatch,
@@ -70,6 +74,7 @@ class Parsed:
     batch: IncomingBatch | None = None
     rejects: list[RejectedMessage] = field(default_factory=list)
     status: GateStatusRow | None = None
+    alert: Alert | None = None
 
 
 def _rejected(what: str, topic: str, payload: bytes, reason: str) -> Parsed:
@@ -125,6 +130,13 @@ def parse_status_message(where: GateTopic, topic: str, payload: bytes) -> Parsed
     )
 
 
+def parse_alert_message(where: GateTopic, topic: str, payload: bytes) -> Parsed:
+    alert = office_alerts.parse_alert_message(where, payload)
+    if isinstance(alert, str):
+        return _rejected("alert", topic, payload, alert)
+    return Parsed(alert=alert)
+
+
 @dataclass(slots=True)
 class ReceiverStats:
     messages: int = 0
@@ -136,6 +148,8 @@ class ReceiverStats:
     """Rejects over their gate's limit: counted, not stored."""
     acks_published: int = 0
     database_errors: int = 0
+    alerts: int = 0
+    """Alerts stored (a repeat of one already stored is not counted)."""
 
 
 class Receiver:
@@ -154,6 +168,7 @@ class Receiver:
         self._db = db
         self._wall_now = wall_now
         self._name = settings.receiver.name
+        office_alerts.ensure_schema(db)
         self._events: queue.SimpleQueue[LinkEvent | None] = queue.SimpleQueue()
         self._link = MqttLink(
             settings.broker,
@@ -162,6 +177,7 @@ class Receiver:
             subscriptions=[
                 (entries_share_filter(settings.receiver.group), 1),
                 (status_filter(), 1),
+                (office_alerts.alerts_share_filter(settings.receiver.group), 1),
             ],
             manual_ack=True,
             name=f"receiver-{self._name}",
@@ -228,6 +244,7 @@ class Receiver:
         batches: list[IncomingBatch] = []
         rejects: list[RejectedMessage] = []
         statuses: list[GateStatusRow] = []
+        alerts: list[Alert] = []
         for message in messages:
             parsed = self._parse(message)
             if parsed.batch is not None:
@@ -235,7 +252,9 @@ class Receiver:
             rejects.extend(r for r in parsed.rejects if self._throttle.admit(r.topic))
             if parsed.status is not None:
                 statuses.append(parsed.status)
-        result = self._store_until_done(batches, rejects, statuses)
+            if parsed.alert is not None:
+                alerts.append(parsed.alert)
+        result = self._store_until_done(batches, rejects, statuses, alerts)
         if result is None:
             return  # stopping: nothing acknowledged, the broker sends these again
         self._publish_acks(result)
@@ -251,11 +270,13 @@ class Receiver:
 
     def _parse(self, message: Received) -> Parsed:
         where = parse_gate_topic(message.topic)
-        if where is None or where.channel not in (Channel.ENTRIES, Channel.STATUS):
+        if where is None or where.channel is Channel.ACK:
             log.warning("rejected a message on an unexpected topic %r", message.topic[:200])
             return Parsed(rejects=[RejectedMessage.of(message.topic, message.payload, "topic")])
         if where.channel is Channel.STATUS:
             return parse_status_message(where, message.topic, message.payload)
+        if where.channel is Channel.ALERTS:
+            return parse_alert_message(where, message.topic, message.payload)
         return parse_entries_message(where, message.topic, message.payload)
 
     def _store_until_done(
@@ -263,14 +284,21 @@ class Receiver:
         batches: list[IncomingBatch],
         rejects: list[RejectedMessage],
         statuses: list[GateStatusRow],
+        alerts: list[Alert],
     ) -> StoreResult | None:
-        """Store, retrying while the database is down; None if told to stop meanwhile."""
+        """Store, retrying while the database is down; None if told to stop meanwhile.
+
+        The alerts go in a transaction right after the entries' (both idempotent, so a retry
+        after either failed stores nothing twice); the messages are acknowledged only after
+        both have committed."""
         delay_s = _DB_RETRY_MIN_S
         while True:
             try:
-                return self._db.store(
-                    batches, rejects=rejects, statuses=statuses, now=self._wall_now()
-                )
+                now = self._wall_now()
+                result = self._db.store(batches, rejects=rejects, statuses=statuses, now=now)
+                stored = office_alerts.store_alerts(self._db, alerts, now=now, receiver=self._name)
+                self.stats.alerts += stored.new
+                return result
             except ReceiverDbError as exc:  # keep the messages unacknowledged and retry
                 self.stats.database_errors += 1
                 log.error(

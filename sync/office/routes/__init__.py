@@ -10,10 +10,12 @@ from collections.abc import Callable
 
 from fastapi import APIRouter
 
-from sync.office import accounts, audit
+from sync.office import accounts as officer_book
+from sync.office import alerts as alert_book
+from sync.office import audit as audit_log
 from sync.office import passes as pass_records
 from sync.office import roster as household_roster
-from sync.office.routes import auth
+from sync.office.routes import accounts, alerts, audit, auth, gaps, gates
 from sync.office.routes import downlink as downlink_pages
 from sync.office.routes import fevers as fever_pages
 from sync.office.routes import households as household_pages
@@ -24,8 +26,9 @@ from sync.office.routes import reports as report_pages
 from sync.receiver.db import ReceiverDb
 
 SCHEMAS: list[Callable[[ReceiverDb], None]] = [
-    audit.ensure_schema,
-    accounts.ensure_schema,
+    audit_log.ensure_schema,
+    officer_book.ensure_schema,
+    alert_book.ensure_schema,
     household_roster.ensure_schema,
     pass_records.ensure_schema,
 ]
@@ -33,7 +36,15 @@ SCHEMAS: list[Callable[[ReceiverDb], None]] = [
 
 ROUTERS: list[APIRouter] = [
     auth.api,
+    gates.api,
+    alerts.api,
+    gaps.api,
     auth.pages,
+    gates.pages,
+    alerts.pages,
+    gaps.pages,
+    accounts.pages,
+    audit.pages,
     household_pages.api,
     downlink_pages.api,
     household_pages.pages,

@@ -1,0 +1,260 @@
+"""``/alerts``: the gates' alerts as they arrive, newest first, acknowledged with a note.
+
+The page keeps itself current by short polling (``static/office.js``): every 2 s it asks
+``/api/v1/alerts/stamp``, which changes when an alert arrives or is acknowledged, and only then
+fetches the list again (``/alerts/list``, the same filters). The acknowledgement is a plain form
+post, so it works without the script; the API has the same under ``/api/v1/alerts``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from sync.contract import AlertKind
+from sync.office import alerts
+from sync.office.accounts import Officer
+from sync.office.alerts import AlertProblem, AlertView
+from sync.office.auth import OfficerDep
+from sync.office.context import ContextDep, OfficeContext
+from sync.office.forms import form_fields
+from sync.office.templating import (
+    PageRoute,
+    bad_request_page,
+    lang_of,
+    local_path,
+    render,
+    templates,
+)
+
+pages = APIRouter(include_in_schema=False, route_class=PageRoute)
+api = APIRouter(prefix="/api/v1", tags=["alerts"])
+KINDS = tuple(kind.value for kind in AlertKind)
+_API_STATUS = {"unknown": 404, "already": 409, "note": 422}
+
+
+class PersonOut(BaseModel):
+    holder: str = Field(description="Masked: the first character, then *.")
+    household: str
+    readings_c: list[float] = Field(description="Body temperatures in °C, in order.")
+    pass_id: str | None
+    from_entry: bool = Field(description="Read from the fever's entry (else the alert's detail).")
+
+
+class AlertOut(BaseModel):
+    id: str
+    community: str
+    gate: str
+    lane: str | None
+    kind: str
+    source_kind: str | None
+    detail: str
+    at: datetime
+    received_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    note: str | None
+    person: PersonOut | None
+
+
+class AckRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field(min_length=1, max_length=alerts.MAX_NOTE_CHARS)
+
+
+class StampOut(BaseModel):
+    stamp: str = Field(description="Changes when an alert arrives or is acknowledged.")
+
+
+def _out(view: AlertView) -> AlertOut:
+    person = view.person
+    return AlertOut(
+        id=view.id,
+        community=view.community,
+        gate=view.gate,
+        lane=view.lane,
+        kind=view.kind,
+        source_kind=view.source_kind,
+        detail=view.detail,
+        at=view.at,
+        received_at=view.received_at,
+        acknowledged_at=view.acked_at,
+        acknowledged_by=view.acked_by,
+        note=view.note,
+        person=None
+        if person is None
+        else PersonOut(
+            holder=person.holder,
+            household=person.household,
+            readings_c=list(person.readings),
+            pass_id=person.pass_id,
+            from_entry=person.from_entry,
+        ),
+    )
+
+
+def _listing(
+    context: OfficeContext,
+    officer: Officer,
+    *,
+    state: str,
+    kind: str | None,
+    community: str | None,
+    gate: str | None,
+) -> list[AlertView]:
+    if kind and kind not in KINDS:
+        raise HTTPException(422, f"no alert kind {kind!r}")
+    return alerts.listing(
+        context.db,
+        officer.scope(community or None),
+        only_open=state == "open",
+        kind=kind or None,
+        gate=gate or None,
+    )
+
+
+@api.get("/alerts", response_model=list[AlertOut])
+def alerts_api(
+    officer: OfficerDep,
+    context: ContextDep,
+    state: Literal["open", "all"] = "all",
+    kind: str | None = None,
+    community: str | None = None,
+    gate: str | None = None,
+) -> list[AlertOut]:
+    """The newest 100 alerts of the officer's communities (or of ``community``)."""
+    found = _listing(context, officer, state=state, kind=kind, community=community, gate=gate)
+    return [_out(view) for view in found]
+
+
+@api.get("/alerts/stamp", response_model=StampOut)
+def alerts_stamp(officer: OfficerDep, context: ContextDep) -> StampOut:
+    return StampOut(stamp=alerts.stamp(context.db, officer.scope(None)))
+
+
+@api.post(
+    "/alerts/{alert_id}/ack",
+    response_model=AlertOut,
+    responses={404: {"description": "No such alert here."}, 409: {"description": "Acked."}},
+)
+def acknowledge_api(
+    alert_id: str, body: AckRequest, officer: OfficerDep, context: ContextDep
+) -> AlertOut:
+    """Acknowledge an alert with a note (audited); an alert is acknowledged once."""
+    try:
+        view = alerts.acknowledge(
+            context.db, alert_id, officer=officer, note=body.note, now=context.now()
+        )
+    except AlertProblem as exc:
+        raise HTTPException(_API_STATUS[exc.code], str(exc)) from exc
+    return _out(view)
+
+
+def _page_values(
+    officer: Officer,
+    context: OfficeContext,
+    state: str,
+    kind: str,
+    community: str,
+    gate: str,
+) -> dict[str, Any]:
+    found = _listing(context, officer, state=state, kind=kind, community=community, gate=gate)
+    query = {"state": state, "kind": kind, "community": community, "gate": gate}
+    here = f"/alerts?{urlencode({k: v for k, v in query.items() if v})}"
+    return {
+        "alerts": found,
+        "state": state,
+        "kind": kind,
+        "kinds": KINDS,
+        "community": community,
+        "gate": gate,
+        "communities": officer.scope(None),
+        "back": here,
+        "stamp": alerts.stamp(context.db, officer.scope(None)),
+    }
+
+
+@pages.get("/alerts")
+def alerts_page(
+    request: Request,
+    officer: OfficerDep,
+    context: ContextDep,
+    state: Literal["open", "all"] = "all",
+    kind: str = "",
+    community: str = "",
+    gate: str = "",
+) -> Response:
+    if kind and kind not in KINDS:
+        return bad_request_page(request)
+    values = _page_values(officer, context, state, kind, community, gate)
+    return render(
+        request,
+        "alerts.html",
+        "nav.alerts",
+        officer=officer,
+        current="/alerts",
+        problem=None,
+        problem_id="",
+        **values,
+    )
+
+
+@pages.get("/alerts/list")
+def alerts_fragment(
+    request: Request,
+    officer: OfficerDep,
+    context: ContextDep,
+    state: Literal["open", "all"] = "all",
+    kind: str = "",
+    community: str = "",
+    gate: str = "",
+) -> Response:
+    """The list alone, for the page's script to put in place."""
+    if kind and kind not in KINDS:
+        return bad_request_page(request)
+    values = _page_values(officer, context, state, kind, community, gate)
+    return templates.TemplateResponse(
+        request,
+        "_alerts_list.html",
+        {
+            "lang": lang_of(request),
+            "zone": context.zone,
+            "now": context.now(),
+            "problem": None,
+            "problem_id": "",
+            **values,
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@pages.post("/alerts/{alert_id}/ack")
+async def acknowledge_form(
+    alert_id: str, request: Request, officer: OfficerDep, context: ContextDep
+) -> Response:
+    fields = await form_fields(request)
+    back = local_path(fields.get("back") or "/alerts")
+    try:
+        alerts.acknowledge(
+            context.db, alert_id, officer=officer, note=fields.get("note", ""), now=context.now()
+        )
+    except AlertProblem as exc:
+        values = _page_values(officer, context, "all", "", "", "")
+        return render(
+            request,
+            "alerts.html",
+            "nav.alerts",
+            officer=officer,
+            current="/alerts",
+            status_code=_API_STATUS[exc.code],
+            problem=f"alerts.problem.{exc.code}",
+            problem_id=alert_id,
+            **values,
+        )
+    return RedirectResponse(back, status_code=303)
