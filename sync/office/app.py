@@ -27,6 +27,7 @@ from edge.console.clients import ClientAllowList, networks
 from edge.console.hosts import HostAllowList, known_names
 from edge.console.limits import BodyLimit
 from edge.console.throttle import SignInLimits
+from sync.office import retention
 from sync.office.context import OfficeContext
 from sync.office.routes import ROUTERS, SCHEMAS
 from sync.office.templating import render
@@ -147,15 +148,18 @@ def serve_office(context: OfficeContext, start_timeout_s: float = 30.0) -> Offic
 
 def start_office(settings: ServerSettings) -> Callable[[], None]:
     """Serve the office console on a database connection of its own (pages never wait for
-    the receiver's transactions on a shared one); returns how to stop it."""
+    the receiver's transactions on a shared one), and prune entries daily past
+    ``[office] retention_days``; returns how to stop both."""
     db = open_database(settings.database, receiver=settings.receiver.name)
     try:
         served = serve_office(OfficeContext(db=db, settings=settings))
     except BaseException:
         db.close()
         raise
+    stop_retention = retention.start_daily(db, settings)
 
     def stop() -> None:
+        stop_retention()
         served.stop()
         db.close()
 

@@ -23,7 +23,7 @@ import click
 
 from edge import keys
 from sync.contract import DownlinkKind, check_id
-from sync.office import accounts
+from sync.office import accounts, retention
 from sync.office.accounts import AccountProblem, Officer, Role
 from sync.office.app import ensure_schemas, start_office
 from sync.receiver import publishing, reports, service
@@ -223,6 +223,33 @@ def report(config_path: Path | None, day: date, csv_path: Path | None, **kwargs:
         click.echo(f"wrote {len(rows)} gate(s) to {csv_path}")
     else:
         click.echo(reports.format_report(rows))
+
+
+@server.command("prune", options_metavar=f"{DATABASE_USAGE} [OPTIONS]")
+@_settings_options
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    help="Keep this many days (default: [office] retention_days; unset keeps everything).",
+)
+def prune(config_path: Path | None, days: int | None, **kwargs: Any) -> None:
+    """Delete entries older than the office's retention, keeping what the gaps view needs.
+
+    The office console does this daily; this runs it now. Needs the receiver database."""
+    flags = _flags(kwargs)
+    _need_database(config_path, flags)
+    settings = _settings(config_path, flags)
+    db = _open_database(settings, must_exist=True)
+    try:
+        result = retention.prune(
+            db, days=days or retention.retention_days(settings), now=datetime.now(UTC)
+        )
+    finally:
+        db.close()
+    if result.cutoff is None:
+        click.echo("no [office] retention_days and no --days: everything is kept")
+    else:
+        click.echo(f"deleted {result.deleted} entries decided before {result.cutoff.isoformat()}")
 
 
 @server.command("publish")
