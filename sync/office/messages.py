@@ -110,7 +110,7 @@ _GATES = {
     "gates.problem.alarms": ("设备告警", "device alarm"),
     "gates.problem.backlog": ("积压较多", "large backlog"),
     "gates.problem.clock": ("时钟不准", "clock off"),
-    "gates.problem.revocations": ("注销名单过旧", "revocation list old"),
+    "gates.problem.revocations": ("注销名单未收到或过旧", "revocation list missing or old"),
     "gates.problem.disk": ("磁盘将满", "disk nearly full"),
 }
 
