@@ -32,7 +32,6 @@ from edge.console.deps import ConsoleContext, ContextDep, lane_or_404
 from edge.console.routes import visitor_pages
 from edge.console.routes.lanes import ACTION_TIMEOUT_S
 from edge.identity import mask_id_number, mask_phone
-from edge.passes_pdf import qr_svg
 from edge.store.registrations import Registration
 from edge.visitors import (
     Issued,
@@ -227,6 +226,9 @@ def get_registration(
 )
 def registration_qr(registration_id: str, guard: GuardDep, context: ContextDep) -> Response:
     """The pass as a QR code for the screen or the printer."""
+    # qrcode, reportlab and Pillow (7 MB) only once a pass is shown, not in an idle gate.
+    from edge.passes_pdf import qr_svg
+
     found = _registration_or_404(context, registration_id)
     return Response(
         qr_svg(_desk(context).token(found)),
