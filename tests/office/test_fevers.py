@@ -47,7 +47,8 @@ def test_the_ledger_lists_every_case_oldest_first_across_gates(office_db: Receiv
     assert (south.handled, south.readings) == (FEVER_UNHANDLED, "38.2 38.4")
     assert south.cells[:3] == ["hxy", "south", "in-1"]
     assert south.cells[5] == "张*"  # the whole name the pass carried, masked
-    assert north.cells[2] == "in-2" and north.cells[4] == "2026-11-23 10:00:00"
+    assert north.cells[2] == "in-2"
+    assert north.cells[4] == "2026-11-23 10:00:00"
     assert page.next is None
 
 
@@ -74,7 +75,8 @@ def test_the_page_and_the_xlsx_export(
     page = officer_client.get("/fever", params={"since": "2026-11-23", "until": "2026-11-23"})
     assert page.status_code == 200
     assert page.text.count('data-entry="') == 3
-    assert "张三丰" not in page.text and "38.2 38.4" in page.text
+    assert "张三丰" not in page.text
+    assert "38.2 38.4" in page.text
     answer = officer_client.get(
         "/fever/export.xlsx", params={"since": "2026-11-23", "until": "2026-11-24"}
     )
@@ -88,6 +90,7 @@ def test_the_page_and_the_xlsx_export(
     assert len(rows) == 1 + 4  # the next day's case too; never lhy's
     assert {row[0] for row in rows[1:]} == {"hxy"}
     bad = officer_client.get("/fever", params={"since": "2026-11-24", "until": "2026-11-23"})
-    assert bad.status_code == 400 and 'id="form-error"' in bad.text
+    assert bad.status_code == 400
+    assert 'id="form-error"' in bad.text
     empty = officer_client.get("/fever", params={"since": "2026-11-20"})
     assert 'id="fever-empty"' in empty.text

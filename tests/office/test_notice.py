@@ -43,10 +43,13 @@ def test_the_printable_page_says_nothing_new_and_names_nobody(
     two_days(office_context.db)
     quiet = officer_client.get("/notice", params={"day": "2026-11-24"})
     assert quiet.status_code == 200
-    assert 'id="nothing-new"' in quiet.text and "今日无新增" in quiet.text
-    assert '/static/notice.css' in quiet.text and '/static/notice.js' in quiet.text
+    assert 'id="nothing-new"' in quiet.text
+    assert "今日无新增" in quiet.text
+    assert "/static/notice.css" in quiet.text
+    assert "/static/notice.js" in quiet.text
     busy = officer_client.get("/notice", params={"day": "2026-11-23"})
-    assert 'id="fevers-line"' in busy.text and 'id="nothing-new"' not in busy.text
+    assert 'id="fevers-line"' in busy.text
+    assert 'id="nothing-new"' not in busy.text
     for personal in ("王", "R-0777", "3-2-502"):
         assert personal not in busy.text.split('id="daily-notice"')[1]
     assert officer_client.get("/notice", params={"community": "lhy"}).status_code == 403

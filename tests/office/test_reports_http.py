@@ -54,7 +54,8 @@ def test_the_page_and_the_api_count_the_same(
     a_day_of_two_buildings(office_context.db)
     page = officer_client.get("/reports", params={"day": "2026-11-23", "view": "grid"})
     assert page.status_code == 200
-    assert 'data-group="第一网格"' in page.text and "未登记" in page.text
+    assert 'data-group="第一网格"' in page.text
+    assert "未登记" in page.text
     api = officer_client.get("/api/v1/reports/daily", params={"day": "2026-11-23", "view": "grid"})
     assert [(row["group"], row["total"]) for row in api.json()["rows"]] == [
         ("第一网格", 4),
@@ -71,4 +72,5 @@ def test_a_bad_day_is_answered_on_the_page(officer_client: TestClient) -> None:
     assert page.status_code == 400
     assert 'id="form-error"' in page.text
     export = officer_client.get("/reports/export.csv", params={"day": "tomorrow"})
-    assert export.status_code == 400 and "text/html" in export.headers["content-type"]
+    assert export.status_code == 400
+    assert "text/html" in export.headers["content-type"]
