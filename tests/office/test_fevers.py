@@ -5,7 +5,7 @@ masked, the readings as measured; the XLSX export with the paper ledger's headin
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import openpyxl
 import pytest
@@ -13,9 +13,12 @@ from fastapi.testclient import TestClient
 
 from edge.console.ledgers import FEVER_CLEARED, FEVER_UNHANDLED
 from edge.model import Outcome
-from sync.office import fevers
+from sync.contract import Alert
+from sync.office import alerts, fevers
+from sync.office.accounts import Officer
 from sync.office.context import OfficeContext
 from sync.office.register import Position
+from sync.receiver.alerts import store_alerts
 from sync.receiver.db import ReceiverDb
 from tests.office.ledger_data import DAY_START, SHANGHAI, Visits, store
 
@@ -94,3 +97,49 @@ def test_the_page_and_the_xlsx_export(
     assert 'id="form-error"' in bad.text
     empty = officer_client.get("/fever", params={"since": "2026-11-20"})
     assert 'id="fever-empty"' in empty.text
+
+
+def test_what_was_done_comes_from_the_officers_acknowledgement_of_the_alert(
+    office_context: OfficeContext, officer: Officer, officer_client: TestClient
+) -> None:
+    db = office_context.db
+    v = a_day_with_fevers(db)
+    south_fever, north_fever = v.made[1], v.made[3]
+
+    def alert(entry_id: str, entry_at: datetime, gate: str, lane: str) -> Alert:
+        return Alert(
+            id=f"alert-{entry_id}",
+            community="hxy",
+            gate=gate,
+            lane=lane,
+            kind="fever",
+            detail="王*, household 5-1-101; readings °C: 38.2, 38.4",
+            at=entry_at + timedelta(seconds=1),
+        )
+
+    store_alerts(
+        db,
+        [
+            alert(south_fever.id, south_fever.draft.decided_at, "south", "in-1"),
+            alert(north_fever.id, north_fever.draft.decided_at, "north", "in-2"),
+        ],
+        now=AT + timedelta(hours=3),
+        receiver="receiver-1",
+    )
+    alerts.acknowledge(
+        db,
+        f"alert-{south_fever.id}",
+        officer=officer,
+        note="已送发热门诊，社区医生陪同",
+        now=AT + timedelta(hours=3),
+    )
+    cases = {
+        case.row.id: case for case in fevers.ledger(db, ["hxy"], DAY_START, DAY_END, SHANGHAI).cases
+    }
+    acked, open_alert = cases[south_fever.id], cases[north_fever.id]
+    assert acked.handled == "已送发热门诊，社区医生陪同"
+    assert acked.by == officer.name
+    assert acked.note.startswith("处置时间 2026-11-23 11:00:00")
+    assert open_alert.handled == FEVER_UNHANDLED  # raised, not yet acknowledged
+    page = officer_client.get("/fever", params={"since": "2026-11-23"})
+    assert "已送发热门诊" in page.text
