@@ -89,8 +89,7 @@ def read(
 ) -> list[AuditLine]:
     """Newest first, paged by ``before`` (a row id). ``communities`` None: every line;
     otherwise the lines of those communities, and lines tied to no community (sign-ins,
-    accounts) written by or about one of ``officers`` (ids; the reader works out whom it
-    covers)."""
+    account changes) written by one of ``officers`` (ids: the accounts the reader covers)."""
     where: list[str] = []
     params: list[Any] = []
     with db.reading() as q:

@@ -67,7 +67,7 @@ def _from_us(value: object) -> datetime | None:
     return None if value is None else _EPOCH + timedelta(microseconds=int(str(value)))
 
 
-def _problems(view: GateView, now: datetime) -> tuple[str, ...]:
+def _problems(view: GateView) -> tuple[str, ...]:
     found: set[str] = set()
     if view.state in ("offline", "stale"):
         found.add(view.state)
@@ -163,7 +163,7 @@ def at_a_glance(db: ReceiverDb, communities: Sequence[str], now: datetime) -> li
         device = Counter({k: n for k, n in open_kinds.items() if k not in FEVER_KINDS})
         fevers = sum(n for k, n in open_kinds.items() if k in FEVER_KINDS)
         counted = replace(view, last_entry_at=last.get(key), alarms=device, fevers=fevers)
-        result.append(replace(counted, problems=_problems(counted, now)))
+        result.append(replace(counted, problems=_problems(counted)))
     severity = {name: index for index, name in enumerate(PROBLEMS)}
     result.sort(
         key=lambda v: (
