@@ -82,7 +82,9 @@ fi
 say "copying the source to /root/kakou"
 rm -rf "$ROOT/root/kakou"
 mkdir -p "$ROOT/root/kakou"
-tar -C "$SOURCE" --exclude=./.venv --exclude=./.git --exclude=./kakou-data --exclude=__pycache__ \
+# Caches are left out: other tools (mypy, pytest) may be writing them meanwhile.
+tar -C "$SOURCE" --exclude=./.venv --exclude=./.git --exclude=./kakou-data --exclude=./build \
+  --exclude='*.egg-info' --exclude=__pycache__ --exclude='.*_cache' --exclude=./.hypothesis \
   -cf - . | tar -C "$ROOT/root/kakou" -xf -
 
 used_before="$(du -sxm "$ROOT" | cut -f1)"
