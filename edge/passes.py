@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import importlib.metadata
 import math
 import re
 import zlib
@@ -106,6 +107,10 @@ _ZLIB_MAX_CINFO = 7  # a window of 2^(7+8) = 32 KiB, the most DEFLATE uses
 _ZLIB_FDICT = 0x20  # FLG bit: a preset dictionary, which a gate does not have
 _TOKEN_ID_BYTES = 32  # BLAKE2b-256 (RFC 7693) of the COSE_Sign1 bytes
 _MAX_CBOR_DEPTH = 8  # tag > array > map > array is the deepest a valid token goes
+# cbor2 6 refuses indefinite lengths and duplicate map keys while decoding. 5.x, its last
+# pure-Python release (what 32-bit Pi OS installs: cbor2 6 has no armv7l wheel), has no such
+# options; there the byte-for-byte re-encoding checks below refuse both all the same.
+_STRICT_CBOR = int(importlib.metadata.version("cbor2").split(".")[0]) >= 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -583,6 +588,8 @@ def _zlib_fault(compressed: bytes) -> str:
 def _loads(data: bytes, what: str) -> object:
     """Decode one bounded CBOR item; the input was capped at ``MAX_COSE_BYTES`` upstream."""
     try:
+        if not _STRICT_CBOR:
+            return cbor2.loads(data, max_depth=_MAX_CBOR_DEPTH)
         return cbor2.loads(
             data,
             max_depth=_MAX_CBOR_DEPTH,
@@ -591,8 +598,10 @@ def _loads(data: bytes, what: str) -> object:
         )
     # CBORDecodeError covers malformed CBOR and cbor2's semantic-tag decoders (dates, regexes,
     # UUIDs...), which chain their ValueError or TypeError; a bignum past Python's digit limit
-    # raises ValueError bare. Anything else would be a bug in cbor2 and should surface.
-    except (cbor2.CBORDecodeError, ValueError, TypeError) as exc:
+    # raises ValueError bare; cbor2 5's decimal-fraction decoder lets decimal's
+    # InvalidOperation (an ArithmeticError) out unwrapped. Anything else would be a bug in cbor2
+    # and should surface.
+    except (cbor2.CBORDecodeError, ValueError, TypeError, ArithmeticError) as exc:
         raise _RejectedError(
             VerifyReason.BAD_STRUCTURE, f"{what}: not well-formed CBOR ({_printable(str(exc))})"
         ) from None
@@ -609,8 +618,9 @@ def _parse_cose(cose: bytes, token_format: TokenFormat, community: str) -> _Sign
     if not (isinstance(envelope, cbor2.CBORTag) and envelope.tag == COSE_SIGN1_TAG):
         raise _RejectedError(VerifyReason.BAD_STRUCTURE, "not a tagged COSE_Sign1 (tag 18)")
     parts = envelope.value
-    # cbor2 decodes the inside of a tag as immutable: a tuple, and a frozendict for the map.
-    if not (isinstance(parts, tuple) and len(parts) == 4):
+    # cbor2 6 decodes the inside of a tag as immutable: a tuple, and a frozendict for the map;
+    # cbor2 5 as a list and a dict.
+    if not (isinstance(parts, tuple | list) and len(parts) == 4):
         raise _RejectedError(VerifyReason.BAD_STRUCTURE, "COSE_Sign1 is not an array of 4")
     protected, unprotected, payload, signature = parts
     if not (
