@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from edge.app.boot import Gate, build_gate
 from edge.app.settings import Settings
@@ -34,17 +34,6 @@ from tests.edge.console.conftest import (  # noqa: F401  fixtures shared with th
 )
 from tests.tokens import sim_token
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required",
-]
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 # Assertions poll until they hold; on a loaded 2-core CI machine a page reload under a live
 # gate has taken over Playwright's default 5 s, so they may wait up to 15 s (a pass is no slower).
@@ -116,17 +105,6 @@ def door_live(tmp_path: Path) -> Iterator[LiveConsole]:
     DoorContact(live.gate).shut()
     yield live
     served.close()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    assert CHROMIUM.exists(), "install Debian's chromium (apt-get install chromium)"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
-        )
-        yield launched
-        launched.close()
 
 
 # Reports every Content-Security-Policy violation in the page as a console error, which the

@@ -25,7 +25,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from sync.office import accounts
 from sync.office.accounts import Officer, Role
@@ -33,7 +33,7 @@ from sync.office.app import create_office_app
 from sync.office.context import OfficeContext
 from sync.receiver.db import ReceiverDb, open_db
 from sync.settings import ServerSettings
-from tests.console.conftest import CHROMIUM, CHROMIUM_FLAGS, CSP_LISTENER, CspWatch
+from tests.console.conftest import CSP_LISTENER, CspWatch
 from tests.sync.rig import PostgresServer, free_port, postgres_server, sweep_processes
 
 COMMUNITY = "hxy"
@@ -222,22 +222,12 @@ def office_url(office_app: FastAPI, office_clock: OfficeClock) -> Iterator[str]:
     yield from serve(office_app)
 
 
-@pytest.fixture(scope="session")
-def office_browser() -> Iterator[Browser]:
-    assert CHROMIUM.exists(), "install Debian's chromium (apt-get install chromium)"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS
-        )
-        yield launched
-        launched.close()
-
-
 @pytest.fixture
-def office_page(office_browser: Browser) -> Iterator[Page]:
-    """A fresh browser context (1280×900) and page; fails the test on a CSP violation."""
+def office_page(browser: Browser) -> Iterator[Page]:
+    """A fresh context (1280×900) of the session's Chromium (tests/conftest.py) and a page;
+    fails the test on a CSP violation."""
     watch = CspWatch()
-    context = office_browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     context.add_init_script(CSP_LISTENER)
     page = context.new_page()
