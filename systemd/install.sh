@@ -140,6 +140,7 @@ PY
 SET=gate
 ((has_camera)) && SET=gate-camera
 LOCK="$SOURCE/requirements/$SET-$MACHINE.txt"
+SERVER_LOCK="$SOURCE/requirements/server-$MACHINE.txt"
 if [ "$MACHINE" = armv7l ] || [ "$MACHINE" = armv6l ]; then
   # 32-bit Raspberry Pi OS: PyPI has no armv7l wheel of OpenCV or a numpy this needs, and
   # bookworm's python3-opencv and python3-numpy are older than the camera code supports.
@@ -301,17 +302,30 @@ PIP=("$ROOT$NEW/venv/bin/python" -m pip --disable-pip-version-check --quiet)
 "${PIP[@]}" wheel --no-deps --wheel-dir "$STAGING/dist" "$STAGING/src"
 WHEELS=("$STAGING"/dist/kakou-*.whl)
 [ -f "${WHEELS[0]}" ] || die "no wheel was built"
+# --no-compile: pip would byte-compile every module of every package (numpy's tests, f2py...:
+# 30-45 MB no gate loads); systemd/compile_used.py below compiles what the gate imports.
 if [ -f "$LOCK" ]; then
-  say "installing the locked dependencies requirements/$(basename "$LOCK")"
-  "${PIP[@]}" install --require-hashes -r "$LOCK"
-  "${PIP[@]}" install --no-deps "${WHEELS[0]}"
+  locks=(-r "$LOCK")
+  # The receiver's set (psycopg) pins what it shares with the gate's alike: one install.
+  ((ENABLE_SERVER)) && [ -f "$SERVER_LOCK" ] && locks+=(-r "$SERVER_LOCK")
+  say "installing the locked dependencies: ${locks[*]//$SOURCE\//}"
+  "${PIP[@]}" install --no-compile --require-hashes "${locks[@]}"
+  "${PIP[@]}" install --no-compile --no-deps "${WHEELS[0]}"
 else
   say "WARNING: no requirements/$(basename "$LOCK"): installing the ranges in pyproject.toml"
   extras=""
   ((has_camera)) && extras="[camera]"
-  "${PIP[@]}" install "${WHEELS[0]}$extras"
+  "${PIP[@]}" install --no-compile "${WHEELS[0]}$extras"
 fi
-((ENABLE_SERVER)) && "${PIP[@]}" install "${WHEELS[0]}[server]"
+if ((ENABLE_SERVER)) && { [ ! -f "$LOCK" ] || [ ! -f "$SERVER_LOCK" ]; }; then
+  say "WARNING: no requirements/$(basename "$SERVER_LOCK"): the server extra from pyproject's ranges"
+  "${PIP[@]}" install --no-compile "${WHEELS[0]}[server]"
+fi
+# Python 3.11's venv brings setuptools (8 MB): nothing in a gate builds or imports it (the wheel
+# above was built in pip's own isolated environment).
+"${PIP[@]}" uninstall --yes setuptools
+say "compiling what the gate imports"
+"$ROOT$NEW/venv/bin/python" "$SOURCE/systemd/compile_used.py"
 # pip check also sees Debian's own packages through --system-site-packages (python3-gi without
 # pycairo, say); only a broken requirement of a package in the venv itself fails the install.
 if ! problems=$("${PIP[@]}" check 2>&1); then

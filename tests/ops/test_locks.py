@@ -26,6 +26,7 @@ LOCKS = {
     "gate-armv7l.txt": ((), "armv7l"),
     "gate-camera-x86_64.txt": (("camera",), "x86_64"),
     "gate-camera-aarch64.txt": (("camera",), "aarch64"),
+    "server-x86_64.txt": (("server",), "x86_64"),
     "test-x86_64.txt": (("test",), "x86_64"),
 }
 

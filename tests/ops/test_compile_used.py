@@ -1,0 +1,50 @@
+"""systemd/compile_used.py, which install.sh runs in a new release's venv after installing with
+pip --no-compile: every module the gate imports gets its bytecode, nothing else does."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.ops.conftest import REPO
+
+PROBE = """
+import importlib.util, json, sys
+from pathlib import Path
+site = Path(sys.argv[1]).resolve()
+sys.path.insert(0, str(site))
+import used_dependency  # what a gate module would have imported
+spec = importlib.util.spec_from_file_location("compile_used", sys.argv[2])
+tool = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(tool)
+compiled, missing = tool.compile_used(site)
+print(json.dumps({"compiled": compiled, "missing": missing, "loaded": sorted(sys.modules)}))
+"""
+
+
+def test_what_is_imported_is_compiled_and_nothing_else(tmp_path: Path) -> None:
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    (site / "used_dependency.py").write_text("VALUE = 1\n")
+    (site / "unused_dependency.py").write_text("VALUE = 2\n")
+
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, str(site), str(REPO / "systemd" / "compile_used.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    report = json.loads(result.stdout.splitlines()[-1])
+
+    cached = sorted(path.name.split(".")[0] for path in (site / "__pycache__").iterdir())
+    assert cached == ["used_dependency"]
+    assert report["compiled"] >= 1
+    # Every command's modules and the configured pin factories were imported, so their
+    # dependencies are compiled; the command's __main__ was not run.
+    loaded = set(report["loaded"])
+    assert {"edge.app.cli.ops", "edge.app.boot", "gpiozero.pins.lgpio", "fastapi"} <= loaded
+    assert "edge.__main__" not in loaded
+    assert "gpiozero.pins.pigpio" in report["missing"]  # no pigpio library here
