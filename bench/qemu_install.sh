@@ -111,6 +111,10 @@ sleep 10
 gate="$(pgrep -f "kakou run --config /root/sim.toml" | head -1)"
 say "FIGURE rss_idle_mb=$(awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$gate/status") (qemu-user's own memory included)"
 start="$(date +%s.%N)"
-in_root /opt/kakou/venv/bin/kakou sim --url "http://127.0.0.1:$PORT" crowd 50
+if ! in_root /opt/kakou/venv/bin/kakou sim --url "http://127.0.0.1:$PORT" crowd 50; then
+  say "FAILED: the crowd's decisions were not all as expected; the gate's log ($ROOT/root/gate.log) ends:"
+  tail -20 "$ROOT/root/gate.log"
+  exit 1
+fi
 say "FIGURE crowd_50_s=$(seconds "$start")"
 say "done; the root stays in $ROOT for another run"
