@@ -295,9 +295,13 @@ tar -C "$SOURCE" --exclude=./.venv --exclude=./.git --exclude=./kakou-data --exc
   --exclude=.ruff_cache -cf - . | (mkdir "$STAGING/src" && tar -C "$STAGING/src" -xf -)
 
 say "building release $RELEASE"
-# --system-site-packages: on armhf, Debian's python3-pil, -cffi and -nacl (compiled for this
-# board) are visible; the venv's own packages still come first on the path.
-"$PYTHON" -m venv --system-site-packages "$ROOT$NEW/venv"
+# --system-site-packages on armhf only: Debian's python3-pil, -cffi and -nacl (compiled for this
+# board) are visible; the venv's own packages still come first on the path. Elsewhere the venv
+# stands alone: Debian's packages (Raspberry Pi OS has python3-numpy, which sqlite-utils imports
+# whenever it can) would load into every gate, and their .pth files run at every start.
+VENV_ARGS=()
+[ "$MACHINE" = armv7l ] && VENV_ARGS+=(--system-site-packages)
+"$PYTHON" -m venv "${VENV_ARGS[@]}" "$ROOT$NEW/venv"
 PIP=("$ROOT$NEW/venv/bin/python" -m pip --disable-pip-version-check --quiet)
 "${PIP[@]}" wheel --no-deps --wheel-dir "$STAGING/dist" "$STAGING/src"
 WHEELS=("$STAGING"/dist/kakou-*.whl)
@@ -321,14 +325,12 @@ if ((ENABLE_SERVER)) && { [ ! -f "$LOCK" ] || [ ! -f "$SERVER_LOCK" ]; }; then
   say "WARNING: no requirements/$(basename "$SERVER_LOCK"): the server extra from pyproject's ranges"
   "${PIP[@]}" install --no-compile "${WHEELS[0]}[server]"
 fi
-# Python 3.11's venv brings setuptools (8 MB): nothing in a gate builds or imports it (the wheel
-# above was built in pip's own isolated environment).
-"${PIP[@]}" uninstall --yes setuptools
 say "compiling what the gate imports"
 "$ROOT$NEW/venv/bin/python" "$SOURCE/systemd/compile_used.py"
 # pip check also sees Debian's own packages through --system-site-packages (python3-gi without
 # pycairo, say); only a broken requirement of a package in the venv itself fails the install.
-if ! problems=$("${PIP[@]}" check 2>&1); then
+# (Not --quiet: pip check says what is broken only at its normal verbosity.)
+if ! problems=$("$ROOT$NEW/venv/bin/python" -m pip --disable-pip-version-check check 2>&1); then
   ours=$("${PIP[@]}" list --local --format=freeze | cut -d= -f1 | tr 'A-Z_.' 'a-z--')
   broken=""
   while read -r name rest; do
