@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Protocol
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -16,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from edge.console.clients import ClientAllowList, networks
 from edge.console.deps import ConsoleContext
 from edge.console.hosts import HostAllowList, known_names
-from edge.console.limits import BodyLimit
+from edge.console.limits import BodyLimit, TooLargePage
 from edge.console.live import LiveHub
 from edge.console.routes import (
     accounts,
@@ -91,6 +92,36 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class WebSettings(Protocol):
+    """What the plumbing in front of a console's routes is set from (``[console]``, or the
+    office's ``[office]``)."""
+
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def allowed_hosts(self) -> Sequence[str]: ...
+
+    @property
+    def allowed_clients(self) -> Sequence[str]: ...
+
+    @property
+    def max_body_bytes(self) -> int: ...
+
+
+def guard_requests(app: FastAPI, settings: WebSettings, too_large_page: TooLargePage) -> None:
+    """Puts in front of every route: the security headers, the client networks (403; none
+    given: a loopback listener, reachable from here only), the host names (400: DNS
+    rebinding) and the body limit (413 unread; ``too_large_page`` for a person's form)."""
+    # The last added runs first: headers on every answer, then the client and host checks,
+    # then the body.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, page=too_large_page)
+    app.add_middleware(HostAllowList, names=known_names(settings.allowed_hosts, settings.host))
+    if settings.allowed_clients:
+        app.add_middleware(ClientAllowList, allowed=networks(settings.allowed_clients))
+    app.add_middleware(SecurityHeaders)
+
+
 def _watch_alarms(context: ConsoleContext, hub: LiveHub, stop: threading.Event) -> None:
     """Write alarms the store could not take when they were raised, whether or not a browser is
     open (edge.health raises device and sync alarms on the bus). On a thread of its own: a crowd
@@ -139,12 +170,7 @@ def create_app(context: ConsoleContext, settings: ConsoleSettings | None = None)
         docs_url=None,
         redoc_url=None,
     )
-    # The last added runs first: headers on every answer, then the host check, then the body.
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(HostAllowList, names=known_names(settings.allowed_hosts, settings.host))
-    if settings.allowed_clients:  # empty: a loopback listener, reachable from here only
-        app.add_middleware(ClientAllowList, allowed=networks(settings.allowed_clients))
-    app.add_middleware(SecurityHeaders)
+    guard_requests(app, settings, pages.too_large_page)
     app.state.context = context
     app.state.hub = hub
     app.state.sign_in_limits = sign_in_limits

@@ -4,13 +4,24 @@ Plain ASGI in front of every route, so no handler (nor FastAPI's body parsing) e
 than ``max_bytes`` of a request: four 200 MB bodies to the open sign-in once took the gate from
 414 MB to 2.6 GB. A declared Content-Length over the limit is refused before a byte is read; a
 chunked body (no length) is counted as it streams in and refused once it passes the limit.
+
+The API (``/api/…``) gets JSON; a person posting a page's form (a roster upload without its
+script) gets a page in their language, when the console gives ``BodyLimit`` one (``page``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+API_PREFIX = "/api/"
+
+TooLargePage = Callable[[Request, int], Response]
+"""Makes the page a person is shown for a body over the limit (``max_bytes``), status 413."""
 
 
 class BodyTooLarge(Exception):  # noqa: N818  (named for the condition)
@@ -20,16 +31,21 @@ class BodyTooLarge(Exception):  # noqa: N818  (named for the condition)
 class BodyLimit:
     """Refuses request bodies over ``max_bytes`` with 413, declared or streamed."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, page: TooLargePage | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.page = page
 
-    def _refusal(self) -> JSONResponse:
-        return JSONResponse(
-            {"detail": f"request body too large (at most {self.max_bytes} bytes)"},
-            status_code=413,
-            headers={"Connection": "close"},
-        )
+    def _refusal(self, scope: Scope) -> Response:
+        if self.page is not None and not scope["path"].startswith(API_PREFIX):
+            refusal = self.page(Request(scope), self.max_bytes)
+        else:
+            refusal = JSONResponse(
+                {"detail": f"request body too large (at most {self.max_bytes} bytes)"},
+                status_code=413,
+            )
+        refusal.headers["Connection"] = "close"
+        return refusal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -37,7 +53,7 @@ class BodyLimit:
             return
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refusal()(scope, receive, send)
+            await self._refusal(scope)(scope, receive, send)
             return
         received = 0
         started = refused = False
@@ -49,7 +65,7 @@ class BodyLimit:
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
                     if not started:
-                        await self._refusal()(scope, receive, send)
+                        await self._refusal(scope)(scope, receive, send)
                     refused = True
                     raise BodyTooLarge
             return message

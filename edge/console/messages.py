@@ -18,6 +18,8 @@ import re
 from collections.abc import Mapping
 from typing import Literal
 
+from edge.console.catalogue import Catalogue, merged
+
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
 
@@ -339,6 +341,11 @@ _SHIFT = {
         "Something in the address cannot be read: an old or edited link.",
     ),
     "page.bad_request_back": ("返回", "Go back"),
+    "page.too_large": ("内容太大", "Too large to send"),
+    "page.too_large_hint": (
+        "一次最多可以提交 {size}，未做任何更改。",
+        "At most {size} can be sent at once; nothing was changed.",
+    ),
     # Gate modes: the live view's control and the banner every page shows while one is on.
     "gate_mode.title": ("卡口模式", "Gate mode"),
     "gate_mode.now": ("当前：{mode}", "Now: {mode}"),
@@ -711,17 +718,7 @@ _SCRIPT = {
 }
 
 
-def _merged(*sections: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
-    merged: dict[str, tuple[str, str]] = {}
-    for section in sections:
-        twice = merged.keys() & section.keys()
-        if twice:
-            raise ValueError(f"message ids given twice: {sorted(twice)}")
-        merged.update(section)
-    return merged
-
-
-CATALOGUE = _merged(
+CATALOGUE = merged(
     _STEPS,
     _OUTCOMES,
     _MODES,
@@ -751,33 +748,12 @@ SCRIPT_PREFIXES = ("js.", "step.", "mode.")
 """The ids the scripts read (console.js, registration.js); each page hands them these only."""
 
 
-def words(message_id: str) -> tuple[str, str]:
-    """(Chinese, English) for ``message_id``; a ``KeyError`` names an id missing here."""
-    return CATALOGUE[message_id]
-
-
-def text(lang: str, message_id: str, **params: object) -> str:
-    """The message in ``lang`` ("en", else Chinese), its ``{name}`` fields filled."""
-    zh, en = CATALOGUE[message_id]
-    chosen = en if lang == "en" else zh
-    return chosen.format_map(params) if params else chosen
-
-
-def term(section: str, code: str | None, lang: str = "zh") -> str:
-    """What a stored code means (``term("reason", "expired")``): the code itself if unknown,
-    "" for none."""
-    if code is None:
-        return ""
-    found = CATALOGUE.get(f"{section}.{code}")
-    if found is None:
-        return code
-    return found[1] if lang == "en" else found[0]
-
-
-def table(section: str) -> dict[str, tuple[str, str]]:
-    """One section's codes and their words: ``table("outcome")["fever"] == ("发热", "Fever")``."""
-    prefix = section + "."
-    return {key[len(prefix) :]: pair for key, pair in CATALOGUE.items() if key.startswith(prefix)}
+BOOK = Catalogue(CATALOGUE)
+"""The look-ups below, and what the office's catalogue falls back to."""
+words = BOOK.words
+text = BOOK.text
+term = BOOK.term
+table = BOOK.table
 
 
 def detail(text_as_written: str | None, lang: str = "zh") -> str:

@@ -14,18 +14,32 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context,
 from jinja2.runtime import Context
 
 from edge.console import messages
+from edge.console.catalogue import Catalogue
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 
-@pass_context
-def _t(context: Context, message_id: str, **params: object) -> str:
-    return messages.text(context["lang"], message_id, **params)
+def environment(template_dir: Path, book: Catalogue) -> Environment:
+    """Templates from ``template_dir``, every value escaped, printing ``book``'s words:
+    ``t(message_id, **params)`` and ``term(section, code)`` in the page's ``lang``."""
 
+    @pass_context
+    def t(context: Context, message_id: str, **params: object) -> str:
+        return book.text(context["lang"], message_id, **params)
 
-@pass_context
-def _term(context: Context, section: str, code: str | None) -> str:
-    return messages.term(section, code, context["lang"])
+    @pass_context
+    def term(context: Context, section: str, code: str | None) -> str:
+        return book.term(section, code, context["lang"])
+
+    env = Environment(
+        loader=FileSystemLoader(template_dir),
+        autoescape=select_autoescape(["html", "svg"], default_for_string=True, default=True),
+        undefined=StrictUndefined,  # a misspelt value fails the page (and its test), not blank
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(t=t, term=term)
+    return env
 
 
 @pass_context
@@ -34,16 +48,8 @@ def _detail(context: Context, as_written: str | None) -> str:
 
 
 def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATE_DIR),
-        autoescape=select_autoescape(["html", "svg"], default_for_string=True, default=True),
-        undefined=StrictUndefined,  # a misspelt value fails the page (and its test), not blank
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.globals.update(
-        t=_t, term=_term, detail=_detail, words=messages.words, script_messages=messages.for_script
-    )
+    env = environment(TEMPLATE_DIR, messages.BOOK)
+    env.globals.update(detail=_detail, words=messages.words, script_messages=messages.for_script)
     return env
 
 

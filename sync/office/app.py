@@ -22,15 +22,12 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from edge.console.app import SecurityHeaders
-from edge.console.clients import ClientAllowList, networks
-from edge.console.hosts import HostAllowList, known_names
-from edge.console.limits import BodyLimit
+from edge.console.app import guard_requests
 from edge.console.throttle import SignInLimits
 from sync.office import retention
 from sync.office.context import OfficeContext
 from sync.office.routes import ROUTERS, SCHEMAS
-from sync.office.templating import render
+from sync.office.templating import message_page, too_large_page
 from sync.receiver.db import ReceiverDb
 from sync.receiver.service import open_database
 from sync.settings import ServerSettings
@@ -60,9 +57,7 @@ async def _page_errors(request: Request, exc: Exception) -> Response:
             return RedirectResponse(f"/login?{urlencode({'next': here})}", status_code=303)
         if exc.status_code in _PAGE_ERRORS:
             title, text_id = _PAGE_ERRORS[exc.status_code]
-            return render(
-                request, "message.html", title, text_id=text_id, status_code=exc.status_code
-            )
+            return message_page(request, title, text_id, status_code=exc.status_code)
     return await http_exception_handler(request, exc)
 
 
@@ -85,13 +80,7 @@ def create_office_app(context: OfficeContext) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    # The last added runs first: headers on every answer, then the client and host checks,
-    # then the body limit.
-    app.add_middleware(BodyLimit, max_bytes=office.max_body_bytes)
-    app.add_middleware(HostAllowList, names=known_names(office.allowed_hosts, office.host))
-    if office.allowed_clients:  # empty: a loopback listener, reachable from here only
-        app.add_middleware(ClientAllowList, allowed=networks(office.allowed_clients))
-    app.add_middleware(SecurityHeaders)
+    guard_requests(app, office, too_large_page)
     app.add_exception_handler(StarletteHTTPException, _page_errors)
     app.state.office = context
     app.state.sign_in_limits = sign_in_limits

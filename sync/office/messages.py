@@ -5,9 +5,10 @@ Python with :func:`text`. Each feature keeps its words beside its code as a ``ME
 (id → (Chinese, English)) and adds it to :data:`SECTIONS` below, in a module that does not
 import this one. An id given twice fails at import, so two features cannot quietly clash.
 
-Codes the gates store (outcomes, reasons, alarm kinds, pass kinds, directions) are the gate
-console's: :func:`term` looks them up here first, then in ``edge.console.messages``, so an
-entry reads the same at the gate and in the office.
+Codes the gates store (outcomes, reasons, alarm kinds, pass kinds, directions) and the words
+both consoles say alike are the gate console's: :func:`text` and :func:`term` look an id up
+here first, then in ``edge.console.messages``, so an entry reads the same at the gate and in the
+office.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from edge.console import messages as gate_messages
+from edge.console.catalogue import Catalogue, merged
 from sync.office import household_messages, reports
 
 LANGS = ("zh", "en")
@@ -31,11 +33,6 @@ _LAYOUT = {
     "nav.fever": ("发热台账", "Fever ledger"),
     "nav.register": ("出入登记", "Entry register"),
     "nav.notice": ("通知", "Notice"),
-    "nav.accounts": ("账户", "Accounts"),
-    "nav.audit": ("审计", "Audit"),
-    "nav.sign_in": ("登录", "Sign in"),
-    "nav.sign_out": ("退出", "Sign out"),
-    "nav.other_language": ("English", "中文"),
     "nav.menu": ("菜单", "Menu"),
     "page.bad_request": ("无法打开此页", "This page cannot be opened"),
     "page.bad_request_text": (
@@ -48,6 +45,12 @@ _LAYOUT = {
         "Your account may not see this page or this community.",
     ),
     "page.not_found": ("找不到此页", "Page not found"),
+    "page.too_large": ("内容太大", "Too large to send"),
+    "page.too_large_text": (
+        "一次最多可以提交 {size}，未做任何更改。名册请拆分成几个文件分别导入。",
+        "At most {size} can be sent at once; nothing was changed. Split a roster into several "
+        "files and import each.",
+    ),
     "page.back": ("返回", "Back"),
     "common.community": ("社区", "Community"),
     "common.all_communities": ("全部社区", "All communities"),
@@ -67,7 +70,6 @@ _LAYOUT = {
 
 _LOGIN = {
     "login.title": ("办公室登录", "Office sign-in"),
-    "login.name": ("姓名", "Name"),
     "login.secret": ("密码", "Password"),
     "login.submit": ("登录", "Sign in"),
     "login.wrong": ("姓名或密码错误", "Wrong name or password"),
@@ -174,7 +176,6 @@ _GAPS = {
 _ACCOUNTS = {
     "accounts.title": ("账户", "Accounts"),
     "accounts.name": ("姓名", "Name"),
-    "accounts.role": ("角色", "Role"),
     "accounts.communities": ("社区", "Communities"),
     "accounts.communities_hint": (
         "社区编号，用逗号分隔；* 表示全部社区",
@@ -184,9 +185,6 @@ _ACCOUNTS = {
     "accounts.active": ("启用", "active"),
     "accounts.disabled": ("已停用", "disabled"),
     "accounts.secret": ("密码（至少10位）", "Password (10 characters or more)"),
-    "accounts.add": ("新增账户", "Add an account"),
-    "accounts.disable": ("停用", "Disable"),
-    "accounts.enable": ("启用", "Enable"),
     "accounts.reset": ("重设密码", "Reset password"),
     "accounts.new_secret": ("新密码", "New password"),
     "accounts.role.officer": ("工作人员", "officer"),
@@ -211,9 +209,7 @@ _ACCOUNTS = {
 }
 
 _AUDIT = {
-    "audit.title": ("审计日志", "Audit log"),
     "audit.who": ("人员", "Who"),
-    "audit.action": ("操作", "Action"),
     "audit.any_action": ("全部操作", "Every action"),
     "audit.detail": ("内容", "Detail"),
     "audit.none": ("没有记录。", "Nothing recorded."),
@@ -226,9 +222,21 @@ _AUDIT = {
     "action.officer_enabled": ("启用账户", "account enabled"),
     "action.secret_reset": ("重设密码", "password reset"),
     "action.alert_acknowledged": ("处置告警", "alert acknowledged"),
+    "action.roster.import": ("导入住户名册", "roster imported"),
+    "action.pass.issue": ("签发通行证", "passes issued"),
+    "action.pass.revoke": ("吊销通行证", "passes revoked"),
+    "action.pass.print": ("打印通行证", "passes printed"),
+    "action.downlink.revocations": ("下发吊销名单", "revocation list sent"),
+    "action.downlink.keys": ("下发密钥", "keys sent"),
+    "action.downlink.policy": ("下发策略", "policy sent"),
+    "action.downlink.revocations.failed": ("吊销名单下发失败", "revocation list not sent"),
+    "action.downlink.keys.failed": ("密钥下发失败", "keys not sent"),
+    "action.downlink.policy.failed": ("策略下发失败", "policy not sent"),
+    "action.register_searched": ("查询出入登记", "entry register searched"),
+    "action.register_exported": ("导出出入登记", "entry register exported"),
 }
 
-_CORE = {**_LAYOUT, **_LOGIN, **_GATES, **_ALERTS, **_GAPS, **_ACCOUNTS, **_AUDIT}
+_CORE = merged(_LAYOUT, _LOGIN, _GATES, _ALERTS, _GAPS, _ACCOUNTS, _AUDIT)
 
 SECTIONS: list[Mapping[str, tuple[str, str]]] = [
     _CORE,
@@ -238,38 +246,12 @@ SECTIONS: list[Mapping[str, tuple[str, str]]] = [
 """The catalogue's tables: the core's, then one line per feature (its ``MESSAGES``)."""
 
 
-def _merged(sections: list[Mapping[str, tuple[str, str]]]) -> dict[str, tuple[str, str]]:
-    merged: dict[str, tuple[str, str]] = {}
-    for section in sections:
-        twice = merged.keys() & section.keys()
-        if twice:
-            raise ValueError(f"message ids given twice: {sorted(twice)}")
-        merged.update(section)
-    return merged
+CATALOGUE = merged(*SECTIONS)
+"""Message id → (Chinese, English): the office's own words."""
 
-
-CATALOGUE = _merged(SECTIONS)
-"""Message id → (Chinese, English)."""
-
-
-def words(message_id: str) -> tuple[str, str]:
-    """(Chinese, English); a ``KeyError`` names an id missing from the catalogue."""
-    return CATALOGUE[message_id]
-
-
-def text(lang: str, message_id: str, **params: object) -> str:
-    """The message in ``lang`` ("en", else Chinese), its ``{name}`` fields filled."""
-    zh, en = CATALOGUE[message_id]
-    chosen = en if lang == "en" else zh
-    return chosen.format_map(params) if params else chosen
-
-
-def term(section: str, code: str | None, lang: str = "zh") -> str:
-    """What a stored code means (``term("outcome", "fever")``): the office's words, else the
-    gate console's, else the code itself; "" for none."""
-    if code is None:
-        return ""
-    found = CATALOGUE.get(f"{section}.{code}")
-    if found is not None:
-        return found[1] if lang == "en" else found[0]
-    return gate_messages.term(section, code, lang)
+BOOK = Catalogue(CATALOGUE, fallback=gate_messages.BOOK)
+"""The office's words first, then the gate console's (shared terms: outcomes, reasons, pass
+kinds, directions, and the words both consoles say alike)."""
+words = BOOK.words
+text = BOOK.text
+term = BOOK.term

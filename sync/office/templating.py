@@ -8,26 +8,28 @@ zone by the ``local`` filter.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, Response
-from fastapi.routing import APIRoute
+from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 
+from edge.console.page_kit import LanguageCookie, back_from, local_path, page_route, size_text
+from edge.console.templating import environment
 from sync.office import messages
 from sync.office.accounts import Officer
+from sync.office.auth import optional_officer
 from sync.office.context import get_context
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
-LANG_COOKIE = "kakou_office_lang"
+LANG = LanguageCookie("kakou_office_lang")
+LANG_COOKIE = LANG.name
+lang_of = LANG.of
 
 NAV: tuple[tuple[str, str, bool], ...] = (
     ("/", "nav.gates", False),
@@ -44,20 +46,6 @@ NAV: tuple[tuple[str, str, bool], ...] = (
     ("/audit", "nav.audit", True),
 )
 """(path, message id, admins only): the navigation every page shows, in this order."""
-
-
-def lang_of(request: Request) -> str:
-    return "en" if request.cookies.get(LANG_COOKIE) == "en" else "zh"
-
-
-@pass_context
-def _t(context: Context, message_id: str, **params: object) -> str:
-    return messages.text(context["lang"], message_id, **params)
-
-
-@pass_context
-def _term(context: Context, section: str, code: str | None) -> str:
-    return messages.term(section, code, context["lang"])
 
 
 @pass_context
@@ -89,14 +77,8 @@ def _local(context: Context, moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M
 
 
 def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATE_DIR),
-        autoescape=select_autoescape(["html", "svg"], default_for_string=True, default=True),
-        undefined=StrictUndefined,  # a misspelt value fails the page (and its test), not blank
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.globals.update(t=_t, term=_term, nav=NAV, ago=_ago, timedelta_s=_seconds)
+    env = environment(TEMPLATE_DIR, messages.BOOK)
+    env.globals.update(nav=NAV, ago=_ago, timedelta_s=_seconds)
     env.filters["local"] = _local
     return env
 
@@ -140,38 +122,47 @@ def render(
     )
 
 
-def local_path(next: str | None) -> str:
-    """``next`` if it is a path on this console, else ``/``: never an address elsewhere
-    (``//evil`` and ``/\\evil`` name another host; browsers drop tabs and line breaks)."""
-    if not next or not next.startswith("/") or next.startswith("//"):
-        return "/"
-    if "\\" in next or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in next):
-        return "/"
-    parts = urlsplit(next)
-    return "/" if parts.scheme or parts.netloc else next
-
-
-def bad_request_page(request: Request) -> HTMLResponse:
+def message_page(
+    request: Request,
+    title: str,
+    text_id: str,
+    *,
+    status_code: int,
+    back: str = "/",
+    **params: object,
+) -> HTMLResponse:
+    """A page that only says something (``title``, ``text_id`` with ``params``), and the way
+    back; the navigation too when the officer is signed in."""
+    officer = optional_officer(request, get_context(request))
     return render(
         request,
         "message.html",
-        "page.bad_request",
-        text_id="page.bad_request_text",
-        status_code=400,
+        title,
+        officer=officer,
+        text_id=text_id,
+        text_params=params,
+        back=back,
+        status_code=status_code,
     )
 
 
-class PageRoute(APIRoute):
-    """A page's route: a query it cannot take gets a page saying so (400), never FastAPI's
-    JSON 422 (officers read pages; the API under /api/v1 keeps its JSON errors)."""
+def bad_request_page(request: Request) -> HTMLResponse:
+    return message_page(request, "page.bad_request", "page.bad_request_text", status_code=400)
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
 
-        async def page_handler(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except RequestValidationError:
-                return bad_request_page(request)
+def too_large_page(request: Request, max_bytes: int) -> HTMLResponse:
+    """What an officer is shown for a form's body over ``[office] max_body_bytes`` (413): a
+    roster upload without the page's script, which refuses such a file before sending it."""
+    return message_page(
+        request,
+        "page.too_large",
+        "page.too_large_text",
+        status_code=413,
+        back=back_from(request),
+        size=size_text(max_bytes),
+    )
 
-        return page_handler
+
+PageRoute = page_route(bad_request_page)
+"""A page's route: a query it cannot take gets a page saying so (400), never FastAPI's JSON
+422 (officers read pages; the API under /api/v1 keeps its JSON errors)."""

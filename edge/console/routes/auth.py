@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import math
-from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Request, Response
 
-from edge.console.auth import (
-    SESSION_COOKIE,
-    GuardDep,
-    session_token,
-    set_session_cookie,
-)
+from edge.console.auth import SESSION, GuardDep, session_token, set_session_cookie
 from edge.console.defs.request import HandOverRequest, SignInRequest
 from edge.console.defs.response import DutyView, GuardView, HandOverView, MeView
 from edge.console.deps import ConsoleContext, ContextDep
+from edge.console.sessions import seconds_until, too_many
 from edge.console.throttle import SignInLimits, client_key
 from edge.console.work import Busy
 from edge.store.guards import SESSION_FOR, Guard, SignInFailure
@@ -31,18 +25,6 @@ def guard_view(guard: Guard) -> GuardView:
 
 def _duty(context: ConsoleContext) -> list[DutyView]:
     return [DutyView(guard=guard_view(g), since=at) for g, at in context.guards.on_duty()]
-
-
-def _too_many(retry_after_s: int) -> HTTPException:
-    return HTTPException(
-        status_code=429,
-        detail="too many failures; try again later",
-        headers={"Retry-After": str(retry_after_s)},
-    )
-
-
-def _seconds_until(then: datetime | None, now: datetime) -> int:
-    return 1 if then is None else max(1, math.ceil((then - now).total_seconds()))
 
 
 @router.post(
@@ -64,7 +46,7 @@ async def sign_in(
     client = client_key(request.client.host if request.client else None)
     attempt = limits.throttle.admit(client, body.name, now)
     if isinstance(attempt, int):
-        raise _too_many(attempt)
+        raise too_many(attempt)
     try:
         result = await limits.work.run(
             functools.partial(context.guards.sign_in, body.name, body.secret, now=now)
@@ -74,7 +56,7 @@ async def sign_in(
         raise HTTPException(503, "busy; try again", headers={"Retry-After": "1"}) from exc
     if isinstance(result, SignInFailure):
         if result.code == "locked":
-            raise _too_many(_seconds_until(result.locked_until, now))
+            raise too_many(seconds_until(result.locked_until, now))
         raise HTTPException(status_code=401, detail="wrong name or PIN")
     limits.throttle.succeeded(attempt)
     guard, token = result
@@ -88,7 +70,7 @@ def sign_out(request: Request, response: Response, context: ContextDep) -> None:
     token = session_token(request)
     if token is not None:
         context.guards.sign_out(token, now=context.now())
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    SESSION.clear(response)
 
 
 @router.get("/auth/me", response_model=MeView)

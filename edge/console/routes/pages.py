@@ -9,20 +9,24 @@ server reads.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.routing import APIRoute
 
 from edge.console import ledgers, messages
 from edge.console.auth import MaybeGuardDep
 from edge.console.deps import ConsoleContext, ContextDep, get_context
+from edge.console.page_kit import (
+    LanguageCookie,
+    back_from,
+    local_path,
+    page_route,
+    size_text,
+)
 from edge.console.routes.ledgers import ledger_names
 from edge.console.routes.live import hub_of
 from edge.console.routes.status import gate_status, trust_state
@@ -31,39 +35,44 @@ from edge.model import GateMode, Outcome
 from edge.store.guards import Guard
 
 
-class PageRoute(APIRoute):
-    """A page's route: a query the route cannot take gets a page saying so, never FastAPI's
-    JSON 422 (a guard reads pages; the API under /api/v1 keeps its JSON errors)."""
+def _bad_request_page(request: Request) -> Response:
+    return render(
+        request,
+        "bad_request.html",
+        "page.bad_request",
+        current="",
+        status_code=400,
+        back=request.url.path if request.url.path in SEARCH_PAGES else "/",
+    )
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
 
-        async def page_handler(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except RequestValidationError:
-                return render(
-                    request,
-                    "bad_request.html",
-                    "page.bad_request",
-                    current="",
-                    status_code=400,
-                    back=request.url.path if request.url.path in SEARCH_PAGES else "/",
-                )
+def too_large_page(request: Request, max_bytes: int) -> Response:
+    """What a person is shown for a form's body over ``[console] max_body_bytes`` (413)."""
+    return render(
+        request,
+        "bad_request.html",
+        "page.too_large",
+        current="",
+        status_code=413,
+        heading="page.too_large",
+        hint="page.too_large_hint",
+        hint_params={"size": size_text(max_bytes)},
+        back=back_from(request),
+    )
 
-        return page_handler
 
+PageRoute = page_route(_bad_request_page)
+"""A page's route: a query the route cannot take gets a page saying so, never FastAPI's
+JSON 422 (a guard reads pages; the API under /api/v1 keeps its JSON errors)."""
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 SEARCH_PAGES = ("/log", "/report")
 LOG_PAGE = 50
-LANG_COOKIE = "kakou_lang"
+LANG = LanguageCookie("kakou_lang")
+LANG_COOKIE = LANG.name
+lang_of = LANG.of
 SIM_CASES = ("resident", "temporary", "expired", "forged")
-
-
-def lang_of(request: Request) -> str:
-    return "en" if request.cookies.get(LANG_COOKIE) == "en" else "zh"
 
 
 SHIFT_ASSETS = ("shift.css", "shift.js")
@@ -148,34 +157,11 @@ def need_sign_in(request: Request) -> Response:
     return RedirectResponse(f"/login?{urlencode({'next': request.url.path})}", status_code=303)
 
 
-def local_path(next: str | None) -> str:
-    """``next`` if it is a path on this console, else ``/``: never an address elsewhere.
-
-    Browsers read ``//evil`` and ``/\\evil`` as another host, and drop tabs and line breaks
-    first (``/\\t/evil`` is ``//evil``), so a backslash or any control character or space
-    anywhere refuses it, as does a second leading slash."""
-    if not next or not next.startswith("/") or next.startswith("//"):
-        return "/"
-    if "\\" in next or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in next):
-        return "/"
-    parts = urlsplit(next)
-    return "/" if parts.scheme or parts.netloc else next
-
-
 @router.get("/lang/{to}")
 def switch_language(request: Request, to: Literal["zh", "en"], next: str = "/") -> RedirectResponse:
     """Remember the language on this device for a year, and go back to the page it came from
     (a path on this console only: never an address elsewhere)."""
-    response = RedirectResponse(local_path(next), status_code=303)
-    response.set_cookie(
-        LANG_COOKIE,
-        to,
-        max_age=365 * 24 * 3600,
-        path="/",
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
-    return response
+    return LANG.switch(request, to, next)
 
 
 @router.get("/login")
@@ -435,12 +421,7 @@ def report_page(
 
 
 def byte_size(n: int | None) -> str:
-    if n is None:
-        return messages.text("zh", "none")
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{n} B"
+    return messages.text("zh", "none") if n is None else size_text(n)
 
 
 @router.get("/status")

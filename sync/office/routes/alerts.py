@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from edge.console.page_kit import local_path
 from sync.contract import AlertKind
 from sync.office import alerts
 from sync.office.accounts import Officer
@@ -27,7 +28,6 @@ from sync.office.templating import (
     PageRoute,
     bad_request_page,
     lang_of,
-    local_path,
     render,
     templates,
 )

@@ -11,13 +11,14 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from edge.console.page_kit import local_path
+from edge.console.sessions import seconds_until
 from edge.console.throttle import SignInLimits, client_key
 from edge.console.work import Busy
 from sync.office import accounts
@@ -32,7 +33,7 @@ from sync.office.auth import (
 )
 from sync.office.context import ContextDep, OfficeContext
 from sync.office.forms import form_fields
-from sync.office.templating import LANG_COOKIE, PageRoute, local_path, render
+from sync.office.templating import LANG, PageRoute, render
 
 pages = APIRouter(include_in_schema=False, route_class=PageRoute)
 api = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -71,10 +72,6 @@ class Refused:
     retry_after_s: int | None = None
 
 
-def _seconds_until(then: datetime | None, now: datetime) -> int:
-    return 1 if then is None else max(1, math.ceil((then - now).total_seconds()))
-
-
 async def sign_in_officer(
     request: Request, context: OfficeContext, name: str, secret: str
 ) -> tuple[Officer, str] | Refused:
@@ -101,7 +98,7 @@ async def sign_in_officer(
         return Refused(503, "login.busy", 1)
     if isinstance(result, SignInFailure):
         if result.code == "locked":
-            return Refused(429, "login.locked", _seconds_until(result.locked_until, now))
+            return Refused(429, "login.locked", seconds_until(result.locked_until, now))
         return Refused(401, "login.wrong")
     limits.throttle.succeeded(attempt)
     return result
@@ -181,16 +178,7 @@ async def logout_form(request: Request, context: ContextDep) -> Response:
 @pages.get("/lang/{to}")
 def switch_language(request: Request, to: Literal["zh", "en"], next: str = "/") -> RedirectResponse:
     """Remember the language on this device for a year; back to the page it came from."""
-    response = RedirectResponse(local_path(next), status_code=303)
-    response.set_cookie(
-        LANG_COOKIE,
-        to,
-        max_age=365 * 24 * 3600,
-        path="/",
-        samesite="strict",
-        secure=_secure(request),
-    )
-    return response
+    return LANG.switch(request, to, next)
 
 
 # ------------------------------------------------------------------------------------- API
