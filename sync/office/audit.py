@@ -21,6 +21,32 @@ if TYPE_CHECKING:
 
 MAX_DETAIL_CHARS = 500
 
+ACTIONS = (
+    "signed_in",
+    "signed_out",
+    "sign_in_failed",
+    "officer_added",
+    "officer_disabled",
+    "officer_enabled",
+    "secret_reset",
+    "alert_acknowledged",
+    "roster.import",
+    "pass.issue",
+    "pass.revoke",
+    "pass.print",
+    "downlink.revocations",
+    "downlink.keys",
+    "downlink.policy",
+    "downlink.revocations.failed",
+    "downlink.keys.failed",
+    "downlink.policy.failed",
+    "register_searched",
+    "register_exported",
+)
+"""Every action the office audits, in the order the audit page offers them; each has its words
+(``action.<code>``) in ``sync.office.messages`` (``tests/office/test_pages.py`` walks the code
+for the actions it writes)."""
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS office_audit (
     row_id {serial},

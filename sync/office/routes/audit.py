@@ -12,19 +12,6 @@ from sync.office.templating import PageRoute, render
 
 pages = APIRouter(include_in_schema=False, route_class=PageRoute)
 PAGE = 100
-ACTIONS = (
-    "signed_in",
-    "signed_out",
-    "sign_in_failed",
-    "officer_added",
-    "officer_disabled",
-    "officer_enabled",
-    "secret_reset",
-    "alert_acknowledged",
-)
-"""The core's actions; other features' appear by their code until added here and to the words."""
-
-
 def readable(context: OfficeContext, admin: Officer) -> tuple[list[Officer], list[str] | None]:
     """The accounts an admin may read the lines of, and their communities (None: all)."""
     covered = [one for one in accounts.every(context.db) if admin.covers(one)]
@@ -61,7 +48,6 @@ def audit_page(
         accounts=covered,
         chosen_officer=officer,
         action=action,
-        actions=ACTIONS,
-        known_actions=set(ACTIONS),
+        actions=audit.ACTIONS,
         more=len(lines) == PAGE,
     )
