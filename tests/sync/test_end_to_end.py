@@ -10,7 +10,8 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -79,30 +80,75 @@ class Producer:
         return self.made
 
 
+@dataclass
+class Rig:
+    """One test's broker and gate store, and the means to start on them the receiver, the gate's
+    sync and plain subscribers (the sync conftest's fixtures, on this broker unless told)."""
+
+    broker: Mosquitto
+    store: Store
+    record: Recorder
+    tmp_path: Path
+    _start_receiver: Callable[..., Receiver]
+    _start_edge: Callable[..., SyncHandle]
+    _watcher: Callable[..., Watcher]
+    _dbs: list[ReceiverDb] = field(default_factory=list)
+
+    def receiver_db(self) -> ReceiverDb:
+        """The receiver's SQLite database in the test's folder (closed after the test)."""
+        db = open_db(path=self.tmp_path / "receiver.db")
+        self._dbs.append(db)
+        return db
+
+    def start_receiver(self, db: ReceiverDb, **receiver: object) -> Receiver:
+        """An in-process receiver on ``db``, subscribed."""
+        return self._start_receiver(self.broker.port, db, **receiver)
+
+    def start_edge(self, port: int | None = None, **changes: object) -> SyncHandle:
+        """The gate's sync on the store, to the broker or to ``port`` (a proxy in front of it)."""
+        return self._start_edge(port or self.broker.port, **changes)
+
+    def watcher(self, *topics: str) -> Watcher:
+        return self._watcher(self.broker.port, *topics)
+
+    def close(self) -> None:
+        for db in self._dbs:
+            db.close()
+
+
+@pytest.fixture
+def rig(
+    broker: Mosquitto,
+    gate_store: Store,
+    record: Recorder,
+    tmp_path: Path,
+    start_receiver: Callable[..., Receiver],
+    start_edge: Callable[..., SyncHandle],
+    watcher_factory: Callable[..., Watcher],
+) -> Iterator[Rig]:
+    made = Rig(broker, gate_store, record, tmp_path, start_receiver, start_edge, watcher_factory)
+    yield made
+    made.close()
+
+
 # ----------------------------------------------------------------------------------- happy
 
 
 def test_a_backlog_drains_with_acks_status_and_clock_offset(
-    broker: Mosquitto,
-    gate_store: Store,
-    record: Recorder,
-    receiver_db: ReceiverDb,
-    start_receiver: Callable[..., Receiver],
-    start_edge: Callable[..., SyncHandle],
-    watcher_factory: Callable[..., Watcher],
+    rig: Rig, receiver_db: ReceiverDb
 ) -> None:
-    record(2_000)
-    receiver = start_receiver(broker.port, receiver_db)
-    watcher = watcher_factory(broker.port, "kakou/v1/hxy/north/status")
-    handle = start_edge(broker.port)
-    wait_until(drained(gate_store), DRAIN_TIMEOUT_S, "the backlog to be acknowledged")
+    rig.record(2_000)
+    receiver = rig.start_receiver(receiver_db)
+    watcher = rig.watcher("kakou/v1/hxy/north/status")
+    handle = rig.start_edge()
+    wait_until(drained(rig.store), DRAIN_TIMEOUT_S, "the backlog to be acknowledged")
     assert_complete(receiver_db, 2_000)
     status = handle.status()
     assert status["connected"] is True
     assert (status["backlog"], status["last_ack_seq"], status["last_seq"]) == (0, 2_000, 2_000)
     assert abs(status["clock_offset_s"]) < 5
-    assert gate_store.get_meta("sync.clock_offset_s") is not None
-    wait_until(lambda: watcher.payloads("status"), 10, "the retained status")
+    assert rig.store.get_meta("sync.clock_offset_s") is not None
+    wait_until(lambda: bool(watcher.payloads("status")), 10, "the retained status")
     online = watcher.payloads("status")[-1]
     assert online["state"] == "online"
     assert online["log_id"] == handle.log_id
@@ -116,45 +162,38 @@ def test_a_backlog_drains_with_acks_status_and_clock_offset(
 # ------------------------------------------------------------------------------ the broker
 
 
-def test_broker_stopped_and_killed_mid_stream(
-    broker: Mosquitto,
-    gate_store: Store,
-    tmp_path: Path,
-    start_receiver: Callable[..., Receiver],
-    start_edge: Callable[..., SyncHandle],
-) -> None:
-    db = open_db(path=tmp_path / "receiver.db")
-    start_receiver(broker.port, db)
-    handle = start_edge(broker.port)
-    producer = Producer(gate_store, rate_per_s=150)
+def test_broker_stopped_and_killed_mid_stream(rig: Rig) -> None:
+    db = rig.receiver_db()
+    rig.start_receiver(db)
+    handle = rig.start_edge()
+    producer = Producer(rig.store, rate_per_s=150)
     time.sleep(1.5)
-    broker.stop()  # clean stop: persistence saved; the gate queues meanwhile
+    rig.broker.stop()  # clean stop: persistence saved; the gate queues meanwhile
     time.sleep(3.0)
-    broker.start()
+    rig.broker.start()
     time.sleep(1.5)
-    broker.kill()  # power cut: whatever was queued since the last autosave is gone
+    rig.broker.kill()  # power cut: whatever was queued since the last autosave is gone
     time.sleep(2.0)
-    broker.start()
+    rig.broker.start()
     time.sleep(1.0)
     made = producer.stop()
-    wait_until(drained(gate_store), DRAIN_TIMEOUT_S, "the outbox to drain after the outage")
+    wait_until(drained(rig.store), DRAIN_TIMEOUT_S, "the outbox to drain after the outage")
     assert made > 500
-    assert_complete(db, gate_store.last_seq())
+    assert_complete(db, rig.store.last_seq())
     assert handle.status()["connects"] >= 3
-    db.close()
 
 
 # ---------------------------------------------------------------------------- the receiver
 
 
-def test_receiver_killed_and_restarted_mid_stream(
-    broker: Mosquitto, gate_store: Store, tmp_path: Path, start_edge: Callable[..., SyncHandle]
-) -> None:
-    receiver = ReceiverProcess(tmp_path / "rx", port=broker.port, db=tmp_path / "receiver.db")
+def test_receiver_killed_and_restarted_mid_stream(rig: Rig) -> None:
+    receiver = ReceiverProcess(
+        rig.tmp_path / "rx", port=rig.broker.port, db=rig.tmp_path / "receiver.db"
+    )
     receiver.start()
     receiver.wait_subscribed()
-    producer = Producer(gate_store, rate_per_s=150)
-    start_edge(broker.port)
+    producer = Producer(rig.store, rate_per_s=150)
+    rig.start_edge()
     time.sleep(2.0)
     receiver.kill()  # SIGKILL between storing and acknowledging, or anywhere else
     time.sleep(2.0)
@@ -165,27 +204,23 @@ def test_receiver_killed_and_restarted_mid_stream(
     time.sleep(1.0)
     producer.stop()
     try:
-        wait_until(drained(gate_store), DRAIN_TIMEOUT_S, "the outbox to drain")
+        wait_until(drained(rig.store), DRAIN_TIMEOUT_S, "the outbox to drain")
     finally:
         receiver.stop()
-    db = open_db(path=tmp_path / "receiver.db")
-    assert_complete(db, gate_store.last_seq())
-    db.close()
+    assert_complete(rig.receiver_db(), rig.store.last_seq())
 
 
 # -------------------------------------------------------------------------------- the gate
 
 
-def test_gate_killed_with_sigkill_mid_publish(
-    broker: Mosquitto, tmp_path: Path, start_receiver: Callable[..., Receiver]
-) -> None:
-    db = open_db(path=tmp_path / "receiver.db")
-    start_receiver(broker.port, db)
+def test_gate_killed_with_sigkill_mid_publish(rig: Rig) -> None:
+    db = rig.receiver_db()
+    rig.start_receiver(db)
     gate = GateProcess(
-        tmp_path / "gate",
-        port=broker.port,
+        rig.tmp_path / "gate-process",
+        port=rig.broker.port,
         rate=100.0,
-        settings=sync_settings(broker.port, batch_max_entries=50),
+        settings=sync_settings(rig.broker.port, batch_max_entries=50),
     )
     fill_store(gate.db, COMMUNITY, GATE, 4_000)
     rng = random.Random(11)
@@ -209,81 +244,55 @@ def test_gate_killed_with_sigkill_mid_publish(
 # ----------------------------------------------------------------------------------- links
 
 
-def test_link_cut_after_publish_before_puback(
-    broker: Mosquitto,
-    proxy: TcpProxy,
-    gate_store: Store,
-    record: Recorder,
-    tmp_path: Path,
-    start_receiver: Callable[..., Receiver],
-    start_edge: Callable[..., SyncHandle],
-) -> None:
-    db = open_db(path=tmp_path / "receiver.db")
-    receiver = start_receiver(broker.port, db)
-    record(300)
-    handle = start_edge(proxy.port, batch_max_entries=20)
+def test_link_cut_after_publish_before_puback(rig: Rig, proxy: TcpProxy) -> None:
+    db = rig.receiver_db()
+    receiver = rig.start_receiver(db)
+    rig.record(300)
+    handle = rig.start_edge(proxy.port, batch_max_entries=20)
     for cuts in range(1, 4):
         proxy.cut_at_next_puback()  # the broker has the PUBLISH; the gate never hears so
         wait_until(lambda cuts=cuts: proxy.pubacks_cut >= cuts, 20, "a PUBACK to be cut")
-        record(100)
-    wait_until(drained(gate_store), DRAIN_TIMEOUT_S, "the drain through the proxy")
+        rig.record(100)
+    wait_until(drained(rig.store), DRAIN_TIMEOUT_S, "the drain through the proxy")
     assert proxy.pubacks_cut == 3
     assert handle.status()["connects"] >= 4
     assert_complete(db, 600)
     # An unconfirmed batch may come again (a duplicate) or be acknowledged by the receiver before
     # the gate resends it, whichever wins the race: either way it never conflicts.
     assert receiver.stats.conflicts == 0
-    db.close()
 
 
-def test_a_link_that_is_up_but_carries_nothing_is_dropped(
-    broker: Mosquitto,
-    proxy: TcpProxy,
-    gate_store: Store,
-    record: Recorder,
-    tmp_path: Path,
-    start_receiver: Callable[..., Receiver],
-    start_edge: Callable[..., SyncHandle],
-) -> None:
-    db = open_db(path=tmp_path / "receiver.db")
-    start_receiver(broker.port, db)
-    handle = start_edge(proxy.port, keepalive_s=60, puback_timeout_s=2.0)
-    record(50)
-    wait_until(drained(gate_store), 20, "the first entries")
+def test_a_link_that_is_up_but_carries_nothing_is_dropped(rig: Rig, proxy: TcpProxy) -> None:
+    db = rig.receiver_db()
+    rig.start_receiver(db)
+    handle = rig.start_edge(proxy.port, keepalive_s=60, puback_timeout_s=2.0)
+    rig.record(50)
+    wait_until(drained(rig.store), 20, "the first entries")
     proxy.freeze()  # TCP stays up, nothing passes: only the PUBACK watchdog can tell
-    record(200)
+    rig.record(200)
     wait_until(lambda: handle.status()["stalls"] >= 1, 20, "the stall to be noticed")
     proxy.thaw()
-    wait_until(drained(gate_store), DRAIN_TIMEOUT_S, "the drain after the stall")
+    wait_until(drained(rig.store), DRAIN_TIMEOUT_S, "the drain after the stall")
     assert handle.status()["connects"] >= 2
     assert_complete(db, 250)
-    db.close()
 
 
 # ------------------------------------------------------------------------- hostile traffic
 
 
-def test_duplicate_and_out_of_order_deliveries(
-    broker: Mosquitto,
-    gate_store: Store,
-    record: Recorder,
-    tmp_path: Path,
-    start_receiver: Callable[..., Receiver],
-    start_edge: Callable[..., SyncHandle],
-    watcher_factory: Callable[..., Watcher],
-) -> None:
-    db = open_db(path=tmp_path / "receiver.db")
-    receiver = start_receiver(broker.port, db)
-    record(400)
-    log_id = ensure_log_id(gate_store)
-    documents = [entry_to_document(entry) for entry in gate_store.entries(limit=400)]
+def test_duplicate_and_out_of_order_deliveries(rig: Rig) -> None:
+    db = rig.receiver_db()
+    receiver = rig.start_receiver(db)
+    rig.record(400)
+    log_id = ensure_log_id(rig.store)
+    documents = [entry_to_document(entry) for entry in rig.store.entries(limit=400)]
     rng = random.Random(5)
     cuts = sorted(rng.sample(range(1, 400), 25))
     batches = [documents[a:b] for a, b in zip([0, *cuts], [*cuts, 400], strict=True)]
     overlapping = [documents[a : a + 15] for a in rng.sample(range(385), 5)]
     deliveries = batches + rng.sample(batches, 10) + overlapping  # duplicates of every kind
     rng.shuffle(deliveries)
-    sender = watcher_factory(broker.port)
+    sender = rig.watcher()
     for batch in deliveries:
         message = encode_entry_batch(
             community=COMMUNITY,
@@ -296,27 +305,20 @@ def test_duplicate_and_out_of_order_deliveries(
     wait_until(lambda: db.counts()["entries"] == 400, 30, "every entry stored")
     assert receiver.stats.duplicates >= 10
     # The gate connects afterwards: the retained ack tells it everything is stored.
-    start_edge(broker.port)
-    wait_until(drained(gate_store), 30, "the gate to take the retained ack")
+    rig.start_edge()
+    wait_until(drained(rig.store), 30, "the gate to take the retained ack")
     assert_complete(db, 400)
     assert db.counts()["conflicts"] == 0
 
 
 def test_garbage_on_the_entries_topic_is_kept_and_does_not_stop_the_receiver(
-    broker: Mosquitto,
-    gate_store: Store,
-    record: Recorder,
-    tmp_path: Path,
-    start_receiver: Callable[..., Receiver],
-    start_edge: Callable[..., SyncHandle],
-    watcher_factory: Callable[..., Watcher],
-    caplog: pytest.LogCaptureFixture,
+    rig: Rig, caplog: pytest.LogCaptureFixture
 ) -> None:
-    db = open_db(path=tmp_path / "receiver.db")
-    start_receiver(broker.port, db)
-    sender = watcher_factory(broker.port)
-    good = record(1)
-    one = entry_to_document(gate_store.get_entry(good[0]))  # type: ignore[arg-type]
+    db = rig.receiver_db()
+    rig.start_receiver(db)
+    sender = rig.watcher()
+    good = rig.record(1)
+    one = entry_to_document(rig.store.get_entry(good[0]))  # type: ignore[arg-type]
     broken = dict(one, seq="seven", id="broken-entry")
     now = datetime.now(UTC)
     garbage = [
@@ -334,30 +336,22 @@ def test_garbage_on_the_entries_topic_is_kept_and_does_not_stop_the_receiver(
     for payload in garbage:
         sender.publish("kakou/v1/hxy/north/entries", payload)
     wait_until(lambda: db.counts()["rejects"] == 4, 20, "the garbage to be kept in rejects")
-    record(299)
-    start_edge(broker.port)
-    wait_until(drained(gate_store), DRAIN_TIMEOUT_S, "the drain after the garbage")
+    rig.record(299)
+    rig.start_edge()
+    wait_until(drained(rig.store), DRAIN_TIMEOUT_S, "the drain after the garbage")
     assert_complete(db, 300)
     assert "rejected" in caplog.text
 
 
-def test_two_receivers_share_the_load_on_one_postgresql(
-    broker: Mosquitto,
-    gate_store: Store,
-    record: Recorder,
-    pg_dsn: str,
-    start_receiver: Callable[..., Receiver],
-    start_edge: Callable[..., SyncHandle],
-) -> None:
+def test_two_receivers_share_the_load_on_one_postgresql(rig: Rig, pg_dsn: str) -> None:
     dbs = [open_db(dsn=pg_dsn, receiver=f"receiver-{n}") for n in (1, 2)]
     receivers = [
-        start_receiver(broker.port, db, name=f"receiver-{n}")
-        for n, db in zip((1, 2), dbs, strict=True)
+        rig.start_receiver(db, name=f"receiver-{n}") for n, db in zip((1, 2), dbs, strict=True)
     ]
     time.sleep(0.5)
-    record(3_000)
-    start_edge(broker.port, batch_max_entries=25)
-    wait_until(drained(gate_store), DRAIN_TIMEOUT_S, "the drain into PostgreSQL")
+    rig.record(3_000)
+    rig.start_edge(batch_max_entries=25)
+    wait_until(drained(rig.store), DRAIN_TIMEOUT_S, "the drain into PostgreSQL")
     assert all(receiver.stats.stored > 0 for receiver in receivers), "one receiver did all"
     assert_complete(dbs[0], 3_000)
     for db in dbs:
@@ -367,27 +361,20 @@ def test_two_receivers_share_the_load_on_one_postgresql(
 # ------------------------------------------------------------------------------- alerts
 
 
-def test_alarms_on_the_bus_become_alerts_and_the_last_will_says_offline(
-    broker: Mosquitto, tmp_path: Path, watcher_factory: Callable[..., Watcher]
-) -> None:
-    watcher = watcher_factory(broker.port, "kakou/v1/hxy/north/#")
-    gate = GateProcess(tmp_path / "gate", port=broker.port, rate=0)
+def test_alarms_on_the_bus_become_alerts_and_the_last_will_says_offline(rig: Rig) -> None:
+    watcher = rig.watcher("kakou/v1/hxy/north/#")
+    gate = GateProcess(rig.tmp_path / "gate-process", port=rig.broker.port, rate=0)
     gate.start()
-    wait_until(lambda: watcher.payloads("status"), 10, "the online status")
+    wait_until(lambda: bool(watcher.payloads("status")), 10, "the online status")
     assert watcher.payloads("status")[-1]["state"] == "online"
     gate.kill()  # no clean disconnect: the broker publishes the will after 1.5 x keepalive
     wait_until(lambda: watcher.payloads("status")[-1]["state"] == "offline", 20, "the last will")
 
 
-def test_alarms_are_published_once_each_as_alerts(
-    broker: Mosquitto,
-    gate_store: Store,
-    start_edge: Callable[..., SyncHandle],
-    watcher_factory: Callable[..., Watcher],
-) -> None:
-    watcher = watcher_factory(broker.port, "kakou/v1/hxy/north/alerts/#")
+def test_alarms_are_published_once_each_as_alerts(rig: Rig) -> None:
+    watcher = rig.watcher("kakou/v1/hxy/north/alerts/#")
     bus = Bus()
-    handle = start_edge(broker.port, bus=bus)
+    handle = rig.start_edge(bus=bus)
     wait_until(lambda: handle.status()["connected"], 10, "the connection")
     bus.publish(AlarmRaised(lane="in-1", kind="fever", detail="38.4 °C, confirmed"))
     bus.publish(AlarmRaised(lane="in-1", kind="tamper", detail="cover opened"))
@@ -408,23 +395,15 @@ def test_alarms_are_published_once_each_as_alerts(
     assert watcher.payloads("alerts/other")[0]["source_kind"] == "tamper"
 
 
-def test_entries_made_offline_reach_the_receiver_in_order_later(
-    broker: Mosquitto,
-    gate_store: Store,
-    record: Recorder,
-    tmp_path: Path,
-    start_receiver: Callable[..., Receiver],
-    start_edge: Callable[..., SyncHandle],
-) -> None:
-    broker.stop()
-    handle = start_edge(broker.port)
-    record(500)  # a long outage, compressed: the gate keeps working and queueing
+def test_entries_made_offline_reach_the_receiver_in_order_later(rig: Rig) -> None:
+    rig.broker.stop()
+    handle = rig.start_edge()
+    rig.record(500)  # a long outage, compressed: the gate keeps working and queueing
     time.sleep(1.0)
     assert handle.status()["connected"] is False
     assert handle.status()["backlog"] == 500
-    broker.start()
-    db = open_db(path=tmp_path / "receiver.db")
-    start_receiver(broker.port, db)
-    wait_until(drained(gate_store), DRAIN_TIMEOUT_S, "the drain after the outage")
+    rig.broker.start()
+    db = rig.receiver_db()
+    rig.start_receiver(db)
+    wait_until(drained(rig.store), DRAIN_TIMEOUT_S, "the drain after the outage")
     assert_complete(db, 500)
-    db.close()
