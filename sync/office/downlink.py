@@ -77,7 +77,7 @@ def _stale(
     if last is None:
         return False  # nothing published: nothing to be behind
     if not online:
-        return True  # its last will names no version: it cannot be shown current
+        return True  # it receives nothing while offline: it cannot be shown current
     if not reported:
         return False  # a release that does not report this kind: unknown, not wrong
     return version is None or version < last[0]

@@ -236,6 +236,17 @@ class GateStatusRow:
     payload: str
 
 
+OFFLINE = "offline"
+"""The state of a gate's last will (``sync.contract.GateState.OFFLINE``)."""
+
+
+def _reported(value: object) -> bool:
+    """Whether a status field says something: not null, nor a group of nulls."""
+    if isinstance(value, dict):
+        return any(_reported(inner) for inner in value.values())
+    return value is not None
+
+
 LogKey = tuple[str, str, str]
 """(community, gate, log_id)"""
 
@@ -585,6 +596,9 @@ class ReceiverDb(ABC):
                 ],
             )
         for status in statuses:
+            payload = status.payload
+            if status.state == OFFLINE:
+                payload = self._with_last_known(cursor, status)
             self._execute(
                 cursor,
                 """
@@ -606,7 +620,7 @@ class ReceiverDb(ABC):
                     status.state,
                     status.last_seq,
                     status.backlog,
-                    status.payload,
+                    payload,
                     at,
                 ],
             )
@@ -755,6 +769,26 @@ class ReceiverDb(ABC):
             incoming.max_body_c,
             int(incoming.fever),
         )
+
+    def _with_last_known(self, cursor: _Cursor, will: GateStatusRow) -> str:
+        """An offline status (the gate's last will, or its clean stop) says only that the gate
+        is gone: it names no versions, backlog or clock. Kept over the stored status, which it
+        then marks offline, so the office still sees what the gate last reported."""
+        row = self._execute(
+            cursor,
+            "SELECT payload FROM gate_status WHERE community = ? AND gate = ?",
+            [will.community, will.gate],
+        ).fetchone()
+        if row is None:
+            return will.payload
+        try:
+            stored, told = json.loads(row[0]), json.loads(will.payload)
+        except ValueError:
+            return will.payload
+        if not isinstance(stored, dict) or not isinstance(told, dict):
+            return will.payload
+        known = {key: value for key, value in told.items() if _reported(value)}
+        return json.dumps({**stored, **known}, ensure_ascii=False, separators=(",", ":"))
 
     def _advance(self, cursor: _Cursor, key: LogKey, at: str) -> int:
         """Move the log's contiguous seq forward over what is now stored; return it."""

@@ -6,18 +6,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from edge import keys
-from sync.contract import DownlinkKind
-from sync.office import audit, downlink, passes
+from sync.contract import (
+    AppliedStatus,
+    ClockStatus,
+    DownlinkKind,
+    GateState,
+    RevocationStatus,
+    Status,
+    to_json,
+)
+from sync.office import alerts, audit, downlink, gates, passes
 from sync.office.accounts import Officer, Role
 from sync.office.context import OfficeContext
 from sync.receiver.db import GateStatusRow, ReceiverDb
 from sync.receiver.receiver import Receiver
+from sync.status import offline_status
 from tests.office.conftest import COMMUNITY
 from tests.office.gate_rig import OFFICE_KID, SyncedGate, office_settings_for
 from tests.sync.rig import Mosquitto, serving, wait_until
@@ -56,6 +65,68 @@ def older_gate_status(db: ReceiverDb, gate: str, revocations: int | None) -> Non
     }
     row = GateStatusRow(COMMUNITY, gate, "log-s", "online", 0, 0, json.dumps(payload))
     db.store([], statuses=[row], now=datetime.now(UTC))
+
+
+def status_row(payload: Status) -> GateStatusRow:
+    return GateStatusRow(
+        payload.community,
+        payload.gate,
+        payload.log_id,
+        payload.state.value,
+        payload.last_seq,
+        payload.backlog,
+        to_json(payload).decode(),
+    )
+
+
+@pytest.mark.parametrize("office_db", ["sqlite", "postgresql"], indirect=True)
+def test_a_last_will_keeps_what_the_gate_last_reported(db: ReceiverDb) -> None:
+    alerts.ensure_schema(db)  # the gates' view counts their open alarms
+    at = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+    online = Status(
+        community=COMMUNITY,
+        gate="north",
+        state=GateState.ONLINE,
+        at=at,
+        log_id="log-n",
+        last_seq=41,
+        backlog=7,
+        revocations=RevocationStatus(version=3, issued_at=at, age_s=60),
+        keys=AppliedStatus(version=2, issued_at=at),
+        policy=AppliedStatus(version=1, issued_at=at),
+        clock=ClockStatus(synced=True, offset_s=1.5),
+        disk_used_fraction=0.5,
+    )
+    db.store([], statuses=[status_row(online)], now=at)
+    will = offline_status(COMMUNITY, "north")
+    db.store([], statuses=[status_row(will)], now=at + timedelta(minutes=3))
+    north = versions(db, "north")
+    assert not north.online
+    assert north.at == at  # when it last reported
+    assert north.applied[REVOCATIONS].version == 3
+    assert north.applied[KEYS].version == 2
+    assert north.applied[POLICY].version == 1
+    (view,) = gates.at_a_glance(db, [COMMUNITY], at + timedelta(minutes=3))
+    assert view.state == "offline"
+    assert view.backlog == 7
+    assert view.last_seq == 41
+    assert view.clock_offset_s == 1.5
+    assert view.clock_synced is True
+    assert view.disk_used_fraction == 0.5
+    # Back online: its new status replaces the kept one whole.
+    back = online.model_copy(update={"backlog": 0, "keys": AppliedStatus(version=None)})
+    db.store([], statuses=[status_row(back)], now=at + timedelta(minutes=4))
+    assert versions(db, "north").applied[KEYS].version is None
+    (view,) = gates.at_a_glance(db, [COMMUNITY], at + timedelta(minutes=4))
+    assert view.backlog == 0
+
+
+def test_a_last_will_of_a_gate_never_heard_from_is_stored_as_it_is(db: ReceiverDb) -> None:
+    will = offline_status(COMMUNITY, "east")
+    db.store([], statuses=[status_row(will)], now=datetime.now(UTC))
+    east = versions(db, "east")
+    assert not east.online
+    assert east.applied[KEYS] == downlink.Applied(None, reported=True, stale=False)
 
 
 def test_each_gate_shows_what_it_applied_and_what_it_lags(
@@ -113,9 +184,11 @@ def test_each_gate_shows_what_it_applied_and_what_it_lags(
             assert community.published[REVOCATIONS][0] == 1
             assert POLICY not in community.published
             assert community.stale_count(REVOCATIONS) == 1
-        # The gate stopped cleanly: its last status says offline, with no versions.
+        # The gate stopped cleanly: its last status says offline, with no versions; the office
+        # keeps the versions it last reported, and an offline gate cannot be shown current.
         wait_until(lambda: not versions(db, "north").online, 10, "north's offline status")
-        assert versions(db, "north").applied[KEYS].stale
+        assert versions(db, "north").applied[KEYS] == downlink.Applied(1, reported=True, stale=True)
+        assert versions(db, "north").applied[REVOCATIONS].version == 1
     finally:
         receiver.stop()
     assert downlink.gate_versions(db, []) == []
