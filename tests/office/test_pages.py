@@ -93,9 +93,7 @@ def test_a_roster_over_the_body_limit_gets_a_page_in_the_officers_language(
     assert 'href="/households"' in page.text
     assert officer.name in page.text  # signed in: the page keeps the navigation
     officer_client.cookies.set(LANG_COOKIE, "en")
-    english = officer_client.post(
-        "/households/import", data={"community": COMMUNITY}, files=roster
-    )
+    english = officer_client.post("/households/import", data={"community": COMMUNITY}, files=roster)
     assert "Too large to send" in english.text
     api = officer_client.post(
         "/api/v1/auth/sign-in",

@@ -12,6 +12,8 @@ from sync.office.templating import PageRoute, render
 
 pages = APIRouter(include_in_schema=False, route_class=PageRoute)
 PAGE = 100
+
+
 def readable(context: OfficeContext, admin: Officer) -> tuple[list[Officer], list[str] | None]:
     """The accounts an admin may read the lines of, and their communities (None: all)."""
     covered = [one for one in accounts.every(context.db) if admin.covers(one)]
