@@ -3,35 +3,16 @@ office days, oldest first a page at a time, and its CSV and XLSX exports."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-
 from fastapi import APIRouter, Request, Response
 
 from sync.office import fevers
 from sync.office.auth import OfficerDep
-from sync.office.context import ContextDep, OfficeContext
+from sync.office.context import ContextDep
 from sync.office.register import Position
-from sync.office.routes.reports import Format, download, office_day
+from sync.office.routes.ledgers import Format, download, office_days, today
 from sync.office.templating import PageRoute, bad_request_page, render
 
 pages = APIRouter(include_in_schema=False, route_class=PageRoute)
-
-MAX_DAYS = 366
-
-
-def _range(
-    context: OfficeContext, since: str, until: str
-) -> tuple[date, date, datetime, datetime] | None:
-    """The office days asked for (both ends included; today when none) and the times they
-    span; None when a day is not one or the range runs backwards or past a year."""
-    first = office_day(context, since)
-    last = office_day(context, until or since)
-    if first is None or last is None or last < first or (last - first).days >= MAX_DAYS:
-        return None
-    zone = context.zone
-    start = datetime.combine(first, time(0), tzinfo=zone)
-    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone)
-    return first, last, start, end
 
 
 @pages.get("/fever")
@@ -45,14 +26,13 @@ def fever_page(
     after: str = "",
 ) -> Response:
     scope = officer.scope(community or None)
-    span = _range(context, since, until)
-    today = context.now().astimezone(context.zone).date()
-    if span is None:
-        first, last, page = today, today, None
-    else:
-        first, last, start, end = span
+    days = office_days(context, since, until)
+    first = last = today(context)
+    page = None
+    if days is not None:
+        first, last = days.first, days.last
         page = fevers.ledger(
-            context.db, scope, start, end, context.zone, after=Position.parse(after)
+            context.db, scope, days.start, days.end, context.zone, after=Position.parse(after)
         )
     return render(
         request,
@@ -60,8 +40,8 @@ def fever_page(
         "fevers.title",
         officer=officer,
         current="/fever",
-        status_code=200 if span is not None else 400,
-        error=None if span is not None else "reports.bad_range",
+        status_code=200 if days is not None else 400,
+        error=None if days is not None else "reports.bad_range",
         since=first.isoformat(),
         until=last.isoformat(),
         cases=[] if page is None else page.cases,
@@ -82,10 +62,9 @@ def fever_export(
     community: str = "",
 ) -> Response:
     scope = officer.scope(community or None)
-    span = _range(context, since, until)
-    if span is None:
+    days = office_days(context, since, until)
+    if days is None:
         return bad_request_page(request)
-    first, last, start, end = span
-    headings, rows = fevers.export(context.db, scope, start, end, context.zone)
-    name = f"fever-{first.isoformat()}-{last.isoformat()}"
+    headings, rows = fevers.export(context.db, scope, days.start, days.end, context.zone)
+    name = f"fever-{days.first.isoformat()}-{days.last.isoformat()}"
     return download(context, fmt, name, "发热症状人员台账", headings, rows)

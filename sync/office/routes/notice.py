@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from sync.office.auth import OfficerDep
 from sync.office.context import ContextDep
 from sync.office.notice import daily_notice
-from sync.office.routes.reports import office_day
+from sync.office.routes.ledgers import office_day, today
 from sync.office.templating import PageRoute, render
 
 pages = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -35,7 +35,7 @@ def notice_page(
         assets=("notice.css", "notice.js"),
         status_code=200 if chosen is not None else 400,
         error=None if chosen is not None else "reports.bad_day",
-        day=(chosen or context.now().astimezone(context.zone).date()),
+        day=chosen or today(context),
         notice=notice,
         community=community,
         communities=communities,

@@ -16,7 +16,7 @@ from sync.office.accounts import Officer
 from sync.office.auth import OfficerDep
 from sync.office.context import ContextDep, OfficeContext
 from sync.office.register import FilterError, Position, RegisterFilters, RegisterPage
-from sync.office.routes.reports import Format, download
+from sync.office.routes.ledgers import Format, download
 from sync.office.templating import PageRoute, render
 from sync.receiver.db import Query
 
@@ -131,23 +131,18 @@ def register_api(
     )
 
 
-@pages.get("/register")
-def register_page(
+def _register_page(
     request: Request,
-    officer: OfficerDep,
-    context: ContextDep,
-    community: str = "",
-    after: str = "",
+    officer: Officer,
+    context: OfficeContext,
+    community: str,
+    *,
+    page: RegisterPage | None = None,
+    error: FilterError | None = None,
 ) -> Response:
+    """The register's form with what was asked; ``page`` the rows found, ``error`` a filter
+    it could not take (400, said at its field)."""
     params = _params(request)
-    searched = any(params.values())
-    error: FilterError | None = None
-    page: RegisterPage | None = None
-    if searched:
-        try:
-            _, page = _search(request, officer, context, community, after)
-        except FilterError as exc:
-            error = exc
     rows = [] if page is None else page.rows
     return render(
         request,
@@ -158,7 +153,7 @@ def register_page(
         status_code=400 if error else 200,
         error=error,
         params=params,
-        searched=searched and error is None,
+        searched=page is not None,
         rows=rows,
         cells=list(register.cells(rows, context.zone)),
         no_resident=page is not None and not page.households_found,
@@ -166,6 +161,23 @@ def register_page(
         community=community,
         communities=officer.scope(None),
     )
+
+
+@pages.get("/register")
+def register_page(
+    request: Request,
+    officer: OfficerDep,
+    context: ContextDep,
+    community: str = "",
+    after: str = "",
+) -> Response:
+    if not any(_params(request).values()):
+        return _register_page(request, officer, context, community)
+    try:
+        _, page = _search(request, officer, context, community, after)
+    except FilterError as exc:
+        return _register_page(request, officer, context, community, error=exc)
+    return _register_page(request, officer, context, community, page=page)
 
 
 @pages.get("/register/export.{fmt}")
@@ -179,23 +191,7 @@ def register_export(
     try:
         filters = register.filters_from(_params(request), context.zone)
     except FilterError as exc:
-        return render(
-            request,
-            "register.html",
-            "register.title",
-            officer=officer,
-            current="/register",
-            status_code=400,
-            error=exc,
-            params=_params(request),
-            searched=False,
-            rows=[],
-            cells=[],
-            no_resident=False,
-            next=None,
-            community=community,
-            communities=officer.scope(None),
-        )
+        return _register_page(request, officer, context, community, error=exc)
     scope = officer.scope(community or None)
     headings, rows = register.export(
         context.db,

@@ -1,22 +1,19 @@
 """``/reports``: the daily report (日报) per gate, or rolled up per building, grid or compound,
-for one office day; its CSV and XLSX exports; ``/api/v1/reports/daily``. Also the download
-helper the fever ledger's and the register's exports share."""
+for one office day; its CSV and XLSX exports; ``/api/v1/reports/daily``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from edge.console.ledgers import Cells, csv_chunks, xlsx_chunks
 from sync.office import reports
 from sync.office.accounts import Officer
 from sync.office.auth import OfficerDep
 from sync.office.context import ContextDep, OfficeContext
+from sync.office.routes.ledgers import Format, download, office_days, today
 from sync.office.templating import PageRoute, bad_request_page, render
 
 pages = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -24,42 +21,6 @@ api = APIRouter(prefix="/api/v1", tags=["reports"])
 
 View = Literal["gate", "building", "grid", "compound"]
 VIEWS: tuple[View, ...] = ("gate", *reports.LEVELS)
-Format = Literal["csv", "xlsx"]
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def download(
-    context: OfficeContext,
-    fmt: Format,
-    name: str,
-    title: str,
-    headings: Sequence[str],
-    rows: Iterable[Cells],
-) -> StreamingResponse:
-    """A streamed CSV (UTF-8 with a BOM) or XLSX named ``kakou-<name>-<office time>``."""
-    stamp = context.now().astimezone(context.zone).strftime("%Y%m%d-%H%M")
-    headers = {
-        "Content-Disposition": f'attachment; filename="kakou-{name}-{stamp}.{fmt}"',
-        "Cache-Control": "no-store",
-    }
-    if fmt == "csv":
-        return StreamingResponse(
-            csv_chunks(headings, rows), media_type="text/csv; charset=utf-8", headers=headers
-        )
-    return StreamingResponse(
-        xlsx_chunks(title, headings, rows), media_type=XLSX_TYPE, headers=headers
-    )
-
-
-def office_day(context: OfficeContext, text: str | None) -> date | None:
-    """The day asked for (``YYYY-MM-DD``), today in the office's zone when none; None when
-    it is not a day."""
-    if not text:
-        return context.now().astimezone(context.zone).date()
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
 
 
 class CountsOut(BaseModel):
@@ -109,7 +70,7 @@ def daily_api(
     view: View = "gate",
     community: str | None = None,
 ) -> DailyOut:
-    day = day or context.now().astimezone(context.zone).date()
+    day = day or today(context)
     return DailyOut(day=day, view=view, rows=_rows(context, officer, community, day, view))
 
 
@@ -122,9 +83,9 @@ def reports_page(
     view: str = "building",
     community: str = "",
 ) -> Response:
-    chosen = office_day(context, day)
+    days = office_days(context, day)
     level: View = view if view in VIEWS else "building"
-    rows = [] if chosen is None else _rows(context, officer, community, chosen, level)
+    rows = [] if days is None else _rows(context, officer, community, days.first, level)
     communities = sorted({row.community for row in rows})
     return render(
         request,
@@ -132,9 +93,9 @@ def reports_page(
         "reports.title",
         officer=officer,
         current="/reports",
-        status_code=200 if chosen is not None else 400,
-        error=None if chosen is not None else "reports.bad_day",
-        day=(chosen or context.now().astimezone(context.zone).date()).isoformat(),
+        status_code=200 if days is not None else 400,
+        error=None if days is not None else "reports.bad_day",
+        day=(today(context) if days is None else days.first).isoformat(),
         view=level,
         views=VIEWS,
         by_community=[
@@ -156,10 +117,10 @@ def reports_export(
     view: View = "building",
     community: str = "",
 ) -> Response:
-    chosen = office_day(context, day)
-    if chosen is None:
+    days = office_days(context, day)
+    if days is None:
         return bad_request_page(request)
     scope = officer.scope(community or None)
-    headings, rows = reports.report_table(context.db, scope, chosen, context.zone, view)
-    title = f"日报 {chosen.isoformat()}"
-    return download(context, fmt, f"report-{view}-{chosen.isoformat()}", title, headings, rows)
+    headings, rows = reports.report_table(context.db, scope, days.first, context.zone, view)
+    name = f"report-{view}-{days.first.isoformat()}"
+    return download(context, fmt, name, f"日报 {days.first.isoformat()}", headings, rows)
