@@ -1,20 +1,19 @@
 """The office console over a real receiver database: SQLite in tmp_path (or the real PostgreSQL
 the sync tests start), the app through Starlette's test client, and a live uvicorn server with
-Debian's Chromium for the browser tests (as tests/console/conftest.py drives it; never skipped).
+Debian's Chromium for the browser tests (never skipped). Fixtures of other suites serve here
+as they are: the PostgreSQL server and the process sweep of tests/sync/conftest.py, the live
+server of tests/edge/console/conftest.py, and the console's ``page`` as ``office_page``.
 
 Fixtures: ``office_settings``, ``office_db``, ``office_clock``, ``office_context``,
 ``office_app``, ``office_client`` (nobody signed in), ``officer`` / ``admin`` (accounts:
 officer 王芳 of community hxy, district admin 赵主任), ``officer_client`` / ``admin_client``
-(signed in), ``office_url`` (a live server), ``office_page`` (a Chromium page that fails the test
-on any CSP violation) and ``sign_in_page``.
+(signed in), ``office_url`` (a live server), ``office_page`` (a fresh 1280×900 Chromium page
+that fails the test on any CSP violation) and ``sign_in_page``.
 """
 
 from __future__ import annotations
 
-import itertools
-import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,10 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from sync.office import accounts
 from sync.office.accounts import Officer, Role
@@ -33,8 +31,14 @@ from sync.office.app import create_office_app
 from sync.office.context import OfficeContext
 from sync.receiver.db import ReceiverDb, open_db
 from sync.settings import ServerSettings
-from tests.console.conftest import CSP_LISTENER, CspWatch
-from tests.sync.rig import PostgresServer, free_port, postgres_server, sweep_processes
+from tests.console.conftest import csp  # noqa: F401  (a fixture)
+from tests.console.conftest import page as office_page  # noqa: F401  (a fixture)
+from tests.edge.console.conftest import serving
+from tests.sync.conftest import (  # noqa: F401  (fixtures: the session's PostgreSQL, the sweep)
+    _no_process_outlives_the_session,
+    pg_dsn,
+    postgres,
+)
 
 COMMUNITY = "hxy"
 OTHER_COMMUNITY = "lhy"
@@ -76,23 +80,6 @@ def office_server_settings(db_path: Path | None = None, **office: Any) -> Server
     )
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _no_process_outlives_the_session() -> Iterator[None]:
-    """Brokers and PostgreSQL started through the sync rig are gone when the session ends."""
-    yield
-    sweep_processes()
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    """One PostgreSQL for the session, started only by a test that asks for it."""
-    with postgres_server() as server:
-        yield server
-
-
-_db_numbers = itertools.count()
-
-
 @pytest.fixture
 def office_settings(tmp_path: Path) -> ServerSettings:
     return office_server_settings(tmp_path / "receiver.db")
@@ -103,9 +90,7 @@ def office_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Receiv
     """The receiver's database, SQLite by default; a test parametrised indirectly with
     ``"postgresql"`` gets a fresh database on the real server instead."""
     if request.param == "postgresql":
-        server: PostgresServer = request.getfixturevalue("postgres")
-        name = f"office_{next(_db_numbers)}_{uuid.uuid4().hex[:8]}"
-        db = open_db(dsn=server.create_database(name), receiver="receiver-1")
+        db = open_db(dsn=request.getfixturevalue("pg_dsn"), receiver="receiver-1")
     else:
         db = open_db(path=tmp_path / "receiver.db", receiver="receiver-1")
     yield db
@@ -193,48 +178,12 @@ def admin_client(office_app: FastAPI, admin: Officer) -> Iterator[TestClient]:
 # ------------------------------------------------------------------------- live and browser
 
 
-def serve(app: FastAPI) -> Iterator[str]:
-    """``app`` under uvicorn on a free port until the generator is closed; yields its URL."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive(), "office did not start"
-        assert time.monotonic() < deadline, "office did not start in time"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 @pytest.fixture
 def office_url(office_app: FastAPI, office_clock: OfficeClock) -> Iterator[str]:
     """The office console live on a free port; its clock runs in real time from T0."""
     office_clock.live = True
-    yield from serve(office_app)
-
-
-@pytest.fixture
-def office_page(browser: Browser) -> Iterator[Page]:
-    """A fresh context (1280×900) of the session's Chromium (tests/conftest.py) and a page;
-    fails the test on a CSP violation."""
-    watch = CspWatch()
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    context.add_init_script(CSP_LISTENER)
-    page = context.new_page()
-    page.on("console", watch.on_console)
-    yield page
-    context.close()
-    assert watch.violations == [], "the Content-Security-Policy blocked something"
+    with serving(office_app) as url:
+        yield url
 
 
 SignIn = Callable[[Page, str, str, str], None]
