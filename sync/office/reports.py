@@ -131,7 +131,7 @@ def day_bounds_us(day: date, zone: ZoneInfo) -> tuple[int, int]:
 
 @dataclass(frozen=True, slots=True)
 class GroupCounts:
-    """One building, grid or compound of a community on one day (``group`` None: entries
+    """One gate, building, grid or compound of a community on one day (``group`` None: entries
     whose household is not in the roster; "": households in it without a name here)."""
 
     community: str
@@ -147,6 +147,11 @@ class GroupCounts:
 
     def counts(self) -> tuple[int, ...]:
         return tuple(getattr(self, column) for column in COUNT_COLUMNS)
+
+    @classmethod
+    def of_gate(cls, row: DayCounts) -> GroupCounts:
+        """A gate's counts, the gate as the group (the report per gate)."""
+        return cls(row.community, row.gate, *(int(getattr(row, c)) for c in COUNT_COLUMNS))
 
 
 def gate_report(

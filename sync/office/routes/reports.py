@@ -23,43 +23,22 @@ View = Literal["gate", "building", "grid", "compound"]
 VIEWS: tuple[View, ...] = ("gate", *reports.LEVELS)
 
 
-class CountsOut(BaseModel):
-    community: str
-    group: str | None
-    """The gate, building, grid or compound; null: households not in the roster."""
-    total: int
-    passed: int
-    overridden: int
-    denied: int
-    fevers: int
-    abandoned: int
-    visitors: int
-    clock_unsynced: int
-
-
 class DailyOut(BaseModel):
     day: date
     view: View
-    rows: list[CountsOut]
+    rows: list[reports.GroupCounts]
 
 
 def _rows(
     context: OfficeContext, officer: Officer, community: str | None, day: date, view: View
-) -> list[CountsOut]:
+) -> list[reports.GroupCounts]:
     scope = officer.scope(community or None)
     if view == "gate":
         return [
-            CountsOut(community=row.community, group=row.gate, **_counts(row))
+            reports.GroupCounts.of_gate(row)
             for row in reports.gate_report(context.db, scope, day, context.zone)
         ]
-    return [
-        CountsOut(community=row.community, group=row.group, **_counts(row))
-        for row in reports.rollup(context.db, scope, day, context.zone, view)
-    ]
-
-
-def _counts(row: object) -> dict[str, int]:
-    return {column: int(getattr(row, column)) for column in reports.COUNT_COLUMNS}
+    return reports.rollup(context.db, scope, day, context.zone, view)
 
 
 @api.get("/reports/daily", response_model=DailyOut)
