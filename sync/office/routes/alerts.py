@@ -8,11 +8,12 @@ post, so it works without the script; the API has the same under ``/api/v1/alert
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -156,24 +157,40 @@ def acknowledge_api(
     return _out(view)
 
 
-def _page_values(
-    officer: Officer,
-    context: OfficeContext,
-    state: str,
-    kind: str,
-    community: str,
-    gate: str,
-) -> dict[str, Any]:
-    found = _listing(context, officer, state=state, kind=kind, community=community, gate=gate)
-    query = {"state": state, "kind": kind, "community": community, "gate": gate}
+@dataclass
+class AlertFilters:
+    """What the page and its list show: all alerts or the open ones, of a kind, a community,
+    a gate ("" each: any)."""
+
+    state: Literal["open", "all"] = "all"
+    kind: str = ""
+    community: str = ""
+    gate: str = ""
+
+
+FiltersDep = Annotated[AlertFilters, Depends()]
+
+
+def _page_values(officer: Officer, context: OfficeContext, shown: AlertFilters) -> dict[str, Any]:
+    found = _listing(
+        context,
+        officer,
+        state=shown.state,
+        kind=shown.kind,
+        community=shown.community,
+        gate=shown.gate,
+    )
+    query = {
+        "state": shown.state,
+        "kind": shown.kind,
+        "community": shown.community,
+        "gate": shown.gate,
+    }
     here = f"/alerts?{urlencode({k: v for k, v in query.items() if v})}"
     return {
         "alerts": found,
-        "state": state,
-        "kind": kind,
+        **query,
         "kinds": KINDS,
-        "community": community,
-        "gate": gate,
         "communities": officer.scope(None),
         "back": here,
         "stamp": alerts.stamp(context.db, officer.scope(None)),
@@ -182,17 +199,10 @@ def _page_values(
 
 @pages.get("/alerts")
 def alerts_page(
-    request: Request,
-    officer: OfficerDep,
-    context: ContextDep,
-    state: Literal["open", "all"] = "all",
-    kind: str = "",
-    community: str = "",
-    gate: str = "",
+    request: Request, officer: OfficerDep, context: ContextDep, shown: FiltersDep
 ) -> Response:
-    if kind and kind not in KINDS:
+    if shown.kind and shown.kind not in KINDS:
         return bad_request_page(request)
-    values = _page_values(officer, context, state, kind, community, gate)
     return render(
         request,
         "alerts.html",
@@ -201,24 +211,17 @@ def alerts_page(
         current="/alerts",
         problem=None,
         problem_id="",
-        **values,
+        **_page_values(officer, context, shown),
     )
 
 
 @pages.get("/alerts/list")
 def alerts_fragment(
-    request: Request,
-    officer: OfficerDep,
-    context: ContextDep,
-    state: Literal["open", "all"] = "all",
-    kind: str = "",
-    community: str = "",
-    gate: str = "",
+    request: Request, officer: OfficerDep, context: ContextDep, shown: FiltersDep
 ) -> Response:
     """The list alone, for the page's script to put in place."""
-    if kind and kind not in KINDS:
+    if shown.kind and shown.kind not in KINDS:
         return bad_request_page(request)
-    values = _page_values(officer, context, state, kind, community, gate)
     return templates.TemplateResponse(
         request,
         "_alerts_list.html",
@@ -228,7 +231,7 @@ def alerts_fragment(
             "now": context.now(),
             "problem": None,
             "problem_id": "",
-            **values,
+            **_page_values(officer, context, shown),
         },
         headers={"Cache-Control": "no-store"},
     )
@@ -245,7 +248,6 @@ async def acknowledge_form(
             context.db, alert_id, officer=officer, note=fields.get("note", ""), now=context.now()
         )
     except AlertProblem as exc:
-        values = _page_values(officer, context, "all", "", "", "")
         return render(
             request,
             "alerts.html",
@@ -255,6 +257,6 @@ async def acknowledge_form(
             status_code=_API_STATUS[exc.code],
             problem=f"alerts.problem.{exc.code}",
             problem_id=alert_id,
-            **values,
+            **_page_values(officer, context, AlertFilters()),
         )
     return RedirectResponse(back, status_code=303)
