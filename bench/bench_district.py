@@ -508,8 +508,13 @@ def main() -> None:
     pages_parser.add_argument(
         "--pgdata", type=Path, default=None, help="keep the filled cluster here"
     )
+    pages_parser.add_argument(
+        "--seed", type=int, default=None, help="which days and people (default: a new pick)"
+    )
     pages_parser.add_argument("--verbose", action="store_true", help="tracebacks of skips")
     args = parser.parse_args()
+    if args.section == "pages" and args.seed is None:
+        args.seed = int(time.time()) % 100_000
     started = time.monotonic()
     status = ingest(args) if args.section == "ingest" else pages(args)
     print(f"== done in {time.monotonic() - started:.0f} s")

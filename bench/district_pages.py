@@ -495,7 +495,10 @@ def run_pages(
         )
         meter.stop()
         db.close()
-    print(f"  {args.runs} runs each after one warm-up, target p99 <= 300 ms:")
+    print(
+        f"  {args.runs} runs each after one warm-up, each run another day or person "
+        f"(seed {args.seed}), target p99 <= 300 ms:"
+    )
     for timing in timings:
         print(timing.line(300.0))
     for line in meter.lines():
