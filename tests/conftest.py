@@ -1,7 +1,8 @@
-"""Fixtures every test folder may use."""
+"""Fixtures every test folder may use, and the order the suite runs in."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,21 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
     "--autoplay-policy=no-user-gesture-required",
 ]
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto`` (pyproject.toml, addopts): three workers for every two cores. The suite waits
+    far more than it computes (brokers, browsers, child processes: about 6 of its 14 minutes
+    in one process are CPU), so a worker more than the cores overlaps those waits; two per core
+    starved the tests that time a thread (a camera's frame pacing) on a loaded 2-core machine."""
+    return max(2, len(os.sched_getaffinity(0)) * 3 // 2)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked slow first, in their own order: the default run spreads the suite over
+    the machine's cores (pyproject.toml, addopts), and a minute-long test handed out last would
+    keep one core busy after the others have finished."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture

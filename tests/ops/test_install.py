@@ -25,7 +25,9 @@ from edge.store import Store
 from edge.store.migrations import LATEST_VERSION
 from tests.ops.conftest import REPO, write_version_1_database
 
-pytestmark = pytest.mark.slow  # tens of seconds: run by default and in CI; -m 'not slow' skips
+# Tens of seconds: run by default and in CI (-m 'not slow' leaves them out). They share the
+# installed root and build on each other: the parallel run keeps a file on one worker, in order.
+pytestmark = pytest.mark.slow
 
 INSTALLER = REPO / "systemd" / "install.sh"
 INSTALL_TIMEOUT_S = 600
