@@ -106,8 +106,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{visitors} visitors in.",
     ),
     "notice.fevers": (
-        "今日发现发热人员 {fevers} 人次，均已按规定处置并上报。",
-        "{fevers} fever cases today, handled and reported as required.",
+        "今日发现发热人员 {fevers} 人次，处置情况见发热台账。",
+        "{fevers} fever cases today; what was done is in the fever ledger.",
     ),
     "notice.none": ("今日无新增", "Nothing new today"),
     "notice.none_detail": (
