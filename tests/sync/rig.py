@@ -361,6 +361,18 @@ class PostgresServer:
             "-E",
             "UTF8",
         )
+        # A free port can be taken by another test worker before the postmaster binds it:
+        # then try another one.
+        for _attempt in range(5):
+            self._spawn_postmaster()
+            if self._process is not None and self._process.poll() is None:
+                return
+            if "already in use" not in self.log_tail():
+                break
+            self.port = free_port()
+        raise RuntimeError(f"postgres exited: {self.log_tail()}")
+
+    def _spawn_postmaster(self) -> None:
         # The postmaster is our own child (not daemonised by pg_ctl), so it dies with us: see
         # spawn. Its backends notice a dead postmaster and exit.
         with (self.base / "server.log").open("ab") as log:
@@ -384,8 +396,6 @@ class PostgresServer:
                 stderr=subprocess.STDOUT,
             )
         wait_until(self._ready, 60, "PostgreSQL to accept connections")
-        if self._process.poll() is not None:
-            raise RuntimeError(f"postgres exited: {self.log_tail()}")
 
     @property
     def pid(self) -> int | None:
