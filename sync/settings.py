@@ -7,32 +7,24 @@ are read from files (systemd ``LoadCredential=``), and no ``repr`` or log line s
 
 from __future__ import annotations
 
-import ipaddress
-import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Self
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
-    field_validator,
     model_validator,
 )
 
 from edge.config_errors import describe
+from edge.configmodel import ConfigModel, TcpPort, WebListenerSettings
 from edge.passes import GATE_KEY_PREFIX, is_gate_key
 from sync.contract import ID_PATTERN
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TlsSettings(_Model):
+class TlsSettings(ConfigModel):
     """TLS to the broker. With no ``ca_file`` the system's trusted CAs are used."""
 
     ca_file: Path | None = Field(default=None, description="CA bundle that signed the broker.")
@@ -46,11 +38,11 @@ class TlsSettings(_Model):
         return self
 
 
-class BrokerSettings(_Model):
+class BrokerSettings(ConfigModel):
     """How to reach the MQTT broker (MQTT v5)."""
 
     host: str = Field(default="127.0.0.1", description="Broker host name or address.")
-    port: int = Field(default=1883, ge=1, le=65535, description="1883, or 8883 with TLS.")
+    port: TcpPort = Field(default=1883, description="1883, or 8883 with TLS.")
     tls: TlsSettings | None = Field(default=None, description="Use TLS; absent means plain TCP.")
     username: str | None = Field(default=None, description="Broker user name, if it needs one.")
     password_file: Path | None = Field(
@@ -171,7 +163,7 @@ class SyncSettings(BrokerSettings):
         return self
 
 
-class DatabaseSettings(_Model):
+class DatabaseSettings(ConfigModel):
     """Where the receiver stores entries: a SQLite file, or PostgreSQL for larger sites."""
 
     path: Path | None = Field(
@@ -200,7 +192,7 @@ class DatabaseSettings(_Model):
         return self.dsn
 
 
-class ReceiverSettings(_Model):
+class ReceiverSettings(ConfigModel):
     """The community receiver's own behaviour."""
 
     name: str = Field(
@@ -221,47 +213,18 @@ class ReceiverSettings(_Model):
     )
 
 
-def _is_loopback(host: str) -> bool:
-    """Whether a listen address is reachable from this machine only."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-class OfficeSettings(_Model):
+class OfficeSettings(WebListenerSettings):
     """The office console served beside the receiver: ``[office]`` in server.toml.
 
-    Like the gate console it listens on loopback by default; any other address serves the LAN
-    and then needs HTTPS and the networks that may connect. The signing key is a path, read when
-    a document is signed, never kept in settings or logged.
+    A web listener like the gate console's (off by default, port 8090, room for a roster
+    upload). The signing key is a path, read when a document is signed, never kept in settings
+    or logged.
     """
 
     enabled: bool = Field(
         default=False, description="Serve the office console from `kakou server run`."
     )
-    host: str = Field(default="127.0.0.1", description="Listen address; loopback by default.")
-    port: int = Field(default=8090, ge=1, le=65535, description="Listen port.")
-    tls_cert: Path | None = Field(
-        default=None,
-        description="Certificate (PEM) to serve the console over HTTPS (`kakou console cert` "
-        "makes one). Needed, with tls_key, whenever host is not a loopback address.",
-    )
-    tls_key: Path | None = Field(
-        default=None, description="The certificate's private key (PEM, mode 0600 or 0640)."
-    )
-    allowed_hosts: list[str] = Field(
-        default=[],
-        description="Names the console answers to besides localhost, IP addresses and this "
-        "machine's host name; a request for another name gets 400 (DNS rebinding).",
-    )
-    allowed_clients: list[str] = Field(
-        default=[],
-        description="Networks whose devices may connect, e.g. ['10.20.0.0/16'] for the office "
-        "LAN; others get 403. Required when host is not a loopback address.",
-    )
+    port: TcpPort = Field(default=8090, description="Listen port.")
     max_body_bytes: int = Field(
         default=4 * 1024 * 1024,
         ge=1024,
@@ -293,52 +256,16 @@ class OfficeSettings(_Model):
         default=12.0, gt=0, le=72, description="How long an officer's sign-in lasts."
     )
 
-    @field_validator("allowed_hosts")
-    @classmethod
-    def _host_names(cls, names: list[str]) -> list[str]:
-        cleaned = [name.strip().lower().rstrip(".") for name in names]
-        bad = [n for n in cleaned if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", n)]
-        if bad:
-            raise ValueError(f"not a host name (no scheme, port or path): {bad}")
-        return cleaned
-
-    @field_validator("allowed_clients")
-    @classmethod
-    def _networks(cls, networks: list[str]) -> list[str]:
-        for network in networks:
-            try:
-                ipaddress.ip_network(network, strict=False)
-            except ValueError:
-                raise ValueError(f"{network!r} is not a network (e.g. 10.20.0.0/16)") from None
-        return networks
-
     @model_validator(mode="after")
-    def _office_checks(self) -> Self:
-        if (self.tls_cert is None) != (self.tls_key is None):
-            raise ValueError("tls_cert and tls_key go together")
+    def _signing_checks(self) -> Self:
         if (self.signing_key is None) != (self.signing_kid is None):
             raise ValueError("signing_key and signing_kid go together")
         if self.signing_kid is not None and is_gate_key(self.signing_kid):
             raise ValueError(f"signing_kid {self.signing_kid!r} is a gate's key id")
-        if self.enabled and not _is_loopback(self.host):
-            if self.tls_cert is None:
-                raise ValueError(
-                    f"host {self.host!r} serves the LAN: set tls_cert and tls_key so passwords "
-                    "and sessions never cross the network in clear"
-                )
-            if not self.allowed_clients:
-                raise ValueError(
-                    f"host {self.host!r} serves the LAN: set allowed_clients to the networks "
-                    "that may connect, e.g. ['10.20.0.0/16']"
-                )
         return self
 
-    @property
-    def tls(self) -> bool:
-        return self.tls_cert is not None
 
-
-class ServerSettings(_Model):
+class ServerSettings(ConfigModel):
     """``server.toml``: the receiver's broker, database and behaviour, and the office console."""
 
     broker: BrokerSettings = Field(

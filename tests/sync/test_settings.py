@@ -121,6 +121,47 @@ def test_every_bad_field_is_reported_with_the_file(tmp_path: Path) -> None:
         assert f"{config}: {where}" in problems
 
 
+@pytest.mark.parametrize(
+    ("office", "problem"),
+    [
+        ({"enabled": True, "host": "0.0.0.0"}, "set tls_cert and tls_key"),
+        (
+            {"enabled": True, "host": "0.0.0.0", "tls_cert": "/o.crt", "tls_key": "/o.key"},
+            "set allowed_clients",
+        ),
+        ({"tls_cert": "/o.crt"}, "tls_cert and tls_key go together"),
+        ({"allowed_clients": ["10.20"]}, "is not a network"),
+        ({"allowed_hosts": ["https://office.example"]}, "not a host name"),
+        ({"signing_kid": "office-2026"}, "signing_key and signing_kid go together"),
+        ({"port": 0}, "office.port"),
+    ],
+)
+def test_the_office_console_serves_the_lan_only_over_https_to_named_networks(
+    office: dict[str, object], problem: str
+) -> None:
+    data = {"database": {"path": "a.db"}, "office": office}
+    with pytest.raises(SettingsFileError) as caught:
+        server_settings_from(data, source="server.toml")
+    assert any(problem in line for line in caught.value.problems), caught.value.problems
+
+
+def test_the_office_console_on_the_lan_as_documented_is_accepted() -> None:
+    office = {
+        "enabled": True,
+        "host": "0.0.0.0",
+        "tls_cert": "/etc/kakou/office.crt",
+        "tls_key": "/etc/kakou/office.key",
+        "allowed_clients": ["10.20.0.0/16"],
+        "allowed_hosts": ["Office.Example.ORG."],
+    }
+    settings = server_settings_from(
+        {"database": {"path": "a.db"}, "office": office}, source="server.toml"
+    ).office
+    assert settings.tls
+    assert (settings.port, settings.max_body_bytes) == (8090, 4 * 1024 * 1024)
+    assert settings.allowed_hosts == ["office.example.org"]
+
+
 def test_the_contract_is_documented() -> None:
     for kind in AlertKind:
         assert f"`{kind.value}`" in DOC, kind
