@@ -1,17 +1,57 @@
 """A catalogue of words, Chinese first: message id → (Chinese, English), and its look-ups.
 
-The gate console (:mod:`edge.console.messages`) and the office console
+The words are data: one TOML file per console (``edge/console/messages.toml``,
+``sync/office/messages.toml``), read once by :func:`load` and checked at import, so a missing
+English text or a ``{field}`` one language forgets fails when the console starts, not on the
+page. The gate console (:mod:`edge.console.messages`) and the office console
 (``sync.office.messages``) each keep one; the office's falls back to the gate's, so a code the
 gates store (an outcome, a reason, a pass kind) reads the same in both.
 """
 
 from __future__ import annotations
 
+import string
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib.resources.abc import Traversable
 
 Words = tuple[str, str]
 """(Chinese, English)."""
+
+
+def load(source: Traversable) -> dict[str, Words]:
+    """The words of a TOML catalogue (``"id" = ["Chinese", "English"]``), checked by
+    :func:`checked`; a ``ValueError`` names the file and the id."""
+    with source.open("rb") as file:
+        found = tomllib.load(file)
+    return checked(found, str(source))
+
+
+def checked(table: Mapping[str, object], source: str) -> dict[str, Words]:
+    """``table`` as message id → (Chinese, English); a ``ValueError`` for an id whose value is
+    not two texts, has one empty, or whose two texts name different ``{fields}``."""
+    words: dict[str, Words] = {}
+    for message_id, value in table.items():
+        if not (
+            isinstance(value, (list, tuple))
+            and len(value) == 2
+            and all(isinstance(part, str) and part for part in value)
+        ):
+            raise ValueError(f"{source}: {message_id} needs [Chinese, English], both non-empty")
+        zh, en = value
+        if _fields(zh) != _fields(en):
+            raise ValueError(
+                f"{source}: {message_id} names {sorted(_fields(zh))} in Chinese but "
+                f"{sorted(_fields(en))} in English"
+            )
+        words[message_id] = (zh, en)
+    return words
+
+
+def _fields(text: str) -> set[str]:
+    """The ``{name}`` fields ``text.format_map`` fills."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
 
 
 def merged(*sections: Mapping[str, Words]) -> dict[str, Words]:

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from edge.app.boot import build_gate
-from edge.console import i18n, ledgers, messages
+from edge.console import catalogue, i18n, ledgers, messages
 from edge.console.app import STATIC_DIR, create_app
 from edge.console.deps import SyncView
 from edge.console.routes.pages import SIM_CASES
@@ -45,6 +45,29 @@ def _templates() -> list[Path]:
 def test_every_message_has_both_languages() -> None:
     blank = [key for key, (zh, en) in messages.CATALOGUE.items() if not zh or not en]
     assert blank == []
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ('"nav.x" = ["导航"]', "nav.x needs [Chinese, English], both non-empty"),
+        ('"nav.x" = ["导航", ""]', "nav.x needs [Chinese, English], both non-empty"),
+        ('"nav.x" = ["{n} 条", "{count} rows"]', "nav.x names ['n'] in Chinese but ['count']"),
+    ],
+    ids=["one-language", "empty", "fields-differ"],
+)
+def test_a_words_file_missing_a_language_or_a_field_is_refused(
+    tmp_path: Path, line: str, problem: str
+) -> None:
+    """The catalogues are data read at import: a slip in them stops the console from starting
+    and names the file and the id, rather than showing a blank or a raw ``{field}`` on a page."""
+    words = tmp_path / "messages.toml"
+    words.write_text('"nav.ok" = ["好", "Fine"]\n' + line + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=re.escape(problem)) as refused:
+        catalogue.load(words)
+    assert str(words) in str(refused.value)
+    words.write_text('"nav.ok" = ["{n} 条", "{n} rows"]\n', encoding="utf-8")
+    assert catalogue.load(words) == {"nav.ok": ("{n} 条", "{n} rows")}
 
 
 def test_every_id_a_template_names_is_in_the_catalogue() -> None:
