@@ -145,7 +145,8 @@ def sweep_processes(since: int = 0, *, session_wide: bool = True) -> list[str]:
     killed = []
     for process in children:
         if process.poll() is None:
-            command = " ".join(str(arg) for arg in process.args)
+            args = process.args if isinstance(process.args, list) else [process.args]
+            command = " ".join(str(arg) for arg in args)
             killed.append(f"{command[:160]} (pid {process.pid})")
             stop_process(process, signal.SIGKILL)
     return killed
@@ -171,6 +172,10 @@ class RunningProcess:
         return None if self._process is None else self._process.pid
 
 
+class PortTakenError(RuntimeError):
+    """The broker exited because something else listens on its port."""
+
+
 class Mosquitto(RunningProcess):
     """A broker of our own on a free port, with persistence, that tests stop and start."""
 
@@ -191,6 +196,9 @@ class Mosquitto(RunningProcess):
         self.directory = directory
         self.directory.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
+        # Only a port we picked may move, and only until the first start: a restart keeps the
+        # port its clients were given.
+        self._port_may_move = port is None
         self.tls = tls
         self.password_file = password_file
         self.acl_file = acl_file
@@ -230,9 +238,22 @@ class Mosquitto(RunningProcess):
 
     def start(self) -> None:
         """Start and wait until *this* broker listens: other test runs on the machine start
-        brokers too, and one of theirs could have taken the port while ours was down."""
-        self.write_config()
-        self.start_with(self.config)
+        brokers too, and one of theirs could have taken the port while ours was down.
+
+        A free port can also be taken by another test worker before the broker binds it: on the
+        first start of a broker on a port it picked, it tries another free port (5 in all)."""
+        attempts = 5 if self._port_may_move else 1
+        for attempt in range(1, attempts + 1):
+            self.write_config()
+            try:
+                self.start_with(self.config)
+            except PortTakenError:
+                if attempt == attempts:
+                    raise
+                self.port = free_port()
+            else:
+                break
+        self._port_may_move = False
 
     def start_with(self, config: Path) -> None:
         """Start on a configuration file of the caller's (it must listen on ``self.port`` and
@@ -246,7 +267,9 @@ class Mosquitto(RunningProcess):
             deadline = time.monotonic() + 10
             while True:
                 if self._process.poll() is not None:
-                    raise RuntimeError(f"mosquitto exited: {self.log_tail()}")
+                    taken = "Address already in use" in self._log_since(logged)
+                    error = PortTakenError if taken else RuntimeError
+                    raise error(f"mosquitto exited: {self.log_tail()}")
                 if " running" in self._log_since(logged) and port_open(self.port):
                     return
                 if time.monotonic() > deadline:
@@ -539,7 +562,7 @@ class TcpProxy:
 
 def _split_packets(buffer: bytes) -> tuple[list[bytes], bytes]:
     """Whole MQTT packets from the front of ``buffer`` (fixed header: type byte, varint length)."""
-    packets = []
+    packets: list[bytes] = []
     while len(buffer) >= 2:
         length = multiplier = 0
         index = 1

@@ -1,5 +1,7 @@
 """The rig leaves no process behind: a pytest run whose tests fail (or that is SIGKILLed) while
-they hold brokers started by the sync fixtures ends with none of those brokers running.
+they hold brokers started by the sync fixtures ends with none of those brokers running. And a
+broker whose free port was taken before it bound moves to another, unless its port was asked for
+or it has started once.
 
 Each case runs an inner pytest, in a subprocess, on tests that use this directory's conftest
 (loaded as a plugin) and fail on purpose; every path the inner run touches is under its own
@@ -10,15 +12,18 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
 
-from tests.sync.rig import ROOT, wait_until
+from tests.sync import rig
+from tests.sync.rig import ROOT, Mosquitto, PortTakenError, port_open, wait_until
 
 INNER_TESTS = """
 import os
@@ -98,10 +103,10 @@ def brokers_noted(pids: Path) -> list[int]:
 
 
 @pytest.fixture
-def reap() -> list[subprocess.Popen[str]]:
+def reap() -> Iterator[list[subprocess.Popen[str]]]:
     """Inner runs this test started: killed at the end whatever happened."""
     runs: list[subprocess.Popen[str]] = []
-    yield runs  # type: ignore[misc]
+    yield runs
     for run in runs:
         if run.poll() is None:
             run.kill()
@@ -134,3 +139,60 @@ def test_a_pytest_killed_with_sigkill_leaves_no_broker_running(
     process.send_signal(signal.SIGKILL)  # no teardown, no atexit: only the kernel can help
     process.wait(10)
     wait_until(lambda: started_by(basetemp) == [], 10, "the orphaned broker to die")
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A port something else listens on, as another test worker's broker would."""
+    with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield int(holder.getsockname()[1])
+
+
+def test_a_broker_whose_picked_port_was_taken_starts_on_another(
+    tmp_path: Path, taken_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    picks = [taken_port]  # the first free port the broker picks is the taken one
+    free_port = rig.free_port
+    monkeypatch.setattr(rig, "free_port", lambda: picks.pop() if picks else free_port())
+    broker = Mosquitto(tmp_path / "mosquitto")
+    assert broker.port == taken_port
+    try:
+        broker.start()
+        assert broker.running
+        assert broker.port != taken_port
+        assert port_open(broker.port)
+        assert "Address already in use" in broker.log_tail()
+    finally:
+        broker.kill()
+
+
+def test_a_broker_on_a_port_asked_for_does_not_move(tmp_path: Path, taken_port: int) -> None:
+    broker = Mosquitto(tmp_path / "mosquitto", port=taken_port)
+    with pytest.raises(PortTakenError, match="Address already in use"):
+        broker.start()
+    assert broker.port == taken_port
+    assert not broker.running
+
+
+def test_a_restarted_broker_keeps_its_port(tmp_path: Path) -> None:
+    broker = Mosquitto(tmp_path / "mosquitto")
+    broker.start()
+    port = broker.port
+    broker.stop()
+    with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(("127.0.0.1", port))  # taken while the broker was down
+        holder.listen()
+        with pytest.raises(PortTakenError):
+            broker.start()
+    assert broker.port == port
+    assert not broker.running
+    broker.start()  # free again: back on the same port
+    try:
+        assert broker.port == port
+        assert port_open(port)
+    finally:
+        broker.kill()
