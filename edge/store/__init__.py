@@ -28,7 +28,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import NamedTuple, Self
+from typing import NamedTuple, Self, TypedDict, Unpack
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -108,6 +108,19 @@ HOUSEHOLD_EXITS_SQL = """
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class EntryFilters(TypedDict, total=False):
+    """Which of this gate's entries to read: ``since`` (inclusive) and ``until`` (exclusive)
+    bound the decision time, the others match a column exactly; None is no filter. The log's
+    pages, its ledgers and their exports all take them."""
+
+    since: datetime | None
+    until: datetime | None
+    outcome: Outcome | None
+    household: str | None
+    pass_id: str | None
+    lane: str | None
 
 
 class RevocationChange(NamedTuple):
@@ -545,16 +558,11 @@ class Store:
     def entries(
         self,
         *,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        outcome: Outcome | None = None,
-        pass_id: str | None = None,
-        household: str | None = None,
-        lane: str | None = None,
         limit: int = 100,
         after_seq: int | None = None,
         before_seq: int | None = None,
         newest_first: bool = False,
+        **filters: Unpack[EntryFilters],
     ) -> list[Entry]:
         """This gate's entries in sequence order, filtered; keyset pages by seq.
 
@@ -563,19 +571,12 @@ class Store:
         """
         if limit < 1:
             raise ValueError("limit must be 1 or more")
-        filters = self.entry_filters(
-            since=since,
-            until=until,
-            outcome=outcome,
-            pass_id=pass_id,
-            household=household,
-            lane=lane,
-        )
+        conditions = self.entry_filters(**filters)
         for clause, value in (("seq > ?", after_seq), ("seq < ?", before_seq)):
             if value is not None:
-                filters.append((clause, (value,)))
-        clauses = [clause for clause, _ in filters]
-        params: list[SqlValue] = [value for _, values in filters for value in values]
+                conditions.append((clause, (value,)))
+        clauses = [clause for clause, _ in conditions]
+        params: list[SqlValue] = [value for _, values in conditions for value in values]
         order = "DESC" if newest_first else "ASC"
         params.append(limit)
         # The clauses are the fixed strings above; every value is a bound parameter.
@@ -587,14 +588,7 @@ class Store:
         return [self._entry(row) for row in rows]
 
     def entry_filters(
-        self,
-        *,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        outcome: Outcome | None = None,
-        pass_id: str | None = None,
-        household: str | None = None,
-        lane: str | None = None,
+        self, **filters: Unpack[EntryFilters]
     ) -> list[tuple[str, tuple[SqlValue, ...]]]:
         """WHERE clauses with their bound values for this gate's entries (entries, exports).
 
@@ -604,30 +598,32 @@ class Store:
         the outer query off the time index. The bound stays exact if the clock stepped back,
         being a min/max over the range.
         """
+        since, until = filters.get("since"), filters.get("until")
+        outcome = filters.get("outcome")
         gate = (self.community, self.gate)
-        filters: list[tuple[str, tuple[SqlValue, ...]]] = [("community = ? AND gate = ?", gate)]
+        clauses: list[tuple[str, tuple[SqlValue, ...]]] = [("community = ? AND gate = ?", gate)]
         if since is not None and until is not None:
             window = (epoch_us(since, "since"), epoch_us(until, "until"))
-            filters.append(("+decided_at_us >= ? AND +decided_at_us < ?", window))
-            filters.append((_FIRST_SEQ_WITHIN, (*gate, *window)))
-            filters.append((_LAST_SEQ_WITHIN, (*gate, *window)))
+            clauses.append(("+decided_at_us >= ? AND +decided_at_us < ?", window))
+            clauses.append((_FIRST_SEQ_WITHIN, (*gate, *window)))
+            clauses.append((_LAST_SEQ_WITHIN, (*gate, *window)))
         elif since is not None:
             since_us = epoch_us(since, "since")
-            filters.append(("+decided_at_us >= ?", (since_us,)))
-            filters.append((_FIRST_SEQ_SINCE, (*gate, since_us)))
+            clauses.append(("+decided_at_us >= ?", (since_us,)))
+            clauses.append((_FIRST_SEQ_SINCE, (*gate, since_us)))
         elif until is not None:
             until_us = epoch_us(until, "until")
-            filters.append(("+decided_at_us < ?", (until_us,)))
-            filters.append((_LAST_SEQ_UNTIL, (*gate, until_us)))
+            clauses.append(("+decided_at_us < ?", (until_us,)))
+            clauses.append((_LAST_SEQ_UNTIL, (*gate, until_us)))
         for clause, value in (
             ("outcome = ?", None if outcome is None else outcome.value),
-            ("pass_id = ?", pass_id),
-            ("household = ?", household),
-            ("lane = ?", lane),
+            ("pass_id = ?", filters.get("pass_id")),
+            ("household = ?", filters.get("household")),
+            ("lane = ?", filters.get("lane")),
         ):
             if value is not None:
-                filters.append((clause, (value,)))
-        return filters
+                clauses.append((clause, (value,)))
+        return clauses
 
     def get_entry(self, entry_id: str) -> Entry | None:
         """One entry by id (any gate of this file), or None."""

@@ -19,18 +19,18 @@ import json
 import sqlite3
 import urllib.request
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
-from typing import NamedTuple, TypedDict, Unpack
+from typing import NamedTuple, Unpack
 
 from edge.entry_document import epoch_us
-from edge.model import Entry, Outcome
+from edge.model import Entry
 from edge.store import (
     DEFAULT_BUSY_TIMEOUT_MS,
     Store,
     StoreCorrupt,
     _corruption_as_store_corrupt,
 )
+from edge.store import EntryFilters as EntryFilters  # re-exported: the console takes it from here
 from edge.store.records import SqlValue
 
 FETCH_ROWS = 1000
@@ -104,18 +104,6 @@ class LedgerRow(NamedTuple):
             guard_id=draft.guard_id,
             guard_note=draft.guard_note,
         )
-
-
-class EntryFilters(TypedDict, total=False):
-    """``Store.entries``' filters, as a ledger takes them: ``since`` (inclusive) and ``until``
-    (exclusive) bound the decision time, the others match a column exactly; None is no filter."""
-
-    since: datetime | None
-    until: datetime | None
-    outcome: Outcome | None
-    household: str | None
-    pass_id: str | None
-    lane: str | None
 
 
 _COLUMNS = (
