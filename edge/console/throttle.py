@@ -18,10 +18,15 @@ from __future__ import annotations
 import ipaddress
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol, TypeVar
 
-from edge.console.work import BoundedWork
+from fastapi import HTTPException, Request
+
+from edge.console.sessions import seconds_until, too_many
+from edge.console.work import BoundedWork, Busy
 from edge.store.guards import KDF_SLOTS, MAX_FAILURES
 
 CLIENT_FAILURES = 10
@@ -31,6 +36,46 @@ MAX_WAITING = 16
 MAX_CLIENTS = 4096
 """Clients tracked at once; past it the expired ones are swept and, if still full, a new
 client is refused (429) rather than the table growing without end."""
+
+Who = TypeVar("Who")
+
+
+class AccountFailure(Protocol):
+    """Why an account refused a sign-in (a guard's or an officer's ``SignInFailure``)."""
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def locked_until(self) -> datetime | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SignInRefused:
+    """A sign-in that did not happen: 401 (wrong name or secret), 429 (too many failures) or
+    503 (too many sign-ins at once), and how long to wait before trying again."""
+
+    status: int
+    retry_after_s: int | None = None
+
+    def http_error(self, wrong: str) -> HTTPException:
+        """The API's answer; ``wrong`` says what a 401 got wrong ("wrong name or PIN")."""
+        if self.status == 429:
+            return too_many(self.retry_after_s or 1)
+        if self.status == 503:
+            retry = str(self.retry_after_s or 1)
+            return HTTPException(503, "busy; try again", headers={"Retry-After": retry})
+        return HTTPException(self.status, wrong)
+
+
+def sign_in_responses(wrong: str) -> dict[int | str, dict[str, Any]]:
+    """What a sign-in route answers besides its success, for its OpenAPI description; ``wrong``
+    describes the 401."""
+    return {
+        401: {"description": wrong},
+        429: {"description": "Too many failures from this client or at this account."},
+        503: {"description": "Too many sign-ins at once; try again in a second."},
+    }
 
 
 def client_key(host: str | None) -> str:
@@ -123,3 +168,28 @@ class SignInLimits:
     @classmethod
     def new(cls) -> SignInLimits:
         return cls(SignInThrottle(), BoundedWork(KDF_SLOTS, MAX_WAITING, "sign-in"))
+
+    async def sign_in(
+        self,
+        request: Request,
+        name: str,
+        now: datetime,
+        check: Callable[[], tuple[Who, str] | AccountFailure],
+    ) -> tuple[Who, str] | SignInRefused:
+        """``check`` (the account's own sign-in: it hashes, and may lock the account) behind
+        both limits; (who, session token), or why not. One path for both consoles."""
+        client = client_key(request.client.host if request.client else None)
+        attempt = self.throttle.admit(client, name, now)
+        if isinstance(attempt, int):
+            return SignInRefused(429, attempt)
+        try:
+            result = await self.work.run(check)
+        except Busy:
+            self.throttle.give_back(attempt)
+            return SignInRefused(503, 1)
+        if isinstance(result, tuple):
+            self.throttle.succeeded(attempt)
+            return result
+        if result.code == "locked":
+            return SignInRefused(429, seconds_until(result.locked_until, now))
+        return SignInRefused(401)

@@ -5,16 +5,14 @@ from __future__ import annotations
 import asyncio
 import functools
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from edge.console.auth import SESSION, GuardDep, session_token, set_session_cookie
 from edge.console.defs.request import HandOverRequest, SignInRequest
 from edge.console.defs.response import DutyView, GuardView, HandOverView, MeView
 from edge.console.deps import ConsoleContext, ContextDep
-from edge.console.sessions import seconds_until, too_many
-from edge.console.throttle import SignInLimits, client_key
-from edge.console.work import Busy
-from edge.store.guards import SESSION_FOR, Guard, SignInFailure
+from edge.console.throttle import SignInLimits, SignInRefused, sign_in_responses
+from edge.store.guards import SESSION_FOR, Guard
 
 router = APIRouter(prefix="/api/v1", tags=["guards"])
 
@@ -28,13 +26,7 @@ def _duty(context: ConsoleContext) -> list[DutyView]:
 
 
 @router.post(
-    "/auth/sign-in",
-    response_model=MeView,
-    responses={
-        401: {"description": "Wrong name or secret."},
-        429: {"description": "Too many failures from this client or at this account."},
-        503: {"description": "Too many sign-ins at once; try again in a second."},
-    },
+    "/auth/sign-in", response_model=MeView, responses=sign_in_responses("Wrong name or secret.")
 )
 async def sign_in(
     body: SignInRequest, request: Request, response: Response, context: ContextDep
@@ -43,22 +35,14 @@ async def sign_in(
     Retry-After; the hashing runs two at a time on threads of its own."""
     limits: SignInLimits = request.app.state.sign_in_limits
     now = context.now()
-    client = client_key(request.client.host if request.client else None)
-    attempt = limits.throttle.admit(client, body.name, now)
-    if isinstance(attempt, int):
-        raise too_many(attempt)
-    try:
-        result = await limits.work.run(
-            functools.partial(context.guards.sign_in, body.name, body.secret, now=now)
-        )
-    except Busy as exc:
-        limits.throttle.give_back(attempt)
-        raise HTTPException(503, "busy; try again", headers={"Retry-After": "1"}) from exc
-    if isinstance(result, SignInFailure):
-        if result.code == "locked":
-            raise too_many(seconds_until(result.locked_until, now))
-        raise HTTPException(status_code=401, detail="wrong name or PIN")
-    limits.throttle.succeeded(attempt)
+    result = await limits.sign_in(
+        request,
+        body.name,
+        now,
+        functools.partial(context.guards.sign_in, body.name, body.secret, now=now),
+    )
+    if isinstance(result, SignInRefused):
+        raise result.http_error("wrong name or PIN")
     guard, token = result
     secure = request.url.scheme == "https"
     set_session_cookie(response, token, int(SESSION_FOR.total_seconds()), secure=secure)

@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from edge.console.page_kit import local_path
-from edge.console.sessions import seconds_until
-from edge.console.throttle import SignInLimits, client_key
-from edge.console.work import Busy
+from edge.console.throttle import SignInLimits, SignInRefused, sign_in_responses
 from sync.office import accounts
-from sync.office.accounts import Officer, SignInFailure
+from sync.office.accounts import Officer
 from sync.office.auth import (
     MaybeOfficerDep,
     OfficerDep,
@@ -63,45 +60,34 @@ def officer_view(officer: Officer) -> OfficerView:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Refused:
-    """Why a sign-in did not happen: the HTTP status, the message id, the wait."""
-
-    status: int
-    message_id: str
-    retry_after_s: int | None = None
+LOGIN_PROBLEMS = {
+    401: "login.wrong",
+    422: "login.missing",
+    429: "login.locked",
+    503: "login.busy",
+}
+"""What the sign-in form says for each refusal (message ids)."""
 
 
 async def sign_in_officer(
     request: Request, context: OfficeContext, name: str, secret: str
-) -> tuple[Officer, str] | Refused:
+) -> tuple[Officer, str] | SignInRefused:
     """The one sign-in both the form and the API use."""
     limits: SignInLimits = request.app.state.sign_in_limits
     now = context.now()
-    client = client_key(request.client.host if request.client else None)
-    attempt = limits.throttle.admit(client, name, now)
-    if isinstance(attempt, int):
-        return Refused(429, "login.locked", attempt)
-    try:
-        result = await limits.work.run(
-            functools.partial(
-                accounts.sign_in,
-                context.db,
-                name,
-                secret,
-                now=now,
-                session_for=session_for(context),
-            )
-        )
-    except Busy:
-        limits.throttle.give_back(attempt)
-        return Refused(503, "login.busy", 1)
-    if isinstance(result, SignInFailure):
-        if result.code == "locked":
-            return Refused(429, "login.locked", seconds_until(result.locked_until, now))
-        return Refused(401, "login.wrong")
-    limits.throttle.succeeded(attempt)
-    return result
+    return await limits.sign_in(
+        request,
+        name,
+        now,
+        functools.partial(
+            accounts.sign_in,
+            context.db,
+            name,
+            secret,
+            now=now,
+            session_for=session_for(context),
+        ),
+    )
 
 
 def _secure(request: Request) -> bool:
@@ -132,12 +118,12 @@ async def login_form(request: Request, context: ContextDep) -> Response:
     name = fields.get("name", "")[:MAX_NAME]
     secret = fields.get("secret", "")
     next_path = local_path(fields.get("next"))
-    refused: Refused | None
+    refused: SignInRefused
     if not name or not secret or len(secret) > MAX_SECRET:
-        refused = Refused(422, "login.missing")
+        refused = SignInRefused(422)
     else:
         result = await sign_in_officer(request, context, name, secret)
-        if not isinstance(result, Refused):
+        if not isinstance(result, SignInRefused):
             _, token = result
             response = RedirectResponse(next_path, status_code=303)
             set_session_cookie(
@@ -156,7 +142,7 @@ async def login_form(request: Request, context: ContextDep) -> Response:
         "nav.sign_in",
         current="/login",
         next=next_path,
-        problem=(refused.message_id, {"minutes": minutes}),
+        problem=(LOGIN_PROBLEMS[refused.status], {"minutes": minutes}),
         name=name,
         status_code=refused.status,
     )
@@ -187,11 +173,7 @@ def switch_language(request: Request, to: Literal["zh", "en"], next: str = "/") 
 @api.post(
     "/auth/sign-in",
     response_model=OfficerView,
-    responses={
-        401: {"description": "Wrong name or password."},
-        429: {"description": "Too many failures from this client or at this account."},
-        503: {"description": "Too many sign-ins at once; try again in a second."},
-    },
+    responses=sign_in_responses("Wrong name or password."),
 )
 async def sign_in(
     body: SignInRequest, request: Request, response: Response, context: ContextDep
@@ -199,10 +181,8 @@ async def sign_in(
     """Sign in; the session comes back as an HttpOnly cookie (scripts may send it as a
     bearer token instead)."""
     result = await sign_in_officer(request, context, body.name, body.secret)
-    if isinstance(result, Refused):
-        headers = {} if result.retry_after_s is None else {"Retry-After": str(result.retry_after_s)}
-        detail = {401: "wrong name or password", 429: "too many failures; try again later"}
-        raise HTTPException(result.status, detail.get(result.status, "busy"), headers=headers)
+    if isinstance(result, SignInRefused):
+        raise result.http_error("wrong name or password")
     officer, token = result
     set_session_cookie(
         response, token, int(session_for(context).total_seconds()), secure=_secure(request)
