@@ -23,6 +23,7 @@ from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
 from edge.console import messages
+from edge.console.catalogue import Words
 from edge.model import Entry, Outcome
 from edge.store import Store
 from edge.store.alarms import Alarm, AlarmBook
@@ -61,10 +62,23 @@ FEVER_HEADINGS: tuple[str, ...] = (
     "备注",
 )
 DIRECTIONS = {"in": "进", "out": "出"}
-FEVER_UNHANDLED = "复测确认发热，未放行（未见处置记录）"
-"""A fever whose alarm no guard has acknowledged (yet): the ledger says only what the gate did."""
-FEVER_CLEARED = "复测正常，放行"
-ACKED_AT = "处置时间 {at}"
+
+FeverDone = Literal["held", "not_confirmed", "overridden", "cleared"]
+"""What the gate did about a fever case, said until someone acknowledges its alarm."""
+FEVER_DONE_WORDS: Mapping[FeverDone, Words] = {
+    "held": (
+        "复测确认发热，未放行（未见处置记录）",
+        "Fever confirmed at the re-measure, not let in (nothing recorded as done)",
+    ),
+    "not_confirmed": (
+        "未经复测确认即离开或放行，已上报（未见处置记录）",
+        "Left or let through before the re-measure, reported (nothing recorded as done)",
+    ),
+    "overridden": ("值守人员人工放行", "Let through by a guard"),
+    "cleared": ("复测正常，放行", "Normal at the re-measure, let in"),
+}
+"""Each code's words (Chinese, English): the exports print the Chinese, a page its reader's."""
+ACKED_AT_WORDS: Words = ("处置时间 {at}", "Handled at {at}")
 
 # The catalogue's Chinese words by code, looked up once per cell in the export loop
 # (``messages.term`` semantics: an unknown code shows as itself).
@@ -263,40 +277,91 @@ FEVER_NOT_CONFIRMED = "fever_not_confirmed"
 """The reason the rule gives a person over the line who left before the re-measure."""
 
 
+@dataclass(frozen=True, slots=True)
+class FeverHandling:
+    """What was done about one fever case, as codes and what people wrote: worded where it is
+    shown (the exports in Chinese, for the street office; a page in its reader's language)."""
+
+    done: FeverDone
+    """What the gate did."""
+    ack_note: str | None
+    """What the one who acknowledged the case's alarm wrote; None while nobody has."""
+    guard_id: str | None
+    """Who acknowledged the alarm, else the entry's guard."""
+    acked_at: datetime | None
+    entry_note: str | None
+    """The note the guard wrote on the entry itself."""
+
+    @property
+    def open(self) -> bool:
+        """A fever the gate could not settle (confirmed, or never re-measured) whose alarm
+        nobody has acknowledged yet."""
+        return self.acked_at is None and self.done in ("held", "not_confirmed")
+
+
+def fever_done(row: LedgerRow) -> FeverDone:
+    """What the gate did about ``row``, a fever case. A case that neither a re-measure nor a
+    guard's override settled counts as not confirmed: the ledger never says it was cleared."""
+    if row.outcome == Outcome.FEVER.value:
+        return "held"
+    if row.outcome == Outcome.PASSED.value:
+        return "cleared"
+    if row.outcome == Outcome.OVERRIDDEN.value and FEVER_NOT_CONFIRMED not in row.reasons:
+        return "overridden"  # after a confirmed fever: the guard's decision, with their note
+    return "not_confirmed"
+
+
+def fever_cases(
+    rows: Iterable[LedgerRow],
+    zone: ZoneInfo,
+    names: LedgerNames = IDS_ONLY,
+    acks: FeverAcks | None = None,
+) -> Iterator[tuple[FeverHandling, Cells]]:
+    """Each fever case (pass it the fever cases only) with what was done and its cells.
+
+    What was done and by whom come from the guard's acknowledgement of the entry's alarm
+    (``acks``): its note, the guard who gave it, and when; the entry's own guard and note stay
+    where there was none. The cells are the exports', in Chinese."""
+    local_time = _LocalTime(zone)
+    acks = acks or FeverAcks(())
+    for row in rows:
+        alarm = acks.take(row)
+        acked = alarm if alarm is not None and alarm.acked_at is not None else None
+        handling = FeverHandling(
+            done=fever_done(row),
+            ack_note=None if acked is None else acked.ack_note,
+            guard_id=(acked and acked.acked_by) or row.guard_id,
+            acked_at=None if acked is None else acked.acked_at,
+            entry_note=row.guard_note,
+        )
+        notes = [row.guard_note or ""]
+        if handling.acked_at is not None:
+            at = handling.acked_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+            notes.append(ACKED_AT_WORDS[0].format(at=at))
+        yield (
+            handling,
+            [
+                row.seq,
+                local_time(row.decided_at_us),
+                row.holder or "",
+                row.household or "",
+                row.pass_id or "",
+                _temperatures(row.temperatures),
+                handling.ack_note or FEVER_DONE_WORDS[handling.done][0],
+                names.guard(handling.guard_id),
+                "；".join(note for note in notes if note),
+            ],
+        )
+
+
 def fever_rows(
     rows: Iterable[LedgerRow],
     zone: ZoneInfo,
     names: LedgerNames = IDS_ONLY,
     acks: FeverAcks | None = None,
 ) -> Iterator[Cells]:
-    """The fever ledger's cells for each row (pass it the fever cases only).
-
-    What was done and by whom come from the guard's acknowledgement of the entry's alarm
-    (``acks``): its note, the guard who gave it, and when; the entry's own guard and note stay
-    where there was none."""
-    local_time = _LocalTime(zone)
-    fever = Outcome.FEVER.value
-    acks = acks or FeverAcks(())
-    for row in rows:
-        alarm = acks.take(row)
-        handled = FEVER_UNHANDLED if row.outcome == fever else FEVER_CLEARED
-        guard_id, notes = row.guard_id, [row.guard_note or ""]
-        if alarm is not None and alarm.acked_at is not None:
-            handled = alarm.ack_note or handled
-            guard_id = alarm.acked_by or guard_id
-            at = alarm.acked_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
-            notes.append(ACKED_AT.format(at=at))
-        yield [
-            row.seq,
-            local_time(row.decided_at_us),
-            row.holder or "",
-            row.household or "",
-            row.pass_id or "",
-            _temperatures(row.temperatures),
-            handled,
-            names.guard(guard_id),
-            "；".join(note for note in notes if note),
-        ]
+    """The fever ledger's cells for each row, as ``fever_cases`` makes them."""
+    return (cells for _, cells in fever_cases(rows, zone, names, acks))
 
 
 def register_row(entry: Entry, zone: ZoneInfo, names: LedgerNames = IDS_ONLY) -> Cells:

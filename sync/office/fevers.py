@@ -17,7 +17,7 @@ from datetime import datetime
 from itertools import groupby
 from zoneinfo import ZoneInfo
 
-from edge.console.ledgers import FEVER_HEADINGS, Cells, FeverAcks, fever_rows
+from edge.console.ledgers import FEVER_HEADINGS, Cells, FeverAcks, FeverHandling, fever_cases
 from edge.store.alarms import Alarm
 from sync.office.register import Position, RegisterFilters, RegisterRow, read_page
 from sync.receiver.db import Query, ReceiverDb
@@ -31,24 +31,15 @@ EXPORT_HEADINGS: tuple[str, ...] = ("社区", "卡口", "通道", *FEVER_HEADING
 @dataclass(frozen=True, slots=True)
 class FeverCase:
     row: RegisterRow
+    handling: FeverHandling
+    """What was done, as codes and what people wrote: the page words it in its reader's
+    language."""
     cells: Cells
-    """The export's row: community, gate, lane, then the paper ledger's columns."""
+    """The export's row, in Chinese: community, gate, lane, then the paper ledger's columns."""
 
     @property
     def readings(self) -> str:
         return str(self.cells[8])
-
-    @property
-    def handled(self) -> str:
-        return str(self.cells[9])
-
-    @property
-    def by(self) -> str:
-        return str(self.cells[10])
-
-    @property
-    def note(self) -> str:
-        return str(self.cells[11])
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +93,11 @@ def export(
 
 
 def _cases(db: ReceiverDb, rows: Sequence[RegisterRow], zone: ZoneInfo) -> list[FeverCase]:
-    """Each row with its cells; the acknowledgements are matched per gate, in seq order."""
+    """Each row with what was done and its cells; the acknowledgements are matched per gate,
+    in seq order."""
     if not rows:
         return []
-    made: dict[str, Cells] = {}
+    made: dict[str, FeverCase] = {}
 
     def gate_of(row: RegisterRow) -> tuple[str, str]:
         return row.community, row.gate
@@ -120,13 +112,13 @@ def _cases(db: ReceiverDb, rows: Sequence[RegisterRow], zone: ZoneInfo) -> list[
                 ordered[0].ledger.decided_at_us,
                 ordered[-1].ledger.decided_at_us,
             )
-            for row, cells in zip(
+            for row, (handling, cells) in zip(
                 ordered,
-                fever_rows([r.ledger for r in ordered], zone, acks=FeverAcks(alarms)),
+                fever_cases([r.ledger for r in ordered], zone, acks=FeverAcks(alarms)),
                 strict=True,
             ):
-                made[row.id] = [row.community, row.gate, row.ledger.lane, *cells]
-    return [FeverCase(row, made[row.id]) for row in rows]
+                made[row.id] = FeverCase(row, handling, [community, gate, row.ledger.lane, *cells])
+    return [made[row.id] for row in rows]
 
 
 def alert_acks(q: Query, community: str, gate: str, first_us: int, last_us: int) -> list[Alarm]:

@@ -16,6 +16,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
+from edge.console.ledgers import ACKED_AT_WORDS, FEVER_DONE_WORDS
 from edge.entry_document import epoch_us
 from sync.receiver.db import DAY_COUNTS_SQL, DayCounts, ReceiverDb
 from sync.receiver.reports import REPORT_COLUMNS
@@ -80,6 +81,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "fevers.by": ("处置人", "By"),
     "fevers.note": ("备注", "Note"),
     "fevers.more": ("更多", "More"),
+    **{f"fevers.done.{code}": words for code, words in FEVER_DONE_WORDS.items()},
+    "fevers.acked_at": ACKED_AT_WORDS,
     "register.title": ("出入登记", "Entry register"),
     "register.name": ("住户姓名", "Resident's name"),
     "register.search": ("查询", "Search"),

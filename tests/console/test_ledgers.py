@@ -249,7 +249,15 @@ def old_register_row(entry: Entry, zone: ZoneInfo, names: OfficeNames = IDS) -> 
 def old_fever_row(entry: Entry, zone: ZoneInfo, names: OfficeNames = IDS) -> list[str | int]:
     draft = entry.draft
     # No alarm was raised for these entries (written straight to the store): nothing handled.
-    handled = ledgers.FEVER_UNHANDLED if draft.outcome is Outcome.FEVER else "复测正常，放行"
+    # Only a fever, a normal re-measure or a guard's override settle a case at the gate.
+    if draft.outcome is Outcome.FEVER:
+        handled = "复测确认发热，未放行（未见处置记录）"
+    elif draft.outcome is Outcome.PASSED:
+        handled = "复测正常，放行"
+    elif draft.outcome is Outcome.OVERRIDDEN and "fever_not_confirmed" not in draft.reasons:
+        handled = "值守人员人工放行"
+    else:
+        handled = "未经复测确认即离开或放行，已上报（未见处置记录）"
     return [
         entry.seq,
         old_time(entry, zone),
@@ -844,7 +852,7 @@ def test_the_fever_ledger_says_what_the_guard_did_and_who(
     assert handled[8].startswith("处置时间 ")
     assert (waiting[4], waiting[6], waiting[7], waiting[8]) == (
         "R-8",
-        ledgers.FEVER_UNHANDLED,
+        "复测确认发热，未放行（未见处置记录）",
         "",
         "",
     )

@@ -60,6 +60,7 @@ class Visits:
         lane: str = "in-1",
         direction: Direction = Direction.IN,
         guard_note: str | None = None,
+        reasons: Sequence[str] | None = None,
     ) -> Entry:
         seq = self._seqs.get(gate, 0) + 1
         self._seqs[gate] = seq
@@ -69,7 +70,7 @@ class Visits:
             outcome=outcome,
             started_at=at - timedelta(seconds=10),
             decided_at=at,
-            reasons=("fever",) if outcome is Outcome.FEVER else (),
+            reasons=tuple(reasons or (("fever",) if outcome is Outcome.FEVER else ())),
             pass_id=pass_id,
             pass_kind=kind,
             holder=holder,

@@ -4,14 +4,16 @@ masked, the readings as measured; the XLSX export with the paper ledger's headin
 
 from __future__ import annotations
 
+import csv
 import io
+import re
 from datetime import datetime, timedelta
 
 import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 
-from edge.console.ledgers import FEVER_CLEARED, FEVER_UNHANDLED
+from edge.console.ledgers import FEVER_DONE_WORDS, FeverDone
 from edge.model import Outcome
 from sync.contract import Alert
 from sync.office import alerts, fevers
@@ -25,6 +27,8 @@ from tests.office.ledger_data import DAY_START, SHANGHAI, Visits, store
 BOTH = pytest.mark.parametrize("office_db", ["sqlite", "postgresql"], indirect=True)
 AT = DAY_START + timedelta(hours=8)
 DAY_END = DAY_START + timedelta(days=1)
+HANDLED_CELLS = re.compile(r'class="handled">([^<]*)</td>')
+CHINESE = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 
 
 def a_day_with_fevers(db: ReceiverDb) -> Visits:
@@ -46,8 +50,11 @@ def test_the_ledger_lists_every_case_oldest_first_across_gates(office_db: Receiv
     page = fevers.ledger(office_db, ["hxy"], DAY_START, DAY_END, SHANGHAI)
     assert [case.row.id for case in page.cases] == [v.made[i].id for i in (2, 1, 3)]
     cleared, south, north = page.cases
-    assert (cleared.row.ledger.outcome, cleared.handled) == (Outcome.PASSED.value, FEVER_CLEARED)
-    assert (south.handled, south.readings) == (FEVER_UNHANDLED, "38.2 38.4")
+    assert (cleared.row.ledger.outcome, cleared.handling.done) == (Outcome.PASSED.value, "cleared")
+    assert cleared.cells[9] == "复测正常，放行"
+    assert (south.handling.done, south.readings) == ("held", "38.2 38.4")
+    assert south.cells[9] == "复测确认发热，未放行（未见处置记录）"
+    assert (south.handling.open, cleared.handling.open) == (True, False)
     assert south.cells[:3] == ["hxy", "south", "in-1"]
     assert south.cells[5] == "张*"  # the whole name the pass carried, masked
     assert north.cells[2] == "in-2"
@@ -137,9 +144,45 @@ def test_what_was_done_comes_from_the_officers_acknowledgement_of_the_alert(
         case.row.id: case for case in fevers.ledger(db, ["hxy"], DAY_START, DAY_END, SHANGHAI).cases
     }
     acked, open_alert = cases[south_fever.id], cases[north_fever.id]
-    assert acked.handled == "已送发热门诊，社区医生陪同"
-    assert acked.by == officer.name
-    assert acked.note.startswith("处置时间 2026-11-23 11:00:00")
-    assert open_alert.handled == FEVER_UNHANDLED  # raised, not yet acknowledged
+    assert acked.cells[9:11] == ["已送发热门诊，社区医生陪同", officer.name]
+    assert acked.handling.ack_note == "已送发热门诊，社区医生陪同"
+    assert str(acked.cells[11]).startswith("处置时间 2026-11-23 11:00:00")
+    assert not acked.handling.open
+    assert open_alert.handling.open  # raised, not yet acknowledged
+    assert open_alert.cells[9] == FEVER_DONE_WORDS["held"][0]
     page = officer_client.get("/fever", params={"since": "2026-11-23"})
     assert "已送发热门诊" in page.text
+    assert "处置时间 2026-11-23 11:00:00" in page.text
+    officer_client.get("/lang/en")
+    english = officer_client.get("/fever", params={"since": "2026-11-23"}).text
+    assert "已送发热门诊，社区医生陪同" in english  # the officer's words, as written
+    assert "Handled at 2026-11-23 11:00:00" in english
+    assert "处置时间" not in english
+
+
+def test_what_was_done_reads_in_the_pages_language_and_the_exports_stay_chinese(
+    office_context: OfficeContext, officer_client: TestClient
+) -> None:
+    a_day_with_fevers(office_context.db)
+    left = Visits()
+    left.visit(
+        AT + timedelta(hours=3),
+        gate="east",
+        outcome=Outcome.ABANDONED,
+        temps=(38.1,),
+        reasons=("fever_not_confirmed",),
+    )  # over the line, gone before the re-measure: not cleared
+    store(office_context.db, left.made)
+    day = {"since": "2026-11-23"}
+    done: list[FeverDone] = ["cleared", "held", "held", "not_confirmed"]  # oldest first
+    chinese = HANDLED_CELLS.findall(officer_client.get("/fever", params=day).text)
+    assert chinese == [FEVER_DONE_WORDS[code][0] for code in done]
+    officer_client.get("/lang/en")
+    english = officer_client.get("/fever", params=day).text
+    handled = HANDLED_CELLS.findall(english)
+    assert handled == [FEVER_DONE_WORDS[code][1] for code in done]
+    assert not [cell for cell in handled if CHINESE.search(cell)]
+    exported = officer_client.get("/fever/export.csv", params=day)
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert rows[0][9] == "处置"
+    assert [row[9] for row in rows[1:]] == chinese
