@@ -79,16 +79,10 @@ LinkEvent = Connected | Disconnected | Published | Received
 
 
 @dataclass(frozen=True, slots=True)
-class Will:
-    topic: str
-    payload: bytes
-    qos: int = 1
-    retain: bool = True
-
-
-@dataclass(frozen=True, slots=True)
 class Outgoing:
-    """A message to send just before a clean disconnect (e.g. the retained 'offline' status)."""
+    """A message the link sends for its owner without being asked each time: the will the
+    broker publishes when the link dies, or one sent just before a clean disconnect (the
+    retained 'offline' status is both)."""
 
     topic: str
     payload: bytes
@@ -106,7 +100,7 @@ class MqttLink:
         client_id: str,
         on_event: Callable[[LinkEvent], None],
         subscriptions: Sequence[tuple[str, int]] = (),
-        will: Will | None = None,
+        will: Outgoing | None = None,
         manual_ack: bool = False,
         name: str = "mqtt",
     ) -> None:

@@ -49,7 +49,6 @@ from sync.mqtt import (
     Outgoing,
     Published,
     Received,
-    Will,
 )
 from sync.publisher import Publisher
 from sync.settings import SyncSettings
@@ -139,14 +138,16 @@ class SyncHandle:
         self._events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
         self._status_topic = gate_topic(community, gate, Channel.STATUS)
         self._ack_topic = gate_topic(community, gate, Channel.ACK)
-        self._offline = to_json(offline_status(community, gate))
+        self._offline = Outgoing(
+            self._status_topic, to_json(offline_status(community, gate)), qos=1, retain=True
+        )
         self.client_id = settings.client_id or f"kakou-{community}-{gate}"
         self._link = MqttLink(
             settings,
             client_id=self.client_id,
             on_event=self._events.put,
             subscriptions=[(self._ack_topic, 1), (downlink_filter(community), 1)],
-            will=Will(self._status_topic, self._offline, qos=1, retain=True),
+            will=self._offline,
             name=f"mqtt-{gate}",
         )
         self._publisher = Publisher(
@@ -198,7 +199,7 @@ class SyncHandle:
         if self._thread is not None:
             self._thread.join(timeout_s)
         self._link.stop(
-            final=[Outgoing(self._status_topic, self._offline, qos=1, retain=True)],
+            final=[self._offline],
             timeout_s=timeout_s,
         )
 
