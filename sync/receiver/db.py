@@ -48,6 +48,15 @@ _CONTIGUOUS_STEP = 5_000
 _RUN_GAP = 1_000
 """Seqs this close share one range look-up of the slots already taken."""
 _RACE_RETRIES = 5
+_LOG_COLUMNS = (("community", "text"), ("gate", "text"), ("log_id", "text"))
+_RUN_COLUMNS = (*_LOG_COLUMNS, ("first_seq", "bigint"), ("last_seq", "bigint"))
+_WINDOW_COLUMNS = (*_LOG_COLUMNS, ("after_seq", "bigint"), ("until_seq", "bigint"))
+_PROGRESS_COLUMNS = (*_LOG_COLUMNS, ("contiguous_seq", "bigint"))
+_IN_WINDOW = (
+    "ON e.community = w.community AND e.gate = w.gate AND e.log_id = w.log_id "
+    "AND e.seq > w.after_seq AND e.seq <= w.until_seq"
+)
+"""The stored seqs of each log's window (a range of its (community, gate, log_id, seq) index)."""
 _TOPIC_KEEP_CHARS = 256  # far above any gate topic; MQTT allows 65,535 bytes
 
 _SCHEMA = """
@@ -390,6 +399,8 @@ class ReceiverDb(ABC):
     }
     _ids_per_query = 500
     """SQLite binds one parameter per id (at most 32,766 in a statement)."""
+    _rows_per_query = 500
+    """Rows of a ``_rows_table``: SQLite binds one parameter per value."""
     _errors: tuple[type[Exception], ...] = ()
 
     def __init__(self, *, receiver: str = "receiver") -> None:
@@ -443,6 +454,22 @@ class ReceiverDb(ABC):
     def _in_list(self, values: Sequence[Any], sql_type: str) -> tuple[str, list[Any]]:
         """SQL for "is one of ``values``" and its parameters (values are bound, never inlined)."""
         return f"IN ({', '.join('?' for _ in values)})", list(values)
+
+    def _rows_table(
+        self, name: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]
+    ) -> tuple[str, list[Any]]:
+        """``WITH name (columns) AS (...)`` holding ``rows`` (bound, never inlined), to join one
+        statement against many logs at once. Here a multi-row VALUES list (at most
+        ``_rows_per_query`` rows: see ``_chunks``)."""
+        row_sql = f"({', '.join('?' for _ in columns)})"
+        names = ", ".join(column for column, _ in columns)
+        values = ", ".join(row_sql for _ in rows)
+        return f"WITH {name} ({names}) AS (VALUES {values})", [v for row in rows for v in row]
+
+    def _chunks(self, rows: Sequence[Any]) -> Iterator[Sequence[Any]]:
+        """``rows`` in slices small enough for one ``_rows_table`` each."""
+        for start in range(0, len(rows), self._rows_per_query):
+            yield rows[start : start + self._rows_per_query]
 
     def _insert_entries(self, cursor: _Cursor, rows: Sequence[Sequence[Any]]) -> int:
         """Insert entry rows, skipping any whose id or slot exists; returns how many went in."""
@@ -630,9 +657,8 @@ class ReceiverDb(ABC):
                     at,
                 ],
             )
-        # Sorted, so two receivers lock the same log rows in the same order (no deadlock).
-        for key in sorted(seen):
-            contiguous = self._advance(cursor, key, at)
+        progress = self._advance(cursor, sorted(seen), at)
+        for key, contiguous in progress.items():
             beyond = sorted({entry_id for entry_id, seq in seen[key] if seq > contiguous})
             result.acks[key] = AckState(up_to_seq=contiguous, ids=beyond)
         return result
@@ -650,7 +676,7 @@ class ReceiverDb(ABC):
         seqs_by_log: dict[LogKey, set[int]] = {}
         for batch, incoming in arrivals:
             seqs_by_log.setdefault(_log_key(batch), set()).add(incoming.seq)
-        taken = {key: self._taken_slots(cursor, key, seqs) for key, seqs in seqs_by_log.items()}
+        taken = self._taken_slots(cursor, seqs_by_log)
         new_rows: list[tuple[Any, ...]] = []
         conflict_rows: list[tuple[Any, ...]] = []
         for batch, incoming in arrivals:
@@ -700,29 +726,37 @@ class ReceiverDb(ABC):
             )
         return found
 
-    def _taken_slots(self, cursor: _Cursor, key: LogKey, seqs: set[int]) -> dict[int, str]:
-        """The ids stored in any of the log's ``seqs`` slots.
+    def _taken_slots(
+        self, cursor: _Cursor, seqs_by_log: dict[LogKey, set[int]]
+    ) -> dict[LogKey, dict[int, str]]:
+        """The ids stored in any of each log's ``seqs`` slots, every log in one statement.
 
-        A range scan of the log's index per run of nearby seqs (batches are runs of consecutive
+        A range scan of each log's index per run of nearby seqs (batches are runs of consecutive
         seqs): an IN list of seqs let PostgreSQL's generic plan filter the whole log row by row.
         """
-        ordered = sorted(seqs)
-        runs: list[list[int]] = [[ordered[0], ordered[0]]]
-        for seq in ordered[1:]:
-            if seq - runs[-1][1] > _RUN_GAP:
-                runs.append([seq, seq])
-            else:
-                runs[-1][1] = seq
-        taken: dict[int, str] = {}
-        for first, last in runs:
-            for row in self._execute(
+        runs: list[tuple[str, str, str, int, int]] = []
+        for key, seqs in sorted(seqs_by_log.items()):
+            ordered = sorted(seqs)
+            first = last = ordered[0]
+            for seq in ordered[1:]:
+                if seq - last > _RUN_GAP:
+                    runs.append((*key, first, last))
+                    first = seq
+                last = seq
+            runs.append((*key, first, last))
+        taken: dict[LogKey, dict[int, str]] = {key: {} for key in seqs_by_log}
+        for chunk in self._chunks(runs):
+            table, params = self._rows_table("runs", _RUN_COLUMNS, chunk)
+            for community, gate, log_id, seq, entry_id in self._execute(
                 cursor,
-                "SELECT seq, id FROM entries WHERE community = ? AND gate = ? AND log_id = ? "
-                "AND seq >= ? AND seq <= ?",
-                [*key, first, last],
+                f"{table} SELECT e.community, e.gate, e.log_id, e.seq, e.id "  # noqa: S608
+                "FROM runs r JOIN entries e ON e.community = r.community AND e.gate = r.gate "
+                "AND e.log_id = r.log_id AND e.seq >= r.first_seq AND e.seq <= r.last_seq",
+                params,
             ).fetchall():
-                if int(row[0]) in seqs:
-                    taken[int(row[0])] = str(row[1])
+                key = (str(community), str(gate), str(log_id))
+                if int(seq) in seqs_by_log[key]:
+                    taken[key][int(seq)] = str(entry_id)
         return taken
 
     def _new_conflicts(self, cursor: _Cursor, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -796,55 +830,101 @@ class ReceiverDb(ABC):
         known = {key: value for key, value in told.items() if _reported(value)}
         return json.dumps({**stored, **known}, ensure_ascii=False, separators=(",", ":"))
 
-    def _advance(self, cursor: _Cursor, key: LogKey, at: str) -> int:
-        """Move the log's contiguous seq forward over what is now stored; return it."""
-        # The upsert takes the log's row lock (PostgreSQL), so two receivers never move one log
-        # at once, and returns the latest committed progress.
-        row = self._execute(
-            cursor,
-            "INSERT INTO logs (community, gate, log_id, contiguous_seq, max_seq, first_seen, "
-            "last_seen) VALUES (?, ?, ?, 0, 0, ?, ?) "
-            "ON CONFLICT (community, gate, log_id) DO UPDATE SET last_seen = excluded.last_seen "
-            "RETURNING contiguous_seq",
-            [*key, at, at],
-        ).fetchone()
-        contiguous = int(row[0])
-        while True:
-            # Seqs are unique in a log, so a window holding as many rows as the span up to its
-            # highest seq has no gap: one row back instead of every seq in it.
-            count, top = self._execute(
+    def _advance(self, cursor: _Cursor, keys: Sequence[LogKey], at: str) -> dict[LogKey, int]:
+        """Move each log's contiguous seq forward over what is now stored; return them.
+
+        A fixed handful of statements for all the logs of the transaction, not three per log:
+        at rush hour a message holds one entry, so per-log statements were most of the cost of
+        a message (docs/office.md, Scale)."""
+        if not keys:
+            return {}
+        # The upsert takes the logs' row locks (PostgreSQL), in sorted order so two receivers
+        # never deadlock, and returns the latest committed progress: no two receivers move one
+        # log at once.
+        contiguous: dict[LogKey, int] = {}
+        for chunk in self._chunks(keys):
+            touched, params = self._rows_table("touched", _LOG_COLUMNS, chunk)
+            for community, gate, log_id, seq in self._execute(
                 cursor,
-                "SELECT count(*), max(seq) FROM entries WHERE community = ? AND gate = ? "
-                "AND log_id = ? AND seq > ? AND seq <= ?",
-                [*key, contiguous, contiguous + _CONTIGUOUS_STEP],
-            ).fetchone()
-            if not count:
-                break
-            if int(top) - contiguous == int(count):
-                contiguous = int(top)
-                if int(count) < _CONTIGUOUS_STEP:
-                    break
-                continue
-            for (seq,) in self._execute(  # a gap in the window: walk up to it
-                cursor,
-                "SELECT seq FROM entries WHERE community = ? AND gate = ? AND log_id = ? "
-                "AND seq > ? ORDER BY seq LIMIT ?",
-                [*key, contiguous, _CONTIGUOUS_STEP],
+                # SQLite parses an upsert's SELECT only with a WHERE (even "WHERE true").
+                f"{touched} INSERT INTO logs (community, gate, log_id, contiguous_seq, "  # noqa: S608
+                "max_seq, first_seen, last_seen) SELECT community, gate, log_id, 0, 0, ?, ? "
+                "FROM touched WHERE true ORDER BY community, gate, log_id "
+                "ON CONFLICT (community, gate, log_id) DO UPDATE SET "
+                "last_seen = excluded.last_seen RETURNING community, gate, log_id, contiguous_seq",
+                [*params, at, at],
             ).fetchall():
-                if int(seq) != contiguous + 1:
-                    break
-                contiguous = int(seq)
-            break
-        # Not max(seq): on a fast-growing table PostgreSQL's stale statistics make it scan
-        # every row of the log; the index walked backwards answers at once.
-        self._execute(
-            cursor,
-            "UPDATE logs SET contiguous_seq = ?, last_seen = ?, max_seq = coalesce(("
-            "SELECT seq FROM entries WHERE community = ? AND gate = ? AND log_id = ? "
-            "ORDER BY seq DESC LIMIT 1), 0) WHERE community = ? AND gate = ? AND log_id = ?",
-            [contiguous, at, *key, *key],
-        )
-        return contiguous
+                contiguous[(str(community), str(gate), str(log_id))] = int(seq)
+        moving = list(keys)
+        while moving:
+            moving = self._advance_window(cursor, moving, contiguous)
+        for chunk in self._chunks([(*key, contiguous[key]) for key in keys]):
+            progress, params = self._rows_table("progress", _PROGRESS_COLUMNS, chunk)
+            # Not max(seq): on a fast-growing table PostgreSQL's stale statistics make it scan
+            # every row of the log; the index walked backwards answers at once.
+            self._execute(
+                cursor,
+                f"{progress} UPDATE logs SET contiguous_seq = progress.contiguous_seq, "  # noqa: S608
+                "last_seen = ?, max_seq = coalesce((SELECT seq FROM entries e "
+                "WHERE e.community = logs.community AND e.gate = logs.gate "
+                "AND e.log_id = logs.log_id ORDER BY seq DESC LIMIT 1), 0) FROM progress "
+                "WHERE logs.community = progress.community AND logs.gate = progress.gate "
+                "AND logs.log_id = progress.log_id",
+                [*params, at],
+            )
+        return {key: contiguous[key] for key in keys}
+
+    def _advance_window(
+        self, cursor: _Cursor, keys: Sequence[LogKey], contiguous: dict[LogKey, int]
+    ) -> list[LogKey]:
+        """One window of ``_CONTIGUOUS_STEP`` seqs past each log's contiguous seq: moves
+        ``contiguous`` over it; returns the logs whose whole window was there (look further)."""
+        further: list[LogKey] = []
+        gapped: list[LogKey] = []
+        for chunk in self._chunks(keys):
+            windows, params = self._rows_table(
+                "windows",
+                _WINDOW_COLUMNS,
+                [(*key, contiguous[key], contiguous[key] + _CONTIGUOUS_STEP) for key in chunk],
+            )
+            # Seqs are unique in a log, so a window holding as many rows as the span up to its
+            # highest seq has no gap: one row back per log instead of every seq in it.
+            for community, gate, log_id, count, top in self._execute(
+                cursor,
+                f"{windows} SELECT w.community, w.gate, w.log_id, count(e.seq), max(e.seq) "  # noqa: S608
+                f"FROM windows w JOIN entries e {_IN_WINDOW} "
+                "GROUP BY w.community, w.gate, w.log_id",
+                params,
+            ).fetchall():
+                key = (str(community), str(gate), str(log_id))
+                if int(top) - contiguous[key] == int(count):
+                    contiguous[key] = int(top)
+                    if int(count) == _CONTIGUOUS_STEP:
+                        further.append(key)
+                else:
+                    gapped.append(key)
+        for chunk in self._chunks(gapped):  # a gap in the window: walk up to it
+            windows, params = self._rows_table(
+                "windows",
+                _WINDOW_COLUMNS,
+                [(*key, contiguous[key], contiguous[key] + _CONTIGUOUS_STEP) for key in chunk],
+            )
+            stopped: set[LogKey] = set()
+            for community, gate, log_id, seq in self._execute(
+                cursor,
+                f"{windows} SELECT w.community, w.gate, w.log_id, e.seq "  # noqa: S608
+                f"FROM windows w JOIN entries e {_IN_WINDOW} "
+                "ORDER BY w.community, w.gate, w.log_id, e.seq",
+                params,
+            ).fetchall():
+                key = (str(community), str(gate), str(log_id))
+                if key in stopped:
+                    continue
+                if int(seq) != contiguous[key] + 1:
+                    stopped.add(key)
+                    continue
+                contiguous[key] = int(seq)
+        return further
 
     # --- reading
 
@@ -1038,6 +1118,7 @@ class PostgresReceiverDb(ReceiverDb):
     backend = "postgresql"
     _types: ClassVar[dict[str, str]] = {"serial": "BIGSERIAL PRIMARY KEY", "blob": "BYTEA"}
     _ids_per_query = 20_000  # one array parameter, however long
+    _rows_per_query = 20_000
 
     def __init__(self, dsn: str, *, receiver: str = "receiver") -> None:
         super().__init__(receiver=receiver)
@@ -1062,6 +1143,18 @@ class PostgresReceiverDb(ReceiverDb):
         # filtered row by row instead of looked up in its index. Binary (%b): psycopg quotes
         # every element of a text array one by one, three times slower for 5,000 ids.
         return f"= ANY(%b::{sql_type}[])", [list(values)]
+
+    def _rows_table(
+        self, name: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]
+    ) -> tuple[str, list[Any]]:
+        # One array parameter a column, unnested: the same statement text whatever the count
+        # (planned once, as ``_in_list``), binary for the same reason.
+        names = ", ".join(column for column, _ in columns)
+        arrays = ", ".join(f"%b::{sql_type}[]" for _, sql_type in columns)
+        return (
+            f"WITH {name} ({names}) AS (SELECT * FROM unnest({arrays}))",  # noqa: S608
+            [[row[index] for row in rows] for index in range(len(columns))],
+        )
 
     @contextlib.contextmanager
     def _transaction(self, *, write: bool = True) -> Iterator[_Cursor]:

@@ -466,3 +466,69 @@ def test_a_schema_2_database_gets_the_ledgers_columns_from_its_stored_documents(
         assert ledger_columns_of(reopened)["late"] == expected_ledger_columns(late)
     finally:
         reopened.close()
+
+
+def renamed(entries: list[Entry], log_id: str, *, seq: int | None = None) -> IncomingBatch:
+    """``entries`` as another log's, with ids of their own (and one ``seq`` if given)."""
+    made = [
+        replace(entry, id=f"{log_id}-{entry.seq}", seq=entry.seq if seq is None else seq)
+        for entry in entries
+    ]
+    return batch(made, log_id)
+
+
+def test_the_logs_of_one_transaction_each_keep_their_own_progress(
+    receiver_db: ReceiverDb, entries: list[Entry]
+) -> None:
+    """Progress is found for every log of a transaction at once: a log in order, one behind a
+    gap, one whose window is walked over several turns, and one filling its gap."""
+    receiver_db.store([renamed(entries[:2], "filling")], now=NOW)
+    result = receiver_db.store(
+        [
+            renamed(entries[:3], "in-order"),
+            renamed(entries[4:6], "behind-a-gap"),
+            renamed([*entries[:3], *entries[4:8]], "gapped-later"),
+            renamed(entries[2:6], "filling"),
+        ],
+        now=NOW,
+    )
+    assert {key[2]: ack.up_to_seq for key, ack in result.acks.items()} == {
+        "in-order": 3,
+        "behind-a-gap": 0,
+        "gapped-later": 3,
+        "filling": 6,
+    }
+    assert result.acks[(COMMUNITY, GATE, "gapped-later")].ids == sorted(
+        f"gapped-later-{seq}" for seq in range(5, 9)
+    )
+    assert {(g.log_id, g.contiguous_seq, g.max_seq, g.missing) for g in receiver_db.gaps()} == {
+        ("in-order", 3, 3, ()),
+        ("behind-a-gap", 0, 6, ((1, 4),)),
+        ("gapped-later", 3, 8, ((4, 4),)),
+        ("filling", 6, 6, ()),
+    }
+
+
+def test_a_transaction_costs_the_same_statements_for_one_log_or_many(
+    receiver_db: ReceiverDb, entries: list[Entry], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At rush hour each message holds one entry of another gate: the statements of a
+    transaction must not grow with the logs in it (docs/office.md, Scale)."""
+    statements: list[str] = []
+    execute = receiver_db._execute
+
+    def counted(cursor: object, sql: str, params: object = ()) -> object:
+        statements.append(sql)
+        return execute(cursor, sql, params)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(receiver_db, "_execute", counted)
+    one = receiver_db.store([renamed(entries[:1], "log-0", seq=1)], now=NOW)
+    for_one_log = len(statements)
+    statements.clear()
+    many = receiver_db.store(
+        [renamed([entry], f"log-{n}", seq=1) for n, entry in enumerate(entries[1:], 1)], now=NOW
+    )
+    assert len(statements) == for_one_log
+    assert one.stored + many.stored == len(entries)
+    assert {ack.up_to_seq for ack in many.acks.values()} == {1}
+    assert len(many.acks) == len(entries) - 1
