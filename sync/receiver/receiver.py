@@ -21,6 +21,7 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -59,6 +60,8 @@ from sync.settings import ServerSettings
 log = logging.getLogger(__name__)
 
 _TICK_S = 0.05
+BATCH_WAIT_S = 0.005
+"""How long the first message of a transaction waits for others to share it."""
 _DB_RETRY_MIN_S = 0.5
 _DB_RETRY_MAX_S = 30.0
 
@@ -162,8 +165,10 @@ class Receiver:
         *,
         wall_now: Callable[[], datetime] = _utc_now,
         reject_limit: RejectLimit | None = None,
+        batch_wait_s: float = BATCH_WAIT_S,
     ) -> None:
         self._settings = settings
+        self._batch_wait_s = batch_wait_s
         self._throttle = RejectThrottle(reject_limit or RejectLimit())
         self._db = db
         self._wall_now = wall_now
@@ -221,20 +226,28 @@ class Receiver:
                 self._stopping.wait(_DB_RETRY_MIN_S)
 
     def _round(self) -> None:
+        """One transaction's messages: those that arrive within ``batch_wait_s`` of the first,
+        up to ``max_batch_messages``. At rush hour each gate's message holds one entry, so one
+        transaction for many gates' messages is what keeps the cost per message down; a lone
+        message waits only those few ms."""
         messages: list[Received] = []
         limit = self._settings.receiver.max_batch_messages
+        deadline: float | None = None
         try:
             event = self._events.get(timeout=_TICK_S)
-            while True:
-                if event is None:
-                    break
+            while event is not None:
                 if isinstance(event, Received):
                     messages.append(event)
+                    if deadline is None:
+                        deadline = time.monotonic() + self._batch_wait_s
                 elif isinstance(event, Connected | Disconnected):
                     log.debug("receiver %s: %s", self._name, event)
                 if len(messages) >= limit:
                     break
-                event = self._events.get_nowait()
+                wait_s = 0.0 if deadline is None else deadline - time.monotonic()
+                event = (
+                    self._events.get(timeout=wait_s) if wait_s > 0 else self._events.get_nowait()
+                )
         except queue.Empty:
             pass
         if messages:
