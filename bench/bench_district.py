@@ -43,6 +43,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -281,6 +282,13 @@ class Poller(threading.Thread):
                 self.stopping.wait(max(0.0, self.every_s - (time.perf_counter() - started)))
 
 
+def scalar(conn: Any, sql: str, params: list[Any]) -> Any:
+    """The one value ``sql`` returns."""
+    row = conn.execute(sql, params).fetchone()
+    assert row is not None, sql
+    return row[0]
+
+
 def run_ingest(
     args: argparse.Namespace, work: Path, postgres: BenchPostgres, receivers: int, storm: int
 ) -> bool:
@@ -395,11 +403,19 @@ def run_ingest(
                 "- decided_at_us / 1000.0 AS lag FROM entries WHERE decided_at_us >= %s) AS l",
                 [go_us + int(warmup_s * 1e6)],
             ).fetchone()
-            per_second = conn.execute(
+            # Each storing transaction stamps its entries with one received_at.
+            entries_per_transaction = scalar(
+                conn,
+                "SELECT count(*)::float / greatest(count(DISTINCT received_at), 1) "
+                "FROM entries WHERE decided_at_us >= %s",
+                [go_us + int(warmup_s * 1e6)],
+            )
+            per_second = scalar(
+                conn,
                 "SELECT count(*) FROM entries WHERE received_at::timestamptz >= "
                 "to_timestamp(%s) AND received_at::timestamptz < to_timestamp(%s)",
                 [go_us / 1e6 + warmup_s, go_us / 1e6 + args.seconds],
-            ).fetchone()[0]
+            )
         missing = produced - counts["entries"]
         ok = missing == 0 and counts["duplicate_slots"] == 0 and not gaps and unacked == 0
         window_s = args.seconds - warmup_s
@@ -448,6 +464,15 @@ def run_ingest(
                 "    gate commit -> ack back at the gate, per gate process: "
                 + "; ".join(f"p50 {a['p50']:.0f} ms p99 {a['p99']:.0f} ms" for a in acks)
             )
+        stored_while_metered = per_second / window_s * meter.wall_s
+        print(
+            f"    {entries_per_transaction:.1f} live entries a storing transaction; CPU per entry "
+            "stored: "
+            + ", ".join(
+                f"{name} {1000 * meter.spent[name] / max(stored_while_metered, 1):.2f} ms"
+                for name in [*(f"receiver-{n + 1}" for n in range(len(rx))), "PostgreSQL"]
+            )
+        )
         for line in meter.lines():
             print(line)
         if not ok:

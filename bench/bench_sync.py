@@ -24,7 +24,6 @@ bound; SQLite's include a real fsync per transaction). Prints figures only, no a
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shutil
@@ -35,10 +34,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psutil
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.bench_district import cpu_s
 from edge.entry_document import entry_from_document, entry_to_document
 from edge.store import Store
 from edge.store.outbox import pending
@@ -74,20 +72,6 @@ def backlog_db(cache: Path, count: int) -> Path:
     return path
 
 
-def cpu_s(pid: int | None, *, with_children: bool = False) -> float:
-    """CPU seconds (user + system) a process has used so far, and its live children's."""
-    if pid is None:
-        return 0.0
-    total = 0.0
-    with contextlib.suppress(psutil.Error):
-        process = psutil.Process(pid)
-        for each in [process, *(process.children(recursive=True) if with_children else [])]:
-            with contextlib.suppress(psutil.Error):
-                times = each.cpu_times()
-                total += times.user + times.system + times.children_user + times.children_system
-    return total
-
-
 def drain(
     work: Path,
     source: Path,
@@ -117,7 +101,7 @@ def drain(
     try:
         receiver.start()
         receiver.wait_subscribed()
-        database_before = cpu_s(postgres and postgres.pid, with_children=True)
+        database_before = cpu_s(postgres.pid if postgres else None, with_children=True)
         started = time.perf_counter()
         gate.start()
         wait_until(lambda: gate.outbox()["unacked"] == 0, 1200, "the drain", every_s=0.1)
@@ -152,7 +136,7 @@ def drain(
 
 def sample_messages(source: Path, count: int, batch: int = 100) -> list[bytes]:
     """``count`` entries as batch messages, built the way the publisher builds them."""
-    messages = []
+    messages: list[bytes] = []
     with Store.open(source, community=COMMUNITY, gate=GATE) as store:
         cursor = 0
         while len(messages) * batch < count:
