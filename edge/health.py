@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from pydantic import Field
+from pydantic import Field, PositiveFloat, PositiveInt
 
 from drivers.base import DeviceStatus, Health
 from edge.bus import AlarmCleared, AlarmRaised, Bus
@@ -32,14 +32,12 @@ SYNC_BACKLOG = "sync_backlog"
 class AlarmSettings(ConfigModel):
     """When the gate's own state becomes an alarm on the console."""
 
-    sync_backlog_entries: int = Field(
+    sync_backlog_entries: PositiveInt = Field(
         default=1000,
-        ge=1,
         description="Raise sync_backlog when more entries than this wait for the receiver.",
     )
-    sync_silent_s: float = Field(
+    sync_silent_s: PositiveFloat = Field(
         default=900.0,
-        gt=0,
         description="Raise sync_backlog when entries wait and no acknowledgement came this long.",
     )
 

@@ -15,7 +15,15 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
 
 from drivers.base import Reading
 from edge.model import Direction, GateMode, MeasuredTemperature, PassClaims, PassKind
@@ -140,8 +148,8 @@ class QuotaPolicy(_Model):
     """Household exit quota during a lockdown (e.g. one exit per household per two days)."""
 
     enabled: bool = Field(default=False, description="Off unless the community imposes a quota.")
-    exits: int = Field(default=1, ge=1, description="Exits allowed per household per window.")
-    window_days: float = Field(default=2.0, gt=0, description="Length of the quota window, days.")
+    exits: PositiveInt = Field(default=1, description="Exits allowed per household per window.")
+    window_days: PositiveFloat = Field(default=2.0, description="Length of the quota window, days.")
     kinds: tuple[PassKind, ...] = Field(
         default=(PassKind.RESIDENT,), description="Pass kinds the quota applies to."
     )
@@ -162,11 +170,10 @@ class CheckSeverities(_Model):
 class Timeouts(_Model):
     """How long each waiting step lasts before the visit is recorded as abandoned."""
 
-    ask_s: float = Field(default=90.0, gt=0, description="Waiting for the guard's answers.")
-    measure_s: float = Field(default=45.0, gt=0, description="Waiting for a usable reading.")
-    hold_s: float = Field(
+    ask_s: PositiveFloat = Field(default=90.0, description="Waiting for the guard's answers.")
+    measure_s: PositiveFloat = Field(default=45.0, description="Waiting for a usable reading.")
+    hold_s: PositiveFloat = Field(
         default=180.0,
-        gt=0,
         description="After the re-measure becomes due, waiting for it before giving up.",
     )
     same_pass_ignore_s: float = Field(

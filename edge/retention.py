@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, PositiveFloat
 
 from edge.bus import AlarmRaised, Bus
 from edge.configmodel import ConfigModel
@@ -50,15 +50,13 @@ _BUSY_TIMEOUT_MS = 5_000
 class RetentionSettings(ConfigModel):
     """How long entries stay on the gate and how much disk they may take."""
 
-    entries_days: float = Field(
+    entries_days: PositiveFloat = Field(
         default=180.0,
-        gt=0,
         description="Entries older than this AND acknowledged by the community receiver are "
         "deleted; an unacknowledged entry is never deleted, whatever its age.",
     )
-    max_db_mb: float = Field(
+    max_db_mb: PositiveFloat = Field(
         default=1024.0,
-        gt=0,
         description="Size budget of the database: over it, the oldest acknowledged entries are "
         "deleted first, even if younger than entries_days.",
     )

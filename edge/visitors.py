@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from pydantic import Field
+from pydantic import Field, PositiveFloat
 
 from edge import passes
 from edge.configmodel import ConfigModel
@@ -75,9 +75,8 @@ class VisitorSettings(ConfigModel):
     require_id_number: bool = Field(
         default=False, description="Refuse a visitor registration without an ID card number."
     )
-    keep_days: float = Field(
+    keep_days: PositiveFloat = Field(
         default=30.0,
-        gt=0,
         description="Registrations older than this (past their validity) are deleted.",
     )
 

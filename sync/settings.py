@@ -14,6 +14,8 @@ from typing import Any, Self
 
 from pydantic import (
     Field,
+    PositiveFloat,
+    PositiveInt,
     ValidationError,
     model_validator,
 )
@@ -103,27 +105,24 @@ class SyncSettings(BrokerSettings):
     max_inflight_messages: int = Field(
         default=16, ge=1, le=1000, description="Messages published and awaiting PUBACK at once."
     )
-    max_unacked_entries: int = Field(
+    max_unacked_entries: PositiveInt = Field(
         default=10_000,
-        ge=1,
         description="Entries published but not yet acknowledged by the receiver; publishing "
         "waits beyond this, so a receiver outage never floods the broker.",
     )
-    puback_timeout_s: float = Field(
+    puback_timeout_s: PositiveFloat = Field(
         default=30.0,
-        gt=0,
         description="A PUBACK later than this means the connection is up but stuck: reconnect.",
     )
-    ack_timeout_s: float = Field(
+    ack_timeout_s: PositiveFloat = Field(
         default=60.0,
-        gt=0,
         description="No receiver ack progress for this long: send the unacknowledged again.",
     )
-    ack_timeout_max_s: float = Field(
-        default=900.0, gt=0, description="The resend wait doubles up to this while none comes."
+    ack_timeout_max_s: PositiveFloat = Field(
+        default=900.0, description="The resend wait doubles up to this while none comes."
     )
-    status_interval_s: float = Field(
-        default=60.0, gt=0, description="How often the retained status is refreshed."
+    status_interval_s: PositiveFloat = Field(
+        default=60.0, description="How often the retained status is refreshed."
     )
     downlink_signers: list[str] = Field(
         default_factory=list,
@@ -138,8 +137,8 @@ class SyncSettings(BrokerSettings):
         description="How far ahead of the gate's clock a downlink document's issued_at may be; "
         "a later one is refused and alarmed (clocks drift; a leaked key's forgeries do not).",
     )
-    max_queued_alerts: int = Field(
-        default=1000, ge=1, description="Alerts kept while offline; the oldest are dropped."
+    max_queued_alerts: PositiveInt = Field(
+        default=1000, description="Alerts kept while offline; the oldest are dropped."
     )
 
     @model_validator(mode="after")

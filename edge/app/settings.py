@@ -13,7 +13,15 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from drivers.scanner import ScannerFamily
 from drivers.sim.thermometer import TEXT_LINE_PATTERN as SIM_LINE_PATTERN
@@ -222,7 +230,7 @@ class CameraSettings(_Model):
         description="Keep the frame of each scan here (relative to state_dir). Off by default: "
         "frames show residents' faces.",
     )
-    save_max_files: int = Field(default=200, ge=1, description="Newest saved frames kept.")
+    save_max_files: PositiveInt = Field(default=200, description="Newest saved frames kept.")
 
     @model_validator(mode="after")
     def _checks(self) -> CameraSettings:
