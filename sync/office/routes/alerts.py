@@ -42,7 +42,9 @@ _API_STATUS = {"unknown": 404, "already": 409, "note": 422}
 class PersonOut(BaseModel):
     holder: str = Field(description="Masked: the first character, then *.")
     household: str
-    readings_c: list[float] = Field(description="Body temperatures in °C, in order.")
+    readings_c: list[float] = Field(
+        validation_alias="readings", description="Body temperatures in °C, in order."
+    )
     pass_id: str | None
     from_entry: bool = Field(description="Read from the fever's entry (else the alert's detail).")
 
@@ -57,8 +59,8 @@ class AlertOut(BaseModel):
     detail: str
     at: datetime
     received_at: datetime
-    acknowledged_at: datetime | None
-    acknowledged_by: str | None
+    acknowledged_at: datetime | None = Field(validation_alias="acked_at")
+    acknowledged_by: str | None = Field(validation_alias="acked_by")
     note: str | None
     person: PersonOut | None
 
@@ -74,30 +76,9 @@ class StampOut(BaseModel):
 
 
 def _out(view: AlertView) -> AlertOut:
-    person = view.person
-    return AlertOut(
-        id=view.id,
-        community=view.community,
-        gate=view.gate,
-        lane=view.lane,
-        kind=view.kind,
-        source_kind=view.source_kind,
-        detail=view.detail,
-        at=view.at,
-        received_at=view.received_at,
-        acknowledged_at=view.acked_at,
-        acknowledged_by=view.acked_by,
-        note=view.note,
-        person=None
-        if person is None
-        else PersonOut(
-            holder=person.holder,
-            household=person.household,
-            readings_c=list(person.readings),
-            pass_id=person.pass_id,
-            from_entry=person.from_entry,
-        ),
-    )
+    """The API's view of an alert: the same fields, by name (the view's ``acked_…`` and
+    ``readings`` are the API's ``acknowledged_…`` and ``readings_c``)."""
+    return AlertOut.model_validate(view, from_attributes=True)
 
 
 def _listing(

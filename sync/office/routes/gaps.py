@@ -43,16 +43,7 @@ def gaps_api(
     officer: OfficerDep, context: ContextDep, community: str | None = None
 ) -> list[GapsOut]:
     return [
-        GapsOut(
-            community=log.community,
-            gate=log.gate,
-            log_id=log.log_id,
-            contiguous_seq=log.contiguous_seq,
-            max_seq=log.max_seq,
-            missing=list(log.missing),
-            unreceived=log.unreceived,
-            missing_count=log.missing_count,
-        )
+        GapsOut.model_validate(log, from_attributes=True)
         for log in _gaps(context, officer, community)
     ]
 

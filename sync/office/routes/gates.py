@@ -35,34 +35,13 @@ class GateOut(BaseModel):
     problems: list[str] = Field(description="Most serious first: offline, stale, fevers, …")
 
 
-def _out(view: gates.GateView) -> GateOut:
-    return GateOut(
-        community=view.community,
-        gate=view.gate,
-        state=view.state,
-        status_at=view.status_at,
-        backlog=view.backlog,
-        last_seq=view.last_seq,
-        last_entry_at=view.last_entry_at,
-        clock_offset_s=view.clock_offset_s,
-        clock_synced=view.clock_synced,
-        revocations_version=view.revocations_version,
-        revocations_age_s=view.revocations_age_s,
-        disk_used_fraction=view.disk_used_fraction,
-        software=view.software,
-        alarms=dict(view.alarms),
-        fevers=view.fevers,
-        problems=list(view.problems),
-    )
-
-
 @api.get("/gates", response_model=list[GateOut])
 def gates_api(
     officer: OfficerDep, context: ContextDep, community: str | None = None
 ) -> list[GateOut]:
     """Every gate of the officer's communities (or of ``community``), problems first."""
     found = gates.at_a_glance(context.db, officer.scope(community), context.now())
-    return [_out(view) for view in found]
+    return [GateOut.model_validate(view, from_attributes=True) for view in found]
 
 
 @pages.get("/")

@@ -209,17 +209,4 @@ def households_api(
     """Households of the officer's communities (or ``community``), residents masked."""
     with context.db.reading() as query:
         found = roster.search_households(query, communities=officer.scope(community), text=q)
-    return [
-        HouseholdView(
-            community=item.community,
-            unit=item.unit,
-            building=item.building,
-            grid=item.grid,
-            compound=item.compound,
-            residents=[
-                ResidentView(name=r.name, phone=r.phone, id_number=r.id_number)
-                for r in item.residents
-            ],
-        )
-        for item in found
-    ]
+    return [HouseholdView.model_validate(item, from_attributes=True) for item in found]
