@@ -16,8 +16,6 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     PositiveFloat,
     PositiveInt,
@@ -26,6 +24,7 @@ from pydantic import (
 )
 
 from drivers.base import Reading
+from edge.configmodel import ConfigModel
 from edge.model import Direction, GateMode, MeasuredTemperature, PassClaims, PassKind
 
 
@@ -51,11 +50,7 @@ class Finding(StrEnum):
 _HOURS_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-(([01]\d|2[0-3]):([0-5]\d)|24:00)$")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Question(_Model):
+class Question(ConfigModel):
     """One question of the ask step (三问), answered by the guard tapping a choice."""
 
     text_zh: str = Field(description="The question as the guard reads it, in Chinese.")
@@ -76,7 +71,7 @@ class Question(_Model):
         return self
 
 
-class KindRule(_Model):
+class KindRule(ConfigModel):
     """What the policy asks of one kind of pass."""
 
     questions: tuple[str, ...] = Field(default=(), description="Question ids asked of this kind.")
@@ -99,7 +94,7 @@ class KindRule(_Model):
         return value
 
 
-class FeverPolicy(_Model):
+class FeverPolicy(ConfigModel):
     """The measure step (四测): fever line, plausibility and the confirming re-measure."""
 
     threshold_c: float = Field(
@@ -144,7 +139,7 @@ class FeverPolicy(_Model):
         return self
 
 
-class QuotaPolicy(_Model):
+class QuotaPolicy(ConfigModel):
     """Household exit quota during a lockdown (e.g. one exit per household per two days)."""
 
     enabled: bool = Field(default=False, description="Off unless the community imposes a quota.")
@@ -155,7 +150,7 @@ class QuotaPolicy(_Model):
     )
 
 
-class CheckSeverities(_Model):
+class CheckSeverities(ConfigModel):
     """Hard or soft for each configurable check. Pass verification and fever are always hard."""
 
     kind_gate: Severity = Field(default=Severity.HARD, description="Kind not allowed at this gate.")
@@ -167,7 +162,7 @@ class CheckSeverities(_Model):
     answers: Severity = Field(default=Severity.HARD, description="An answer that refuses entry.")
 
 
-class Timeouts(_Model):
+class Timeouts(ConfigModel):
     """How long each waiting step lasts before the visit is recorded as abandoned."""
 
     ask_s: PositiveFloat = Field(default=90.0, description="Waiting for the guard's answers.")
@@ -211,7 +206,7 @@ def _default_kinds() -> dict[PassKind, KindRule]:
     }
 
 
-class Policy(_Model):
+class Policy(ConfigModel):
     """Everything the rule needs to decide a visit, validated once at start-up."""
 
     timezone: str = Field(

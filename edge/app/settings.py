@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Annotated, Literal, Self
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     PositiveInt,
     ValidationError,
@@ -30,6 +28,7 @@ from drivers.thermometer import CodecOptions, ThermometerMode
 from edge.app.outputs import DEFAULT_CONFIG_NAME, GpioSettings, IndicatorSettings, RelaySettings
 from edge.app.outputs import default_config_text as default_config_text
 from edge.config_errors import describe
+from edge.configmodel import ConfigModel
 from edge.console.settings import ConsoleSettings
 from edge.health import AlarmSettings
 from edge.model import Direction
@@ -50,10 +49,6 @@ class ConfigError(Exception):
         super().__init__("\n".join(problems))
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def _known(what: str, name: str, table: Collection[str]) -> str:
     """``name`` if the driver registry ``table`` has it, else a message listing what it has."""
     if name not in table:
@@ -61,7 +56,7 @@ def _known(what: str, name: str, table: Collection[str]) -> str:
     return name
 
 
-class _ScannerProtocol(_Model):
+class _ScannerProtocol(ConfigModel):
     model: str = Field(
         default=ScannerFamily.GM65.value,
         description="Protocol family: " + ", ".join(family.value for family in ScannerFamily),
@@ -91,7 +86,7 @@ class SerialScannerSettings(_ScannerProtocol):
     )
 
 
-class _ThermometerProtocol(_Model):
+class _ThermometerProtocol(ConfigModel):
     """How the gate talks to the module: one of the driver's codecs and its options."""
 
     model: str = Field(
@@ -162,7 +157,7 @@ class SerialThermometerSettings(_ThermometerProtocol):
         return self.check_codec()
 
 
-class NoThermometerSettings(_Model):
+class NoThermometerSettings(ConfigModel):
     """No thermometer: the guard enters readings from a handheld one."""
 
     kind: Literal["none"]
@@ -175,13 +170,13 @@ ThermometerSettings = Annotated[
 ]
 
 
-class NoCameraSettings(_Model):
+class NoCameraSettings(ConfigModel):
     """No camera: codes come from the serial scanner only."""
 
     kind: Literal["none"] = "none"
 
 
-class CameraSettings(_Model):
+class CameraSettings(ConfigModel):
     """A camera reading QR codes: a V4L2 device, a video file or a folder of images."""
 
     kind: Literal["camera"]
@@ -248,7 +243,7 @@ class CameraSettings(_Model):
 LaneCameraSettings = Annotated[NoCameraSettings | CameraSettings, Field(discriminator="kind")]
 
 
-class DoorSettings(_Model):
+class DoorSettings(ConfigModel):
     """The door contact and the request-to-exit button; both optional."""
 
     contact_pin: int | None = Field(
@@ -278,7 +273,7 @@ class DoorSettings(_Model):
         return [pin for pin in (self.contact_pin, self.exit_pin) if pin is not None]
 
 
-class LaneSettings(_Model):
+class LaneSettings(ConfigModel):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$", description="Lane id, e.g. 'in-1'.")
     direction: Direction = Field(default=Direction.IN, description="Which way people walk here.")
     scanner: ScannerSettings = Field(default_factory=SimScannerSettings)
@@ -298,7 +293,7 @@ class LaneSettings(_Model):
         return [self.relay.pin, ind.green_pin, ind.red_pin, ind.buzzer_pin, *self.door.pins()]
 
 
-class SiteSettings(_Model):
+class SiteSettings(ConfigModel):
     community: str = Field(
         pattern=r"^[A-Za-z0-9_-]{1,32}$", description="Community id; passes name it as issuer."
     )
@@ -308,7 +303,7 @@ class SiteSettings(_Model):
     )
 
 
-class PassesSettings(_Model):
+class PassesSettings(ConfigModel):
     trusted_keys_dir: Path = Field(
         default=Path("keys"),
         description="Folder of trusted issuer public keys (*.pub); relative to state_dir.",
@@ -318,7 +313,7 @@ class PassesSettings(_Model):
     )
 
 
-class ClockSettings(_Model):
+class ClockSettings(ConfigModel):
     assume_synced: bool = Field(
         default=False, description="Treat the clock as synchronised (machines with an RTC)."
     )
@@ -330,14 +325,14 @@ class ClockSettings(_Model):
     )
 
 
-class SimSettings(_Model):
+class SimSettings(ConfigModel):
     enabled: bool = Field(
         default=False, description="Simulation endpoints for `kakou sim` (never on a real gate)."
     )
     issuer_kid: str = Field(default="sim", description="Key id of the simulator's pass issuer.")
 
 
-class CredentialsSettings(_Model):
+class CredentialsSettings(ConfigModel):
     """Secrets kept in files of their own, never in this TOML (systemd LoadCredential=)."""
 
     directory: Path = Field(
@@ -362,7 +357,7 @@ class CredentialsSettings(_Model):
         return [name for name in (self.mqtt_password, self.mqtt_client_key) if name is not None]
 
 
-class Settings(_Model):
+class Settings(ConfigModel):
     site: SiteSettings
     passes: PassesSettings = Field(default_factory=PassesSettings)
     policy: Policy = Field(default_factory=Policy)
