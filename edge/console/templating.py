@@ -7,8 +7,13 @@ markup in it shows as text. Templates print words by message id only (``t('nav.l
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
+from fastapi import Request
+from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from jinja2.runtime import Context
@@ -40,6 +45,29 @@ def environment(template_dir: Path, book: Catalogue) -> Environment:
     )
     env.globals.update(t=t, term=term)
     return env
+
+
+def layout_page(
+    templates: Jinja2Templates,
+    request: Request,
+    template: str,
+    values: Mapping[str, Any],
+    *,
+    lang: str,
+    back_to: str,
+    status_code: int,
+) -> HTMLResponse:
+    """``template`` with ``values`` and what every page's layout reads besides: its ``lang``
+    and the link to the other language, which comes back to ``back_to``. Never cached: a page
+    shows who is signed in."""
+    other = "zh" if lang == "en" else "en"
+    return templates.TemplateResponse(
+        request,
+        template,
+        {"lang": lang, "switch_href": f"/lang/{other}?{urlencode({'next': back_to})}", **values},
+        status_code=status_code,
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @pass_context

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -20,7 +19,7 @@ from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 
 from edge.console.page_kit import LanguageCookie, back_from, local_path, page_route, size_text
-from edge.console.templating import environment
+from edge.console.templating import environment, layout_page
 from sync.office import messages
 from sync.office.accounts import Officer
 from sync.office.auth import optional_officer
@@ -99,26 +98,24 @@ def render(
 ) -> HTMLResponse:
     """``template`` in the layout; ``title`` is a message id, ``current`` the nav path lit,
     ``assets`` extra files under /static (``.css`` and ``.js``) the page needs."""
-    lang = lang_of(request)
-    other = "zh" if lang == "en" else "en"
     context = get_context(request)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return templates.TemplateResponse(
+    return layout_page(
+        templates,
         request,
         template,
         {
-            "lang": lang,
             "title": title,
             "officer": officer,
             "current": current,
             "assets": assets,
             "zone": context.zone,
             "now": context.now(),
-            "switch_href": f"/lang/{other}?{urlencode({'next': local_path(here)})}",
             **values,
         },
+        lang=lang_of(request),
+        back_to=local_path(here),
         status_code=status_code,
-        headers={"Cache-Control": "no-store"},
     )
 
 

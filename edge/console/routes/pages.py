@@ -30,7 +30,7 @@ from edge.console.page_kit import (
 from edge.console.routes.ledgers import ledger_names
 from edge.console.routes.live import hub_of
 from edge.console.routes.status import gate_status, trust_state
-from edge.console.templating import templates
+from edge.console.templating import layout_page, templates
 from edge.model import GateMode, Outcome
 from edge.store.guards import Guard
 
@@ -131,25 +131,23 @@ def render(
 ) -> HTMLResponse:
     """``template`` in the layout: header and navigation (but on the kiosk), the language switch,
     the scripts and the words they need. ``title`` is a message id."""
-    lang = lang_of(request) if lang is None else lang
-    other = "zh" if lang == "en" else "en"
     modes = [] if body_class == "kiosk" else modes_in_force(get_context(request), guard)
-    return templates.TemplateResponse(
+    return layout_page(
+        templates,
         request,
         template,
         {
-            "lang": lang,
             "title": title,
             "guard": guard,
             "current": current,
             "body_class": body_class,
             "assets": (*SHIFT_ASSETS, *assets),
-            "switch_href": f"/lang/{other}?{urlencode({'next': current or '/'})}",
             "gate_modes": modes,
             **values,
         },
+        lang=lang_of(request) if lang is None else lang,
+        back_to=current or "/",
         status_code=status_code,
-        headers={"Cache-Control": "no-store"},
     )
 
 
