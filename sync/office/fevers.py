@@ -11,7 +11,8 @@ the gate itself did. The holder is masked as everywhere in the office.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
@@ -71,6 +72,23 @@ def ledger(
     return FeverPage(_cases(db, page.rows, zone), page.next)
 
 
+def cases(
+    db: ReceiverDb,
+    communities: Sequence[str],
+    since: datetime,
+    until: datetime,
+    zone: ZoneInfo,
+) -> Iterator[FeverCase]:
+    """Every case of the range, oldest first, read a chunk at a time."""
+    after: Position | None = None
+    while True:
+        page = ledger(db, communities, since, until, zone, after=after, limit=EXPORT_CHUNK_ROWS)
+        yield from page.cases
+        if page.next is None:
+            return
+        after = page.next
+
+
 def export(
     db: ReceiverDb,
     communities: Sequence[str],
@@ -78,18 +96,57 @@ def export(
     until: datetime,
     zone: ZoneInfo,
 ) -> tuple[tuple[str, ...], Iterator[Cells]]:
-    """Every case of the range, a chunk at a time."""
+    """Every case of the range as the export's rows, a chunk at a time."""
+    return EXPORT_HEADINGS, (case.cells for case in cases(db, communities, since, until, zone))
 
-    def rows() -> Iterator[Cells]:
-        after: Position | None = None
-        while True:
-            page = ledger(db, communities, since, until, zone, after=after, limit=EXPORT_CHUNK_ROWS)
-            yield from (case.cells for case in page.cases)
-            if page.next is None:
-                return
-            after = page.next
 
-    return EXPORT_HEADINGS, rows()
+@dataclass(frozen=True, slots=True)
+class FeverTally:
+    """The ledger's figures: the cases it lists, how each was dealt with, how many are open."""
+
+    found: int
+    acknowledged: int
+    """Alerts an officer acknowledged."""
+    cleared: int
+    """Normal at the re-measure, let in."""
+    overridden: int
+    """Let through by a guard after a confirmed fever (the fever's own case is counted too)."""
+    open: int
+    """Confirmed, or gone before the re-measure, and nobody has acknowledged the alert."""
+
+    @property
+    def handled(self) -> int:
+        return self.found - self.open
+
+    @classmethod
+    def of(cls, handlings: Iterable[FeverHandling]) -> FeverTally:
+        counts = Counter(_settled_by(handling) for handling in handlings)
+        return cls(
+            found=counts.total(),
+            acknowledged=counts["acknowledged"],
+            cleared=counts["cleared"],
+            overridden=counts["overridden"],
+            open=counts["open"],
+        )
+
+
+def _settled_by(handling: FeverHandling) -> str:
+    """What a case counts as: open, acknowledged, or what the gate did ("cleared" or
+    "overridden", the only codes a case left unacknowledged can have without being open)."""
+    if handling.open:
+        return "open"
+    return "acknowledged" if handling.acked_at is not None else handling.done
+
+
+def tally(
+    db: ReceiverDb,
+    communities: Sequence[str],
+    since: datetime,
+    until: datetime,
+    zone: ZoneInfo,
+) -> FeverTally:
+    """The figures of the cases decided in [since, until), as the ledger shows them."""
+    return FeverTally.of(case.handling for case in cases(db, communities, since, until, zone))
 
 
 def _cases(db: ReceiverDb, rows: Sequence[RegisterRow], zone: ZoneInfo) -> list[FeverCase]:

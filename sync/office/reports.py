@@ -109,9 +109,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{visitors} visitors in.",
     ),
     "notice.fevers": (
-        "今日发现发热人员 {fevers} 人次，处置情况见发热台账。",
-        "{fevers} fever cases today; what was done is in the fever ledger.",
+        "今日发现体温超过发热线人员 {found} 人次（见发热台账）。",
+        "Over the fever line today: {found} (see the fever ledger).",
     ),
+    "notice.fevers_handled": (
+        "已处置 {handled} 人次：告警经办公室确认 {acknowledged} 人次，"
+        "复测正常放行 {cleared} 人次。",
+        "Handled: {handled} (alert acknowledged by the office: {acknowledged}; normal at the "
+        "re-measure and let in: {cleared}).",
+    ),
+    "notice.fevers_overridden": (
+        "另有值守人员在确认发热后人工放行 {overridden} 人次，计入已处置。",
+        "Let through by a guard after a confirmed fever, counted as handled: {overridden}.",
+    ),
+    "notice.fevers_open": ("尚有 {open} 人次未处置。", "Not yet handled: {open}."),
+    "notice.fevers_all_handled": ("均已处置。", "All of them handled."),
     "notice.none": ("今日无新增", "Nothing new today"),
     "notice.none_detail": (
         "今日无新增发热人员。",
@@ -125,10 +137,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
 """The words of the reports, the fever ledger, the register and the notice."""
 
 
+def day_span(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """An office day: [midnight, next midnight) in ``zone``."""
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+
+
 def day_bounds_us(day: date, zone: ZoneInfo) -> tuple[int, int]:
     """An office day as epoch microseconds: [midnight, next midnight) in ``zone``."""
-    start = datetime.combine(day, time(0), tzinfo=zone)
-    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    start, end = day_span(day, zone)
     return epoch_us(start), epoch_us(end)
 
 

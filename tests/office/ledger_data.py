@@ -18,7 +18,10 @@ from edge.model import (
     Outcome,
     PassKind,
 )
-from sync.office import roster
+from sync.contract import Alert, AlertKind
+from sync.office import alerts, roster
+from sync.office.accounts import Officer
+from sync.receiver.alerts import store_alerts
 from sync.receiver.db import IncomingBatch, ReceiverDb
 from sync.receiver.entries import check_entry
 
@@ -115,6 +118,37 @@ def store(db: ReceiverDb, entries: Iterable[Entry], *, log_id: str = "log-1") ->
     )
     assert result.conflicts == 0
     return result.stored
+
+
+def raise_fever_alerts(db: ReceiverDb, entries: Iterable[Entry]) -> None:
+    """The fever alert each entry's gate raised a second after deciding it (``alert-<entry
+    id>``), stored as the receiver stores alerts."""
+    store_alerts(
+        db,
+        [
+            Alert(
+                id=f"alert-{entry.id}",
+                community=entry.community,
+                gate=entry.gate,
+                lane=entry.draft.lane,
+                kind=AlertKind.FEVER
+                if entry.draft.outcome is Outcome.FEVER
+                else AlertKind.FEVER_UNCONFIRMED,
+                detail="王*, household 5-1-101; readings °C: 38.2, 38.4",
+                at=entry.draft.decided_at + timedelta(seconds=1),
+            )
+            for entry in entries
+        ],
+        now=STORED_AT,
+        receiver="receiver-1",
+    )
+
+
+def acknowledge_fever(
+    db: ReceiverDb, entry: Entry, officer: Officer, note: str, now: datetime
+) -> None:
+    """``officer`` acknowledges the alert ``raise_fever_alerts`` raised for ``entry``."""
+    alerts.acknowledge(db, f"alert-{entry.id}", officer=officer, note=note, now=now)
 
 
 ROSTER = """房号,楼栋,网格,小区,姓名,手机

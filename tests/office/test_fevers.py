@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import openpyxl
 import pytest
@@ -15,14 +15,19 @@ from fastapi.testclient import TestClient
 
 from edge.console.ledgers import FEVER_DONE_WORDS, FeverDone
 from edge.model import Outcome
-from sync.contract import Alert
-from sync.office import alerts, fevers
+from sync.office import fevers
 from sync.office.accounts import Officer
 from sync.office.context import OfficeContext
 from sync.office.register import Position
-from sync.receiver.alerts import store_alerts
 from sync.receiver.db import ReceiverDb
-from tests.office.ledger_data import DAY_START, SHANGHAI, Visits, store
+from tests.office.ledger_data import (
+    DAY_START,
+    SHANGHAI,
+    Visits,
+    acknowledge_fever,
+    raise_fever_alerts,
+    store,
+)
 
 BOTH = pytest.mark.parametrize("office_db", ["sqlite", "postgresql"], indirect=True)
 AT = DAY_START + timedelta(hours=8)
@@ -112,33 +117,9 @@ def test_what_was_done_comes_from_the_officers_acknowledgement_of_the_alert(
     db = office_context.db
     v = a_day_with_fevers(db)
     south_fever, north_fever = v.made[1], v.made[3]
-
-    def alert(entry_id: str, entry_at: datetime, gate: str, lane: str) -> Alert:
-        return Alert(
-            id=f"alert-{entry_id}",
-            community="hxy",
-            gate=gate,
-            lane=lane,
-            kind="fever",
-            detail="王*, household 5-1-101; readings °C: 38.2, 38.4",
-            at=entry_at + timedelta(seconds=1),
-        )
-
-    store_alerts(
-        db,
-        [
-            alert(south_fever.id, south_fever.draft.decided_at, "south", "in-1"),
-            alert(north_fever.id, north_fever.draft.decided_at, "north", "in-2"),
-        ],
-        now=AT + timedelta(hours=3),
-        receiver="receiver-1",
-    )
-    alerts.acknowledge(
-        db,
-        f"alert-{south_fever.id}",
-        officer=officer,
-        note="已送发热门诊，社区医生陪同",
-        now=AT + timedelta(hours=3),
+    raise_fever_alerts(db, [south_fever, north_fever])
+    acknowledge_fever(
+        db, south_fever, officer, "已送发热门诊，社区医生陪同", AT + timedelta(hours=3)
     )
     cases = {
         case.row.id: case for case in fevers.ledger(db, ["hxy"], DAY_START, DAY_END, SHANGHAI).cases

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Literal
 
 from fastapi.responses import StreamingResponse
 
 from edge.console.ledgers import Cells, csv_chunks, xlsx_chunks
 from sync.office.context import OfficeContext
+from sync.office.reports import day_span
 
 Format = Literal["csv", "xlsx"]
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -50,9 +51,8 @@ def office_days(context: OfficeContext, since: str, until: str = "") -> Days | N
     last = office_day(context, until or since)
     if first is None or last is None or last < first or (last - first).days >= MAX_DAYS:
         return None
-    zone = context.zone
-    start = datetime.combine(first, time(0), tzinfo=zone)
-    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone)
+    start, _ = day_span(first, context.zone)
+    _, end = day_span(last, context.zone)
     return Days(first, last, start, end)
 
 
