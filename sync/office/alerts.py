@@ -21,6 +21,7 @@ from typing import Any
 from edge.entry_document import epoch_us
 from sync.office import audit
 from sync.office.accounts import Officer
+from sync.office.where import Where
 from sync.receiver import alerts as stored_alerts
 from sync.receiver.db import Query, ReceiverDb
 
@@ -183,23 +184,18 @@ def listing(
     if not communities:
         return []
     with db.reading() as q:
-        in_list, params = q.in_list(list(communities))
-        where = [f"community {in_list}"]
+        in_list, in_params = q.in_list(list(communities))
+        where = Where()
+        where.add(f"community {in_list}", *in_params)
         if only_open:
-            where.append("acked_at_us IS NULL")
-        if kind:
-            where.append("kind = ?")
-            params.append(kind)
-        if gate:
-            where.append("gate = ?")
-            params.append(gate)
-        if before is not None:
-            where.append("row_id < ?")
-            params.append(before)
+            where.add("acked_at_us IS NULL")
+        where.equal("kind", kind)
+        where.equal("gate", gate)
+        where.older_than(before)
         rows = q.all(
-            f"SELECT {_COLUMNS} FROM office_alerts WHERE {' AND '.join(where)} "  # noqa: S608
+            f"SELECT {_COLUMNS} FROM office_alerts {where.clause()} "  # noqa: S608
             "ORDER BY row_id DESC LIMIT ?",
-            [*params, limit],
+            [*where.params, limit],
         )
         return [_view(q, row) for row in rows]
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from edge.entry_document import epoch_us
+from sync.office.where import Where
 from sync.receiver.db import Query, ReceiverDb
 
 if TYPE_CHECKING:
@@ -116,11 +117,11 @@ def read(
     """Newest first, paged by ``before`` (a row id). ``communities`` None: every line;
     otherwise the lines of those communities, and lines tied to no community (sign-ins,
     account changes) written by one of ``officers`` (ids: the accounts the reader covers)."""
-    where: list[str] = []
-    params: list[Any] = []
+    where = Where()
     with db.reading() as q:
         if communities is not None:
             either = ["1 = 0"]
+            params: list[Any] = []
             if communities:
                 in_list, values = q.in_list(list(communities))
                 either.append(f"community {in_list}")
@@ -129,21 +130,14 @@ def read(
                 in_list, values = q.in_list(list(officers))
                 either.append(f"(community IS NULL AND officer_id {in_list})")
                 params += values
-            where.append(f"({' OR '.join(either)})")
-        if officer_id:
-            where.append("officer_id = ?")
-            params.append(officer_id)
-        if action:
-            where.append("action = ?")
-            params.append(action)
-        if before is not None:
-            where.append("row_id < ?")
-            params.append(before)
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
+            where.add(f"({' OR '.join(either)})", *params)
+        where.equal("officer_id", officer_id)
+        where.equal("action", action)
+        where.older_than(before)
         rows = q.all(
             "SELECT row_id, at, officer_id, officer_name, action, community, detail "  # noqa: S608
-            f"FROM office_audit {clause} ORDER BY row_id DESC LIMIT ?",
-            [*params, limit],
+            f"FROM office_audit {where.clause()} ORDER BY row_id DESC LIMIT ?",
+            [*where.params, limit],
         )
     return [
         AuditLine(
