@@ -6,39 +6,38 @@ import base64
 import binascii
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
+from edge.console.defs.request import RequestBody
 from edge.model import GateMode
 
 _IGNORED = "Ignored, kept for old clients: the guard is the one signed in (the session)."
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class GuardActionRequest(RequestBody):
+    """A guard's action on a lane. Who acts is the guard signed in (the session)."""
 
-
-class AnswersRequest(_Body):
     guard_id: str | None = Field(default=None, min_length=1, max_length=64, description=_IGNORED)
+
+
+class AnswersRequest(GuardActionRequest):
     answers: dict[str, str] = Field(description="Question id → chosen answer.")
 
 
-class OverrideRequest(_Body):
-    guard_id: str | None = Field(default=None, min_length=1, max_length=64, description=_IGNORED)
+class OverrideRequest(GuardActionRequest):
     reason: str = Field(min_length=1, max_length=500, description="Why the rule is overridden.")
 
 
-class CancelRequest(_Body):
-    guard_id: str | None = Field(default=None, min_length=1, max_length=64, description=_IGNORED)
+class CancelRequest(GuardActionRequest):
+    """The visit in progress is cancelled (recorded as abandoned)."""
 
 
-class ModeRequest(_Body):
-    guard_id: str | None = Field(default=None, min_length=1, max_length=64, description=_IGNORED)
+class ModeRequest(GuardActionRequest):
     mode: GateMode
     reason: str = Field(min_length=1, max_length=500)
 
 
-class ManualReadingRequest(_Body):
-    guard_id: str | None = Field(default=None, min_length=1, max_length=64, description=_IGNORED)
+class ManualReadingRequest(GuardActionRequest):
     body_c: float = Field(ge=25.0, le=45.0, description="Reading from a handheld thermometer.")
 
 
@@ -74,7 +73,7 @@ class Health(BaseModel):
     entries_stored: int
 
 
-class SimPresentRequest(_Body):
+class SimPresentRequest(RequestBody):
     lane: str | None = Field(default=None, description="Lane id; the first lane when omitted.")
     text: str | None = Field(
         default=None, max_length=1_100_000, description="What the scanner reads, as text."
@@ -101,20 +100,20 @@ class SimPresentRequest(_Body):
             raise ValueError(f"payload_b64 is not base64: {exc}") from exc
 
 
-class SimTemperatureRequest(_Body):
+class SimTemperatureRequest(RequestBody):
     lane: str | None = None
     values_c: list[float] = Field(min_length=1, max_length=50)
     then_c: float | None = Field(default=None, description="Reading once the list is used up.")
 
 
-class SimSampleRequest(_Body):
+class SimSampleRequest(RequestBody):
     lane: str | None = None
     case: Literal["resident", "temporary", "staff", "expired", "forged"] = Field(
         default="resident", description="Which made-up pass the scanner is shown."
     )
 
 
-class SimCrowdRequest(_Body):
+class SimCrowdRequest(RequestBody):
     lane: str | None = None
     count: int = Field(ge=1, le=100_000)
     seed: int = Field(default=0)

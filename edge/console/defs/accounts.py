@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from edge.console.defs.request import RequestBody
 from edge.store.guards import AccountState, Role
 
 _SECRET_DOC = (
@@ -19,12 +20,10 @@ class AccountView(BaseModel):
     state: AccountState = Field(description="Only an active account signs in.")
 
 
-class ResetSecretRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ResetSecretRequest(RequestBody):
     secret: str = Field(min_length=1, max_length=256, description=_SECRET_DOC)
 
 
-class ChangeSecretRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ChangeSecretRequest(RequestBody):
     old: str = Field(min_length=1, max_length=256, description="The PIN or password in use.")
     new: str = Field(min_length=1, max_length=256, description=_SECRET_DOC)

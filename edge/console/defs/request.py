@@ -10,20 +10,23 @@ from edge.store.alarms import MAX_NOTE_CHARS
 from edge.store.guards import Role
 
 
-class _Body(BaseModel):
+class RequestBody(BaseModel):
+    """A body a client sends: an unknown field is refused (422), never silently ignored, so a
+    misspelt field cannot pass for a missing one."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class SignInRequest(_Body):
+class SignInRequest(RequestBody):
     name: str = Field(min_length=1, max_length=64, description="The guard's account name.")
     secret: str = Field(min_length=1, max_length=256, description="PIN or password.")
 
 
-class HandOverRequest(_Body):
+class HandOverRequest(RequestBody):
     note: str = Field(default="", max_length=500, description="What the next shift should know.")
 
 
-class NewGuardRequest(_Body):
+class NewGuardRequest(RequestBody):
     name: str = Field(min_length=1, max_length=64)
     role: Role = Field(default=Role.GUARD)
     secret: str = Field(
@@ -34,7 +37,7 @@ class NewGuardRequest(_Body):
     )
 
 
-class AckRequest(_Body):
+class AckRequest(RequestBody):
     note: Annotated[str, StringConstraints(strip_whitespace=True)] = Field(
         default="",
         max_length=MAX_NOTE_CHARS,

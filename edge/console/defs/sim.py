@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from edge.console.defs.request import RequestBody
 
 
-class SimDoorRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SimDoorRequest(RequestBody):
     lane: str | None = Field(default=None, description="Lane id (default: the first lane).")
     state: Literal["open", "closed"] = Field(
         description="Open the door (forced if the lock is shut) or shut it."

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from edge.console.defs.request import RequestBody
 from edge.rule import MAX_OCCUPANTS
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class PersonRequest(_Body):
+class PersonRequest(RequestBody):
     name: str = Field(min_length=1, max_length=64, description="Full name as on the ID card.")
     phone: str = Field(
         default="", max_length=32, description="Mobile or landline; required for the first person."
@@ -25,7 +22,7 @@ class PersonRequest(_Body):
     )
 
 
-class VisitorRequest(_Body):
+class VisitorRequest(RequestBody):
     name: str = Field(min_length=1, max_length=64)
     phone: str = Field(min_length=1, max_length=32)
     id_number: str = Field(default="", max_length=32)
@@ -39,7 +36,7 @@ class VisitorRequest(_Body):
     )
 
 
-class VehicleRequest(_Body):
+class VehicleRequest(RequestBody):
     plate: str = Field(min_length=1, max_length=16, description="e.g. 京A12345")
     occupants: list[PersonRequest] = Field(
         min_length=1, max_length=MAX_OCCUPANTS, description="The driver first; each is measured."
@@ -50,15 +47,15 @@ class VehicleRequest(_Body):
     lane: str | None = Field(default=None, max_length=64)
 
 
-class PresentRequest(_Body):
+class PresentRequest(RequestBody):
     lane: str | None = Field(default=None, max_length=64)
 
 
-class RevokeRequest(_Body):
+class RevokeRequest(RequestBody):
     reason: str = Field(min_length=1, max_length=200, description="Why the pass is withdrawn.")
 
 
-class OccupantsRequest(_Body):
+class OccupantsRequest(RequestBody):
     count: int = Field(ge=1, le=MAX_OCCUPANTS, description="People in the vehicle, driver too.")
 
 
