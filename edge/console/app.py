@@ -12,7 +12,7 @@ from typing import Protocol
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send, StatelessLifespan
 
 from edge.console.clients import ClientAllowList, networks
 from edge.console.deps import ConsoleContext
@@ -122,6 +122,28 @@ def guard_requests(app: FastAPI, settings: WebSettings, too_large_page: TooLarge
     app.add_middleware(SecurityHeaders)
 
 
+def console_app(
+    title: str,
+    description: str,
+    settings: WebSettings,
+    too_large_page: TooLargePage,
+    lifespan: StatelessLifespan[FastAPI] | None = None,
+) -> FastAPI:
+    """A console's app, its requests guarded (:func:`guard_requests`). No Swagger UI or ReDoc:
+    they load from a CDN, which a console may not reach and its CSP refuses; /openapi.json
+    describes the API."""
+    app = FastAPI(
+        title=title,
+        version="1.0.0",
+        description=description,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    guard_requests(app, settings, too_large_page)
+    return app
+
+
 def _watch_alarms(context: ConsoleContext, hub: LiveHub, stop: threading.Event) -> None:
     """Write alarms the store could not take when they were raised, whether or not a browser is
     open (edge.health raises device and sync alarms on the bus). On a thread of its own: a crowd
@@ -160,17 +182,13 @@ def create_app(context: ConsoleContext, settings: ConsoleSettings | None = None)
             sign_in_limits.work.close()
             stream_work.close()
 
-    app = FastAPI(
-        title="Kakou checkpoint console",
-        version="1.0.0",
-        description="The gate's JSON API: lanes, guard actions, the entry log and health.",
-        lifespan=lifespan,
-        # Swagger UI and ReDoc load from a CDN, which the gate may not reach and the CSP
-        # refuses; the description itself is /openapi.json (docs/console.md lists the routes).
-        docs_url=None,
-        redoc_url=None,
+    app = console_app(
+        "Kakou checkpoint console",
+        "The gate's JSON API: lanes, guard actions, the entry log and health.",
+        settings,
+        pages.too_large_page,
+        lifespan,
     )
-    guard_requests(app, settings, pages.too_large_page)
     app.state.context = context
     app.state.hub = hub
     app.state.sign_in_limits = sign_in_limits

@@ -22,7 +22,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from edge.console.app import guard_requests
+from edge.console.app import console_app
 from edge.console.throttle import SignInLimits
 from sync.office import retention
 from sync.office.context import OfficeContext
@@ -72,15 +72,12 @@ def create_office_app(context: OfficeContext) -> FastAPI:
     ensure_schemas(context.db)
     office = context.office
     sign_in_limits = SignInLimits.new()
-    app = FastAPI(
-        title="Kakou community office",
-        version="1.0.0",
-        description="The office's JSON API: gates, alerts, gaps, households, passes, reports.",
-        # Swagger UI loads from a CDN, which the CSP refuses; /openapi.json describes the API.
-        docs_url=None,
-        redoc_url=None,
+    app = console_app(
+        "Kakou community office",
+        "The office's JSON API: gates, alerts, gaps, households, passes, reports.",
+        office,
+        too_large_page,
     )
-    guard_requests(app, office, too_large_page)
     app.add_exception_handler(StarletteHTTPException, _page_errors)
     app.state.office = context
     app.state.sign_in_limits = sign_in_limits
