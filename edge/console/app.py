@@ -7,7 +7,7 @@ import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -122,6 +122,11 @@ def guard_requests(app: FastAPI, settings: WebSettings, too_large_page: TooLarge
     app.add_middleware(SecurityHeaders)
 
 
+_API_DESCRIPTION: dict[str, Any] = {"version": "1.0.0", "docs_url": None, "redoc_url": None}
+"""Only /openapi.json: Swagger UI and ReDoc load from a CDN, which a console may not reach and
+its CSP refuses."""
+
+
 def console_app(
     title: str,
     description: str,
@@ -129,17 +134,8 @@ def console_app(
     too_large_page: TooLargePage,
     lifespan: StatelessLifespan[FastAPI] | None = None,
 ) -> FastAPI:
-    """A console's app, its requests guarded (:func:`guard_requests`). No Swagger UI or ReDoc:
-    they load from a CDN, which a console may not reach and its CSP refuses; /openapi.json
-    describes the API."""
-    app = FastAPI(
-        title=title,
-        version="1.0.0",
-        description=description,
-        lifespan=lifespan,
-        docs_url=None,
-        redoc_url=None,
-    )
+    """A console's app, its requests guarded (:func:`guard_requests`)."""
+    app = FastAPI(title=title, description=description, lifespan=lifespan, **_API_DESCRIPTION)
     guard_requests(app, settings, too_large_page)
     return app
 
