@@ -15,7 +15,7 @@ from edge.model import Verdict
 from edge.store import Store
 from sync.runtime import SyncHandle
 from sync.settings import ServerSettings, SyncSettings
-from tests.office.conftest import office_server_settings
+from tests.office.conftest import COMMUNITY, office_server_settings
 from tests.sync.rig import sync_settings, wait_until
 
 OFFICE_KID = "hxy1"
@@ -39,19 +39,33 @@ def office_settings_for(
 
 
 class SyncedGate:
-    """A gate's store and sync on ``port``; the office's public key configured as its signer."""
+    """A gate's store and sync on ``port``, north of the test community; with ``key_dir`` (the
+    office's) it trusts the office's public key as its downlink signer. An alarm published on
+    ``bus`` goes to the office as an alert."""
 
     def __init__(
-        self, directory: Path, port: int, *, office_pub: Path, community: str, gate: str
+        self,
+        directory: Path,
+        port: int,
+        *,
+        key_dir: Path | None = None,
+        community: str = COMMUNITY,
+        gate: str = "north",
     ) -> None:
         self.community = community
         self.gate = gate
         self.store = Store.open(directory / "kakou.db", community=community, gate=gate)
-        kid = office_pub.stem
-        self.store.put_trusted_key(kid, office_pub.read_bytes(), source=f"config:{kid}.pub")
-        settings = SyncSettings.model_validate(sync_settings(port, downlink_signers=[kid]))
+        self.bus = Bus()
+        changes: dict[str, object] = {}
+        if key_dir is not None:
+            office_pub = key_dir / f"{OFFICE_KID}.pub"
+            self.store.put_trusted_key(
+                OFFICE_KID, office_pub.read_bytes(), source=f"config:{OFFICE_KID}.pub"
+            )
+            changes["downlink_signers"] = [OFFICE_KID]
+        settings = SyncSettings.model_validate(sync_settings(port, **changes))
         self.sync = SyncHandle(
-            settings, store=self.store, bus=Bus(), community=community, gate=gate
+            settings, store=self.store, bus=self.bus, community=community, gate=gate
         )
         self.sync.start()
         wait_until(lambda: self.sync.status()["connected"], 10, f"gate {gate} to connect")

@@ -12,17 +12,15 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from edge.bus import AlarmRaised, Bus
+from edge.bus import AlarmRaised
 from edge.model import Outcome
-from edge.store import Store
 from sync.contract import Alert, AlertKind, alert_topic, to_json
 from sync.office import audit
 from sync.office.accounts import Officer, Role
 from sync.office.context import OfficeContext
 from sync.receiver.db import ReceiverDb
 from sync.receiver.receiver import Receiver
-from sync.runtime import SyncHandle
-from sync.settings import ServerSettings, SyncSettings
+from sync.settings import ServerSettings
 from tests.office.conftest import (
     COMMUNITY,
     OTHER_COMMUNITY,
@@ -32,7 +30,8 @@ from tests.office.conftest import (
     signed_in,
 )
 from tests.office.feeds import GateFeed, fever_detail, visit
-from tests.sync.rig import Mosquitto, sync_settings, wait_until
+from tests.office.gate_rig import SyncedGate
+from tests.sync.rig import Mosquitto, wait_until
 
 
 @pytest.fixture
@@ -64,22 +63,10 @@ def receiver(
 
 
 @pytest.fixture
-def gate(tmp_path: Path, broker: Mosquitto) -> Iterator[tuple[SyncHandle, Bus]]:
+def gate(tmp_path: Path, broker: Mosquitto) -> Iterator[SyncedGate]:
     """The gate's own sync runtime on the broker; an alarm on its bus becomes an alert."""
-    store = Store.open(tmp_path / "gate.db", community=COMMUNITY, gate="north")
-    bus = Bus()
-    handle = SyncHandle(
-        SyncSettings.model_validate(sync_settings(broker.port)),
-        store=store,
-        bus=bus,
-        community=COMMUNITY,
-        gate="north",
-    )
-    handle.start()
-    wait_until(lambda: handle.status()["connected"], 10, "the gate to connect")
-    yield handle, bus
-    handle.stop()
-    store.close()
+    with SyncedGate(tmp_path / "north", broker.port) as gate:
+        yield gate
 
 
 def _rows(db: ReceiverDb, sql: str) -> list[tuple[object, ...]]:
@@ -88,11 +75,10 @@ def _rows(db: ReceiverDb, sql: str) -> list[tuple[object, ...]]:
 
 
 def test_a_gate_alarm_reaches_the_office_table_once(
-    receiver: Receiver, gate: tuple[SyncHandle, Bus], office_db: ReceiverDb, broker: Mosquitto
+    receiver: Receiver, gate: SyncedGate, office_db: ReceiverDb, broker: Mosquitto
 ) -> None:
-    _, bus = gate
     time_sent = datetime.now(UTC)
-    bus.publish(
+    gate.bus.publish(
         AlarmRaised(
             lane="in-1", kind="fever", detail=fever_detail("王小华", "3-2-501", (38.4, 38.5))
         )

@@ -14,14 +14,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from edge.bus import AlarmRaised, Bus
-from edge.store import Store
 from sync.office import audit
 from sync.office.accounts import Officer
 from sync.office.context import OfficeContext
 from sync.receiver.db import ReceiverDb
 from sync.receiver.receiver import Receiver
-from sync.runtime import SyncHandle
-from sync.settings import ServerSettings, SyncSettings
+from sync.settings import ServerSettings
 from tests.office.conftest import (
     ADMIN_NAME,
     ADMIN_SECRET,
@@ -33,8 +31,9 @@ from tests.office.conftest import (
     sign_in_page,
 )
 from tests.office.feeds import fever_detail
+from tests.office.gate_rig import SyncedGate
 from tests.office.test_alerts import receiver_settings
-from tests.sync.rig import Mosquitto, sync_settings, wait_until
+from tests.sync.rig import Mosquitto, wait_until
 
 
 @pytest.fixture
@@ -47,23 +46,11 @@ def live_gate(
     broker.start()
     receiver = Receiver(receiver_settings(office_settings, broker.port), office_db)
     receiver.start()
-    store = Store.open(tmp_path / "gate.db", community=COMMUNITY, gate="north")
-    bus = Bus()
-    gate = SyncHandle(
-        SyncSettings.model_validate(sync_settings(broker.port)),
-        store=store,
-        bus=bus,
-        community=COMMUNITY,
-        gate="north",
-    )
     try:
         wait_until(lambda: receiver.connected, 10, "the receiver to connect")
-        gate.start()
-        wait_until(lambda: gate.status()["connected"], 10, "the gate to connect")
-        yield bus
+        with SyncedGate(tmp_path / "north", broker.port) as gate:
+            yield gate.bus
     finally:
-        gate.stop()
-        store.close()
         receiver.stop()
         broker.kill()
 

@@ -141,13 +141,7 @@ def test_each_gate_shows_what_it_applied_and_what_it_lags(
     receiver = Receiver(settings, db)
     receiver.start()
     try:
-        with SyncedGate(
-            tmp_path / "north",
-            broker.port,
-            office_pub=key_dir / f"{OFFICE_KID}.pub",
-            community=COMMUNITY,
-            gate="north",
-        ) as gate:
+        with SyncedGate(tmp_path / "north", broker.port, key_dir=key_dir) as gate:
             now = datetime.now(UTC)
             first = passes.publish_revocations(
                 db, publish, community=COMMUNITY, officer=ADMIN, now=now

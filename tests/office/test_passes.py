@@ -269,13 +269,7 @@ def test_a_revoked_pass_is_refused_by_a_gate_once_the_list_arrives(
     context = OfficeContext(db=db, settings=settings, now=lambda: T0)
     issued = issue_household(db, key_dir)
     token = tokens(db, issued[0])[0]
-    with SyncedGate(
-        tmp_path / "gate",
-        broker.port,
-        office_pub=key_dir / f"{OFFICE_KID}.pub",
-        community=COMMUNITY,
-        gate="north",
-    ) as gate:
+    with SyncedGate(tmp_path / "gate", broker.port, key_dir=key_dir) as gate:
         now = datetime.now(UTC)
         before = gate.verdict(token, now)
         assert before.valid, before

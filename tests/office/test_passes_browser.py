@@ -73,13 +73,7 @@ def test_issue_print_revoke_and_a_gate_refuses_the_pass(
 ) -> None:
     receiver = Receiver(office_settings, office_db)
     receiver.start()
-    gate = SyncedGate(
-        tmp_path / "gate",
-        broker.port,
-        office_pub=tmp_path / "keys" / f"{OFFICE_KID}.pub",
-        community=COMMUNITY,
-        gate="north",
-    )
+    gate = SyncedGate(tmp_path / "gate", broker.port, key_dir=tmp_path / "keys")
     try:
         sign_in_page(office_page, office_url, OFFICER_NAME, OFFICER_SECRET, "/households")
         office_page.click("#households a")
