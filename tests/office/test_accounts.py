@@ -3,6 +3,7 @@ communities manages only their accounts; every change audited and shown on the a
 
 from __future__ import annotations
 
+import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -23,6 +24,15 @@ from tests.office.conftest import (
 ORIGIN = {"origin": "http://localhost"}
 
 
+def _add_account(
+    client: TestClient, name: str, role: str, communities: str, secret: str
+) -> httpx.Response:
+    """The accounts page's add form, sent as the browser sends it."""
+    form = {"name": name, "role": role, "communities": communities, "secret": secret}
+    sent: httpx.Response = client.post("/accounts/add", data=form, headers=ORIGIN)
+    return sent
+
+
 def test_an_officer_is_refused_the_admin_pages(officer_client: TestClient) -> None:
     for path in ("/accounts", "/audit"):
         answer = officer_client.get(path)
@@ -41,39 +51,18 @@ def test_an_admin_adds_disables_enables_and_resets(
     page = admin_client.get("/accounts")
     assert page.status_code == 200
     assert f'data-name="{OFFICER_NAME}"' in page.text
-    added = admin_client.post(
-        "/accounts/add",
-        data={
-            "name": "李四",
-            "role": "officer",
-            "communities": "hxy, lhy",
-            "secret": "li-si-secret-1",
-        },
-        headers=ORIGIN,
-    )
+    added = _add_account(admin_client, "李四", "officer", "hxy, lhy", "li-si-secret-1")
     assert added.status_code == 303
     assert "已新增 李四" in admin_client.get(added.headers["location"]).text
     with signed_in(office_app, "李四", "li-si-secret-1") as li:
         assert li.get("/api/v1/auth/me").json()["communities"] == ["hxy", "lhy"]
-    short = admin_client.post(
-        "/accounts/add",
-        data={"name": "王五", "role": "officer", "communities": "hxy", "secret": "short"},
-        headers=ORIGIN,
-    )
+    short = _add_account(admin_client, "王五", "officer", "hxy", "short")
     assert short.status_code == 422
     assert "密码至少10位" in short.text
     assert 'value="王五"' in short.text  # the name typed stays
-    taken = admin_client.post(
-        "/accounts/add",
-        data={"name": "李四", "role": "officer", "communities": "hxy", "secret": "another-one-1"},
-        headers=ORIGIN,
-    )
+    taken = _add_account(admin_client, "李四", "officer", "hxy", "another-one-1")
     assert taken.status_code == 409
-    bad = admin_client.post(
-        "/accounts/add",
-        data={"name": "赵六", "role": "officer", "communities": "h x/y", "secret": "another-one-1"},
-        headers=ORIGIN,
-    )
+    bad = _add_account(admin_client, "赵六", "officer", "h x/y", "another-one-1")
     assert bad.status_code == 422
     assert "社区编号格式不对" in bad.text
 
@@ -133,23 +122,10 @@ def test_an_admin_of_one_community_manages_only_its_accounts(
             ).status_code
             == 403
         )
-        wider = local.post(
-            "/accounts/add",
-            data={
-                "name": "越权",
-                "role": "officer",
-                "communities": "hxy, lhy",
-                "secret": "wider-secret1",
-            },
-            headers=ORIGIN,
-        )
+        wider = _add_account(local, "越权", "officer", "hxy, lhy", "wider-secret1")
         assert wider.status_code == 403
         assert "只能管理您所辖社区的账户" in wider.text
-        everything = local.post(
-            "/accounts/add",
-            data={"name": "越权", "role": "admin", "communities": "*", "secret": "wider-secret1"},
-            headers=ORIGIN,
-        )
+        everything = _add_account(local, "越权", "admin", "*", "wider-secret1")
         assert everything.status_code == 403
         assert accounts.named(office_context.db, "越权") is None
         audit_page = local.get("/audit").text

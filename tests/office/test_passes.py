@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from edge import keys
-from edge.model import PassKind, VerifyReason
+from edge.model import PassKind, Verdict, VerifyReason
 from edge.passes import verify
 from sync.contract import DownlinkDocument, DownlinkKind, RevocationsBody
 from sync.downlink import sign_document
@@ -78,6 +79,13 @@ def tokens(db: ReceiverDb, *pass_ids: str) -> list[str]:
     return [str(row[0]) for row in rows]
 
 
+def _at_a_gate(
+    token: str, public: Mapping[str, Ed25519PublicKey], now: datetime, community: str = COMMUNITY
+) -> Verdict:
+    """What gate n of ``community``, trusting ``public`` and revoking nothing, decides."""
+    return verify(token, keys=public, revoked=frozenset(), community=community, gate="n", now=now)
+
+
 @pytest.mark.parametrize("office_db", ["sqlite", "postgresql"], indirect=True)
 def test_a_household_gets_a_pass_per_resident_bound_to_its_community(
     db: ReceiverDb, key_dir: Path
@@ -87,9 +95,7 @@ def test_a_household_gets_a_pass_per_resident_bound_to_its_community(
     public = keys.load_public_dir(key_dir)
     now = T0 + timedelta(hours=1)
     for token, holder in zip(tokens(db, *issued), ["张*", "李*"], strict=True):
-        good = verify(
-            token, keys=public, revoked=frozenset(), community=COMMUNITY, gate="n", now=now
-        )
+        good = _at_a_gate(token, public, now)
         assert good.valid
         assert good.claims is not None
         assert (good.claims.holder, good.claims.unit, good.claims.kind) == (
@@ -98,7 +104,7 @@ def test_a_household_gets_a_pass_per_resident_bound_to_its_community(
             PassKind.RESIDENT,
         )
         # Bound to the community: another community's gate refuses it.
-        other = verify(token, keys=public, revoked=frozenset(), community="lhy", gate="n", now=now)
+        other = _at_a_gate(token, public, now, community="lhy")
         assert other.reason is VerifyReason.BAD_SIGNATURE
         # Valid to the end of the 365th day, in the office's zone.
         assert good.claims.expires.astimezone(ZONE).time().isoformat() == "00:00:00"
@@ -159,22 +165,8 @@ def test_the_key_is_read_from_its_file_at_each_use(
     second = issue_household(db, key_dir, "3-2-502")
     new_key = keys.load_public_dir(key_dir)
     later = T0 + timedelta(hours=1)
-    assert verify(
-        tokens(db, *second)[0],
-        keys=new_key,
-        revoked=frozenset(),
-        community=COMMUNITY,
-        gate="n",
-        now=later,
-    ).valid
-    assert not verify(
-        tokens(db, *first)[0],
-        keys=new_key,
-        revoked=frozenset(),
-        community=COMMUNITY,
-        gate="n",
-        now=later,
-    ).valid
+    assert _at_a_gate(tokens(db, *second)[0], new_key, later).valid
+    assert not _at_a_gate(tokens(db, *first)[0], new_key, later).valid
 
 
 def test_the_printable_sheet_has_each_card_with_the_full_name(

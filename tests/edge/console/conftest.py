@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -89,6 +90,17 @@ class Console:
 
 GUARD_NAME = "值班员七号"
 GUARD_PIN = "2468013579"  # 10 digits: long enough for the admin this account is
+
+
+def assert_too_large_page(page: httpx.Response, size: str, back: str) -> None:
+    """A body over a console's limit gets a page (not JSON), in Chinese unless asked otherwise,
+    naming the limit and a way back, and the connection closed: the rest is never read."""
+    assert page.status_code == 413
+    assert page.headers["content-type"].startswith("text/html")
+    assert page.headers["connection"] == "close"
+    assert "内容太大" in page.text
+    assert size in page.text
+    assert f'href="{back}"' in page.text
 
 
 def console_context(gate: Gate) -> ConsoleContext:
