@@ -38,10 +38,12 @@ from sync.receiver.limits import REJECT_KEEP_BYTES
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """2: ``rejects.payload_bytes``, the whole payload's size (its stored head is capped).
 3: the ledgers' columns of ``entries`` (pass, holder, household, highest reading, fever case),
-filled from each stored document, and their indexes."""
+filled from each stored document, and their indexes.
+4: ``entries_by_community_day`` holds the columns of a day's counts, and
+``entries_day_counts``, which held them beside it, is gone: one index less for every entry."""
 _MIGRATE_ROWS = 5_000
 """Entries filled per statement when a schema-2 database gets the ledgers' columns."""
 _CONTIGUOUS_STEP = 5_000
@@ -153,15 +155,20 @@ _LEDGER_INDEXES = """
 CREATE INDEX IF NOT EXISTS entries_by_pass ON entries (community, pass_id, decided_at_us, id);
 CREATE INDEX IF NOT EXISTS entries_by_household
     ON entries (community, household, decided_at_us, id);
-CREATE INDEX IF NOT EXISTS entries_by_community_day ON entries (community, decided_at_us, id);
-CREATE INDEX IF NOT EXISTS entries_fevers ON entries (community, decided_at_us, id) WHERE fever = 1;
-CREATE INDEX IF NOT EXISTS entries_day_counts ON entries (community, decided_at_us, gate, outcome,
-    pass_kind, direction, clock_synced, household)
+CREATE INDEX IF NOT EXISTS entries_by_community_day ON entries (community, decided_at_us, id,
+    gate, outcome, pass_kind, direction, clock_synced, household);
+CREATE INDEX IF NOT EXISTS entries_fevers ON entries (community, decided_at_us, id) WHERE fever = 1
 """
-# entries_day_counts holds every column a day's counts read (per gate, and per building, grid or
-# compound through the household), so the reports read a day from the index alone: a year of 40
-# gates (bench/bench_district.py pages), a day not read before went from 39,000 buffers and
-# ~450 ms (each row's document read with it) to under 500 buffers and ~30 ms.
+# entries_by_community_day serves a community's day twice: its first three columns are the
+# register's order, and the rest are every column a day's counts read (per gate, and per
+# building, grid or compound through the household), so the reports read a day from the index
+# alone: over a year of 40 gates (bench/bench_district.py pages) a day not read before went from
+# 39,000 buffers and ~450 ms (each row's document read with it) to under 500 buffers and ~30 ms.
+# Until schema 4 those columns were a second index of their own (entries_day_counts), which cost
+# every stored entry one more index to keep. bench/district_plans.py compares the two: the same
+# plans on both engines; a day's counts read the id with each row (612 buffers instead of 396
+# for a day of 40 gates) while the two indexes' 83 MB become 65 MB and PostgreSQL's bulk ingest
+# gains (docs/office.md, Scale).
 _INSERT_ENTRY = """
 INSERT INTO entries (id, community, gate, log_id, seq, lane, direction, outcome, pass_kind,
     decided_at, decided_at_us, clock_synced, document, received_at, receiver, pass_id, holder,
@@ -279,11 +286,23 @@ class AckState:
 
 
 @dataclass(slots=True)
-class StoreResult:
+class StoreCounts:
+    """What storing came to: one transaction's (``StoreResult``) or a receiver's so far."""
+
     stored: int = 0
     duplicates: int = 0
     conflicts: int = 0
     rejects: int = 0
+
+    def add(self, other: StoreCounts) -> None:
+        self.stored += other.stored
+        self.duplicates += other.duplicates
+        self.conflicts += other.conflicts
+        self.rejects += other.rejects
+
+
+@dataclass(slots=True)
+class StoreResult(StoreCounts):
     acks: dict[LogKey, AckState] = field(default_factory=dict)
 
 
@@ -535,6 +554,10 @@ class ReceiverDb(ABC):
                 if column.split()[0] not in have:
                     self._execute(cursor, f"ALTER TABLE entries ADD COLUMN {column}")
             self._fill_ledger_columns(cursor)
+        if version < 4:
+            # Both rebuilt as one by _LEDGER_INDEXES, right after this (in this transaction).
+            self._execute(cursor, "DROP INDEX IF EXISTS entries_day_counts")
+            self._execute(cursor, "DROP INDEX IF EXISTS entries_by_community_day")
         self._execute(
             cursor,
             "UPDATE receiver_meta SET value = ? WHERE key = 'schema_version'",

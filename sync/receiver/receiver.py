@@ -51,6 +51,7 @@ from sync.receiver.db import (
     ReceiverDb,
     ReceiverDbError,
     RejectedMessage,
+    StoreCounts,
     StoreResult,
 )
 from sync.receiver.entries import check_entry
@@ -141,12 +142,10 @@ def parse_alert_message(where: GateTopic, topic: str, payload: bytes) -> Parsed:
 
 
 @dataclass(slots=True)
-class ReceiverStats:
+class ReceiverStats(StoreCounts):
+    """Since the receiver started: what its transactions stored, and what else it did."""
+
     messages: int = 0
-    stored: int = 0
-    duplicates: int = 0
-    conflicts: int = 0
-    rejects: int = 0
     rejects_dropped: int = 0
     """Rejects over their gate's limit: counted, not stored."""
     acks_published: int = 0
@@ -275,10 +274,7 @@ class Receiver:
             if message.qos > 0:
                 self._link.ack(message.generation, message.mid, message.qos)
         self.stats.messages += len(messages)
-        self.stats.stored += result.stored
-        self.stats.duplicates += result.duplicates
-        self.stats.conflicts += result.conflicts
-        self.stats.rejects += result.rejects
+        self.stats.add(result)
         self.stats.rejects_dropped = self._throttle.dropped
 
     def _parse(self, message: Received) -> Parsed:

@@ -194,6 +194,15 @@ def test_a_reject_keeps_its_head_with_the_size_and_hash_of_the_whole(
     assert receiver_db.store([], rejects=[other], now=NOW).rejects == 1
 
 
+def reopen(db: ReceiverDb) -> ReceiverDb:
+    """``db`` closed and opened again, as a receiver starting on it (and migrating it) does."""
+    db.close()
+    if isinstance(db, PostgresReceiverDb):
+        return PostgresReceiverDb(db._dsn)
+    assert isinstance(db, SqliteReceiverDb)
+    return SqliteReceiverDb(db.path)
+
+
 def test_a_schema_1_database_gets_the_size_of_its_whole_rejects(receiver_db: ReceiverDb) -> None:
     with receiver_db._guarded() as cursor:
         receiver_db._execute(cursor, "ALTER TABLE rejects DROP COLUMN payload_bytes")
@@ -204,12 +213,7 @@ def test_a_schema_1_database_gets_the_size_of_its_whole_rejects(receiver_db: Rec
             "VALUES ('t', ?, 'old', 'r', 'then', 'rx')",
             [b"x" * 9000],
         )
-    receiver_db.close()
-    if isinstance(receiver_db, PostgresReceiverDb):
-        reopened: ReceiverDb = PostgresReceiverDb(receiver_db._dsn)
-    else:
-        assert isinstance(receiver_db, SqliteReceiverDb)
-        reopened = SqliteReceiverDb(receiver_db.path)
+    reopened = reopen(receiver_db)
     try:
         assert reject_rows(reopened) == [(b"x" * 9000, 9000, "old")]
         with reopened._guarded(write=False) as cursor:
@@ -323,7 +327,6 @@ LEDGER_INDEXES = (
     "entries_by_household",
     "entries_by_community_day",
     "entries_fevers",
-    "entries_day_counts",
 )
 
 
@@ -414,7 +417,7 @@ def test_a_communitys_day_is_counted_from_an_index_alone(
                 counts=db_module.DAY_COUNTS_SQL, communities="AND community = ?"
             )
             rows = query.all(f"EXPLAIN QUERY PLAN {sql}", [*day[1:], day[0]])
-            assert "COVERING INDEX entries_day_counts" in " ".join(str(r[-1]) for r in rows)
+            assert "COVERING INDEX entries_by_community_day" in " ".join(str(r[-1]) for r in rows)
             return
         # A dozen rows: PostgreSQL may group them along any index, so what is checked is that
         # every column a day's counts and roll-ups read comes from this index without the
@@ -428,7 +431,7 @@ def test_a_communitys_day_is_counted_from_an_index_alone(
             day,
         )
         plan = " ".join(str(r[0]) for r in rows)
-        assert "Index Only Scan using entries_day_counts" in plan, plan
+        assert "Index Only Scan using entries_by_community_day" in plan, plan
 
 
 def test_a_schema_2_database_gets_the_ledgers_columns_from_its_stored_documents(
@@ -445,20 +448,15 @@ def test_a_schema_2_database_gets_the_ledgers_columns_from_its_stored_documents(
         for column in ("pass_id", "holder", "household", "max_body_c", "fever"):
             query.run(f"ALTER TABLE entries DROP COLUMN {column}")
         query.run("UPDATE receiver_meta SET value = '2'")
-    receiver_db.close()
     monkeypatch.setattr(db_module, "_MIGRATE_ROWS", 5)  # 16 entries: four rounds
-    if isinstance(receiver_db, PostgresReceiverDb):
-        reopened: ReceiverDb = PostgresReceiverDb(receiver_db._dsn)
-    else:
-        assert isinstance(receiver_db, SqliteReceiverDb)
-        reopened = SqliteReceiverDb(receiver_db.path)
+    reopened = reopen(receiver_db)
     try:
         assert ledger_columns_of(reopened) == {
             entry.id: expected_ledger_columns(entry) for entry in made
         }
         assert set(LEDGER_INDEXES) <= index_names(reopened)
         with reopened.reading() as query:
-            assert query.scalar("SELECT value FROM receiver_meta") == "3"
+            assert query.scalar("SELECT value FROM receiver_meta") == str(db_module.SCHEMA_VERSION)
         # And it stores on: the new columns of a new entry, beside the filled ones.
         (late,) = ledger_entries(gate_store)[:1]
         late = replace(late, id="late", seq=5)
@@ -532,3 +530,54 @@ def test_a_transaction_costs_the_same_statements_for_one_log_or_many(
     assert one.stored + many.stored == len(entries)
     assert {ack.up_to_seq for ack in many.acks.values()} == {1}
     assert len(many.acks) == len(entries) - 1
+
+
+def index_columns(db: ReceiverDb, name: str) -> list[str]:
+    with db.reading() as query:
+        if db.backend == "sqlite":
+            return [str(row[2]) for row in query.all(f"PRAGMA index_info({name})")]
+        definition = query.scalar("SELECT indexdef FROM pg_indexes WHERE indexname = ?", [name])
+    return [column.strip() for column in str(definition).split("(", 1)[1].rstrip(")").split(",")]
+
+
+SCHEMA_3_INDEXES = """
+CREATE INDEX entries_by_community_day ON entries (community, decided_at_us, id);
+CREATE INDEX entries_day_counts ON entries (community, decided_at_us, gate, outcome, pass_kind,
+    direction, clock_synced, household)
+"""
+
+
+def test_a_schema_3_database_keeps_one_index_for_a_communitys_days(
+    receiver_db: ReceiverDb, entries: list[Entry]
+) -> None:
+    receiver_db.store([batch(entries[:6])], now=NOW)
+    with receiver_db.writing() as query:
+        query.run("DROP INDEX entries_by_community_day")
+        for statement in SCHEMA_3_INDEXES.split(";"):
+            query.run(statement)
+        query.run("UPDATE receiver_meta SET value = '3'")
+    assert "entries_day_counts" in index_names(receiver_db)
+    reopened = reopen(receiver_db)
+    try:
+        names = index_names(reopened)
+        assert "entries_day_counts" not in names
+        assert set(LEDGER_INDEXES) <= names
+        assert index_columns(reopened, "entries_by_community_day") == [
+            "community",
+            "decided_at_us",
+            "id",
+            "gate",
+            "outcome",
+            "pass_kind",
+            "direction",
+            "clock_synced",
+            "household",
+        ]
+        with reopened.reading() as query:
+            assert query.scalar("SELECT value FROM receiver_meta") == "4"
+        # Nothing stored is lost, and it stores on.
+        assert reopened.store([batch(entries[:8])], now=NOW).stored == 2
+        (day,) = reopened.daily_counts(entries[0].draft.decided_at.date(), ZoneInfo("UTC"))
+        assert day.total == 8
+    finally:
+        reopened.close()
