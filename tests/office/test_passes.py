@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,7 +23,7 @@ from sync.downlink import sign_document
 from sync.office import audit, passes, roster
 from sync.office.accounts import Officer, Role
 from sync.office.context import NoSigningKey, OfficeContext
-from sync.receiver.db import ReceiverDb
+from sync.receiver.db import Query, ReceiverDb
 from tests.office.conftest import COMMUNITY, T0
 from tests.office.gate_rig import OFFICE_KID, SyncedGate, office_settings_for
 from tests.sync.rig import Mosquitto, free_port, serving, wait_until
@@ -54,20 +54,25 @@ def signer(key_dir: Path) -> passes.SigningKey:
     return passes.office_signing_key(settings.office)
 
 
+def _issue(q: Query, requests: Sequence[passes.PassRequest], key_dir: Path) -> list[str]:
+    """``requests`` issued at T0 by the test officer, signed with the key in ``key_dir``."""
+    return passes.issue_passes(
+        q,
+        community=COMMUNITY,
+        requests=requests,
+        signing_key=signer(key_dir),
+        officer=OFFICER,
+        now=T0,
+        zone=ZONE,
+    )
+
+
 def issue_household(db: ReceiverDb, key_dir: Path, unit: str = "3-2-501") -> list[str]:
     with db.writing() as q:
         requests = passes.household_requests(
             q, community=COMMUNITY, units=[unit], kind=PassKind.RESIDENT, days=365, now=T0
         )
-        return passes.issue_passes(
-            q,
-            community=COMMUNITY,
-            requests=requests,
-            signing_key=signer(key_dir),
-            officer=OFFICER,
-            now=T0,
-            zone=ZONE,
-        )
+        return _issue(q, requests, key_dir)
 
 
 def tokens(db: ReceiverDb, *pass_ids: str) -> list[str]:
@@ -128,15 +133,7 @@ def test_a_bad_request_issues_nothing(db: ReceiverDb, key_dir: Path) -> None:
         passes.PassRequest(unit="3-2-501", resident="李四", kind=PassKind.VISITOR),
     ]
     with pytest.raises(ValueError, match="kind"), db.writing() as q:
-        passes.issue_passes(
-            q,
-            community=COMMUNITY,
-            requests=bad,
-            signing_key=signer(key_dir),
-            officer=OFFICER,
-            now=T0,
-            zone=ZONE,
-        )
+        _issue(q, bad, key_dir)
     with db.reading() as q:
         assert q.scalar("SELECT count(*) FROM office_passes") == 0
     with pytest.raises(ValueError, match="days"):
