@@ -121,16 +121,19 @@ def parse_status_message(where: GateTopic, topic: str, payload: bytes) -> Parsed
         return _rejected("status", topic, payload, f"status: {status.reason}")
     if (status.community, status.gate) != (where.community, where.gate):
         return _rejected("status", topic, payload, "status of another gate")
-    return Parsed(
-        status=GateStatusRow(
-            community=status.community,
-            gate=status.gate,
-            log_id=status.log_id,
-            state=status.state.value,
-            last_seq=status.last_seq,
-            backlog=status.backlog,
-            payload=payload.decode("utf-8"),
-        )
+    return Parsed(status=status_row(status, payload.decode("utf-8")))
+
+
+def status_row(status: Status, payload: str) -> GateStatusRow:
+    """What is stored of a gate's status: the fields the gaps read, beside its ``payload``."""
+    return GateStatusRow(
+        community=status.community,
+        gate=status.gate,
+        log_id=status.log_id,
+        state=status.state.value,
+        last_seq=status.last_seq,
+        backlog=status.backlog,
+        payload=payload,
     )
 
 
