@@ -3,7 +3,6 @@ newest-frame-only, the re-read window, contained decoder failures and the stale-
 
 from __future__ import annotations
 
-import itertools
 import shutil
 import threading
 import time
@@ -117,18 +116,24 @@ def test_open_source_picks_the_source_by_its_spec(tmp_path: Path) -> None:
         open_source(tmp_path / "missing.avi")
 
 
-class NumberedSource:
-    """A fast live source whose frames carry their sequence number in the first pixels."""
+class GatedSource:
+    """A live source that delivers a frame only when the test lets it, numbered in its first
+    pixels: what was captured while the decoder worked is known exactly, whatever the load."""
 
     finite = False
-    description = "numbered"
+    description = "gated"
     frame_interval_s = 0.0
 
     def __init__(self) -> None:
         self.produced = 0
+        self._allowed = threading.Semaphore(0)
 
-    def read(self) -> qr.Frame:
-        time.sleep(0.004)
+    def allow(self, frames: int) -> None:
+        self._allowed.release(frames)
+
+    def read(self) -> qr.Frame | None:
+        if not self._allowed.acquire(timeout=0.05):
+            return None  # nothing yet; the capture loop asks again
         self.produced += 1
         frame = np.zeros((8, 8), np.uint8)
         frame[0, :4] = np.frombuffer(self.produced.to_bytes(4, "big"), np.uint8)
@@ -139,25 +144,49 @@ class NumberedSource:
 
 
 def test_a_slow_decoder_only_ever_sees_the_newest_frame(cameras: list[CameraScanner]) -> None:
-    source = NumberedSource()
-    seen: list[tuple[int, int]] = []
+    source = GatedSource()
+    decoding = threading.Semaphore(0)  # a permit each time a decode starts
+    finish = threading.Semaphore(0)  # a permit for each decode the test lets end
+    seen: list[int] = []
 
     def slow_decoder(frame: qr.Frame) -> list[Scan]:
-        number = int.from_bytes(frame[0, :4].tobytes(), "big")
-        seen.append((number, source.produced))
-        time.sleep(0.1)
+        seen.append(int.from_bytes(frame[0, :4].tobytes(), "big"))
+        decoding.release()
+        finish.acquire(timeout=10)  # held until the test has let frames in meanwhile
         return []
 
-    camera = start(cameras, Probe(), lambda: source, decoder=slow_decoder, max_decode_fps=100)
-    assert wait_until(lambda: len(seen) >= 6, timeout_s=5)
-    camera.stop()
-    numbers = [number for number, _ in seen]
-    assert numbers == sorted(numbers)
-    # Each decode starts on the frame captured last (or the one just after it was taken) ...
-    assert all(newest - number <= 2 for number, newest in seen), seen
-    # ... and the ~20 frames captured during each 100 ms decode were dropped, not queued.
-    assert all(b - a >= 10 for a, b in itertools.pairwise(numbers[1:])), numbers
-    assert int(camera.status().extra["dropped"]) >= 50
+    # The watchdog must not reopen the source while it waits on the test: stale after 60 s.
+    camera = start(
+        cameras,
+        Probe(),
+        lambda: source,
+        decoder=slow_decoder,
+        max_decode_fps=100,
+        stale_after_s=60,
+        down_after_s=60,
+    )
+
+    def decoded_after_capturing(captured: int) -> int:
+        """Capture ``captured`` frames while a decode runs, end it: the frame decoded next."""
+        frames = source.produced + captured
+        source.allow(captured)
+        assert wait_until(lambda: camera.status().extra.get("frames") == str(frames))
+        finish.release()
+        assert decoding.acquire(timeout=5)
+        return seen[-1]
+
+    try:
+        source.allow(1)
+        assert decoding.acquire(timeout=5)
+        # Only the last frame captured during a decode is decoded next; the others were
+        # dropped from the single slot, never queued.
+        assert decoded_after_capturing(10) == 11
+        assert decoded_after_capturing(5) == 16
+        assert decoded_after_capturing(20) == 36
+        assert seen == [1, 11, 16, 36]
+        assert camera.status().extra["dropped"] == str(9 + 4 + 19)
+    finally:
+        finish.release(10)  # no decode waits on the test after it
 
 
 def test_the_reread_window_slides_while_the_code_stays_in_view(
