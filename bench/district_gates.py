@@ -94,37 +94,43 @@ class Outgoing:
     recorded_s: float  # wall clock, seconds
 
 
+@dataclasses.dataclass(eq=False)
 class SimGate:
     """One gate: its MQTT client, its log and outbox, the publisher's two windows."""
 
-    def __init__(
-        self, community: str, gate: str, *, host: str, port: int, lanes: int, rng: random.Random
-    ) -> None:
-        self.community = community
-        self.gate = gate
-        self.host = host
-        self.port = port
-        self.rng = rng
-        self.lanes = [("in" if n % 2 == 0 else "out") + f"-{n // 2 + 1}" for n in range(lanes)]
-        self.log_id = uuid.uuid4().hex
-        self.boot_id = uuid.uuid4().hex
-        self.seq = 0
-        self.outbox: OrderedDict[int, Outgoing] = OrderedDict()
-        self.sent_upto = 0  # highest seq published on this connection's pass over the outbox
-        self.inflight: dict[int, int] = {}  # mid -> last seq of the batch
-        self.acked_upto = 0
-        self.last_progress_s = 0.0
-        self.ack_timeout_s = ACK_TIMEOUT_S  # doubles while no ack comes, as the publisher's
-        self.connected = False
-        self.connects = 0
-        self.resends = 0
-        self.next_status_s = 0.0
-        self.ack_lat_ms: list[float] = []  # recorded -> ack back at the gate, live entries only
-        self.live_from_seq = 1
-        self.entries_topic = gate_topic(community, gate, Channel.ENTRIES)
-        self.status_topic = gate_topic(community, gate, Channel.STATUS)
-        self.ack_topic = gate_topic(community, gate, Channel.ACK)
-        self.client: paho.Client | None = None
+    community: str
+    gate: str
+    host: str
+    port: int
+    lane_count: dataclasses.InitVar[int]
+    rng: random.Random
+    lanes: list[str] = dataclasses.field(init=False)
+    log_id: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex)
+    boot_id: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex)
+    seq: int = 0
+    outbox: OrderedDict[int, Outgoing] = dataclasses.field(default_factory=OrderedDict)
+    sent_upto: int = 0
+    """The highest seq published on this connection's pass over the outbox."""
+    inflight: dict[int, int] = dataclasses.field(default_factory=dict)
+    """mid -> last seq of the batch"""
+    acked_upto: int = 0
+    last_progress_s: float = 0.0
+    ack_timeout_s: float = ACK_TIMEOUT_S
+    """Doubles while no ack comes, as the publisher's."""
+    connected: bool = False
+    connects: int = 0
+    resends: int = 0
+    next_status_s: float = 0.0
+    ack_lat_ms: list[float] = dataclasses.field(default_factory=list)
+    """Recorded -> ack back at the gate, live entries only."""
+    live_from_seq: int = 1
+    client: paho.Client | None = None
+
+    def __post_init__(self, lane_count: int) -> None:
+        self.lanes = [("in" if n % 2 == 0 else "out") + f"-{n // 2 + 1}" for n in range(lane_count)]
+        self.entries_topic = gate_topic(self.community, self.gate, Channel.ENTRIES)
+        self.status_topic = gate_topic(self.community, self.gate, Channel.STATUS)
+        self.ack_topic = gate_topic(self.community, self.gate, Channel.ACK)
 
     # --- log
 
@@ -379,7 +385,7 @@ def main() -> None:
                 gate,
                 host=args.host,
                 port=args.port,
-                lanes=args.lanes,
+                lane_count=args.lanes,
                 rng=random.Random(args.seed * 100_000 + index),
             )
         )
