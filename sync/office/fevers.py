@@ -20,11 +20,10 @@ from zoneinfo import ZoneInfo
 
 from edge.console.ledgers import FEVER_HEADINGS, Cells, FeverAcks, FeverHandling, fever_cases
 from edge.store.alarms import Alarm
-from sync.office.register import Position, RegisterFilters, RegisterRow, read_page
+from sync.office.register import Position, RegisterFilters, RegisterRow, pages, read_page
 from sync.receiver.db import Query, ReceiverDb
 
 PAGE_ROWS = 200
-EXPORT_CHUNK_ROWS = 1000
 EXPORT_HEADINGS: tuple[str, ...] = ("社区", "卡口", "通道", *FEVER_HEADINGS)
 """The paper ledger's columns after where the case was: community, gate, lane."""
 
@@ -79,14 +78,10 @@ def cases(
     until: datetime,
     zone: ZoneInfo,
 ) -> Iterator[FeverCase]:
-    """Every case of the range, oldest first, read a chunk at a time."""
-    after: Position | None = None
-    while True:
-        page = ledger(db, communities, since, until, zone, after=after, limit=EXPORT_CHUNK_ROWS)
-        yield from page.cases
-        if page.next is None:
-            return
-        after = page.next
+    """Every case of the range, oldest first, a page at a time (``register.pages``)."""
+    filters = RegisterFilters(since=since, until=until)
+    for page in pages(db, communities, filters, fevers=True, oldest_first=True):
+        yield from _cases(db, page.rows, zone)
 
 
 def export(

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from edge.console.ledgers import REGISTER_HEADINGS, Cells, register_rows
+from edge.console.ledgers import FIRST_CHUNK_ROWS, REGISTER_HEADINGS, Cells, register_rows
 from edge.entry_document import epoch_us
 from edge.passes import mask_holder
 from edge.store.exports import LedgerRow, LedgerTemperature
@@ -189,8 +189,7 @@ def export(
     audit: AuditLine,
 ) -> tuple[tuple[str, ...], Iterator[Cells]]:
     """Every matching entry as the paper form's rows, newest first, after the audit line is
-    committed. Read a chunk at a time (each a short transaction), so a year never sits in
-    memory and the receiver goes on storing meanwhile."""
+    committed; read a page at a time (``pages``)."""
     with db.writing() as q:
         audit(q)
     return EXPORT_HEADINGS, _export_rows(db, communities, filters, zone)
@@ -199,13 +198,38 @@ def export(
 def _export_rows(
     db: ReceiverDb, communities: Sequence[str], filters: RegisterFilters, zone: ZoneInfo
 ) -> Iterator[Cells]:
-    after: Position | None = None
-    while True:
-        page = read_page(db, communities, filters, after=after, limit=EXPORT_CHUNK_ROWS)
+    for page in pages(db, communities, filters):
         yield from cells(page.rows, zone)
+
+
+def pages(
+    db: ReceiverDb,
+    communities: Sequence[str],
+    filters: RegisterFilters,
+    *,
+    fevers: bool = False,
+    oldest_first: bool = False,
+) -> Iterator[RegisterPage]:
+    """Every page of matching entries (``read_page``'s), for an export: a short first page, so
+    the download starts as soon as it is read, then ``EXPORT_CHUNK_ROWS`` a page, each read in
+    a short transaction of its own, so a year never sits in memory and the receiver goes on
+    storing meanwhile."""
+    after: Position | None = None
+    limit = FIRST_CHUNK_ROWS
+    while True:
+        page = read_page(
+            db,
+            communities,
+            filters,
+            after=after,
+            limit=limit,
+            fevers=fevers,
+            oldest_first=oldest_first,
+        )
+        yield page
         if page.next is None:
             return
-        after = page.next
+        after, limit = page.next, EXPORT_CHUNK_ROWS
 
 
 def cells(rows: Sequence[RegisterRow], zone: ZoneInfo) -> Iterator[Cells]:

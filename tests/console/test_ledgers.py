@@ -668,19 +668,37 @@ def test_a_long_xlsx_goes_on_over_more_sheets() -> None:
     }
 
 
-def test_exports_stream_in_chunks(store: Store) -> None:
+def test_exports_stream_in_chunks_the_first_one_short(store: Store) -> None:
     at = MIDNIGHT
+    total = ledgers.CHUNK_ROWS * 2 + 1
     with store._writing():  # one transaction: filling only
-        for _ in range(ledgers.CHUNK_ROWS * 2 + 1):
+        for _ in range(total):
             at += timedelta(seconds=8)
             store.record_entry(_draft(at), boot_id="b", recorded_at=at)
     headings, rows = ledgers.export_rows(store, "entries", ZONE)
-    assert len(list(ledgers.csv_chunks(headings, rows))) == 3
+    csv_chunks = list(ledgers.csv_chunks(headings, rows))
+    # The download starts after FIRST_CHUNK_ROWS rows, then goes on a full chunk at a time.
+    lines = [chunk.decode("utf-8").count("\r\n") for chunk in csv_chunks]
+    first = ledgers.FIRST_CHUNK_ROWS
+    assert lines == [1 + first, ledgers.CHUNK_ROWS, total - first - ledgers.CHUNK_ROWS]
+    read: list[int] = []
+
+    def counted(rows: Iterable[Any]) -> Iterator[Any]:
+        for row in rows:
+            read.append(1)
+            yield row
+
     headings, rows = ledgers.export_rows(store, "entries", ZONE)
-    chunks = list(ledgers.xlsx_chunks(TITLES["entries"], headings, rows))
-    assert len(chunks) == 3
+    xlsx = ledgers.xlsx_chunks(TITLES["entries"], headings, counted(rows))
+    assert next(xlsx)  # something is sent before the first row is read
+    assert read == []
+    chunks = list(xlsx)
+    assert len(chunks) >= 3
     assert max(len(chunk) for chunk in chunks) < sum(len(chunk) for chunk in chunks)
-    assert len(_cells(b"".join(chunks))[TITLES["entries"]]) == ledgers.CHUNK_ROWS * 2 + 2
+    body = b"".join(
+        ledgers.xlsx_chunks(TITLES["entries"], *ledgers.export_rows(store, "entries", ZONE))
+    )
+    assert len(_cells(body)[TITLES["entries"]]) == total + 1
 
 
 # ------------------------------------------------------------------- CSV: never a formula

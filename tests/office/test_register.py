@@ -6,6 +6,7 @@ is read, and each search served by its index."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -135,10 +136,21 @@ def test_no_row_is_read_when_the_audit_line_cannot_be_written(office_db: Receive
         )
 
 
+def _counting(read_page: Any, limits: list[int]) -> Any:
+    def counted(*args: Any, limit: int, **kwargs: Any) -> Any:
+        limits.append(limit)
+        return read_page(*args, limit=limit, **kwargs)
+
+    return counted
+
+
 def test_the_export_reads_every_page_with_the_forms_headings(
     office_db: ReceiverDb, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(register, "FIRST_CHUNK_ROWS", 3)  # pages of 3, 4, 3
     monkeypatch.setattr(register, "EXPORT_CHUNK_ROWS", 4)
+    pages: list[int] = []
+    monkeypatch.setattr(register, "read_page", _counting(register.read_page, pages))
     v = Visits()
     for index in range(10):
         v.visit(AT + timedelta(minutes=index), gate=("north", "south")[index % 2])
@@ -155,6 +167,7 @@ def test_the_export_reads_every_page_with_the_forms_headings(
     assert len(table) == 10
     assert table[0][:4] == ["hxy", "south", 5, "2026-11-23 07:09:00"]
     assert table[-1][:4] == ["hxy", "north", 1, "2026-11-23 07:00:00"]
+    assert pages == [3, 4, 4]  # the limits asked for: a short first page, then full ones
 
 
 def test_the_form_is_checked_field_by_field() -> None:
