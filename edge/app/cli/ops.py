@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from edge.app.cli.options import CONFIG_OPTION
+from edge.app.cli.options import CONFIG_OPTION, GATE_DB_OPTION
 
 MIB = 1024 * 1024
 
@@ -49,18 +49,9 @@ def db() -> None:
     """Maintain the gate's database: schema upgrade, retention."""
 
 
-DB_OPTION = click.option(
-    "--db",
-    "db_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Database file; default: the one the configuration names.",
-)
-
-
 @db.command("migrate")
 @CONFIG_OPTION
-@DB_OPTION
+@GATE_DB_OPTION
 def db_migrate(config_path: Path | None, db_path: Path | None) -> None:
     """Upgrade an existing database to this version's schema (the installer runs this).
 

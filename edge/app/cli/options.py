@@ -24,6 +24,11 @@ GATE_DB_OPTION = click.option(
 )
 
 
+LOG_LEVEL_OPTION = click.option(
+    "--log-level", default="INFO", show_default=True, help="Logging level."
+)
+
+
 def iso_time(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
     """An ISO 8601 date or time; one without an offset is this machine's local time."""
     moment = naive_iso_time(ctx, param, value)

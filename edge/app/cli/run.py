@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from edge import logs
-from edge.app.cli.options import CONFIG_OPTION
+from edge.app.cli.options import CONFIG_OPTION, LOG_LEVEL_OPTION
 from edge.app.settings import ConfigError, Settings, default_config_text, load_settings
 
 
@@ -25,7 +25,7 @@ def load_or_exit(config_path: Path | None) -> Settings:
 
 @click.command()
 @CONFIG_OPTION
-@click.option("--log-level", default="INFO", show_default=True, help="Logging level.")
+@LOG_LEVEL_OPTION
 def run(config_path: Path | None, log_level: str) -> None:
     """Run the gate: lanes, devices, the durable log and the console."""
     settings = load_or_exit(config_path)

@@ -10,7 +10,6 @@ from ``--config server.toml`` and/or flags (a flag wins over the file). Exit cod
 from __future__ import annotations
 
 import json
-import logging
 import signal
 import sys
 import threading
@@ -21,7 +20,8 @@ from typing import Any
 
 import click
 
-from edge import keys
+from edge import keys, logs
+from edge.app.cli.options import LOG_LEVEL_OPTION
 from sync.contract import DownlinkKind, check_id
 from sync.office import accounts, retention
 from sync.office.accounts import AccountProblem, Officer, Role
@@ -127,12 +127,10 @@ def server() -> None:
 
 @server.command("run")
 @_settings_options
-@click.option("--log-level", default="INFO", show_default=True, help="Logging level.")
+@LOG_LEVEL_OPTION
 def run(config_path: Path | None, log_level: str, **kwargs: Any) -> None:
     """Receive the gates' entries until SIGTERM (several receivers may share one group)."""
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(log_level)
     settings = _settings(config_path, _flags(kwargs))
     beside = (lambda: start_office(settings)) if settings.office.enabled else None
     try:
@@ -146,12 +144,10 @@ def run(config_path: Path | None, log_level: str, **kwargs: Any) -> None:
 
 @server.command("office")
 @_settings_options
-@click.option("--log-level", default="INFO", show_default=True, help="Logging level.")
+@LOG_LEVEL_OPTION
 def office(config_path: Path | None, log_level: str, **kwargs: Any) -> None:
     """Serve only the office console ([office] in server.toml) until SIGTERM, no receiver."""
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(log_level)
     settings = _settings(config_path, _flags(kwargs))
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
