@@ -11,6 +11,7 @@ full settings take and reports a mistake the same way. Other keys are not read: 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -20,13 +21,13 @@ from edge.app.pins import PinFactoryName
 from edge.app.pins import default_config_text as default_config_text
 from edge.configmodel import ConfigModel
 
+BcmPin = Annotated[int, Field(ge=0, le=pins.MAX_BCM_PIN)]
+"""A Raspberry Pi GPIO by its BCM number, as gpiozero names pins."""
+
 
 class RelaySettings(ConfigModel):
-    pin: int = Field(
-        default=pins.DEFAULT_RELAY_PIN,
-        ge=0,
-        le=pins.MAX_BCM_PIN,
-        description="BCM GPIO of the gate lock relay.",
+    pin: BcmPin = Field(
+        default=pins.DEFAULT_RELAY_PIN, description="BCM GPIO of the gate lock relay."
     )
     active_high: bool = Field(
         default=pins.DEFAULT_RELAY_ACTIVE_HIGH,
@@ -36,23 +37,12 @@ class RelaySettings(ConfigModel):
 
 
 class IndicatorSettings(ConfigModel):
-    green_pin: int = Field(
-        default=pins.DEFAULT_GREEN_PIN,
-        ge=0,
-        le=pins.MAX_BCM_PIN,
-        description="BCM GPIO of the green LED.",
+    green_pin: BcmPin = Field(
+        default=pins.DEFAULT_GREEN_PIN, description="BCM GPIO of the green LED."
     )
-    red_pin: int = Field(
-        default=pins.DEFAULT_RED_PIN,
-        ge=0,
-        le=pins.MAX_BCM_PIN,
-        description="BCM GPIO of the red LED.",
-    )
-    buzzer_pin: int = Field(
-        default=pins.DEFAULT_BUZZER_PIN,
-        ge=0,
-        le=pins.MAX_BCM_PIN,
-        description="BCM GPIO of the buzzer.",
+    red_pin: BcmPin = Field(default=pins.DEFAULT_RED_PIN, description="BCM GPIO of the red LED.")
+    buzzer_pin: BcmPin = Field(
+        default=pins.DEFAULT_BUZZER_PIN, description="BCM GPIO of the buzzer."
     )
 
 

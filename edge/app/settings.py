@@ -25,7 +25,13 @@ from drivers.scanner import ScannerFamily
 from drivers.sim.thermometer import TEXT_LINE_PATTERN as SIM_LINE_PATTERN
 from drivers.thermometer import CODECS as THERMOMETER_CODECS
 from drivers.thermometer import CodecOptions, ThermometerMode
-from edge.app.outputs import DEFAULT_CONFIG_NAME, GpioSettings, IndicatorSettings, RelaySettings
+from edge.app.outputs import (
+    DEFAULT_CONFIG_NAME,
+    BcmPin,
+    GpioSettings,
+    IndicatorSettings,
+    RelaySettings,
+)
 from edge.app.outputs import default_config_text as default_config_text
 from edge.config_errors import describe
 from edge.configmodel import ConfigModel
@@ -246,15 +252,13 @@ LaneCameraSettings = Annotated[NoCameraSettings | CameraSettings, Field(discrimi
 class DoorSettings(ConfigModel):
     """The door contact and the request-to-exit button; both optional."""
 
-    contact_pin: int | None = Field(
+    contact_pin: BcmPin | None = Field(
         default=None,
-        ge=0,
-        le=53,
         description="BCM GPIO of the door contact, closing to ground when the door is shut "
         "(a cut wire then reads as open). None: no contact.",
     )
-    exit_pin: int | None = Field(
-        default=None, ge=0, le=53, description="BCM GPIO of the request-to-exit button (to ground)."
+    exit_pin: BcmPin | None = Field(
+        default=None, description="BCM GPIO of the request-to-exit button (to ground)."
     )
     held_open_s: float = Field(
         default=30.0, gt=0, le=3600, description="Open longer than this: door_held_open alarm."
