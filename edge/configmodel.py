@@ -27,6 +27,18 @@ class ConfigModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def require_pair(model: BaseModel, first: str, second: str) -> None:
+    """Two settings that work only together: both given, or neither (a certificate and its key)."""
+    if (getattr(model, first) is None) != (getattr(model, second) is None):
+        raise ValueError(f"{first} and {second} go together")
+
+
+def require_at_least(model: BaseModel, upper: str, lower: str) -> None:
+    """A bound that must not fall below its partner (a longest wait and a first wait)."""
+    if getattr(model, upper) < getattr(model, lower):
+        raise ValueError(f"{upper} must be at least {lower}")
+
+
 class WebListenerSettings(ConfigModel):
     """Where a web console listens and who may reach it.
 
@@ -85,8 +97,7 @@ class WebListenerSettings(ConfigModel):
 
     @model_validator(mode="after")
     def _lan_needs_tls_and_clients(self) -> Self:
-        if (self.tls_cert is None) != (self.tls_key is None):
-            raise ValueError("tls_cert and tls_key go together")
+        require_pair(self, "tls_cert", "tls_key")
         if self.enabled and not is_loopback(self.host):
             if self.tls_cert is None:
                 raise ValueError(

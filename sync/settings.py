@@ -21,7 +21,13 @@ from pydantic import (
 )
 
 from edge.config_errors import describe
-from edge.configmodel import ConfigModel, TcpPort, WebListenerSettings
+from edge.configmodel import (
+    ConfigModel,
+    TcpPort,
+    WebListenerSettings,
+    require_at_least,
+    require_pair,
+)
 from edge.passes import GATE_KEY_PREFIX, is_gate_key
 from sync.contract import ID_PATTERN
 
@@ -35,8 +41,7 @@ class TlsSettings(ConfigModel):
 
     @model_validator(mode="after")
     def _pair(self) -> Self:
-        if (self.cert_file is None) != (self.key_file is None):
-            raise ValueError("cert_file and key_file go together")
+        require_pair(self, "cert_file", "key_file")
         return self
 
 
@@ -81,8 +86,7 @@ class BrokerSettings(ConfigModel):
     def _broker_checks(self) -> Self:
         if self.password_file is not None and self.username is None:
             raise ValueError("password_file needs a username")
-        if self.reconnect_max_s < self.reconnect_min_s:
-            raise ValueError("reconnect_max_s must be at least reconnect_min_s")
+        require_at_least(self, "reconnect_max_s", "reconnect_min_s")
         return self
 
     def read_password(self) -> str | None:
@@ -143,8 +147,7 @@ class SyncSettings(BrokerSettings):
 
     @model_validator(mode="after")
     def _publisher_checks(self) -> Self:
-        if self.ack_timeout_max_s < self.ack_timeout_s:
-            raise ValueError("ack_timeout_max_s must be at least ack_timeout_s")
+        require_at_least(self, "ack_timeout_max_s", "ack_timeout_s")
         if not self.downlink_signers:
             raise ValueError(
                 "downlink_signers is empty: name the office key that signs revocations, keys "
@@ -257,8 +260,7 @@ class OfficeSettings(WebListenerSettings):
 
     @model_validator(mode="after")
     def _signing_checks(self) -> Self:
-        if (self.signing_key is None) != (self.signing_kid is None):
-            raise ValueError("signing_key and signing_kid go together")
+        require_pair(self, "signing_key", "signing_kid")
         if self.signing_kid is not None and is_gate_key(self.signing_kid):
             raise ValueError(f"signing_kid {self.signing_kid!r} is a gate's key id")
         return self
