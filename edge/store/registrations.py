@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from edge.store import Row, Store
 from edge.store.guards import GuardBook
 
@@ -26,8 +28,13 @@ class StoredPerson:
     id_number: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Registration:
+class RegistrationRow(BaseModel):
+    """One row of the registrations table: a registration but its people.
+
+    A pydantic model so that the console's API view of a registration extends this one
+    definition rather than repeating its fields.
+    """
+
     id: str
     kind: str
     pass_id: str
@@ -39,6 +46,13 @@ class Registration:
     plate: str | None
     valid_from: datetime
     valid_until: datetime
+
+
+class Registration(RegistrationRow):
+    """A stored registration with the people it covers, the first of them its pass holder."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     people: tuple[StoredPerson, ...]
 
 
