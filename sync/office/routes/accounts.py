@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import RedirectResponse
 
 from sync.office import accounts
-from sync.office.accounts import AccountProblem, Officer, Role
-from sync.office.auth import AdminDep
-from sync.office.context import ContextDep, OfficeContext
+from sync.office.accounts import AccountProblem, Role
 from sync.office.forms import form_fields
-from sync.office.templating import PageRoute, render
+from sync.office.page import AdminPageDep, PageRequest
+from sync.office.templating import PageRoute
 
 pages = APIRouter(include_in_schema=False, route_class=PageRoute)
 DONE = ("added", "disabled", "enabled", "reset")
@@ -26,9 +25,7 @@ _STATUS = {"unknown": 404, "not_yours": 403, "name_taken": 409, "last_admin": 40
 
 
 def _page(
-    request: Request,
-    admin: Officer,
-    context: OfficeContext,
+    asked: PageRequest,
     *,
     done: str = "",
     who: str = "",
@@ -36,13 +33,11 @@ def _page(
     form: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    listed = [one for one in accounts.every(context.db) if admin.covers(one)]
-    return render(
-        request,
+    listed = [one for one in accounts.every(asked.context.db) if asked.officer.covers(one)]
+    return asked.page(
         "accounts.html",
         "nav.accounts",
-        officer=admin,
-        current="/accounts",
+        "/accounts",
         accounts=listed,
         done=done if done in DONE else "",
         who=who,
@@ -60,15 +55,13 @@ def _done(action: str, name: str) -> Response:
 
 
 @pages.get("/accounts")
-def accounts_page(
-    request: Request, admin: AdminDep, context: ContextDep, done: str = "", who: str = ""
-) -> Response:
-    return _page(request, admin, context, done=done, who=who[:32])
+def accounts_page(asked: AdminPageDep, done: str = "", who: str = "") -> Response:
+    return _page(asked, done=done, who=who[:32])
 
 
 @pages.post("/accounts/add")
-async def add_account(request: Request, admin: AdminDep, context: ContextDep) -> Response:
-    fields = await form_fields(request)
+async def add_account(asked: AdminPageDep) -> Response:
+    fields = await form_fields(asked.request)
     form = {
         "name": fields.get("name", "")[:64],
         "role": fields.get("role", ""),
@@ -78,19 +71,17 @@ async def add_account(request: Request, admin: AdminDep, context: ContextDep) ->
         if form["role"] not in {role.value for role in Role}:
             raise AccountProblem("role", "choose a role")
         made = accounts.add(
-            context.db,
+            asked.context.db,
             name=form["name"],
             role=Role(form["role"]),
             communities=accounts.parse_communities(form["communities"].split(",")),
             secret=fields.get("secret", ""),
-            by=admin,
-            now=context.now(),
+            by=asked.officer,
+            now=asked.context.now(),
         )
     except AccountProblem as exc:
         return _page(
-            request,
-            admin,
-            context,
+            asked,
             problem=f"accounts.problem.{exc.code}",
             form=form,
             status_code=_STATUS.get(exc.code, 422),
@@ -98,24 +89,21 @@ async def add_account(request: Request, admin: AdminDep, context: ContextDep) ->
     return _done("added", made.name)
 
 
-async def _change(
-    request: Request, admin: Officer, context: OfficeContext, officer_id: str, action: str
-) -> Response:
-    fields = await form_fields(request)
+async def _change(asked: PageRequest, officer_id: str, action: str) -> Response:
+    fields = await form_fields(asked.request)
+    db, admin, now = asked.context.db, asked.officer, asked.context.now()
     try:
         if action == "reset":
             target = accounts.reset_secret(
-                context.db, officer_id, fields.get("secret", ""), by=admin, now=context.now()
+                db, officer_id, fields.get("secret", ""), by=admin, now=now
             )
         else:
             target = accounts.set_active(
-                context.db, officer_id, active=action == "enabled", by=admin, now=context.now()
+                db, officer_id, active=action == "enabled", by=admin, now=now
             )
     except AccountProblem as exc:
         return _page(
-            request,
-            admin,
-            context,
+            asked,
             problem=f"accounts.problem.{exc.code}",
             status_code=_STATUS.get(exc.code, 422),
         )
@@ -123,21 +111,15 @@ async def _change(
 
 
 @pages.post("/accounts/{officer_id}/disable")
-async def disable_account(
-    officer_id: str, request: Request, admin: AdminDep, context: ContextDep
-) -> Response:
-    return await _change(request, admin, context, officer_id, "disabled")
+async def disable_account(officer_id: str, asked: AdminPageDep) -> Response:
+    return await _change(asked, officer_id, "disabled")
 
 
 @pages.post("/accounts/{officer_id}/enable")
-async def enable_account(
-    officer_id: str, request: Request, admin: AdminDep, context: ContextDep
-) -> Response:
-    return await _change(request, admin, context, officer_id, "enabled")
+async def enable_account(officer_id: str, asked: AdminPageDep) -> Response:
+    return await _change(asked, officer_id, "enabled")
 
 
 @pages.post("/accounts/{officer_id}/reset")
-async def reset_account(
-    officer_id: str, request: Request, admin: AdminDep, context: ContextDep
-) -> Response:
-    return await _change(request, admin, context, officer_id, "reset")
+async def reset_account(officer_id: str, asked: AdminPageDep) -> Response:
+    return await _change(asked, officer_id, "reset")

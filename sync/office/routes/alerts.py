@@ -25,13 +25,8 @@ from sync.office.alerts import AlertProblem, AlertView
 from sync.office.auth import OfficerDep
 from sync.office.context import ContextDep, OfficeContext
 from sync.office.forms import form_fields
-from sync.office.templating import (
-    PageRoute,
-    bad_request_page,
-    lang_of,
-    render,
-    templates,
-)
+from sync.office.page import PageRequest, PlainPageDep
+from sync.office.templating import PageRoute, bad_request_page, lang_of, templates
 
 pages = APIRouter(include_in_schema=False, route_class=PageRoute)
 api = APIRouter(prefix="/api/v1", tags=["alerts"])
@@ -179,20 +174,28 @@ def _page_values(officer: Officer, context: OfficeContext, shown: AlertFilters) 
 
 
 @pages.get("/alerts")
-def alerts_page(
-    request: Request, officer: OfficerDep, context: ContextDep, shown: FiltersDep
-) -> Response:
+def alerts_page(asked: PlainPageDep, shown: FiltersDep) -> Response:
     if shown.kind and shown.kind not in KINDS:
-        return bad_request_page(request)
-    return render(
-        request,
+        return bad_request_page(asked.request)
+    return _alerts_page(asked, shown)
+
+
+def _alerts_page(
+    asked: PageRequest,
+    shown: AlertFilters,
+    *,
+    problem: str | None = None,
+    problem_id: str = "",
+    status_code: int = 200,
+) -> Response:
+    return asked.page(
         "alerts.html",
         "nav.alerts",
-        officer=officer,
-        current="/alerts",
-        problem=None,
-        problem_id="",
-        **_page_values(officer, context, shown),
+        "/alerts",
+        status_code=status_code,
+        problem=problem,
+        problem_id=problem_id,
+        **_page_values(asked.officer, asked.context, shown),
     )
 
 
@@ -219,25 +222,24 @@ def alerts_fragment(
 
 
 @pages.post("/alerts/{alert_id}/ack")
-async def acknowledge_form(
-    alert_id: str, request: Request, officer: OfficerDep, context: ContextDep
-) -> Response:
-    fields = await form_fields(request)
+async def acknowledge_form(alert_id: str, asked: PlainPageDep) -> Response:
+    fields = await form_fields(asked.request)
     back = local_path(fields.get("back") or "/alerts")
+    context = asked.context
     try:
         alerts.acknowledge(
-            context.db, alert_id, officer=officer, note=fields.get("note", ""), now=context.now()
+            context.db,
+            alert_id,
+            officer=asked.officer,
+            note=fields.get("note", ""),
+            now=context.now(),
         )
     except AlertProblem as exc:
-        return render(
-            request,
-            "alerts.html",
-            "nav.alerts",
-            officer=officer,
-            current="/alerts",
-            status_code=_API_STATUS[exc.code],
+        return _alerts_page(
+            asked,
+            AlertFilters(),
             problem=f"alerts.problem.{exc.code}",
             problem_id=alert_id,
-            **_page_values(officer, context, AlertFilters()),
+            status_code=_API_STATUS[exc.code],
         )
     return RedirectResponse(back, status_code=303)

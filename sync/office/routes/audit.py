@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
 from sync.office import accounts, audit
 from sync.office.accounts import Officer
-from sync.office.auth import AdminDep
-from sync.office.context import ContextDep, OfficeContext
-from sync.office.templating import PageRoute, render
+from sync.office.context import OfficeContext
+from sync.office.page import AdminPageDep
+from sync.office.templating import PageRoute
 
 pages = APIRouter(include_in_schema=False, route_class=PageRoute)
 PAGE = 100
@@ -23,16 +23,11 @@ def readable(context: OfficeContext, admin: Officer) -> tuple[list[Officer], lis
 
 @pages.get("/audit")
 def audit_page(
-    request: Request,
-    admin: AdminDep,
-    context: ContextDep,
-    officer: str = "",
-    action: str = "",
-    before: int | None = None,
+    asked: AdminPageDep, officer: str = "", action: str = "", before: int | None = None
 ) -> Response:
-    covered, communities = readable(context, admin)
+    covered, communities = readable(asked.context, asked.officer)
     lines = audit.read(
-        context.db,
+        asked.context.db,
         communities=communities,
         officers=[one.id for one in covered],
         officer_id=officer or None,
@@ -40,12 +35,10 @@ def audit_page(
         before=before,
         limit=PAGE,
     )
-    return render(
-        request,
+    return asked.page(
         "audit.html",
         "nav.audit",
-        officer=admin,
-        current="/audit",
+        "/audit",
         lines=lines,
         accounts=covered,
         chosen_officer=officer,

@@ -6,27 +6,31 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from edge import keys as key_files
 from sync.contract import DownlinkKind
 from sync.office import downlink, passes
-from sync.office.accounts import Officer
-from sync.office.auth import AdminDep, OfficerDep
+from sync.office.auth import OfficerDep
 from sync.office.context import ContextDep, OfficeContext
 from sync.office.forms import form_fields
 from sync.office.messages import text
+from sync.office.page import (
+    AdminPageDep,
+    Community,
+    PageRequest,
+    PlainPageDep,
+    RosterPageDep,
+)
 from sync.office.routes.households import Notice
-from sync.office.templating import PageRoute, lang_of, render
+from sync.office.templating import PageRoute
 
 pages = APIRouter(include_in_schema=False, route_class=PageRoute)
 api = APIRouter(prefix="/api/v1", tags=["downlink"])
 
-Community = Annotated[str | None, Query(max_length=32)]
 _KID_SEPARATORS = re.compile(r"[\s,，、;；]+")
 
 
@@ -43,16 +47,13 @@ def _key_folder(context: OfficeContext) -> list[tuple[str, str]]:
 
 
 def downlink_page(
-    request: Request,
-    context: OfficeContext,
-    officer: Officer,
+    asked: PageRequest,
     *,
-    community: str | None = None,
     notices: list[Notice] | None = None,
     confirm_keys: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    scope = officer.scope(community)
+    scope, context = asked.scope, asked.context
     now = context.now()
     found = downlink.gate_versions(context.db, scope)
     pending = {
@@ -62,36 +63,31 @@ def downlink_page(
         )
         for entry in found
     }
-    return render(
-        request,
+    return asked.page(
         "downlink.html",
         "downlink.title",
-        officer=officer,
-        current="/downlink",
+        "/downlink",
         status_code=status_code,
         communities=found,
         pending=pending,
         kinds=downlink.KINDS,
         notices=notices or [],
-        key_folder=_key_folder(context) if officer.is_admin else [],
+        key_folder=_key_folder(context) if asked.officer.is_admin else [],
         key_dir_set=context.office.key_dir is not None,
         confirm_keys=confirm_keys,
-        community=community or "",
     )
 
 
 @pages.get("/downlink", response_class=HTMLResponse)
-def downlink_view(
-    request: Request, context: ContextDep, officer: OfficerDep, community: Community = None
-) -> HTMLResponse:
-    return downlink_page(request, context, officer, community=community)
+def downlink_view(asked: RosterPageDep) -> HTMLResponse:
+    return downlink_page(asked)
 
 
 @pages.post("/downlink/revocations", response_class=HTMLResponse)
-async def republish(request: Request, context: ContextDep, officer: OfficerDep) -> HTMLResponse:
+async def republish(asked: PlainPageDep) -> HTMLResponse:
     """Send the community's full revocation list again, as its next version."""
-    lang = lang_of(request)
-    fields = await form_fields(request)
+    lang, context, officer = asked.lang, asked.context, asked.officer
+    fields = await form_fields(asked.request)
     community = fields.get("community", "")
     if not community:
         raise HTTPException(status_code=400, detail="community is required")
@@ -101,16 +97,16 @@ async def republish(request: Request, context: ContextDep, officer: OfficerDep) 
     )
     if published.document is None:
         notice = ("bad", text(lang, "passes.not_published", reason=published.error or ""))
-        return downlink_page(request, context, officer, notices=[notice], status_code=502)
+        return downlink_page(asked, notices=[notice], status_code=502)
     notice = ("good", text(lang, "passes.published", version=published.document.version))
-    return downlink_page(request, context, officer, notices=[notice])
+    return downlink_page(asked, notices=[notice])
 
 
 @pages.post("/downlink/keys", response_class=HTMLResponse)
-async def publish_keys(request: Request, context: ContextDep, admin: AdminDep) -> HTMLResponse:
+async def publish_keys(asked: AdminPageDep) -> HTMLResponse:
     """Key rotation: the folder's pass keys trusted, the ids given revoked (admins only)."""
-    lang = lang_of(request)
-    fields = await form_fields(request)
+    lang, context, admin = asked.lang, asked.context, asked.officer
+    fields = await form_fields(asked.request)
     community = fields.get("community", "")
     if not community:
         raise HTTPException(status_code=400, detail="community is required")
@@ -118,13 +114,13 @@ async def publish_keys(request: Request, context: ContextDep, admin: AdminDep) -
     key_dir = context.office.key_dir
     if key_dir is None:
         notice = ("bad", text(lang, "downlink.no_key_dir"))
-        return downlink_page(request, context, admin, notices=[notice], status_code=409)
+        return downlink_page(asked, notices=[notice], status_code=409)
     revoke = [kid for kid in _KID_SEPARATORS.split(fields.get("revoke", "")) if kid]
     try:
         body = passes.keys_body(key_dir, revoke=revoke, signing_kid=context.office.signing_kid)
     except ValueError as exc:
         notice = ("bad", text(lang, "passes.bad_request", reason=str(exc)))
-        return downlink_page(request, context, admin, notices=[notice], status_code=400)
+        return downlink_page(asked, notices=[notice], status_code=400)
     if fields.get("confirm") != "yes":
         question = text(
             lang,
@@ -133,7 +129,7 @@ async def publish_keys(request: Request, context: ContextDep, admin: AdminDep) -
             revoked=", ".join(body.revoked) or text(lang, "common.none"),
         )
         confirm = {"question": question, "community": community, "revoke": " ".join(revoke)}
-        return downlink_page(request, context, admin, confirm_keys=confirm)
+        return downlink_page(asked, confirm_keys=confirm)
     published = passes.publish_keys(
         context.db,
         context.downlink(),
@@ -146,9 +142,9 @@ async def publish_keys(request: Request, context: ContextDep, admin: AdminDep) -
     )
     if published.document is None:
         notice = ("bad", text(lang, "passes.not_published", reason=published.error or ""))
-        return downlink_page(request, context, admin, notices=[notice], status_code=502)
+        return downlink_page(asked, notices=[notice], status_code=502)
     notice = ("good", text(lang, "downlink.keys_sent", version=published.document.version))
-    return downlink_page(request, context, admin, notices=[notice])
+    return downlink_page(asked, notices=[notice])
 
 
 # ----------------------------------------------------------------------------------- API

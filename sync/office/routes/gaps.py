@@ -7,13 +7,14 @@ status says it issued, is an entry still on the way (or lost, if it never comes)
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from sync.office.accounts import Officer
 from sync.office.auth import OfficerDep
 from sync.office.context import ContextDep, OfficeContext
-from sync.office.templating import PageRoute, render
+from sync.office.page import PageDep
+from sync.office.templating import PageRoute
 from sync.receiver.db import LogGaps
 
 pages = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -49,21 +50,15 @@ def gaps_api(
 
 
 @pages.get("/gaps")
-def gaps_page(
-    request: Request, officer: OfficerDep, context: ContextDep, community: str = ""
-) -> Response:
-    found = _gaps(context, officer, community)
+def gaps_page(asked: PageDep) -> Response:
+    found = _gaps(asked.context, asked.officer, asked.community)
     owing = [log for log in found if log.missing or log.unreceived]
-    return render(
-        request,
+    return asked.page(
         "gaps.html",
         "nav.gaps",
-        officer=officer,
-        current="/gaps",
+        "/gaps",
         logs=sorted(
             found, key=lambda log: (not (log.missing or log.unreceived), log.community, log.gate)
         ),
         owing=len(owing),
-        community=community,
-        communities=officer.scope(None),
     )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from sync.office import gates
 from sync.office.auth import OfficerDep
 from sync.office.context import ContextDep
-from sync.office.templating import PageRoute, render
+from sync.office.page import PageDep
+from sync.office.templating import PageRoute
 
 pages = APIRouter(include_in_schema=False, route_class=PageRoute)
 api = APIRouter(prefix="/api/v1", tags=["gates"])
@@ -45,19 +46,12 @@ def gates_api(
 
 
 @pages.get("/")
-def gates_page(
-    request: Request, officer: OfficerDep, context: ContextDep, community: str | None = None
-) -> Response:
-    communities = officer.scope(community or None)
-    found = gates.at_a_glance(context.db, communities, context.now())
-    return render(
-        request,
+def gates_page(asked: PageDep) -> Response:
+    found = gates.at_a_glance(asked.context.db, asked.scope, asked.context.now())
+    return asked.page(
         "gates.html",
         "nav.gates",
-        officer=officer,
-        current="/",
+        "/",
         gates=found,
         problems=sum(1 for view in found if view.problems),
-        community=community or "",
-        communities=officer.scope(None),
     )

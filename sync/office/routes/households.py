@@ -3,25 +3,27 @@ passes; the same as JSON under /api/v1. An officer sees and changes only their c
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from sync.office import audit, passes, roster
-from sync.office.accounts import Officer
 from sync.office.auth import OfficerDep
 from sync.office.context import ContextDep, OfficeContext
 from sync.office.messages import text
-from sync.office.templating import PageRoute, lang_of, render
+from sync.office.page import (
+    Community,
+    PageRequest,
+    PlainPageDep,
+    RosterPageDep,
+    Search,
+)
+from sync.office.templating import PageRoute
 from sync.office.uploads import read_upload
 
 pages = APIRouter(include_in_schema=False, route_class=PageRoute)
 api = APIRouter(prefix="/api/v1", tags=["households"])
 
-Search = Annotated[str, Query(max_length=64)]
-Community = Annotated[str | None, Query(max_length=32)]
 Notice = tuple[str, str]
 """(``good`` | ``bad``, text already in the reader's language)."""
 
@@ -32,32 +34,25 @@ def upload_limit(context: OfficeContext) -> int:
 
 
 def households_page(
-    request: Request,
-    context: OfficeContext,
-    officer: Officer,
+    asked: PageRequest,
     *,
     q: str = "",
-    community: str | None = None,
     notices: list[Notice] | None = None,
     problems: list[str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    scope = officer.scope(community)
+    scope, context = asked.scope, asked.context
     with context.db.reading() as query:
         found = roster.search_households(query, communities=scope, text=q)
         households, residents = roster.counts(query, scope)
-    return render(
-        request,
+    return asked.page(
         "households.html",
         "households.title",
-        officer=officer,
-        current="/households",
+        "/households",
         status_code=status_code,
         assets=("households.js",),
         households=found,
         q=q,
-        community=community or "",
-        communities=officer.scope(None),
         count=(households, residents),
         notices=notices or [],
         problems=problems or [],
@@ -67,31 +62,25 @@ def households_page(
 
 
 @pages.get("/households", response_class=HTMLResponse)
-def households(
-    request: Request,
-    context: ContextDep,
-    officer: OfficerDep,
-    q: Search = "",
-    community: Community = None,
-) -> HTMLResponse:
-    return households_page(request, context, officer, q=q, community=community)
+def households(asked: RosterPageDep, q: Search = "") -> HTMLResponse:
+    return households_page(asked, q=q)
 
 
 @pages.post("/households/import", response_class=HTMLResponse)
-async def import_roster(request: Request, context: ContextDep, officer: OfficerDep) -> HTMLResponse:
-    lang = lang_of(request)
+async def import_roster(asked: PlainPageDep) -> HTMLResponse:
+    lang, context, officer = asked.lang, asked.context, asked.officer
     try:
-        upload = await read_upload(request)
+        upload = await read_upload(asked.request)
     except ValueError:
         notice = ("bad", text(lang, "households.no_file"))
-        return households_page(request, context, officer, notices=[notice], status_code=400)
+        return households_page(asked, notices=[notice], status_code=400)
     community = upload.fields.get("community", "")
     officer.scope(community or None)  # 403 for a community not the officer's
     if not community:
         raise HTTPException(status_code=400, detail="community is required")
     if not upload.data:
         notice = ("bad", text(lang, "households.no_file"))
-        return households_page(request, context, officer, notices=[notice], status_code=400)
+        return households_page(asked, notices=[notice], status_code=400)
     parsed = roster.parse_roster(upload.data, filename=upload.filename)
     if not parsed.ok:
         problems = [
@@ -106,13 +95,7 @@ async def import_roster(request: Request, context: ContextDep, officer: OfficerD
             text(lang, "households.rejected", n=len(parsed.errors) + parsed.more_errors),
         )
         return households_page(
-            request,
-            context,
-            officer,
-            community=community,
-            notices=[notice],
-            problems=problems,
-            status_code=400,
+            asked.within(community), notices=[notice], problems=problems, status_code=400
         )
     now = context.now()
     with context.db.writing() as query:
@@ -140,20 +123,19 @@ async def import_roster(request: Request, context: ContextDep, officer: OfficerD
             same=counts.unchanged,
         ),
     )
-    return households_page(request, context, officer, community=community, notices=[notice])
+    return households_page(asked.within(community), notices=[notice])
 
 
 def household_page(
-    request: Request,
-    context: OfficeContext,
-    officer: Officer,
-    community: str,
+    asked: PageRequest,
     unit: str,
     *,
     notices: list[Notice] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    officer.scope(community)
+    """The household ``unit`` of the request's community."""
+    community, context = asked.community, asked.context
+    asked.officer.scope(community)
     with context.db.reading() as query:
         found = roster.household(query, community, unit)
         listed = passes.household_passes(query, community, unit)
@@ -161,12 +143,10 @@ def household_page(
         raise HTTPException(status_code=404, detail="no such household")
     now = context.now()
     printable = [row.pass_id for row in listed if row.state(now) in ("valid", "pending")]
-    return render(
-        request,
+    return asked.page(
         "household.html",
         "households.title",
-        officer=officer,
-        current="/households",
+        "/households",
         status_code=status_code,
         household=found,
         passes=listed,
@@ -178,10 +158,8 @@ def household_page(
 
 
 @pages.get("/households/{community}/{unit}", response_class=HTMLResponse)
-def household(
-    request: Request, context: ContextDep, officer: OfficerDep, community: str, unit: str
-) -> HTMLResponse:
-    return household_page(request, context, officer, community, unit)
+def household(asked: PlainPageDep, community: str, unit: str) -> HTMLResponse:
+    return household_page(asked.within(community), unit)
 
 
 # ----------------------------------------------------------------------------------- API

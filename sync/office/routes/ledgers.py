@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 from fastapi.responses import StreamingResponse
 
 from edge.console.ledgers import Cells, csv_chunks, xlsx_chunks
 from sync.office.context import OfficeContext
+from sync.office.register import Position
 from sync.office.reports import day_span
 
 Format = Literal["csv", "xlsx"]
@@ -54,6 +55,18 @@ def office_days(context: OfficeContext, since: str, until: str = "") -> Days | N
     start, _ = day_span(first, context.zone)
     _, end = day_span(last, context.zone)
     return Days(first, last, start, end)
+
+
+class Paged(Protocol):
+    """A ledger read a page at a time (``register.RegisterPage``, ``fevers.FeverPage``)."""
+
+    @property
+    def next(self) -> Position | None: ...
+
+
+def next_token(page: Paged | None) -> str | None:
+    """What the page's "more" link gives as ``after``; None on the last page or none read."""
+    return None if page is None or page.next is None else page.next.token()
 
 
 def download(

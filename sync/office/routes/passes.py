@@ -8,50 +8,40 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse, Response
 
 from edge.model import PassKind
 from sync.office import audit, passes
-from sync.office.accounts import Officer
 from sync.office.auth import OfficerDep
-from sync.office.context import ContextDep, NoSigningKey, OfficeContext
+from sync.office.context import ContextDep, NoSigningKey
 from sync.office.forms import form_fields
 from sync.office.messages import term, text
+from sync.office.page import PageRequest, PlainPageDep, RosterPageDep, Search
 from sync.office.routes.households import Notice, household_page
-from sync.office.templating import PageRoute, lang_of, render
+from sync.office.templating import PageRoute
 
 pages = APIRouter(include_in_schema=False, route_class=PageRoute)
 
-Search = Annotated[str, Query(max_length=64)]
-Community = Annotated[str | None, Query(max_length=32)]
-
 
 def passes_page(
-    request: Request,
-    context: OfficeContext,
-    officer: Officer,
+    asked: PageRequest,
     *,
     q: str = "",
-    community: str | None = None,
     notices: list[Notice] | None = None,
     sheet: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    with context.db.reading() as query:
-        listed = passes.find_passes(query, communities=officer.scope(community), text=q)
-    return render(
-        request,
+    with asked.context.db.reading() as query:
+        listed = passes.find_passes(query, communities=asked.scope, text=q)
+    return asked.page(
         "passes.html",
         "passes.title",
-        officer=officer,
-        current="/passes",
+        "/passes",
         status_code=status_code,
         passes=listed,
-        now=context.now(),
+        now=asked.context.now(),
         q=q,
-        community=community or "",
-        communities=officer.scope(None),
         kinds=passes.OFFICE_KINDS,
         notices=notices or [],
         sheet=sheet,
@@ -59,30 +49,17 @@ def passes_page(
 
 
 @pages.get("/passes", response_class=HTMLResponse)
-def passes_list(
-    request: Request,
-    context: ContextDep,
-    officer: OfficerDep,
-    q: Search = "",
-    community: Community = None,
-) -> HTMLResponse:
-    return passes_page(request, context, officer, q=q, community=community)
+def passes_list(asked: RosterPageDep, q: Search = "") -> HTMLResponse:
+    return passes_page(asked, q=q)
 
 
 def _confirm(
-    request: Request,
-    officer: Officer,
-    question: str,
-    fields: dict[str, str],
-    action: str,
-    back: str,
+    asked: PageRequest, question: str, fields: dict[str, str], action: str, back: str
 ) -> HTMLResponse:
-    return render(
-        request,
+    return asked.page(
         "pass_confirm.html",
         "passes.title",
-        officer=officer,
-        current="/passes",
+        "/passes",
         question=question,
         fields={**fields, "confirm": "yes"},
         action=action,
@@ -95,41 +72,31 @@ def _back(community: str, unit: str) -> str:
 
 
 def _result(
-    request: Request,
-    context: OfficeContext,
-    officer: Officer,
-    community: str,
+    asked: PageRequest,
     unit: str,
     notices: list[Notice],
     *,
     sheet: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
+    """The page a pass form came from: the household ``unit``, or the passes of the
+    request's community."""
     if unit:
-        return household_page(
-            request, context, officer, community, unit, notices=notices, status_code=status_code
-        )
-    return passes_page(
-        request,
-        context,
-        officer,
-        community=community,
-        notices=notices,
-        sheet=sheet,
-        status_code=status_code,
-    )
+        return household_page(asked, unit, notices=notices, status_code=status_code)
+    return passes_page(asked, notices=notices, sheet=sheet, status_code=status_code)
 
 
 @pages.post("/passes/issue", response_class=HTMLResponse)
-async def issue(request: Request, context: ContextDep, officer: OfficerDep) -> HTMLResponse:
+async def issue(asked: PlainPageDep) -> HTMLResponse:
     """One household's residents (``unit``), or every resident of the community without a
     good pass (no ``unit``)."""
-    lang = lang_of(request)
-    fields = await form_fields(request)
+    lang, context, officer = asked.lang, asked.context, asked.officer
+    fields = await form_fields(asked.request)
     community, unit = fields.get("community", ""), fields.get("unit", "")
     if not community:
         raise HTTPException(status_code=400, detail="community is required")
     officer.scope(community)
+    here = asked.within(community)
     try:
         kind = PassKind(fields.get("kind", "resident"))
         days = int(fields.get("days", "365"))
@@ -137,7 +104,7 @@ async def issue(request: Request, context: ContextDep, officer: OfficerDep) -> H
             raise ValueError("days")
     except ValueError:
         notice = ("bad", text(lang, "passes.bad_days"))
-        return _result(request, context, officer, community, unit, [notice], status_code=400)
+        return _result(here, unit, [notice], status_code=400)
     now = context.now()
     with context.db.reading() as query:
         requests = passes.household_requests(
@@ -151,7 +118,7 @@ async def issue(request: Request, context: ContextDep, officer: OfficerDep) -> H
         )
     if not requests:
         notice = ("bad", text(lang, "passes.nothing_to_issue"))
-        return _result(request, context, officer, community, unit, [notice], status_code=400)
+        return _result(here, unit, [notice], status_code=400)
     if fields.get("confirm") != "yes":
         question = text(
             lang,
@@ -162,7 +129,7 @@ async def issue(request: Request, context: ContextDep, officer: OfficerDep) -> H
             days=days,
         )
         keep = {"community": community, "unit": unit, "kind": kind.value, "days": str(days)}
-        return _confirm(request, officer, question, keep, "/passes/issue", _back(community, unit))
+        return _confirm(here, question, keep, "/passes/issue", _back(community, unit))
     try:
         with context.db.writing() as query:
             issued = passes.issue_passes(
@@ -176,29 +143,30 @@ async def issue(request: Request, context: ContextDep, officer: OfficerDep) -> H
             )
     except NoSigningKey:
         notice = ("bad", text(lang, "passes.no_key"))
-        return _result(request, context, officer, community, unit, [notice], status_code=409)
+        return _result(here, unit, [notice], status_code=409)
     except ValueError as exc:
         notice = ("bad", text(lang, "passes.bad_request", reason=str(exc)))
-        return _result(request, context, officer, community, unit, [notice], status_code=400)
+        return _result(here, unit, [notice], status_code=400)
     notice = ("good", text(lang, "passes.issued", n=len(issued)))
     sheet = f"/passes/{community}/sheet.pdf?first={issued[0]}&last={issued[-1]}"
-    return _result(request, context, officer, community, unit, [notice], sheet=sheet)
+    return _result(here, unit, [notice], sheet=sheet)
 
 
 @pages.post("/passes/revoke", response_class=HTMLResponse)
-async def revoke(request: Request, context: ContextDep, officer: OfficerDep) -> HTMLResponse:
+async def revoke(asked: PlainPageDep) -> HTMLResponse:
     """One pass (``pass_id``) or every pass of a household (``unit`` alone)."""
-    lang = lang_of(request)
-    fields = await form_fields(request)
+    lang, context, officer = asked.lang, asked.context, asked.officer
+    fields = await form_fields(asked.request)
     community = fields.get("community", "")
     unit, pass_id = fields.get("unit", ""), fields.get("pass_id", "")
     if not community or not (unit or pass_id):
         raise HTTPException(status_code=400, detail="community and a pass or unit are required")
     officer.scope(community)
+    here = asked.within(community)
     if fields.get("confirm") != "yes":
         question = text(lang, "passes.confirm_revoke", what=pass_id or unit)
         keep = {"community": community, "unit": unit, "pass_id": pass_id}
-        return _confirm(request, officer, question, keep, "/passes/revoke", _back(community, unit))
+        return _confirm(here, question, keep, "/passes/revoke", _back(community, unit))
     now = context.now()
     with context.db.writing() as query:
         revoked = passes.revoke(
@@ -211,7 +179,7 @@ async def revoke(request: Request, context: ContextDep, officer: OfficerDep) -> 
         )
     if not revoked:
         notice = ("bad", text(lang, "passes.nothing_revoked"))
-        return _result(request, context, officer, community, unit, [notice], status_code=400)
+        return _result(here, unit, [notice], status_code=400)
     notices: list[Notice] = [("good", text(lang, "passes.revoked", n=len(revoked)))]
     published = passes.publish_revocations(
         context.db, context.downlink(), community=community, officer=officer, now=now
@@ -220,7 +188,7 @@ async def revoke(request: Request, context: ContextDep, officer: OfficerDep) -> 
         notices.append(("good", text(lang, "passes.published", version=published.document.version)))
     else:
         notices.append(("bad", text(lang, "passes.not_published", reason=published.error or "")))
-    return _result(request, context, officer, community, unit, notices)
+    return _result(here, unit, notices)
 
 
 @pages.get("/passes/{community}/sheet.pdf")

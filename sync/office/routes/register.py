@@ -13,11 +13,11 @@ from pydantic import BaseModel
 
 from sync.office import audit, register
 from sync.office.accounts import Officer
-from sync.office.auth import OfficerDep
-from sync.office.context import ContextDep, OfficeContext
+from sync.office.context import OfficeContext
+from sync.office.page import PageDep, PageRequest
 from sync.office.register import FilterError, Position, RegisterFilters, RegisterPage
-from sync.office.routes.ledgers import Format, download
-from sync.office.templating import PageRoute, render
+from sync.office.routes.ledgers import Format, download, next_token
+from sync.office.templating import PageRoute
 from sync.receiver.db import Query
 
 pages = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -54,19 +54,17 @@ def _params(request: Request) -> dict[str, str]:
     return {name: request.query_params.get(name, "") for name in FIELDS}
 
 
-def _search(
-    request: Request, officer: Officer, context: OfficeContext, community: str, after: str
-) -> tuple[RegisterFilters, RegisterPage]:
-    filters = register.filters_from(_params(request), context.zone)
-    scope = officer.scope(community or None)
-    page = register.search(
+def _search(asked: PageRequest, after: str) -> RegisterPage:
+    context = asked.context
+    filters = register.filters_from(_params(asked.request), context.zone)
+    scope = asked.scope
+    return register.search(
         context.db,
         scope,
         filters,
-        audit=audit_line(context, officer, "register_searched", scope, filters),
+        audit=audit_line(context, asked.officer, "register_searched", scope, filters),
         after=Position.parse(after),
     )
-    return filters, page
 
 
 class RegisterRowOut(BaseModel):
@@ -94,15 +92,10 @@ class RegisterOut(BaseModel):
 
 
 @api.get("/register", response_model=RegisterOut)
-def register_api(
-    request: Request,
-    officer: OfficerDep,
-    context: ContextDep,
-    community: str = "",
-    after: str = "",
-) -> RegisterOut:
+def register_api(asked: PageDep, after: str = "") -> RegisterOut:
+    zone = asked.context.zone
     try:
-        _, page = _search(request, officer, context, community, after)
+        page = _search(asked, after)
     except FilterError as exc:
         raise HTTPException(status_code=422, detail=f"{exc.field}: {exc.code}") from exc
     return RegisterOut(
@@ -112,9 +105,7 @@ def register_api(
                 community=row.community,
                 gate=row.gate,
                 seq=row.ledger.seq,
-                decided_at=datetime.fromtimestamp(
-                    row.ledger.decided_at_us / 1_000_000, context.zone
-                ),
+                decided_at=datetime.fromtimestamp(row.ledger.decided_at_us / 1_000_000, zone),
                 lane=row.ledger.lane,
                 direction=row.ledger.direction,
                 outcome=row.ledger.outcome,
@@ -127,77 +118,58 @@ def register_api(
             )
             for row in page.rows
         ],
-        next=None if page.next is None else page.next.token(),
+        next=next_token(page),
     )
 
 
 def _register_page(
-    request: Request,
-    officer: Officer,
-    context: OfficeContext,
-    community: str,
+    asked: PageRequest,
     *,
     page: RegisterPage | None = None,
     error: FilterError | None = None,
 ) -> Response:
     """The register's form with what was asked; ``page`` the rows found, ``error`` a filter
     it could not take (400, said at its field)."""
-    params = _params(request)
     rows = [] if page is None else page.rows
-    return render(
-        request,
+    return asked.page(
         "register.html",
         "register.title",
-        officer=officer,
-        current="/register",
+        "/register",
         status_code=400 if error else 200,
         error=error,
-        params=params,
+        params=_params(asked.request),
         searched=page is not None,
         rows=rows,
-        cells=list(register.cells(rows, context.zone)),
+        cells=list(register.cells(rows, asked.context.zone)),
         no_resident=page is not None and not page.households_found,
-        next=None if page is None or page.next is None else page.next.token(),
-        community=community,
-        communities=officer.scope(None),
+        next=next_token(page),
     )
 
 
 @pages.get("/register")
-def register_page(
-    request: Request,
-    officer: OfficerDep,
-    context: ContextDep,
-    community: str = "",
-    after: str = "",
-) -> Response:
-    if not any(_params(request).values()):
-        return _register_page(request, officer, context, community)
+def register_page(asked: PageDep, after: str = "") -> Response:
+    if not any(_params(asked.request).values()):
+        return _register_page(asked)
     try:
-        _, page = _search(request, officer, context, community, after)
+        page = _search(asked, after)
     except FilterError as exc:
-        return _register_page(request, officer, context, community, error=exc)
-    return _register_page(request, officer, context, community, page=page)
+        return _register_page(asked, error=exc)
+    return _register_page(asked, page=page)
 
 
 @pages.get("/register/export.{fmt}")
-def register_export(
-    request: Request,
-    officer: OfficerDep,
-    context: ContextDep,
-    fmt: Format,
-    community: str = "",
-) -> Response:
+def register_export(asked: PageDep, fmt: Format) -> Response:
+    context = asked.context
     try:
-        filters = register.filters_from(_params(request), context.zone)
+        filters = register.filters_from(_params(asked.request), context.zone)
     except FilterError as exc:
-        return _register_page(request, officer, context, community, error=exc)
-    scope = officer.scope(community or None)
+        return _register_page(asked, error=exc)
+    scope = asked.scope
     headings, rows = register.export(
         context.db,
         scope,
         filters,
         context.zone,
-        audit=audit_line(context, officer, "register_exported", scope, filters),
+        audit=audit_line(context, asked.officer, "register_exported", scope, filters),
     )
     return download(context, fmt, "register", "出入人员登记表", headings, rows)

@@ -6,15 +6,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from sync.office import reports
-from sync.office.accounts import Officer
 from sync.office.auth import OfficerDep
 from sync.office.context import ContextDep, OfficeContext
+from sync.office.page import PageDep
 from sync.office.routes.ledgers import Format, download, office_days, today
-from sync.office.templating import PageRoute, bad_request_page, render
+from sync.office.templating import PageRoute, bad_request_page
 
 pages = APIRouter(include_in_schema=False, route_class=PageRoute)
 api = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -30,9 +30,8 @@ class DailyOut(BaseModel):
 
 
 def _rows(
-    context: OfficeContext, officer: Officer, community: str | None, day: date, view: View
+    context: OfficeContext, scope: list[str], day: date, view: View
 ) -> list[reports.GroupCounts]:
-    scope = officer.scope(community or None)
     if view == "gate":
         return [
             reports.GroupCounts.of_gate(row)
@@ -50,28 +49,21 @@ def daily_api(
     community: str | None = None,
 ) -> DailyOut:
     day = day or today(context)
-    return DailyOut(day=day, view=view, rows=_rows(context, officer, community, day, view))
+    scope = officer.scope(community or None)
+    return DailyOut(day=day, view=view, rows=_rows(context, scope, day, view))
 
 
 @pages.get("/reports")
-def reports_page(
-    request: Request,
-    officer: OfficerDep,
-    context: ContextDep,
-    day: str = "",
-    view: str = "building",
-    community: str = "",
-) -> Response:
+def reports_page(asked: PageDep, day: str = "", view: str = "building") -> Response:
+    context = asked.context
     days = office_days(context, day)
     level: View = view if view in VIEWS else "building"
-    rows = [] if days is None else _rows(context, officer, community, days.first, level)
+    rows = [] if days is None else _rows(context, asked.scope, days.first, level)
     communities = sorted({row.community for row in rows})
-    return render(
-        request,
+    return asked.page(
         "reports.html",
         "reports.title",
-        officer=officer,
-        current="/reports",
+        "/reports",
         status_code=200 if days is not None else 400,
         error=None if days is not None else "reports.bad_day",
         day=(today(context) if days is None else days.first).isoformat(),
@@ -81,25 +73,15 @@ def reports_page(
             (name, [row for row in rows if row.community == name]) for name in communities
         ],
         columns=reports.COUNT_COLUMNS,
-        community=community,
-        communities=officer.scope(None),
     )
 
 
 @pages.get("/reports/export.{fmt}")
-def reports_export(
-    request: Request,
-    officer: OfficerDep,
-    context: ContextDep,
-    fmt: Format,
-    day: str = "",
-    view: View = "building",
-    community: str = "",
-) -> Response:
+def reports_export(asked: PageDep, fmt: Format, day: str = "", view: View = "building") -> Response:
+    context = asked.context
     days = office_days(context, day)
     if days is None:
-        return bad_request_page(request)
-    scope = officer.scope(community or None)
-    headings, rows = reports.report_table(context.db, scope, days.first, context.zone, view)
+        return bad_request_page(asked.request)
+    headings, rows = reports.report_table(context.db, asked.scope, days.first, context.zone, view)
     name = f"report-{view}-{days.first.isoformat()}"
     return download(context, fmt, name, f"日报 {days.first.isoformat()}", headings, rows)
