@@ -16,6 +16,7 @@ from typing import Protocol, cast
 import serial
 
 from drivers.base import DeviceStatus, Health, StatusListener
+from drivers.threads import Worker
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +84,8 @@ class SerialTransport:
         self._opens = 0
         self._failures = 0
         self._last_error = ""  # kept after recovery, for the console and `kakou doctor`
-        self._stop = threading.Event()
         self._first_try = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._reader = Worker(f"serial-{name}", self._run, on_crash=self._crashed)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -96,23 +96,15 @@ class SerialTransport:
         pyserial flushes input on open, so a code scanned before that would be lost, and a gate
         reported started should not lose the first resident's scan.
         """
-        if self._thread is not None and self._thread.is_alive():
+        if self._reader.alive:
             return
-        self._stop = threading.Event()
         self._first_try = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"serial-{self.name}", daemon=True)
-        self._thread.start()
+        self._reader.start()
         self._first_try.wait(first_open_wait_s)
 
     def stop(self, timeout_s: float = 2.0) -> None:
         """Stop the reader thread, join it and close the port."""
-        self._stop.set()
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout_s)
-            if thread.is_alive():
-                log.error("%s: reader thread did not stop within %.1f s", self.name, timeout_s)
-        self._thread = None
+        self._reader.stop(timeout_s)
         self._close_port()
         self._set_status(Health.DOWN, "stopped", quiet=True)
 
@@ -181,11 +173,11 @@ class SerialTransport:
     def _run(self) -> None:
         try:
             delay_s = self._reopen_min_s
-            while not self._stop.is_set():
+            while not self._reader.stopping:
                 port = self._open_port()
                 if port is None:
                     self._first_try.set()
-                    if self._stop.wait(delay_s):
+                    if self._reader.wait(delay_s):
                         break
                     delay_s = min(delay_s * 2, self._reopen_max_s)
                     continue
@@ -197,14 +189,15 @@ class SerialTransport:
                 self._pump(port)
                 self._close_port()
                 # A device that just vanished is rarely back at once: pause before reopening.
-                if self._stop.wait(self._reopen_min_s):
+                if self._reader.wait(self._reopen_min_s):
                     break
-        except Exception as exc:  # thread top level: report the device down, keep the process
-            log.exception("%s: reader thread failed", self.name)
-            self._set_status(Health.DOWN, f"internal error: {exc!r}")
         finally:
             self._first_try.set()
             self._close_port()
+
+    def _crashed(self, exc: Exception) -> None:
+        """The reader thread's code raised: the device is down, the process goes on."""
+        self._set_status(Health.DOWN, f"internal error: {exc!r}")
 
     def _open_port(self) -> _Port | None:
         try:
@@ -228,7 +221,7 @@ class SerialTransport:
 
     def _pump(self, port: _Port) -> None:
         """Read until the port fails or stop is requested."""
-        while not self._stop.is_set():
+        while not self._reader.stopping:
             try:
                 data = port.read(1)  # returns at the first byte, or empty after the read timeout
                 if data:

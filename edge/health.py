@@ -11,7 +11,6 @@ office as an alert. It imports nothing above the edge core: boot hands it plain 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +18,7 @@ from datetime import datetime
 from pydantic import Field, PositiveFloat, PositiveInt
 
 from drivers.base import DeviceStatus, Health
+from drivers.threads import Periodic
 from edge.bus import AlarmCleared, AlarmRaised, Bus
 from edge.configmodel import ConfigModel
 
@@ -106,10 +106,9 @@ class HealthWatcher:
         self._devices = devices
         self._now = now
         self._sync = sync
-        self._interval_s = interval_s
         self._active: dict[tuple[str, str], str] = {}  # (kind, subject) → lane, while active
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        # On a thread of its own: no request pool or lane can hold an alarm back.
+        self._watch = Periodic("health-watch", self.check, interval_s)
 
     def check(self) -> None:
         """One look at every device and the sync; announces what began or ended since the last."""
@@ -132,23 +131,10 @@ class HealthWatcher:
             self._condition(SYNC_BACKLOG, "sync", "", detail is not None, detail or "")
 
     def start(self) -> None:
-        """Watch on a thread of its own: no request pool or lane can hold an alarm back."""
-        self._thread = threading.Thread(target=self._run, name="health-watch", daemon=True)
-        self._thread.start()
+        self._watch.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self._interval_s * 2)
-
-    def _run(self) -> None:
-        while True:
-            try:
-                self.check()
-            except Exception:  # a failing status query: log it, keep watching
-                log.exception("health watch failed; trying again in %.0f s", self._interval_s)
-            if self._stop.wait(self._interval_s):
-                return
+        self._watch.stop()
 
     def _condition(self, kind: str, subject: str, lane: str, active: bool, detail: str) -> None:
         key = (kind, subject)

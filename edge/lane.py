@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from drivers.base import Indicator, Reading, Relay, Scan, Thermometer
+from drivers.threads import Worker
 from edge import passes
 from edge.bus import (
     ActionRejected,
@@ -184,7 +185,9 @@ class Lane:
         self._unsaved: list[EntryDraft] = []
         # The drafts stored last and their entry ids: an override links to the one it overrides.
         self._recent_ids: deque[tuple[EntryDraft, str]] = deque(maxlen=16)
-        self._thread: threading.Thread | None = None
+        self._worker = Worker(
+            f"lane-{ctx.lane}", self._run, join_timeout_s=5.0, on_crash=self._died
+        )
         self._alive = threading.Event()
         self._pending_policy: Policy | None = None
         self.last_tick_mono_s = 0.0
@@ -196,22 +199,20 @@ class Lane:
         if self._state.mode is GateMode.EMERGENCY:
             self._relay.hold_open()  # configured to start in emergency free exit
         self._indicator.show("idle")
-        self._thread = threading.Thread(target=self._run, name=f"lane-{self.ctx.lane}", daemon=True)
         self._alive.set()
-        self._thread.start()
+        self._worker.start()
         if self._thermometer is not None:
             self._thermometer.start(self.submit_reading)
 
     def stop(self) -> None:
         self._queue.put(None)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._worker.stop()
         self._relay.release()
         self._indicator.show("idle")
 
     @property
     def alive(self) -> bool:
-        return self._alive.is_set() and self._thread is not None and self._thread.is_alive()
+        return self._alive.is_set() and self._worker.alive
 
     @property
     def state(self) -> LaneState:
@@ -324,15 +325,14 @@ class Lane:
                     self.last_tick_mono_s = time.monotonic()
                     self._retry_unsaved()
                     self._handle(lambda at: Tick(at=at), None)
-        except BaseException:
-            log.critical("lane %s worker died; the gate stays locked", self.ctx.lane, exc_info=True)
-            self._relay.release()
-            self._bus.publish(
-                AlarmRaised(lane=self.ctx.lane, kind="lane_down", detail="worker died")
-            )
-            raise
         finally:
             self._alive.clear()
+
+    def _died(self, exc: Exception) -> None:
+        """The worker raised (the thread logged it): the gate stays locked, the alarm goes up."""
+        log.critical("lane %s worker died; the gate stays locked: %r", self.ctx.lane, exc)
+        self._relay.release()
+        self._bus.publish(AlarmRaised(lane=self.ctx.lane, kind="lane_down", detail="worker died"))
 
     def _handle(self, make: _StepInput, future: Future[ActionResult] | None) -> None:
         at = self._clock.now()

@@ -19,7 +19,6 @@ import contextlib
 import logging
 import shutil
 import sqlite3
-import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -29,6 +28,7 @@ from pathlib import Path
 
 from pydantic import Field, PositiveFloat
 
+from drivers.threads import Periodic
 from edge.bus import AlarmRaised, Bus
 from edge.configmodel import ConfigModel
 from edge.store import Store
@@ -45,6 +45,7 @@ VACUUM_CHUNK_PAGES = 2048
 """Pages freed per incremental_vacuum step (8 MiB at 4 KiB pages): the write lock stays short."""
 _AUTO_VACUUM_INCREMENTAL = 2
 _BUSY_TIMEOUT_MS = 5_000
+_STOP_WAIT_S = 10.0  # a pass in progress (a VACUUM) may take this long to notice a stop
 
 
 class RetentionSettings(ConfigModel):
@@ -302,45 +303,37 @@ class RetentionWorker:
         wall_now: Callable[[], datetime],
         registrations_days: float | None = None,
     ) -> None:
-        self._store = store
-        self._registrations_days = registrations_days
-        self._settings = settings
-        self._bus = bus
-        self._wall_now = wall_now
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.last_report: RetentionReport | None = None
         self.passes = 0
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
-        self._thread.start()
+        def one_pass() -> RetentionReport:
+            return run_retention(
+                store,
+                settings,
+                now=wall_now(),
+                bus=bus,
+                registrations_days=registrations_days,
+            )
 
-    def stop(self, timeout_s: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
+        self._run_retention = one_pass
+        self._schedule = Periodic(
+            "retention", self._pass, settings.interval_s, join_timeout_s=_STOP_WAIT_S
+        )
+
+    def start(self) -> None:
+        self._schedule.start()
+
+    def stop(self, timeout_s: float = _STOP_WAIT_S) -> None:
+        self._schedule.stop(timeout_s)
 
     @property
     def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._schedule.alive
 
-    def _run(self) -> None:
-        while True:
-            started_s = time.monotonic()
-            try:
-                self.last_report = run_retention(
-                    self._store,
-                    self._settings,
-                    now=self._wall_now(),
-                    bus=self._bus,
-                    registrations_days=self._registrations_days,
-                )
-            except Exception:  # thread top level: log it, keep the schedule, the gate runs on
-                log.exception(
-                    "retention pass failed; next try in %.0f s", self._settings.interval_s
-                )
+    def _pass(self) -> None:
+        started_s = time.monotonic()
+        try:
+            self.last_report = self._run_retention()
+        finally:  # a failed pass counts too; Periodic logs it and keeps the schedule
             self.passes += 1
             log.debug("retention pass took %.2f s", time.monotonic() - started_s)
-            if self._stop.wait(self._settings.interval_s):
-                return

@@ -13,12 +13,12 @@ import contextlib
 import logging
 import queue
 import subprocess
-import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 
 from pydantic import Field, model_validator
 
+from drivers.threads import Worker
 from edge.bus import Prompted
 from edge.configmodel import ConfigModel
 
@@ -101,25 +101,23 @@ class Speaker:
         self._english = english
         self._runner = runner
         self._queue: queue.Queue[str | None] = queue.Queue(maxsize=QUEUE_SIZE)
-        self._thread: threading.Thread | None = None
+        self._worker = Worker("voice", self._run)
         self.spoken: deque[str] = deque(maxlen=50)
         self.failures = 0
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="voice", daemon=True)
-        self._thread.start()
+        self._worker.start()
 
     def stop(self, timeout_s: float = 2.0) -> None:
-        if self._thread is None:
+        if not self._worker.alive:
             return
         self._drop_oldest()
         self._queue.put(None)
-        self._thread.join(timeout_s)
-        self._thread = None
+        self._worker.stop(timeout_s)
 
     @property
     def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._worker.alive
 
     def on_event(self, event: Prompted) -> None:
         """Bus listener for prompts: never blocks the lane that published."""

@@ -34,6 +34,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from drivers.threads import Worker
 from sync.settings import BrokerSettings
 
 log = logging.getLogger(__name__)
@@ -115,10 +116,9 @@ class MqttLink:
         self._client: paho.Client | None = None
         self._generation = 0
         self._connected = False
-        self._stop = threading.Event()
         self._reconnect_reason: str | None = None
         self._final: list[Outgoing] = []
-        self._thread: threading.Thread | None = None
+        self._network = Worker(name, self._run, join_timeout_s=5.0, on_crash=self._crashed)
         self.connects = 0
         self.last_error: str | None = None
 
@@ -133,15 +133,12 @@ class MqttLink:
         return self._generation
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-        self._thread.start()
+        self._network.start()
 
     def stop(self, final: Sequence[Outgoing] = (), timeout_s: float = 5.0) -> None:
         """Send ``final`` messages if connected, disconnect cleanly and end the thread."""
         self._final = list(final)
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
+        self._network.stop(timeout_s)
 
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> int:
         """Hand a message to the connection; its mid, or -1 if there is no connection now."""
@@ -171,23 +168,24 @@ class MqttLink:
     def _run(self) -> None:
         try:
             self._connect_loop()
-        except Exception:  # the thread's top level: log it; the owner sees the link stay down
-            log.exception("%s: network thread failed", self._name)
-            self.last_error = "network thread failed"
         finally:
             self._set_connected(None, False)
 
+    def _crashed(self, exc: Exception) -> None:
+        """The network thread raised (it is logged): the owner sees the link stay down."""
+        self.last_error = "network thread failed"
+
     def _connect_loop(self) -> None:
         delay_s = self._broker.reconnect_min_s
-        while not self._stop.is_set():
+        while not self._network.stopping:
             if self._connect_once():
                 delay_s = self._broker.reconnect_min_s
-                if self._stop.is_set():
+                if self._network.stopping:
                     return
             # Jitter so that forty gates do not all reconnect in the same instant.
             wait_s = delay_s * random.uniform(0.8, 1.2)
             delay_s = min(delay_s * 2, self._broker.reconnect_max_s)
-            if self._stop.wait(wait_s):
+            if self._network.wait(wait_s):
                 return
 
     def _connect_once(self) -> bool:
@@ -216,7 +214,7 @@ class MqttLink:
         started_s = time.monotonic()
         reason = "connection lost"
         while True:
-            if self._stop.is_set():
+            if self._network.stopping:
                 self._close_cleanly(client)
                 reason = "stopped"
                 break

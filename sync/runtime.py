@@ -14,7 +14,6 @@ import collections
 import logging
 import queue
 import shutil
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from drivers.threads import Periodic
 from edge.bus import AlarmRaised, Bus
 from edge.clock import SystemClock
 from edge.store import Store
@@ -168,8 +168,10 @@ class SyncHandle:
         self._alert_mids: dict[int, Alert] = {}
         self.alerts_dropped = 0
         self._unsubscribe: Callable[[], None] | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
+        # The only sync code that writes to the store; a failing round pauses, the outbox is safe.
+        self._worker = Periodic(
+            f"sync-{gate}", self._tick, 0.0, after_error_s=_ERROR_PAUSE_S, join_timeout_s=5.0
+        )
         self._next_status_s = 0.0
         self.malformed_acks = 0
 
@@ -178,8 +180,7 @@ class SyncHandle:
     def start(self) -> None:
         self._unsubscribe = self._bus.on(AlarmRaised, self._relay)
         self._link.start()
-        self._thread = threading.Thread(target=self._run, name=f"sync-{self._gate}", daemon=True)
-        self._thread.start()
+        self._worker.start()
         log.info(
             "sync for %s/%s to %s:%d as %s",
             self._community,
@@ -194,10 +195,8 @@ class SyncHandle:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        self._stopping.set()
         self._events.put(_STOP)
-        if self._thread is not None:
-            self._thread.join(timeout_s)
+        self._worker.stop(timeout_s)
         self._link.stop(
             final=[self._offline],
             timeout_s=timeout_s,
@@ -243,17 +242,8 @@ class SyncHandle:
 
     # ---------------------------------------------------------------------------- worker
 
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                if self._tick():
-                    return
-            except Exception:  # the thread's top level: log it, pause, carry on (outbox is safe)
-                log.exception("sync worker failed; retrying")
-                self._stopping.wait(_ERROR_PAUSE_S)
-
-    def _tick(self) -> bool:
-        """One round of work; True when told to stop."""
+    def _tick(self) -> None:
+        """One round of work; the stop event (set before ``_STOP`` is queued) ends the rounds."""
         events: list[_Event] = []
         try:
             events.append(self._events.get(timeout=_TICK_S))
@@ -264,14 +254,13 @@ class SyncHandle:
         now_s = time.monotonic()
         for event in events:
             if isinstance(event, _Stop):
-                return True
+                return
             self._handle(event, now_s)
         self._publisher.pump(now_s)
         if self._link.connected:
             self._send_alerts()
             if now_s >= self._next_status_s:
                 self._publish_status(now_s)
-        return False
 
     def _handle(self, event: LinkEvent, now_s: float) -> None:
         if isinstance(event, Connected):

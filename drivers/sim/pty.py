@@ -16,6 +16,8 @@ import tty
 from collections.abc import Callable
 from pathlib import Path
 
+from drivers.threads import Worker
+
 log = logging.getLogger(__name__)
 
 ReceiveListener = Callable[[bytes], None]
@@ -53,7 +55,7 @@ class PtyDevice:
         self._requests: list[tuple[str, threading.Event]] = []
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
-        self._thread: threading.Thread | None = None
+        self._sim = Worker(f"sim-{name}", self._run, on_crash=self._crashed)
         self._closed = False
 
     # --- public API ------------------------------------------------------------------------
@@ -76,20 +78,18 @@ class PtyDevice:
 
     def start(self) -> None:
         """Open the pair and start the simulator thread."""
-        if self._thread is not None:
+        if self._sim.alive:
             return
         self._plug()
-        self._thread = threading.Thread(target=self._run, name=f"sim-{self.name}", daemon=True)
-        self._thread.start()
+        self._sim.start()
 
     def stop(self) -> None:
         """Close the pair, stop the thread and release every file descriptor."""
         if self._closed:
             return
-        if self._thread is not None:
+        if self._sim.alive:
             self._request("stop")
-            self._thread.join(2.0)
-            self._thread = None
+            self._sim.stop(2.0)
         else:
             self._unplug()
         os.close(self._wake_r)
@@ -120,12 +120,12 @@ class PtyDevice:
     # --- simulator thread ------------------------------------------------------------------
 
     def _run(self) -> None:
-        try:
-            while self._loop_once():
-                pass
-        except Exception:  # thread top level: log it, leave the device unplugged
-            log.exception("%s: simulator thread failed", self.name)
-            self._unplug()
+        while self._loop_once():
+            pass
+
+    def _crashed(self, exc: Exception) -> None:
+        """The simulator thread raised (it is logged): leave the device unplugged."""
+        self._unplug()
 
     def _loop_once(self) -> bool:
         with self._lock:
@@ -212,7 +212,7 @@ class PtyDevice:
                 os.close(fd)
 
     def _request(self, kind: str) -> None:
-        if self._thread is None or not self._thread.is_alive():
+        if not self._sim.alive:
             if kind == "plug":
                 self._plug()
             else:

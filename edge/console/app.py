@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send, StatelessLifespan
 
+from drivers.threads import Periodic
 from edge.console.clients import ClientAllowList, networks
 from edge.console.deps import ConsoleContext
 from edge.console.hosts import HostAllowList, known_names
@@ -140,19 +140,6 @@ def console_app(
     return app
 
 
-def _watch_alarms(context: ConsoleContext, hub: LiveHub, stop: threading.Event) -> None:
-    """Write alarms the store could not take when they were raised, whether or not a browser is
-    open (edge.health raises device and sync alarms on the bus). On a thread of its own: a crowd
-    of requests on the shared pool cannot hold an alarm back."""
-    while True:
-        try:
-            live.refresh_alarms(context, hub)
-        except Exception:  # a failing store or device query: log it, keep watching
-            log.exception("alarm watch failed; trying again in %.0f s", ALARM_WATCH_S)
-        if stop.wait(ALARM_WATCH_S):
-            return
-
-
 def create_app(context: ConsoleContext, settings: ConsoleSettings | None = None) -> FastAPI:
     """The console for ``context``; ``settings`` ([console]) sets its limits and host names."""
     settings = ConsoleSettings() if settings is None else settings
@@ -164,16 +151,15 @@ def create_app(context: ConsoleContext, settings: ConsoleSettings | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if context.bus is not None:
             hub.attach(context.bus)
-        stop = threading.Event()
-        watcher = threading.Thread(
-            target=_watch_alarms, args=(context, hub, stop), name="alarm-watch", daemon=True
-        )
+        # Alarms the store could not take when they were raised are written whether or not a
+        # browser is open (edge.health raises device and sync alarms on the bus), on a thread
+        # of its own: a crowd of requests on the shared pool cannot hold an alarm back.
+        watcher = Periodic("alarm-watch", lambda: live.refresh_alarms(context, hub), ALARM_WATCH_S)
         watcher.start()
         try:
             yield
         finally:
-            stop.set()
-            watcher.join(timeout=ALARM_WATCH_S * 2)
+            watcher.stop()
             hub.detach()
             sign_in_limits.work.close()
             stream_work.close()

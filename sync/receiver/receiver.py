@@ -20,12 +20,12 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from drivers.threads import Periodic
 from sync.contract import (
     MAX_ACK_IDS,
     Ack,
@@ -189,8 +189,14 @@ class Receiver:
             manual_ack=True,
             name=f"receiver-{self._name}",
         )
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
+        # A failing round (the database) is logged, and the next waits a little: keep receiving.
+        self._worker = Periodic(
+            f"receiver-{self._name}",
+            self._round,
+            0.0,
+            after_error_s=_DB_RETRY_MIN_S,
+            join_timeout_s=10.0,
+        )
         self.stats = ReceiverStats()
 
     @property
@@ -199,10 +205,7 @@ class Receiver:
 
     def start(self) -> None:
         self._link.start()
-        self._thread = threading.Thread(
-            target=self._run, name=f"receiver-{self._name}", daemon=True
-        )
-        self._thread.start()
+        self._worker.start()
         log.info(
             "receiver %s: %s database, group %s, broker %s:%d",
             self._name,
@@ -213,19 +216,9 @@ class Receiver:
         )
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        self._stopping.set()
         self._events.put(None)
-        if self._thread is not None:
-            self._thread.join(timeout_s)
+        self._worker.stop(timeout_s)
         self._link.stop(timeout_s=timeout_s)
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self._round()
-            except Exception:  # the thread's top level: log it and keep receiving
-                log.exception("receiver %s: worker failed; carrying on", self._name)
-                self._stopping.wait(_DB_RETRY_MIN_S)
 
     def _round(self) -> None:
         """One transaction's messages: those that arrive within ``batch_wait_s`` of the first,
@@ -320,7 +313,7 @@ class Receiver:
                     str(exc)[:200],
                     delay_s,
                 )
-            if self._stopping.wait(delay_s):
+            if self._worker.wait(delay_s):
                 return None
             delay_s = min(delay_s * 2, _DB_RETRY_MAX_S)
 

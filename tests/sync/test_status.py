@@ -79,6 +79,8 @@ def test_alerts_wait_for_the_broker_and_status_works_without_one(gate_store: Sto
         # What edge.retention announces when the outbox fills the disk through an outage.
         bus.publish(AlarmRaised(lane="", kind="disk_filling", detail="92 % full"))
         wait_until(lambda: handle.status()["alerts_queued"] == 1, 5, "the alert to be held")
+        # The refused connection is noted by the network thread, in its own time.
+        wait_until(lambda: handle.status()["last_error"] is not None, 5, "a connect error")
         status = handle.status()
     finally:
         handle.stop(timeout_s=2)
