@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from edge.store import Store
 
 SCRYPT_N = 2**14  # 16 MiB per hash: about 50 ms on a Raspberry Pi 4, slow enough for guessing
@@ -70,8 +72,12 @@ class SignInFailure:
     locked_until: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class AuditRecord:
+class AuditRecord(BaseModel):
+    """One line of the audit log. A pydantic model so that the console's API view of the log
+    extends this one definition rather than repeating its fields."""
+
+    model_config = ConfigDict(frozen=True)
+
     id: int
     at: datetime
     guard_id: str | None
