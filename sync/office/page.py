@@ -14,12 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
 from sync.office.accounts import Officer
 from sync.office.auth import AdminDep, OfficerDep
 from sync.office.context import OfficeContext, get_context
+from sync.office.forms import form_fields
 from sync.office.templating import lang_of, render
 
 Search = Annotated[str, Query(max_length=64)]
@@ -55,6 +56,16 @@ class PageRequest:
     def within(self, community: str) -> PageRequest:
         """The same request narrowed to ``community`` (one a form posted)."""
         return replace(self, community=community)
+
+    async def community_form(self) -> tuple[PageRequest, dict[str, str]]:
+        """A posted form naming one of the officer's communities: this request narrowed to it,
+        and the form's fields. 400 for a form without one, 403 for one not the officer's."""
+        fields = await form_fields(self.request)
+        community = fields.get("community", "")
+        if not community:
+            raise HTTPException(status_code=400, detail="community is required")
+        self.officer.scope(community)
+        return self.within(community), fields
 
     def page(
         self,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
@@ -16,15 +16,8 @@ from sync.contract import DownlinkKind
 from sync.office import downlink, passes
 from sync.office.auth import OfficerDep
 from sync.office.context import ContextDep, OfficeContext
-from sync.office.forms import form_fields
 from sync.office.messages import text
-from sync.office.page import (
-    AdminPageDep,
-    Community,
-    PageRequest,
-    PlainPageDep,
-    RosterPageDep,
-)
+from sync.office.page import AdminPageDep, Community, PageRequest, PlainPageDep, RosterPageDep
 from sync.office.routes.households import Notice
 from sync.office.templating import PageRoute
 
@@ -87,11 +80,7 @@ def downlink_view(asked: RosterPageDep) -> HTMLResponse:
 async def republish(asked: PlainPageDep) -> HTMLResponse:
     """Send the community's full revocation list again, as its next version."""
     lang, context, officer = asked.lang, asked.context, asked.officer
-    fields = await form_fields(asked.request)
-    community = fields.get("community", "")
-    if not community:
-        raise HTTPException(status_code=400, detail="community is required")
-    officer.scope(community)
+    community = (await asked.community_form())[0].community
     published = passes.publish_revocations(
         context.db, context.downlink(), community=community, officer=officer, now=context.now()
     )
@@ -106,11 +95,8 @@ async def republish(asked: PlainPageDep) -> HTMLResponse:
 async def publish_keys(asked: AdminPageDep) -> HTMLResponse:
     """Key rotation: the folder's pass keys trusted, the ids given revoked (admins only)."""
     lang, context, admin = asked.lang, asked.context, asked.officer
-    fields = await form_fields(asked.request)
-    community = fields.get("community", "")
-    if not community:
-        raise HTTPException(status_code=400, detail="community is required")
-    admin.scope(community)
+    posted, fields = await asked.community_form()
+    community = posted.community
     key_dir = context.office.key_dir
     if key_dir is None:
         notice = ("bad", text(lang, "downlink.no_key_dir"))

@@ -11,13 +11,7 @@ from sync.office import audit, passes, roster
 from sync.office.auth import OfficerDep
 from sync.office.context import ContextDep, OfficeContext
 from sync.office.messages import text
-from sync.office.page import (
-    Community,
-    PageRequest,
-    PlainPageDep,
-    RosterPageDep,
-    Search,
-)
+from sync.office.page import Community, PageRequest, PlainPageDep, RosterPageDep, Search
 from sync.office.templating import PageRoute
 from sync.office.uploads import read_upload
 

@@ -91,12 +91,8 @@ async def issue(asked: PlainPageDep) -> HTMLResponse:
     """One household's residents (``unit``), or every resident of the community without a
     good pass (no ``unit``)."""
     lang, context, officer = asked.lang, asked.context, asked.officer
-    fields = await form_fields(asked.request)
-    community, unit = fields.get("community", ""), fields.get("unit", "")
-    if not community:
-        raise HTTPException(status_code=400, detail="community is required")
-    officer.scope(community)
-    here = asked.within(community)
+    here, fields = await asked.community_form()
+    community, unit = here.community, fields.get("unit", "")
     try:
         kind = PassKind(fields.get("kind", "resident"))
         days = int(fields.get("days", "365"))
