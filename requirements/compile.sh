@@ -34,17 +34,15 @@ compile() { # compile OUTPUT PLATFORM [uv options...]
 }
 
 # The server set is the gate set plus psycopg: both are installed together (install.sh --server),
-# so the packages they share are pinned alike, from the gate lock.
-GATE_PINS="$(mktemp)"
-trap 'rm -f "$GATE_PINS"' EXIT
-sed -n 's/^\([A-Za-z0-9][A-Za-z0-9._-]*==[^ ]*\).*/\1/p' requirements/gate-x86_64.txt >"$GATE_PINS"
+# so the packages they share are pinned alike, with the gate lock as its constraints (its
+# hashes are ignored there; the file's own name keeps the output the same from run to run).
 
 CAMERA=(--extra camera --constraint requirements/camera-constraints.in)
 compile gate-x86_64.txt x86_64-manylinux_2_28
 compile gate-aarch64.txt aarch64-manylinux_2_28
 compile gate-camera-x86_64.txt x86_64-manylinux_2_28 "${CAMERA[@]}"
 compile gate-camera-aarch64.txt aarch64-manylinux_2_28 "${CAMERA[@]}"
-compile server-x86_64.txt x86_64-manylinux_2_28 --extra server --constraint "$GATE_PINS"
+compile server-x86_64.txt x86_64-manylinux_2_28 --extra server --constraint requirements/gate-x86_64.txt
 compile test-x86_64.txt x86_64-manylinux_2_28 --extra test --constraint requirements/camera-constraints.in
 # uv has no armv7 target: resolve for generic Linux under bookworm's pins.
 compile gate-armv7l.txt linux --constraint requirements/armv7l-debian.txt

@@ -96,3 +96,30 @@ def test_armhf_pins_the_versions_debian_provides() -> None:
         if line and not line.startswith("#"):
             name, version = line.split("==")
             assert pinned[canonicalize_name(name)] == version, name
+
+
+def constraints(path: Path) -> list[Requirement]:
+    """The requirement lines of a constraints file (comments and blank lines left out)."""
+    text = path.read_text(encoding="utf-8")
+    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return [Requirement(line) for line in lines if line]
+
+
+@pytest.mark.parametrize(
+    "lock", ["gate-camera-x86_64.txt", "gate-camera-aarch64.txt", "test-x86_64.txt"]
+)
+def test_the_camera_sets_and_the_test_set_keep_the_camera_constraints(lock: str) -> None:
+    """The tests run the OpenCV and numpy that camera gates install."""
+    pinned = pins(REQUIREMENTS / lock)
+    wanted = constraints(REQUIREMENTS / "camera-constraints.in")
+    assert {canonicalize_name(c.name) for c in wanted} >= {"opencv-python-headless", "numpy"}
+    for constraint in wanted:
+        version = pinned[canonicalize_name(constraint.name)]
+        assert constraint.specifier.contains(version), f"{lock}: {constraint.name}=={version}"
+
+
+def test_the_server_set_pins_what_it_shares_with_the_gate_set_alike() -> None:
+    """install.sh --server installs both locks together: one version of each package."""
+    gate, server = pins(REQUIREMENTS / "gate-x86_64.txt"), pins(REQUIREMENTS / "server-x86_64.txt")
+    assert "psycopg" in server
+    assert {name: server[name] for name in gate if name in server} == gate
