@@ -10,9 +10,7 @@ same presentation, not a second scan.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from enum import StrEnum
 
@@ -26,8 +24,7 @@ from drivers.base import (
 from drivers.frames import gm65, honeywell
 from drivers.frames.code_text import CodeChunk, decode_text, flush_idle, split_codes
 from drivers.gm65_setup import Gm65Setup
-from drivers.serialport import SerialTransport
-from drivers.status import StatusChanges
+from drivers.serialdevice import SerialDevice
 
 
 class ScannerFamily(StrEnum):
@@ -39,7 +36,7 @@ class ScannerFamily(StrEnum):
 _TRIGGER_FRAMES = {ScannerFamily.GM65: gm65.TRIGGER, ScannerFamily.HONEYWELL: honeywell.TRIGGER}
 
 
-class SerialScanner:
+class SerialScanner(SerialDevice):
     """A serial QR scanner, implementing drivers.base.Scanner."""
 
     def __init__(
@@ -63,8 +60,7 @@ class SerialScanner:
         reopen_max_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.name = name
-        self.url = url
+        super().__init__(name, url, baud, on_status, (reopen_min_s, reopen_max_s), self._on_tick)
         self.family = ScannerFamily(family)
         self._terminators = terminators
         self._idle_gap_s = idle_gap_s
@@ -72,7 +68,6 @@ class SerialScanner:
         self._reread = RereadWindow(reread_window_s)
         self._encodings = tuple(encodings)
         self._clock = clock
-        self._status_changes = StatusChanges(self.status, on_status)
         self._on_scan: ScanListener | None = None
 
         settings = [gm65.SETTINGS[setting] for setting in gm65_settings]
@@ -90,20 +85,6 @@ class SerialScanner:
         self._dropping = 0
         self._last_rx_s = 0.0
 
-        self._lock = threading.Lock()
-        self._counts: Counter[str] = Counter()
-        self._transport = SerialTransport(
-            name,
-            url,
-            baudrate=baud,
-            on_bytes=self._on_bytes,
-            on_open=self._on_open,
-            on_tick=self._on_tick,
-            on_status=lambda _status: self._status_changes.check(),
-            reopen_min_s=reopen_min_s,
-            reopen_max_s=reopen_max_s,
-        )
-
     # --- Scanner protocol ----------------------------------------------------------------
 
     def start(self, on_scan: ScanListener) -> None:
@@ -120,7 +101,7 @@ class SerialScanner:
 
     def status(self) -> DeviceStatus:
         with self._lock:
-            extra = {key: str(count) for key, count in sorted(self._counts.items())}
+            extra = self._counted()
             extra["family"] = str(self.family)
             setup = self._setup
             if setup is not None:

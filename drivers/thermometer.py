@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -28,8 +27,7 @@ from drivers.base import (
 from drivers.frames import gy_mcu90614, htpa, lu90614
 from drivers.frames.common import FrameResult
 from drivers.frames.text_line import TextLineCodec
-from drivers.serialport import SerialTransport
-from drivers.status import StatusChanges
+from drivers.serialdevice import SerialDevice
 
 FaultListener = Callable[[ReadingFault, str], None]
 Decoder = Callable[[bytes], tuple[list[FrameResult], bytes]]
@@ -104,7 +102,7 @@ CODECS: Final[Mapping[str, Callable[[CodecOptions], ThermometerCodec]]] = Mappin
 )
 
 
-class SerialThermometer:
+class SerialThermometer(SerialDevice):
     """A serial IR thermometer module, implementing drivers.base.Thermometer.
 
     ``model`` picks the codec from CODECS. Modules that cannot be asked (HTPA boards, streaming
@@ -131,8 +129,7 @@ class SerialThermometer:
     ) -> None:
         if model not in codecs:
             raise ValueError(f"unknown thermometer model {model!r}; known: {sorted(codecs)}")
-        self.name = name
-        self.url = url
+        super().__init__(name, url, baud, on_status, (reopen_min_s, reopen_max_s))
         self.model = model
         self._codec = codecs[model](
             CodecOptions(
@@ -146,10 +143,8 @@ class SerialThermometer:
         )
         self._query_timeout_s = query_timeout_s
         self._on_fault = on_fault
-        self._status_changes = StatusChanges(self.status, on_status)
         self._on_reading: ReadingListener | None = None
 
-        self._lock = threading.Lock()
         self._rest = b""  # touched only on the reader thread
         self._pending = False
         self._request_id = 0
@@ -157,18 +152,6 @@ class SerialThermometer:
         self._last_fault: tuple[ReadingFault, str] | None = None
         self._last_reading: Reading | None = None
         self._last_frame_s: float | None = None
-        self._counts: Counter[str] = Counter()
-
-        self._transport = SerialTransport(
-            name,
-            url,
-            baudrate=baud,
-            on_bytes=self._on_bytes,
-            on_open=self._on_open,
-            on_status=lambda _status: self._status_changes.check(),
-            reopen_min_s=reopen_min_s,
-            reopen_max_s=reopen_max_s,
-        )
 
     # --- Thermometer protocol --------------------------------------------------------------
 
@@ -205,7 +188,7 @@ class SerialThermometer:
     def status(self) -> DeviceStatus:
         with self._lock:
             fault = self._last_fault
-            extra = {key: str(count) for key, count in sorted(self._counts.items())}
+            extra = self._counted()
             extra.update({"model": self.model, "mode": str(self.mode)})
             if self._last_reading is not None:
                 extra["last_raw_hex"] = self._last_reading.raw_hex
