@@ -54,18 +54,6 @@ def _fields(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
 
 
-def merged(*sections: Mapping[str, Words]) -> dict[str, Words]:
-    """One table of ``sections``; an id given twice raises ``ValueError`` (at import: two
-    sections cannot quietly clash)."""
-    found: dict[str, Words] = {}
-    for section in sections:
-        twice = found.keys() & section.keys()
-        if twice:
-            raise ValueError(f"message ids given twice: {sorted(twice)}")
-        found.update(section)
-    return found
-
-
 @dataclass(frozen=True)
 class Catalogue:
     """``entries`` first, then ``fallback`` for an id they do not have."""

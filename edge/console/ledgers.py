@@ -18,7 +18,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal, Unpack
+from typing import Literal, Unpack, get_args
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
@@ -69,19 +69,10 @@ DIRECTIONS = {"in": "进", "out": "出"}
 FeverDone = Literal["held", "not_confirmed", "overridden", "cleared"]
 """What the gate did about a fever case, said until someone acknowledges its alarm."""
 FEVER_DONE_WORDS: Mapping[FeverDone, Words] = {
-    "held": (
-        "复测确认发热，未放行（未见处置记录）",
-        "Fever confirmed at the re-measure, not let in (nothing recorded as done)",
-    ),
-    "not_confirmed": (
-        "未经复测确认即离开或放行，已上报（未见处置记录）",
-        "Left or let through before the re-measure, reported (nothing recorded as done)",
-    ),
-    "overridden": ("值守人员人工放行", "Let through by a guard"),
-    "cleared": ("复测正常，放行", "Normal at the re-measure, let in"),
+    done: messages.words(f"fevers.done.{done}") for done in get_args(FeverDone)
 }
 """Each code's words (Chinese, English): the exports print the Chinese, a page its reader's."""
-ACKED_AT_WORDS: Words = ("处置时间 {at}", "Handled at {at}")
+ACKED_AT_WORDS: Words = messages.words("fevers.acked_at")
 
 # The catalogue's Chinese words by code, looked up once per cell in the export loop
 # (``messages.term`` semantics: an unknown code shows as itself).

@@ -3,10 +3,7 @@
 The words are data, ``messages.toml`` beside this module (message id = [Chinese, English]),
 read and checked once at import like the gate console's (:func:`edge.console.catalogue.load`).
 A message id names a text (``"nav.gates"``); pages print it with the templates' ``t`` global,
-Python with :func:`text`. A feature whose module keeps its words beside its code as a
-``MESSAGES`` table (id → (Chinese, English)) adds it to :data:`SECTIONS` below, from a module
-that does not import this one; its words pass the same checks. An id given twice fails at
-import, so two features cannot quietly clash.
+Python with :func:`text` (or :func:`words`: the exports print the Chinese).
 
 Codes the gates store (outcomes, reasons, alarm kinds, pass kinds, directions) and the words
 both consoles say alike are the gate console's: :func:`text` and :func:`term` look an id up
@@ -16,24 +13,14 @@ office.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from importlib.resources import files
 
 from edge.console import messages as gate_messages
-from edge.console.catalogue import Catalogue, checked, load, merged
-from sync.office import reports
+from edge.console.catalogue import Catalogue, load
 
 LANGS = ("zh", "en")
 
-SECTIONS: list[Mapping[str, tuple[str, str]]] = [
-    load(files("sync.office") / "messages.toml"),
-    checked(reports.MESSAGES, "sync.office.reports.MESSAGES"),
-]
-"""The catalogue's tables: the office's words file, then one line per feature that keeps its
-own (its ``MESSAGES``)."""
-
-
-CATALOGUE = merged(*SECTIONS)
+CATALOGUE = load(files("sync.office") / "messages.toml")
 """Message id → (Chinese, English): the office's own words."""
 
 BOOK = Catalogue(CATALOGUE, fallback=gate_messages.BOOK)

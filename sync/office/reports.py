@@ -16,8 +16,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
-from edge.console.ledgers import ACKED_AT_WORDS, FEVER_DONE_WORDS
 from edge.entry_document import epoch_us
+from sync.office import messages
 from sync.receiver.db import DAY_COUNTS_SQL, DayCounts, ReceiverDb
 from sync.receiver.reports import REPORT_COLUMNS
 
@@ -25,116 +25,15 @@ Level = Literal["building", "grid", "compound"]
 LEVELS: tuple[Level, ...] = get_args(Level)
 COUNT_COLUMNS: tuple[str, ...] = REPORT_COLUMNS[3:]
 """total, passed, overridden, denied, fevers, abandoned, visitors, clock_unsynced."""
-COUNT_HEADINGS: tuple[str, ...] = (
-    "合计",
-    "通行",
-    "人工放行",
-    "拒绝",
-    "发热",
-    "未完成",
-    "访客入内",
-    "时钟未同步",
+COUNT_HEADINGS: tuple[str, ...] = tuple(
+    messages.words(f"reports.count.{column}")[0] for column in COUNT_COLUMNS
 )
-LEVEL_HEADINGS = {"gate": "卡口", "building": "楼栋", "grid": "网格", "compound": "小区"}
-UNREGISTERED = "未登记"
+"""The exports' headings of the counts: the catalogue's Chinese."""
+LEVEL_HEADINGS = {level: messages.words(f"reports.group.{level}")[0] for level in ("gate", *LEVELS)}
+UNREGISTERED = messages.words("reports.unregistered")[0]
 """The group of entries whose household is not in the roster (or who showed no pass)."""
-NOT_GIVEN = "未填写"
+NOT_GIVEN = messages.words("reports.not_given")[0]
 """The group of households in the roster without a name at this level."""
-
-MESSAGES: dict[str, tuple[str, str]] = {
-    "reports.title": ("卡口日报", "Daily report"),
-    "reports.day": ("日期", "Day"),
-    "reports.level": ("汇总方式", "Rolled up by"),
-    "reports.level.gate": ("按卡口", "By gate"),
-    "reports.level.building": ("按楼栋", "By building"),
-    "reports.level.grid": ("按网格", "By grid"),
-    "reports.level.compound": ("按小区", "By compound"),
-    "reports.group.gate": ("卡口", "Gate"),
-    "reports.group.building": ("楼栋", "Building"),
-    "reports.group.grid": ("网格", "Grid"),
-    "reports.group.compound": ("小区", "Compound"),
-    "reports.unregistered": ("未登记", "Unregistered"),
-    "reports.not_given": ("未填写", "Not given"),
-    "reports.empty": ("这一天没有记录", "No entries that day"),
-    "reports.count.total": ("合计", "Total"),
-    "reports.count.passed": ("通行", "Passed"),
-    "reports.count.overridden": ("人工放行", "Overridden"),
-    "reports.count.denied": ("拒绝", "Denied"),
-    "reports.count.fevers": ("发热", "Fevers"),
-    "reports.count.abandoned": ("未完成", "Abandoned"),
-    "reports.count.visitors": ("访客入内", "Visitors in"),
-    "reports.count.clock_unsynced": ("时钟未同步", "Clock unsynced"),
-    "reports.export_csv": ("导出 CSV", "Export CSV"),
-    "reports.export_xlsx": ("导出 Excel", "Export Excel"),
-    "reports.bad_day": ("日期格式应为 年-月-日", "The day must be year-month-day"),
-    "reports.bad_range": ("开始时间须早于结束时间", "The start must be before the end"),
-    "ledger.since": ("自", "From"),
-    "ledger.until": ("至", "To"),
-    "ledger.holder": ("姓名", "Holder"),
-    "ledger.household": ("住户", "Household"),
-    "ledger.pass": ("通行证号", "Pass"),
-    "ledger.readings": ("体温(°C)", "Readings (°C)"),
-    "ledger.outcome": ("结果", "Outcome"),
-    "fevers.title": ("发热症状人员台账", "Fever ledger"),
-    "fevers.empty": ("这段时间没有发热记录", "No fevers in this period"),
-    "fevers.handled": ("处置", "What was done"),
-    "fevers.by": ("处置人", "By"),
-    "fevers.note": ("备注", "Note"),
-    "fevers.more": ("更多", "More"),
-    **{f"fevers.done.{code}": words for code, words in FEVER_DONE_WORDS.items()},
-    "fevers.acked_at": ACKED_AT_WORDS,
-    "register.title": ("出入登记", "Entry register"),
-    "register.name": ("住户姓名", "Resident's name"),
-    "register.search": ("查询", "Search"),
-    "register.audited": (
-        "按通行证、住户或姓名查询个人行踪会记入审计日志。",
-        "Searches of a person's movements by pass, household or name are audited.",
-    ),
-    "register.direction": ("方向", "Direction"),
-    "register.kind": ("类别", "Kind"),
-    "register.reasons": ("原因", "Reasons"),
-    "register.empty": ("没有符合条件的记录", "No entries match"),
-    "register.need_filter": (
-        "请至少填写通行证号、住户、姓名或时间范围之一",
-        "Give a pass, a household, a name or a time range",
-    ),
-    "register.too_long": ("{field} 过长", "{field} is too long"),
-    "register.no_resident": ("花名册中没有此姓名", "No resident of that name in the roster"),
-    "notice.title": ("每日通报", "Daily notice"),
-    "notice.heading": ("{community} 社区卡口每日通报", "{community}: daily checkpoint notice"),
-    "notice.summary": (
-        "全社区 {gates} 个卡口共登记出入 {total} 人次，其中通行 {passed} 人次，拒绝 {denied} 人次，"
-        "访客入内 {visitors} 人次。",
-        "{gates} gates registered {total} entries: {passed} passed, {denied} denied, "
-        "{visitors} visitors in.",
-    ),
-    "notice.fevers": (
-        "今日发现体温超过发热线人员 {found} 人次（见发热台账）。",
-        "Over the fever line today: {found} (see the fever ledger).",
-    ),
-    "notice.fevers_handled": (
-        "已处置 {handled} 人次：告警经办公室确认 {acknowledged} 人次，"
-        "复测正常放行 {cleared} 人次。",
-        "Handled: {handled} (alert acknowledged by the office: {acknowledged}; normal at the "
-        "re-measure and let in: {cleared}).",
-    ),
-    "notice.fevers_overridden": (
-        "另有值守人员在确认发热后人工放行 {overridden} 人次，计入已处置。",
-        "Let through by a guard after a confirmed fever, counted as handled: {overridden}.",
-    ),
-    "notice.fevers_open": ("尚有 {open} 人次未处置。", "Not yet handled: {open}."),
-    "notice.fevers_all_handled": ("均已处置。", "All of them handled."),
-    "notice.none": ("今日无新增", "Nothing new today"),
-    "notice.none_detail": (
-        "今日无新增发热人员。",
-        "No new fever cases today.",
-    ),
-    "notice.by_building": ("分楼栋情况", "By building"),
-    "notice.print": ("打印", "Print"),
-    "notice.issuer": ("{community} 社区办公室", "{community} community office"),
-    "notice.pick_community": ("请选择社区", "Choose a community"),
-}
-"""The words of the reports, the fever ledger, the register and the notice."""
 
 
 def day_span(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
