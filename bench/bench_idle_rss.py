@@ -1,5 +1,6 @@
 """Resident memory of an idle gate: `kakou run` on the simulated lane (serial scanner and
-thermometer simulators, MockFactory pins, console on), no camera. Target: at most 80 MB.
+thermometer simulators, MockFactory pins, console on). Targets: at most 80 MB without a camera,
+150 MB with a camera lane.
 
 Starts the command as its own process with the embedded simulated configuration (state in a
 temporary folder, console on a free port), waits until the console answers /api/v1/health, lets it
@@ -8,12 +9,18 @@ among the processes sharing them) every half second, and prints the median and m
 --imports, also the packages the running gate has loaded beyond the interpreter's own, from a
 second run under `python -X importtime`.
 
-    python bench/bench_idle_rss.py [--kakou /opt/kakou/venv/bin/kakou] [--settle 5] [--seconds 10]
+With --camera the lane also has a camera: a 1280x720 MJPG video file of the gate with nobody in
+view, looped (written with this interpreter's OpenCV; the gate decodes it as it would a USB
+camera's frames, at most 10 a second). The gate itself needs the camera extra.
+
+    python bench/bench_idle_rss.py [--kakou /opt/kakou/venv/bin/kakou] [--camera] [--settle 5]
+        [--seconds 10] [--imports]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import statistics
 import subprocess
@@ -33,12 +40,34 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def sim_config(folder: Path, port: int) -> Path:
+def empty_scene_video(path: Path, seconds: float = 2.0, fps: float = 15.0) -> Path:
+    """An HD video of the gate with nobody in view: what a camera lane sees most of the day."""
+    import cv2
+    import numpy as np
+    from qr_images import HD, place_nothing
+
+    rng = np.random.default_rng([5, 5])
+    scene = place_nothing(rng, HD)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, (HD.width, HD.height))
+    for _ in range(round(seconds * fps)):
+        noise = rng.normal(0, 3, scene.shape)  # sensor noise: no two frames alike
+        writer.write(np.clip(scene + noise, 0, 255).astype(np.uint8))
+    writer.release()
+    return path
+
+
+def sim_config(folder: Path, port: int, camera: Path | None = None) -> Path:
     text = (REPO / "edge" / "defaults" / "sim.toml").read_text(encoding="utf-8")
-    for old, new in {
+    replacements = {
         'state_dir = "kakou-data"': f'state_dir = "{folder / "state"}"',
         "port = 8080": f"port = {port}",
-    }.items():
+    }
+    if camera is not None:
+        thermometer = 'thermometer = { kind = "sim", ambient_c = 20.0 }'
+        replacements[thermometer] = (
+            f'{thermometer}\ncamera = {{ kind = "camera", source = "{camera}", loop = true }}'
+        )
+    for old, new in replacements.items():
         assert old in text, f"the embedded default no longer has {old!r}"
         text = text.replace(old, new)
     path = folder / "kakou.toml"
@@ -81,11 +110,13 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def loaded_packages(kakou: Path, folder: Path, settle_s: float) -> list[tuple[str, float]]:
+def loaded_packages(
+    kakou: Path, folder: Path, settle_s: float, camera: Path | None
+) -> list[tuple[str, float]]:
     """Top-level packages a running gate imported, with their cumulative import time (ms)."""
     port = free_port()
     folder.mkdir()
-    config = sim_config(folder, port)
+    config = sim_config(folder, port, camera)
     python = kakou.parent / "python"
     code = "import sys; from edge.app.cli import main; sys.exit(main())"
     log = folder / "importtime.log"
@@ -113,11 +144,13 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=5.0, help="seconds before sampling")
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds of sampling")
     parser.add_argument("--imports", action="store_true", help="list the packages loaded")
+    parser.add_argument("--camera", action="store_true", help="a camera lane on a video file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         port = free_port()
-        config = sim_config(folder, port)
+        camera = empty_scene_video(folder / "gate.avi") if args.camera else None
+        config = sim_config(folder, port, camera)
         process = start([str(args.kakou), "run", "--config", str(config)], port, folder / "log")
         try:
             time.sleep(args.settle)
@@ -130,12 +163,19 @@ def main() -> None:
             stop(process)
         rss = [value / KB_PER_MB for value, _ in samples]
         pss = [value / KB_PER_MB for _, value in samples]
-        print(f"{args.kakou} run, simulated lane, console on; {len(samples)} samples")
+        lane = (
+            "simulated lane with a camera (HD video, nobody in view)"
+            if camera
+            else "simulated lane"
+        )
+        load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+        print(f"{args.kakou} run, {lane}, console on; {len(samples)} samples")
+        print(f"load average during the run (1, 5, 15 min): {load}; {os.cpu_count()} cores")
         print(f"RSS idle: median {statistics.median(rss):.1f} MB, max {max(rss):.1f} MB")
         print(f"PSS idle: median {statistics.median(pss):.1f} MB, max {max(pss):.1f} MB")
         if args.imports:
             print("top-level imports (cumulative import time, ms):")
-            for package, ms in loaded_packages(args.kakou, folder / "imports", args.settle):
+            for package, ms in loaded_packages(args.kakou, folder / "imports", args.settle, camera):
                 if ms >= 5:
                     print(f"  {package:40} {ms:8.1f}")
 

@@ -70,7 +70,8 @@ def main() -> None:
                 str(example),
             ],
         }
-        print(f"{args.kakou}, {args.runs} runs each, {os.cpu_count()} cores")
+        load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+        print(f"{args.kakou}, {args.runs} runs each, {os.cpu_count()} cores, load {load}")
         print(f"{'':38} {'wall ms':>15} {'CPU ms':>15} {'peak RSS MB':>15}")
         print(f"{'':38} {'median':>7} {'p99':>7} {'median':>7} {'p99':>7} {'median':>7} {'p99':>7}")
         for name, command in cases.items():
