@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from concurrent.futures import Future
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Depends, HTTPException
 
 from drivers.base import Reading
 from edge.console.auth import GuardDep
@@ -20,7 +21,7 @@ from edge.console.schemas import (
     ModeRequest,
     OverrideRequest,
 )
-from edge.lane import ActionResult
+from edge.lane import ActionResult, Lane
 from edge.model import GateMode
 from edge.store.guards import Guard, Role
 
@@ -29,9 +30,32 @@ router = APIRouter(prefix="/api/v1/lanes", tags=["lanes"])
 ACTION_TIMEOUT_S = 5.0
 
 
-def _audit(context: ConsoleContext, guard: Guard, action: str, lane: str, **detail: Any) -> None:
-    """Every guard action is logged with who did it, before it is carried out."""
-    context.guards.audit(context.now(), guard.id, action, lane, detail)
+@dataclass(frozen=True, slots=True)
+class GuardAction:
+    """A guard acting on the lane of the address; every action is logged with who did it,
+    before it is carried out."""
+
+    lane_id: str
+    guard: Guard
+    context: ConsoleContext
+
+    @property
+    def lane(self) -> Lane:
+        """The lane acted on (404 for none), looked up once the request's body is valid."""
+        return lane_or_404(self.context, self.lane_id)
+
+    def begin(self, action: str, **detail: Any) -> Lane:
+        """Logs ``action`` with its ``detail``, then gives the lane to carry it out on."""
+        lane = self.lane
+        self.context.guards.audit(self.context.now(), self.guard.id, action, lane.ctx.lane, detail)
+        return lane
+
+
+def guard_action(lane_id: str, guard: GuardDep, context: ContextDep) -> GuardAction:
+    return GuardAction(lane_id, guard, context)
+
+
+ActionDep = Annotated[GuardAction, Depends(guard_action)]
 
 
 def _respond(future: Future[ActionResult]) -> ActionResponse:
@@ -59,51 +83,35 @@ def get_lane(lane_id: str, context: ContextDep) -> LaneView:
 
 
 @router.post("/{lane_id}/answers", response_model=ActionResponse)
-def answer(
-    lane_id: str, body: AnswersRequest, guard: GuardDep, context: ContextDep
-) -> ActionResponse:
-    lane = lane_or_404(context, lane_id)
-    _audit(context, guard, "answers", lane.ctx.lane, answers=body.answers)
-    return _respond(lane.answer(body.answers, guard.id))
+def answer(body: AnswersRequest, act: ActionDep) -> ActionResponse:
+    lane = act.begin("answers", answers=body.answers)
+    return _respond(lane.answer(body.answers, act.guard.id))
 
 
 @router.post("/{lane_id}/occupants", response_model=ActionResponse)
-def set_occupants(
-    lane_id: str, body: OccupantsRequest, guard: GuardDep, context: ContextDep
-) -> ActionResponse:
+def set_occupants(body: OccupantsRequest, act: ActionDep) -> ActionResponse:
     """Count the people in the vehicle being checked: each of them is measured."""
-    lane = lane_or_404(context, lane_id)
-    _audit(context, guard, "occupants", lane.ctx.lane, count=body.count)
-    return _respond(lane.set_occupants(body.count, guard.id))
+    lane = act.begin("occupants", count=body.count)
+    return _respond(lane.set_occupants(body.count, act.guard.id))
 
 
 @router.post("/{lane_id}/manual-reading", response_model=ActionResponse)
-def manual_reading(
-    lane_id: str, body: ManualReadingRequest, guard: GuardDep, context: ContextDep
-) -> ActionResponse:
-    lane = lane_or_404(context, lane_id)
-    _audit(context, guard, "manual_reading", lane.ctx.lane, body_c=body.body_c)
-    reading = Reading(value_c=body.body_c, sensor=f"handheld:{guard.id}", manual=True)
+def manual_reading(body: ManualReadingRequest, act: ActionDep) -> ActionResponse:
+    lane = act.begin("manual_reading", body_c=body.body_c)
+    reading = Reading(value_c=body.body_c, sensor=f"handheld:{act.guard.id}", manual=True)
     lane.submit_reading(reading)
     return ActionResponse(accepted=True)
 
 
 @router.post("/{lane_id}/override", response_model=ActionResponse)
-def override(
-    lane_id: str, body: OverrideRequest, guard: GuardDep, context: ContextDep
-) -> ActionResponse:
-    lane = lane_or_404(context, lane_id)
-    _audit(context, guard, "override", lane.ctx.lane, reason=body.reason)
-    return _respond(lane.override(guard.id, body.reason))
+def override(body: OverrideRequest, act: ActionDep) -> ActionResponse:
+    lane = act.begin("override", reason=body.reason)
+    return _respond(lane.override(act.guard.id, body.reason))
 
 
 @router.post("/{lane_id}/cancel", response_model=ActionResponse)
-def cancel(
-    lane_id: str, body: CancelRequest, guard: GuardDep, context: ContextDep
-) -> ActionResponse:
-    lane = lane_or_404(context, lane_id)
-    _audit(context, guard, "cancel", lane.ctx.lane)
-    return _respond(lane.cancel(guard.id))
+def cancel(body: CancelRequest, act: ActionDep) -> ActionResponse:
+    return _respond(act.begin("cancel").cancel(act.guard.id))
 
 
 def may_set_mode(guard: Guard, current: GateMode, wanted: GateMode) -> bool:
@@ -118,16 +126,13 @@ def may_set_mode(guard: Guard, current: GateMode, wanted: GateMode) -> bool:
     response_model=ActionResponse,
     responses={403: {"description": "A lockdown is started or ended by an admin only."}},
 )
-def set_mode(
-    lane_id: str, body: ModeRequest, guard: GuardDep, context: ContextDep
-) -> ActionResponse:
+def set_mode(body: ModeRequest, act: ActionDep) -> ActionResponse:
     """Change the lane's mode with a written reason (logged, and an entry in the ledger).
 
     Emergency free exit (the gate held open) and back: any guard. Lockdown (staff passes
     only) and back: an admin (403 for a guard)."""
-    lane = lane_or_404(context, lane_id)
-    current = GateMode(lane.snapshot()["mode"])
-    if not may_set_mode(guard, current, body.mode):
+    current = GateMode(act.lane.snapshot()["mode"])
+    if not may_set_mode(act.guard, current, body.mode):
         raise HTTPException(status_code=403, detail="a lockdown is started or ended by an admin")
-    _audit(context, guard, "mode", lane.ctx.lane, mode=body.mode.value, reason=body.reason)
-    return _respond(lane.set_mode(body.mode, guard.id, body.reason))
+    lane = act.begin("mode", mode=body.mode.value, reason=body.reason)
+    return _respond(lane.set_mode(body.mode, act.guard.id, body.reason))
