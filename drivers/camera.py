@@ -39,7 +39,8 @@ from drivers.base import (
     StatusListener,
 )
 from drivers.qr import DecodeOptions
-from drivers.status import StatusChanges
+from drivers.status import HealthRecord, StatusChanges
+from drivers.threads import Worker
 
 log = logging.getLogger(__name__)
 
@@ -276,7 +277,6 @@ class CameraScanner:
         self._on_scan: ScanListener | None = None
 
         self._lock = threading.Condition()
-        self._stop = threading.Event()
         self._frame: Frame | None = None
         self._frame_seq = 0
         self._taken_seq = 0
@@ -285,42 +285,29 @@ class CameraScanner:
         self._opened_s = 0.0
         self._last_frame_s = 0.0
         self._reopen_delay_s = reopen_min_s
-        self._health = Health.DOWN
-        self._detail = "not started"
-        self._last_error = ""
+        self._record = HealthRecord(name, self._lock)
         self._counts: Counter[str] = Counter()
         self._decode_ms: list[float] = []
-        self._decoder_thread: threading.Thread | None = None
-        self._capture_threads: list[threading.Thread] = []
+        # The decoder's stop event is the camera's: the capture threads wait on it too.
+        self._decoder = Worker(f"camera-{name}", self._decode_loop, on_crash=self._crashed)
+        self._captures: list[Worker] = []
 
     # --- Scanner protocol ------------------------------------------------------------------
 
     def start(self, on_scan: ScanListener) -> None:
-        if self._decoder_thread is not None:
+        if self._decoder.alive:
             return
         self._on_scan = on_scan
-        self._stop.clear()
+        self._decoder.start()  # first: its fresh stop event is the one the capture waits on
         self._start_capture(delay_s=0.0)
-        self._decoder_thread = threading.Thread(
-            target=self._decode_loop, name=f"camera-{self.name}", daemon=True
-        )
-        self._decoder_thread.start()
 
     def stop(self, timeout_s: float = 2.0) -> None:
-        self._stop.set()
         with self._lock:
             self._generation += 1  # every capture thread is now stale and closes its source
             self._lock.notify_all()
-        threads = [self._decoder_thread, *self._capture_threads]
-        for thread in threads:
-            if thread is not None:
-                thread.join(timeout_s)
-                if thread.is_alive():
-                    log.error(
-                        "%s: thread %s did not stop in %.1f s", self.name, thread.name, timeout_s
-                    )
-        self._decoder_thread = None
-        self._capture_threads = []
+        for worker in [self._decoder, *self._captures]:
+            worker.stop(timeout_s)
+        self._captures = []
         self._set_status(Health.DOWN, "stopped", quiet=True)
 
     def status(self) -> DeviceStatus:
@@ -328,13 +315,13 @@ class CameraScanner:
         with self._lock:
             extra = {key: str(count) for key, count in sorted(self._counts.items())}
             extra["source"] = self.source_description
-            extra["last_error"] = self._last_error
+            extra["last_error"] = self._record.last_error
             if self._last_frame_s:
                 extra["last_frame_age_s"] = f"{now_s - self._last_frame_s:.1f}"
             if self._decode_ms:
                 ordered = sorted(self._decode_ms)
                 extra["decode_ms_median"] = f"{ordered[len(ordered) // 2]:.1f}"
-            return DeviceStatus(self.name, self._health, self._detail, extra)
+            return DeviceStatus(self.name, self._record.health, self._record.detail, extra)
 
     # --- capture threads ---------------------------------------------------------------------
 
@@ -343,40 +330,40 @@ class CameraScanner:
             self._generation += 1
             generation = self._generation
             self._state = "opening"
-            self._capture_threads = [t for t in self._capture_threads if t.is_alive()]
-        thread = threading.Thread(
-            target=self._capture_loop,
-            args=(generation, delay_s),
-            name=f"camera-{self.name}-capture-{generation}",
-            daemon=True,
+            self._captures = [worker for worker in self._captures if worker.alive]
+        capture = Worker(
+            f"camera-{self.name}-capture-{generation}",
+            lambda: self._capture_loop(generation, delay_s),
+            on_crash=self._crashed,
         )
-        self._capture_threads.append(thread)
-        thread.start()
+        self._captures.append(capture)
+        capture.start()
 
     def _current(self, generation: int) -> bool:
         with self._lock:
-            return generation == self._generation and not self._stop.is_set()
+            return generation == self._generation and not self._decoder.stopping
 
     def _capture_loop(self, generation: int, delay_s: float) -> None:
-        try:
-            if delay_s and self._stop.wait(delay_s):
-                return
-            while self._current(generation):
-                source = self._open_source()
-                if source is None:
-                    if self._stop.wait(self._next_delay()):
-                        return
-                    continue
-                try:
-                    if not self._pump(source, generation):
-                        return
-                finally:
-                    source.close()
-                if self._stop.wait(self._next_delay()):
+        if delay_s and self._decoder.wait(delay_s):
+            return
+        while self._current(generation):
+            source = self._open_source()
+            if source is None:
+                if self._decoder.wait(self._next_delay()):
                     return
-        except Exception as exc:  # thread top level: report the device down, keep the process
-            log.exception("%s: capture thread failed", self.name)
-            self._set_status(Health.DOWN, f"internal error: {exc!r}")
+                continue
+            try:
+                if not self._pump(source, generation):
+                    return
+            finally:
+                source.close()
+            if self._decoder.wait(self._next_delay()):
+                return
+
+    def _crashed(self, exc: Exception) -> None:
+        """A capture or decode thread raised (it is logged): the camera is down, the process
+        goes on."""
+        self._set_status(Health.DOWN, f"internal error: {exc!r}")
 
     def _open_source(self) -> FrameSource | None:
         try:
@@ -391,7 +378,7 @@ class CameraScanner:
             self._opened_s = now_s
             self._counts["opens"] += 1
             first_open = self._counts["opens"] == 1
-            health = self._health
+            health = self._record.health
         if first_open:
             self._set_status(Health.OK, f"open: {source.description}")
         else:  # a reopened camera is healthy again at its first frame, not at open()
@@ -415,13 +402,13 @@ class CameraScanner:
             if frame is None:
                 if source.finite:
                     return self._ended(source)
-                self._stop.wait(0.01)  # a live source with nothing yet: the watchdog judges
+                self._decoder.wait(0.01)  # a live source with nothing yet: the watchdog judges
                 continue
             self._put(frame)
             if source.frame_interval_s:
                 next_s += source.frame_interval_s
                 delay_s = next_s - self._clock()
-                if delay_s > 0 and self._stop.wait(delay_s):
+                if delay_s > 0 and self._decoder.wait(delay_s):
                     return False
                 next_s = max(next_s, self._clock() - source.frame_interval_s)
         return False
@@ -446,7 +433,7 @@ class CameraScanner:
             self._counts["frames"] += 1
             self._last_frame_s = now_s
             self._reopen_delay_s = self._reopen_min_s
-            recovered = self._health is not Health.OK
+            recovered = self._record.health is not Health.OK
             self._lock.notify_all()
         if recovered:
             self._set_status(Health.OK, f"frames from {self.source_description}")
@@ -460,21 +447,17 @@ class CameraScanner:
     # --- decode thread and watchdog ---------------------------------------------------------
 
     def _decode_loop(self) -> None:
-        try:
-            next_decode_s = self._clock()
-            while not self._stop.is_set():
-                frame = self._take(timeout_s=min(0.1, self._stale_after_s / 4))
-                self._watchdog()
-                if frame is None:
-                    continue
-                self._process(frame)
-                next_decode_s = max(next_decode_s + self._decode_interval_s, self._clock())
-                delay_s = next_decode_s - self._clock()
-                if delay_s > 0 and self._stop.wait(delay_s):
-                    return
-        except Exception as exc:  # thread top level: report the device down, keep the process
-            log.exception("%s: decode thread failed", self.name)
-            self._set_status(Health.DOWN, f"internal error: {exc!r}")
+        next_decode_s = self._clock()
+        while not self._decoder.stopping:
+            frame = self._take(timeout_s=min(0.1, self._stale_after_s / 4))
+            self._watchdog()
+            if frame is None:
+                continue
+            self._process(frame)
+            next_decode_s = max(next_decode_s + self._decode_interval_s, self._clock())
+            delay_s = next_decode_s - self._clock()
+            if delay_s > 0 and self._decoder.wait(delay_s):
+                return
 
     def _take(self, timeout_s: float) -> Frame | None:
         """The newest frame not yet decoded, waiting up to ``timeout_s`` for one."""
@@ -526,12 +509,5 @@ class CameraScanner:
             self._counts[key] += 1
 
     def _set_status(self, health: Health, detail: str, *, quiet: bool = False) -> None:
-        with self._lock:
-            changed = (health, detail) != (self._health, self._detail)
-            self._health, self._detail = health, detail
-            if health is not Health.OK and not quiet:
-                self._last_error = detail
-        if changed and health is not Health.OK and not quiet:
-            log.warning("%s: %s: %s", self.name, health, detail)
-        if changed:
+        if self._record.set(health, detail, quiet=quiet):
             self._status_changes.check()

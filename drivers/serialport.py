@@ -16,6 +16,7 @@ from typing import Protocol, cast
 import serial
 
 from drivers.base import DeviceStatus, Health, StatusListener
+from drivers.status import HealthRecord
 from drivers.threads import Worker
 
 log = logging.getLogger(__name__)
@@ -79,11 +80,9 @@ class SerialTransport:
         self._port_lock = threading.Lock()  # guards _port against write() racing a close
         self._port: _Port | None = None
         self._status_lock = threading.Lock()
-        self._health = Health.DOWN
-        self._detail = "not started"
+        self._record = HealthRecord(name, self._status_lock)
         self._opens = 0
         self._failures = 0
-        self._last_error = ""  # kept after recovery, for the console and `kakou doctor`
         self._first_try = threading.Event()
         self._reader = Worker(f"serial-{name}", self._run, on_crash=self._crashed)
 
@@ -131,7 +130,7 @@ class SerialTransport:
     @property
     def health(self) -> Health:
         with self._status_lock:
-            return self._health
+            return self._record.health
 
     @property
     def is_open(self) -> bool:
@@ -142,14 +141,14 @@ class SerialTransport:
         with self._status_lock:
             return DeviceStatus(
                 name=self.name,
-                health=self._health,
-                detail=self._detail,
+                health=self._record.health,
+                detail=self._record.detail,
                 extra={
                     "url": self.url,
                     "baudrate": str(self.baudrate),
                     "opens": str(self._opens),
                     "failures": str(self._failures),
-                    "last_error": self._last_error,
+                    "last_error": self._record.last_error,
                 },
             )
 
@@ -249,13 +248,5 @@ class SerialTransport:
                     log.warning("%s: close failed: %s", self.name, exc)
 
     def _set_status(self, health: Health, detail: str, *, quiet: bool = False) -> None:
-        with self._status_lock:
-            changed = (health, detail) != (self._health, self._detail)
-            self._health, self._detail = health, detail
-            if health is not Health.OK and not quiet:
-                self._last_error = detail
-        if changed:
-            if health is not Health.OK and not quiet:
-                log.warning("%s: %s: %s", self.name, health, detail)
-            if self._on_status is not None:
-                self._on_status(self.status())
+        if self._record.set(health, detail, quiet=quiet) and self._on_status is not None:
+            self._on_status(self.status())

@@ -2,10 +2,38 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 from drivers.base import DeviceStatus, Health, StatusListener
+
+log = logging.getLogger(__name__)
+
+
+class HealthRecord:
+    """A device's health and detail, and its last problem kept after it recovered (for the
+    console and ``kakou doctor``). Read the fields holding the device's lock, the one given."""
+
+    def __init__(self, name: str, lock: AbstractContextManager[bool]) -> None:
+        self.name = name
+        self._lock = lock
+        self.health = Health.DOWN
+        self.detail = "not started"
+        self.last_error = ""
+
+    def set(self, health: Health, detail: str, *, quiet: bool = False) -> bool:
+        """Record ``health`` and ``detail``; True if either moved. A problem is logged once
+        and kept as the last error, unless ``quiet`` (an expected state, such as stopped)."""
+        with self._lock:
+            changed = (health, detail) != (self.health, self.detail)
+            self.health, self.detail = health, detail
+            if health is not Health.OK and not quiet:
+                self.last_error = detail
+        if changed and health is not Health.OK and not quiet:
+            log.warning("%s: %s: %s", self.name, health, detail)
+        return changed
 
 
 class StatusChanges:
