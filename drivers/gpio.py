@@ -20,6 +20,8 @@ from typing import Any, Final
 
 from gpiozero import LED, Buzzer, DigitalOutputDevice
 
+from drivers.threads import Worker
+
 PinFactory = Any  # gpiozero.Factory; gpiozero ships no type information
 Pin = int | str
 
@@ -47,8 +49,13 @@ class GpioRelay:
         self._lock = threading.Condition()
         self._release_at_s: float | None = None
         self._closed = False
-        self._timer = threading.Thread(target=self._release_when_due, name=f"relay-{pin}")
-        self._timer.daemon = True
+        # A timer that failed must not leave the lock energised: its crash releases the relay.
+        self._timer = Worker(
+            f"relay-{pin}",
+            self._release_when_due,
+            join_timeout_s=1.0,
+            on_crash=lambda _exc: self.release(),
+        )
         self._timer.start()
         self._release_at_exit = _exit_releaser(self)
         atexit.register(self._release_at_exit)
@@ -95,7 +102,7 @@ class GpioRelay:
             self._device.off()
             self._device.close()
             self._lock.notify()
-        self._timer.join(timeout=1.0)
+        self._timer.stop()
         atexit.unregister(self._release_at_exit)
 
     def _release_when_due(self) -> None:
@@ -191,7 +198,7 @@ class GpioIndicator:
         self.current = "idle"
         # gpiozero starts a thread per blink; applying signals on our own worker keeps that cost
         # off the lane's thread, and only the newest signal is shown when several arrive at once.
-        self._worker = threading.Thread(target=self._apply_loop, name="indicator", daemon=True)
+        self._worker = Worker("indicator", self._apply_loop)
         self._worker.start()
 
     def show(self, signal_name: str) -> None:
@@ -247,7 +254,7 @@ class GpioIndicator:
         with self._wanted:
             self._closed = True
             self._wanted.notify()
-        self._worker.join(timeout=2.0)
+        self._worker.stop()
         with self._lock:
             for device in (self._green, self._red, self._buzzer):
                 if not device.closed:

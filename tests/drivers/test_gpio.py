@@ -42,6 +42,18 @@ def test_relay_starts_released(mock_factory: MockFactory) -> None:
     relay.close()
 
 
+def test_a_failing_release_timer_leaves_the_relay_released(mock_factory: MockFactory) -> None:
+    relay = GpioRelay(17, pin_factory=mock_factory)
+    relay.hold_open()
+    assert relay.is_energised
+    with relay._lock:  # a release time the timer cannot compute with: its thread raises
+        relay._release_at_s = "soon"  # type: ignore[assignment]
+        relay._lock.notify()
+    assert wait_until(lambda: not relay.is_energised, timeout_s=2.0)
+    assert not mock_factory.pin(17).state
+    relay.close()
+
+
 def test_pulse_energises_for_the_given_time(mock_factory: MockFactory) -> None:
     relay = GpioRelay(17, pin_factory=mock_factory)
     relay.pulse(0.3)
