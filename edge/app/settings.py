@@ -34,7 +34,7 @@ from edge.app.outputs import (
 )
 from edge.app.outputs import default_config_text as default_config_text
 from edge.config_errors import describe
-from edge.configmodel import ConfigModel
+from edge.configmodel import ConfigModel, require_at_least
 from edge.console.settings import ConsoleSettings
 from edge.health import AlarmSettings
 from edge.model import Direction
@@ -235,8 +235,7 @@ class CameraSettings(ConfigModel):
 
     @model_validator(mode="after")
     def _checks(self) -> CameraSettings:
-        if self.stale_after_s > self.down_after_s:
-            raise ValueError("need stale_after_s <= down_after_s")
+        require_at_least(self, "down_after_s", "stale_after_s")
         if self.roi is not None:
             x, y, width, height = self.roi
             if not (0 <= x < 1 and 0 <= y < 1 and width > 0 and height > 0):

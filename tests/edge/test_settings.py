@@ -129,6 +129,16 @@ def test_problems_are_in_the_operators_words(snippet: str, problem: str) -> None
     assert not any("Input should" in p or "Extra inputs" in p for p in problems)
 
 
+def test_a_lanes_pins_and_camera_timers_are_checked() -> None:
+    lane = MINIMAL + (
+        "door = { contact_pin = 54 }\n"
+        'camera = { kind = "camera", source = "0", stale_after_s = 9, down_after_s = 3 }\n'
+    )
+    problems = _problems(lane)
+    assert "gate.toml: lanes[0].door.contact_pin: must be at most 53, got 54" in problems
+    assert "gate.toml: lanes[0].camera: down_after_s must be at least stale_after_s" in problems
+
+
 def test_a_scanner_of_an_unknown_kind_names_the_kinds_there_are() -> None:
     problems = _problems(MINIMAL.replace('kind = "serial", url = "/dev/ttyUSB0"', 'kind = "gm65"'))
     assert "gate.toml: lanes[0].scanner: kind 'gm65' is not one of: sim, serial" in problems
