@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from drivers.threads import Worker
 from edge import passes
 from edge.bus import Bus, BusEvent, EntryRecorded, Prompted
 from edge.model import Entry, Outcome, PassKind, VerifyReason
@@ -445,7 +446,7 @@ class Simulation:
             finally:
                 unsubscribe()
 
-        threading.Thread(target=walk, name=f"crowd-{run.id}", daemon=True).start()
+        Worker(f"crowd-{run.id}", walk).start()
         return run.id
 
     def present_sample(self, lane: str, case: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from edge.bus import AlarmRaised
@@ -31,25 +32,18 @@ log = logging.getLogger(__name__)
 _KNOWN_KINDS = {kind.value for kind in AlertKind} - {AlertKind.OTHER.value}
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AlertRelay:
     """Bus listener: ``alarm`` events become alerts (edge.health raises ``device_down`` and
     ``sync_backlog`` there, the lanes their fevers and faults)."""
 
-    def __init__(
-        self,
-        *,
-        community: str,
-        gate: str,
-        enqueue: Callable[[Alert], None],
-        wall_now: Callable[[], datetime],
-    ) -> None:
-        self._community = community
-        self._gate = gate
-        self._enqueue = enqueue
-        self._wall_now = wall_now
+    community: str
+    gate: str
+    enqueue: Callable[[Alert], None]
+    wall_now: Callable[[], datetime]
 
     def __call__(self, event: AlarmRaised) -> None:
-        self._enqueue(self.alert_for(event))
+        self.enqueue(self.alert_for(event))
 
     def alert_for(self, event: AlarmRaised) -> Alert:
         """The alert for an alarm; a kind the contract does not name goes as ``other``."""
@@ -58,13 +52,13 @@ class AlertRelay:
         known = source_kind in _KNOWN_KINDS
         return Alert(
             id=uuid.uuid4().hex,
-            community=self._community,
-            gate=self._gate,
+            community=self.community,
+            gate=self.gate,
             lane=event.lane or None,
             kind=AlertKind(source_kind) if known else AlertKind.OTHER,
             source_kind=None if known else source_kind[:500],
             detail=detail[:500],
-            at=self._wall_now(),
+            at=self.wall_now(),
         )
 
 
