@@ -15,13 +15,23 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PrefixLoader,
+    StrictUndefined,
+    pass_context,
+    select_autoescape,
+)
 from jinja2.runtime import Context
 
 from edge.console import messages
 from edge.console.catalogue import Catalogue
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
+SHARED = TEMPLATE_DIR
+"""Where ``shared/_layout.html`` is found: the head and scripts both consoles' layouts use."""
 
 
 def environment(template_dir: Path, book: Catalogue) -> Environment:
@@ -37,7 +47,10 @@ def environment(template_dir: Path, book: Catalogue) -> Environment:
         return book.term(section, code, context["lang"])
 
     env = Environment(
-        loader=FileSystemLoader(template_dir),
+        # A page's own templates first; "shared/…" the partials both consoles' layouts use.
+        loader=ChoiceLoader(
+            [FileSystemLoader(template_dir), PrefixLoader({"shared": FileSystemLoader(SHARED)})]
+        ),
         autoescape=select_autoescape(["html", "svg"], default_for_string=True, default=True),
         undefined=StrictUndefined,  # a misspelt value fails the page (and its test), not blank
         trim_blocks=True,
