@@ -23,6 +23,7 @@ from typing import Any
 from gpiozero import Button
 
 from drivers.base import DeviceStatus, Health
+from drivers.threads import Worker
 
 PinFactory = Any  # gpiozero.Factory; gpiozero ships no type information
 Pin = int | str
@@ -120,9 +121,7 @@ class GpioDoor:
         if not self._contact.is_active:
             # Open at start-up: time the held-open alarm from now; whether it was forced is unknown.
             self._opened_at_s = clock()
-        self._timer = threading.Thread(
-            target=self._watch_held_open, name=f"door-{name}", daemon=True
-        )
+        self._timer = Worker(f"door-{name}", self._watch_held_open, join_timeout_s=1.0)
         self._timer.start()
         self._contact.when_released = self._door_opened
         self._contact.when_pressed = self._door_closed
@@ -154,7 +153,7 @@ class GpioDoor:
         with self._lock:
             self._closed = True
             self._lock.notify_all()
-        self._timer.join(timeout=1.0)
+        self._timer.stop()
         for button in (self._contact, self._exit):
             if button is not None:
                 button.close()
