@@ -1,8 +1,8 @@
 """systemd/install.sh into a throw-away root on this machine, twice: the first run installs, the
 second upgrades to a new release beside the first and keeps an edited configuration, secrets and
 the data, migrating a database written by the previous schema version. Then an upgrade that
-cannot reach the package index fails and leaves the running release in place, and --rollback
-switches between the two.
+cannot reach the package index fails and leaves the running release in place, its gate serving
+throughout, and --rollback switches between the two.
 
 The installer runs for real (it needs root): account files written with useradd --prefix, a
 virtual environment built from this tree, units enabled with systemctl --root. Only the system
@@ -15,7 +15,11 @@ import os
 import shutil
 import stat
 import subprocess
+import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +27,8 @@ import pytest
 
 from edge.store import Store
 from edge.store.migrations import LATEST_VERSION
-from tests.ops.conftest import REPO, write_version_1_database
+from tests.drivers.waiting import wait_until
+from tests.ops.conftest import REPO, free_port, write_sim_config, write_version_1_database
 
 # Tens of seconds: run by default and in CI (-m 'not slow' leaves them out). They share the
 # installed root and build on each other: the parallel run keeps a file on one worker, in order.
@@ -241,7 +246,69 @@ def test_a_second_run_upgrades_in_place_and_keeps_config_secrets_and_data(root: 
 # --------------------------------------------------------------- a failed upgrade, a rollback
 
 
-def test_an_upgrade_that_cannot_reach_the_index_leaves_the_running_release(root: Root) -> None:
+class HealthPoller:
+    """Asks a gate's console for /api/v1/health every 0.2 s on a thread of its own, counting the
+    answers (any HTTP status) and the times nothing answered."""
+
+    def __init__(self, port: int) -> None:
+        self.url = f"http://127.0.0.1:{port}/api/v1/health"
+        self.answered = 0
+        self.unanswered = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.2):
+            try:
+                with urllib.request.urlopen(self.url, timeout=5):
+                    self.answered += 1
+            except urllib.error.HTTPError:
+                self.answered += 1  # degraded or down is still an answer
+            except OSError:
+                self.unanswered += 1
+
+    def __enter__(self) -> HealthPoller:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
+@contextmanager
+def gate_running_from(root: Root, folder: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """`kakou run` of the root's current release (the simulated gate, console on a free port),
+    running until the block ends; yields the process and its console's port."""
+    port = free_port()
+    config = write_sim_config(folder / "kakou.toml", state_dir=folder / "state", port=port)
+    log = folder / "gate.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [str(root / "opt/kakou/venv/bin/kakou"), "run", "--config", str(config)],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            cwd=folder,
+        )
+    try:
+        with HealthPoller(port) as poller:
+            started = wait_until(lambda: poller.answered > 0, timeout_s=60)
+        assert started, f"the installed gate never answered:\n{log.read_text(errors='replace')}"
+        yield process, port
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+def test_an_upgrade_that_cannot_reach_the_index_leaves_the_running_release(
+    root: Root, tmp_path: Path
+) -> None:
+    """The gate of the current release keeps serving through an upgrade that fails.
+
+    Without systemd here the installer stops no gate itself (it would only after the new
+    release is built, which this one never is); what is shown is that a failed build touches
+    nothing the running gate uses: it answers every health check throughout, and its release
+    is still the current one afterwards."""
     before = releases(root)
     offline = {key: value for key, value in os.environ.items() if not key.startswith("PIP_")}
     offline |= {
@@ -251,8 +318,14 @@ def test_an_upgrade_that_cannot_reach_the_index_leaves_the_running_release(root:
         "PIP_RETRIES": "0",
         "PIP_TIMEOUT": "5",
     }
-    failed = run_installer(root.path, env=offline)
+    with gate_running_from(root, tmp_path) as (gate, port), HealthPoller(port) as poller:
+        failed = run_installer(root.path, env=offline)
+        answered = poller.answered
+        assert wait_until(lambda: poller.answered > answered, timeout_s=10)  # after it, too
+        assert gate.poll() is None
     assert failed.returncode != 0
+    assert answered > 0
+    assert poller.unanswered == 0
     assert "FAILED before the switch: the running release is unchanged" in failed.stdout
     assert releases(root) == before  # the half-built release was removed, nothing switched
     assert root.kakou("--version").returncode == 0
