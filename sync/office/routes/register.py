@@ -140,7 +140,7 @@ def _register_page(
         params=_params(asked.request),
         searched=page is not None,
         rows=rows,
-        cells=list(register.cells(rows, asked.context.zone)),
+        entries=list(zip(rows, register.cells(rows, asked.context.zone), strict=True)),
         no_resident=page is not None and not page.households_found,
         next=next_token(page),
     )
