@@ -1,11 +1,11 @@
 """Background threads with one life cycle: start once, stop from anywhere, join with a timeout.
 
-Every long-lived worker of the gate (a serial port's reader, the lane, the health and retention
-watchers, the MQTT network thread, the sync and receiver workers) runs on a ``Worker``, so how a
-thread starts, is told to stop, is joined and what becomes of an exception its code raises are
-written once. Fail-secure stays the owner's job: its error path keeps the gate shut; this module
-makes sure no exception ends a thread unheard. Drivers are the lowest layer, so edge and sync
-use it too.
+Every long-lived worker of the gate (a serial port's reader, the camera's capture and decoder,
+the relay timer, the lane, the health and retention watchers, the MQTT network thread, the sync
+and receiver workers) runs on a ``Worker``, so how a thread starts, is told to stop, is joined
+and what becomes of an exception its code raises are written once. Fail-secure stays the
+owner's job: its error path keeps the gate shut; this module makes sure no exception ends a
+thread unheard. Drivers are the lowest layer, so edge and sync use it too.
 """
 
 from __future__ import annotations
