@@ -184,9 +184,8 @@ def listing(
     if not communities:
         return []
     with db.reading() as q:
-        in_list, in_params = q.in_list(list(communities))
         where = Where()
-        where.add(f"community {in_list}", *in_params)
+        where.within(q, "community", communities)
         if only_open:
             where.add("acked_at_us IS NULL")
         where.equal("kind", kind)

@@ -25,6 +25,7 @@ from edge.console.ledgers import FIRST_CHUNK_ROWS, REGISTER_HEADINGS, Cells, reg
 from edge.entry_document import epoch_us
 from edge.passes import mask_holder
 from edge.store.exports import LedgerRow, LedgerTemperature
+from sync.office.where import Where
 from sync.receiver.db import Query, ReceiverDb
 
 MAX_FILTER_CHARS = 64
@@ -304,39 +305,36 @@ def register_sql(
     oldest_first: bool = False,
 ) -> tuple[str, list[Any]]:
     """The statement reading one community's rows of a page (tests look at its plan)."""
-    where = ["community = ?"]
-    params: list[Any] = [community]
+    where = Where()
+    where.add("community = ?", community)
     if fevers:
-        where.append("fever = 1")  # as written, or the partial index entries_fevers is not used
+        where.add("fever = 1")  # as written, or the partial index entries_fevers is not used
     if filters.pass_id is not None:
-        where.append("pass_id = ?")
-        params.append(filters.pass_id)
+        where.add("pass_id = ?", filters.pass_id)
     if households is not None:
         if len(households) == 1:
-            where.append("household = ?")
-            params.append(households[0])
+            where.add("household = ?", households[0])
         else:
-            in_units, values = q.in_list(list(households))
-            where.append(f"household {in_units}")
-            params += values
+            where.within(q, "household", households)
     if filters.gate is not None:
-        where.append("gate = ?")
-        params.append(filters.gate)
+        where.add("gate = ?", filters.gate)
     if filters.since is not None:
-        where.append("decided_at_us >= ?")
-        params.append(epoch_us(filters.since))
+        where.add("decided_at_us >= ?", epoch_us(filters.since))
     if filters.until is not None:
-        where.append("decided_at_us < ?")
-        params.append(epoch_us(filters.until))
+        where.add("decided_at_us < ?", epoch_us(filters.until))
     beyond, order = (">", "ASC") if oldest_first else ("<", "DESC")
     if after is not None:
-        where.append(f"(decided_at_us {beyond} ? OR (decided_at_us = ? AND id {beyond} ?))")
-        params += [after.decided_at_us, after.decided_at_us, after.id]
+        where.add(
+            f"(decided_at_us {beyond} ? OR (decided_at_us = ? AND id {beyond} ?))",
+            after.decided_at_us,
+            after.decided_at_us,
+            after.id,
+        )
     sql = (
-        f"SELECT {_COLUMNS} FROM entries WHERE {' AND '.join(where)} "  # noqa: S608
+        f"SELECT {_COLUMNS} FROM entries {where.clause()} "  # noqa: S608
         f"ORDER BY decided_at_us {order}, id {order} LIMIT ?"
     )
-    return sql, [*params, limit]
+    return sql, [*where.params, limit]
 
 
 def _row(row: tuple[Any, ...]) -> RegisterRow:

@@ -6,8 +6,11 @@ Column names come from the code, never from a request; values always travel as p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from sync.receiver.db import Query
 
 
 @dataclass
@@ -19,6 +22,11 @@ class Where:
         """``condition``, with a ``?`` for each of ``params``."""
         self.conditions.append(condition)
         self.params.extend(params)
+
+    def within(self, q: Query, column: str, values: Sequence[Any]) -> None:
+        """Only rows whose ``column`` is one of ``values`` (bound, never inlined)."""
+        in_list, params = q.in_list(list(values))
+        self.add(f"{column} {in_list}", *params)
 
     def equal(self, column: str, value: str | None) -> None:
         """Only rows whose ``column`` is ``value``, if one is given."""
