@@ -13,7 +13,8 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,21 @@ DATABASE_USAGE = "(--db FILE | --dsn DSN | --dsn-file FILE | --config server.tom
 """The usage line's way of saying a reading command needs the receiver database."""
 
 
+@contextmanager
+def _receiver_database(
+    config_path: Path | None, kwargs: dict[str, Any]
+) -> Iterator[tuple[ServerSettings, ReceiverDb]]:
+    """The settings and the existing receiver database the options name, closed after."""
+    flags = _flags(kwargs)
+    _need_database(config_path, flags)
+    settings = _settings(config_path, flags)
+    db = _open_database(settings, must_exist=True)
+    try:
+        yield settings, db
+    finally:
+        db.close()
+
+
 def _need_database(config_path: Path | None, flags: dict[str, Any]) -> None:
     """Without a file or a database flag there is nothing to read: say what to give."""
     if config_path is None and not any(flags.get(name) for name in ("db", "dsn", "dsn_file")):
@@ -170,14 +186,8 @@ def gaps(config_path: Path | None, as_json: bool, check: bool, **kwargs: Any) ->
     """Missing seq ranges per gate log, and what gates reported but did not send yet.
 
     Needs the receiver database: --db, --dsn, --dsn-file or --config."""
-    flags = _flags(kwargs)
-    _need_database(config_path, flags)
-    settings = _settings(config_path, flags)
-    db = _open_database(settings, must_exist=True)
-    try:
+    with _receiver_database(config_path, kwargs) as (_, db):
         found = db.gaps()
-    finally:
-        db.close()
     click.echo(reports.gaps_json(found) if as_json else reports.format_gaps(found))
     if check and reports.has_gaps(found):
         sys.exit(1)
@@ -206,14 +216,8 @@ def report(config_path: Path | None, day: date, csv_path: Path | None, **kwargs:
     """Per gate counts for one day: passed, denied, fevers, visitors (and more).
 
     Needs --day and the receiver database: --db, --dsn, --dsn-file or --config."""
-    flags = _flags(kwargs)
-    _need_database(config_path, flags)
-    settings = _settings(config_path, flags)
-    db = _open_database(settings, must_exist=True)
-    try:
+    with _receiver_database(config_path, kwargs) as (settings, db):
         rows = reports.daily_report(db, day, settings.receiver.timezone)
-    finally:
-        db.close()
     if csv_path is not None:
         csv_path.write_text(reports.report_csv(rows), encoding="utf-8")
         click.echo(f"wrote {len(rows)} gate(s) to {csv_path}")
@@ -232,16 +236,10 @@ def prune(config_path: Path | None, days: int | None, **kwargs: Any) -> None:
     """Delete entries older than the office's retention, keeping what the gaps view needs.
 
     The office console does this daily; this runs it now. Needs the receiver database."""
-    flags = _flags(kwargs)
-    _need_database(config_path, flags)
-    settings = _settings(config_path, flags)
-    db = _open_database(settings, must_exist=True)
-    try:
+    with _receiver_database(config_path, kwargs) as (settings, db):
         result = retention.prune(
             db, days=days or retention.retention_days(settings), now=datetime.now(UTC)
         )
-    finally:
-        db.close()
     if result.cutoff is None:
         click.echo("no [office] retention_days and no --days: everything is kept")
     else:
@@ -349,12 +347,20 @@ def officer() -> None:
     """The office console's accounts: add, list, disable, enable, reset-secret."""
 
 
-def _officer_database(config_path: Path | None, kwargs: dict[str, Any]) -> ReceiverDb:
+@contextmanager
+def _officer_database(config_path: Path | None, kwargs: dict[str, Any]) -> Iterator[ReceiverDb]:
+    """The receiver database with the office's tables, closed after; an account problem in the
+    block is the command's error message."""
     flags = _flags(kwargs)
     _need_database(config_path, flags)
     db = _open_database(_settings(config_path, flags))
-    ensure_schemas(db)
-    return db
+    try:
+        ensure_schemas(db)
+        yield db
+    except AccountProblem as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        db.close()
 
 
 def _read_secret(secret_file: Path | None) -> str:
@@ -413,8 +419,7 @@ def officer_add(
         scope = accounts.parse_communities(communities)
     except AccountProblem as exc:
         raise click.UsageError(str(exc)) from exc
-    db = _officer_database(config_path, kwargs)
-    try:
+    with _officer_database(config_path, kwargs) as db:
         made = accounts.add(
             db,
             name=officer_name,
@@ -424,10 +429,6 @@ def officer_add(
             by=None,
             now=datetime.now(UTC),
         )
-    except AccountProblem as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        db.close()
     click.echo(f"added {made.role.value} {made.name} ({made.communities_text})")
 
 
@@ -436,11 +437,8 @@ def officer_add(
 @click.option("--json", "as_json", is_flag=True, help="JSON lines instead of text.")
 def officer_list(config_path: Path | None, as_json: bool, **kwargs: Any) -> None:
     """Every account, disabled ones too."""
-    db = _officer_database(config_path, kwargs)
-    try:
+    with _officer_database(config_path, kwargs) as db:
         found = accounts.every(db)
-    finally:
-        db.close()
     for one in found:
         state = "active" if one.active else "disabled"
         if as_json:
@@ -452,14 +450,9 @@ def officer_list(config_path: Path | None, as_json: bool, **kwargs: Any) -> None
 
 
 def _set_active(config_path: Path | None, name: str, active: bool, kwargs: dict[str, Any]) -> None:
-    db = _officer_database(config_path, kwargs)
-    try:
+    with _officer_database(config_path, kwargs) as db:
         target = _account(db, name)
         accounts.set_active(db, target.id, active=active, by=None, now=datetime.now(UTC))
-    except AccountProblem as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        db.close()
     click.echo(f"{'enabled' if active else 'disabled'} {name}")
 
 
@@ -487,16 +480,11 @@ def officer_reset_secret(
     config_path: Path | None, officer_name: str, secret_file: Path | None, **kwargs: Any
 ) -> None:
     """Set a new password (asked twice); the account's sessions end and a lock-out lifts."""
-    db = _officer_database(config_path, kwargs)
-    try:
+    with _officer_database(config_path, kwargs) as db:
         target = _account(db, officer_name)
         accounts.reset_secret(
             db, target.id, _read_secret(secret_file), by=None, now=datetime.now(UTC)
         )
-    except AccountProblem as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        db.close()
     click.echo(f"new password set for {officer_name}; their sessions have ended")
 
 
