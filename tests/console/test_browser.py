@@ -465,6 +465,7 @@ def test_alarms_and_the_log_speak_the_readers_language_in_gate_time(
         # The gate's clock (Asia/Shanghai), not the phone's New York time.
         assert shown[:11] in {before.strftime("%m-%d %H:%M"), after.strftime("%m-%d %H:%M")}
         live.present("R-601", [36.5])
+        assert _wait(lambda: live.gate.store.entry_count() >= 1, 20)  # logged, then listed
         page.goto(f"{live.url}/lang/en?next=/log")
         row = page.locator("table tbody tr").first
         expect(row).to_contain_text("Resident")

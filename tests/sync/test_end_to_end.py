@@ -169,16 +169,19 @@ def test_broker_stopped_and_killed_mid_stream(rig: Rig) -> None:
     producer = Producer(rig.store, rate_per_s=150)
     time.sleep(1.5)
     rig.broker.stop()  # clean stop: persistence saved; the gate queues meanwhile
+    stopped_at = rig.store.last_seq()
     time.sleep(3.0)
     rig.broker.start()
     time.sleep(1.5)
     rig.broker.kill()  # power cut: whatever was queued since the last autosave is gone
+    killed_at = rig.store.last_seq()
     time.sleep(2.0)
     rig.broker.start()
     time.sleep(1.0)
     made = producer.stop()
     wait_until(drained(rig.store), DRAIN_TIMEOUT_S, "the outbox to drain after the outage")
-    assert made > 500
+    # Entries were made before, during and after each outage (how many depends on the machine).
+    assert 0 < stopped_at < killed_at < made
     assert_complete(db, rig.store.last_seq())
     assert handle.status()["connects"] >= 3
 
