@@ -195,12 +195,9 @@ RigFactory = Callable[..., Rig]
 
 
 @pytest.fixture
-def pin_factory() -> Iterator[MockFactory]:
-    """A fresh MockFactory per test, reset and closed afterwards (gpiozero's own pattern)."""
-    factory = MockFactory()
-    yield factory
-    factory.reset()
-    factory.close()
+def pin_factory(mock_factory: MockFactory) -> MockFactory:
+    """The lane's pins: tests/conftest.py's MockFactory, under the name the lane tests use."""
+    return mock_factory
 
 
 @pytest.fixture
