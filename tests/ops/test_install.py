@@ -171,6 +171,18 @@ def test_the_gate_runs_from_a_release_with_the_locked_set_and_no_camera_stack(ro
     assert mode_owner(env_file) == ("0640", 0, root.gid)
 
 
+def test_every_requirement_in_the_release_is_met(root: Root) -> None:
+    """pip check: colorzero's setuptools and sqlite-utils' pip are in the lock too."""
+    python = str(root / "opt/kakou/venv/bin/python")
+    checked = subprocess.run(
+        [python, "-m", "pip", "--disable-pip-version-check", "check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (checked.returncode, checked.stdout) == (0, "No broken requirements found.\n")
+
+
 def test_the_installed_command_runs_and_validates_the_installed_config(root: Root) -> None:
     version = root.kakou("--version")
     assert version.returncode == 0, version.stderr
