@@ -363,7 +363,10 @@ def run_ingest(
         gate_cpu_before = sum(cpu_s(s.pid) for s in sims)
         warmup_s = 10.0
         go_us = int(time.time() * 1e6)
-        poller = Poller(dsn, since_us=go_us + int(warmup_s * 1e6))
+        # Live entries seen after the warm-up; in a storm from the go, since the drain is what
+        # the live entries wait behind.
+        live_from_us = go_us + (0 if storm else int(warmup_s * 1e6))
+        poller = Poller(dsn, since_us=live_from_us)
         poller.start()
         meter.start()
         (run / "go").write_text("go")
@@ -396,19 +399,26 @@ def run_ingest(
         live = sum(r["produced_live"] for r in results)
         with psycopg.connect(dsn, autocommit=True) as conn:
             # The receiver's own lag: from the gate's commit to the start of the transaction
-            # that stored the entry (received_at), for the live entries after the warm-up.
+            # that stored the entry (received_at), for the live entries the poller watched.
             lag = conn.execute(
                 "SELECT percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY lag), max(lag), "
                 "count(*) FROM (SELECT extract(epoch FROM received_at::timestamptz) * 1000 "
                 "- decided_at_us / 1000.0 AS lag FROM entries WHERE decided_at_us >= %s) AS l",
-                [go_us + int(warmup_s * 1e6)],
+                [live_from_us],
             ).fetchone()
             # Each storing transaction stamps its entries with one received_at.
             entries_per_transaction = scalar(
                 conn,
                 "SELECT count(*)::float / greatest(count(DISTINCT received_at), 1) "
                 "FROM entries WHERE decided_at_us >= %s",
-                [go_us + int(warmup_s * 1e6)],
+                [live_from_us],
+            )
+            # Every entry stored while the CPU was metered, held ones too (the CPU per entry).
+            stored_while_metered = scalar(
+                conn,
+                "SELECT count(*) FROM entries WHERE received_at::timestamptz >= "
+                "to_timestamp(%s) AND received_at::timestamptz < to_timestamp(%s)",
+                [go_us / 1e6, go_us / 1e6 + meter.wall_s],
             )
             per_second = scalar(
                 conn,
@@ -464,7 +474,6 @@ def run_ingest(
                 "    gate commit -> ack back at the gate, per gate process: "
                 + "; ".join(f"p50 {a['p50']:.0f} ms p99 {a['p99']:.0f} ms" for a in acks)
             )
-        stored_while_metered = per_second / window_s * meter.wall_s
         print(
             f"    {entries_per_transaction:.1f} live entries a storing transaction; CPU per entry "
             "stored: "
