@@ -19,6 +19,7 @@ import used_dependency  # what a gate module would have imported
 spec = importlib.util.spec_from_file_location("compile_used", sys.argv[2])
 tool = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(tool)
+tool.WHOLE = ("served_package",)  # as uvicorn: picks its parts by name only when it serves
 compiled, missing = tool.compile_used(site)
 print(json.dumps({"compiled": compiled, "missing": missing, "loaded": sorted(sys.modules)}))
 """
@@ -29,6 +30,10 @@ def test_what_is_imported_is_compiled_and_nothing_else(tmp_path: Path) -> None:
     site.mkdir()
     (site / "used_dependency.py").write_text("VALUE = 1\n")
     (site / "unused_dependency.py").write_text("VALUE = 2\n")
+    served = site / "served_package"
+    (served / "protocols").mkdir(parents=True)
+    (served / "__init__.py").write_text("")
+    (served / "protocols" / "h11_impl.py").write_text("VALUE = 3\n")
 
     result = subprocess.run(
         [sys.executable, "-c", PROBE, str(site), str(REPO / "systemd" / "compile_used.py")],
@@ -41,6 +46,10 @@ def test_what_is_imported_is_compiled_and_nothing_else(tmp_path: Path) -> None:
 
     cached = sorted(path.name.split(".")[0] for path in (site / "__pycache__").iterdir())
     assert cached == ["used_dependency"]
+    # A package of WHOLE is compiled with the modules nothing imported yet.
+    assert [
+        path.name.split(".")[0] for path in (served / "protocols" / "__pycache__").iterdir()
+    ] == ["h11_impl"]
     assert report["compiled"] >= 1
     # Every command's modules and the configured pin factories were imported, so their
     # dependencies are compiled; the command's __main__ was not run.
