@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, Field
+
+from edge.store.guards import AuditRecord
 
 
 class GuardView(BaseModel):
@@ -50,10 +51,5 @@ class AlarmView(BaseModel):
     ack_note: str | None = Field(default=None, description="What the guard did about it.")
 
 
-class AuditView(BaseModel):
-    id: int
-    at: datetime
-    guard_id: str | None
-    action: str
-    lane: str | None
-    detail: dict[str, Any]
+class AuditView(AuditRecord):
+    pass  # no docstring: the API's schema stays the record's fields, undescribed

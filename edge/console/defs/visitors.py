@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from edge.console.defs.request import RequestBody
 from edge.rule import MAX_OCCUPANTS
+from edge.store.registrations import RegistrationRow
 
 
 class PersonRequest(RequestBody):
@@ -65,18 +66,7 @@ class PersonView(BaseModel):
     id_number: str = Field(description="Always masked here, e.g. 1101**********002X.")
 
 
-class RegistrationView(BaseModel):
-    id: str
-    kind: str
-    pass_id: str
-    registered_at: datetime
-    guard_id: str
-    lane: str | None
-    host_household: str
-    reason: str
-    plate: str | None
-    valid_from: datetime
-    valid_until: datetime
+class RegistrationView(RegistrationRow):
     revoked: bool
     people: list[PersonView]
     token: str | None = Field(

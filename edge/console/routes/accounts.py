@@ -160,9 +160,7 @@ def audit(
 ) -> list[AuditView]:
     """The audit log, newest first, paged by ``before_id`` (the last id of the page before)."""
     return [
-        AuditView(
-            id=r.id, at=r.at, guard_id=r.guard_id, action=r.action, lane=r.lane, detail=r.detail
-        )
+        AuditView(**r.model_dump())
         for r in context.guards.audit_log(
             limit=limit,
             action=action or None,

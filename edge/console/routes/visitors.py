@@ -76,17 +76,7 @@ def _view(
     registration: Registration, context: ConsoleContext, *, token: str | None = None
 ) -> RegistrationView:
     return RegistrationView(
-        id=registration.id,
-        kind=registration.kind,
-        pass_id=registration.pass_id,
-        registered_at=registration.registered_at,
-        guard_id=registration.guard_id,
-        lane=registration.lane,
-        host_household=registration.host_household,
-        reason=registration.reason,
-        plate=registration.plate,
-        valid_from=registration.valid_from,
-        valid_until=registration.valid_until,
+        **registration.model_dump(exclude={"people"}),
         revoked=registration.pass_id in context.store.revoked_ids(),
         people=[
             PersonView(
