@@ -622,24 +622,28 @@ def xlsx_chunks(
         book.writestr("xl/styles.xml", _STYLES)
         sheets = 1
         sheet = book.open("xl/worksheets/sheet1.xml", "w")
-        yield sink.take()
-        pending = [sheet_start]
-        number = 1  # the row last written: the headings
-        for row in rows:
-            if number == max_rows:
-                sheet.write(("".join(pending) + _SHEET_END).encode("utf-8"))
-                sheet.close()
-                sheets += 1
-                sheet = book.open(f"xl/worksheets/sheet{sheets}.xml", "w")
-                pending = [sheet_start]
-                number = 1
-            number += 1
-            pending.append(sheet_row(number, row))
-            if len(pending) >= CHUNK_ROWS:
-                sheet.write("".join(pending).encode("utf-8"))
-                pending.clear()
-                if chunk := sink.take():  # empty while the compressor still holds it all
-                    yield chunk
+        try:
+            yield sink.take()
+            pending = [sheet_start]
+            number = 1  # the row last written: the headings
+            for row in rows:
+                if number == max_rows:
+                    sheet.write(("".join(pending) + _SHEET_END).encode("utf-8"))
+                    sheet.close()
+                    sheets += 1
+                    sheet = book.open(f"xl/worksheets/sheet{sheets}.xml", "w")
+                    pending = [sheet_start]
+                    number = 1
+                number += 1
+                pending.append(sheet_row(number, row))
+                if len(pending) >= CHUNK_ROWS:
+                    sheet.write("".join(pending).encode("utf-8"))
+                    pending.clear()
+                    if chunk := sink.take():  # empty while the compressor still holds it all
+                        yield chunk
+        except GeneratorExit:  # the download was abandoned: the zip cannot close on an open sheet
+            sheet.close()
+            raise
         sheet.write(("".join(pending) + _SHEET_END).encode("utf-8"))
         sheet.close()
         for name, text in _workbook_parts(title, sheets).items():

@@ -658,6 +658,14 @@ def test_xlsx_cells_read_back_as_the_csv_cells(texts: list[str]) -> None:
     assert _cells(body)["表"][1:] == expected
 
 
+def test_an_abandoned_xlsx_download_closes_quietly() -> None:
+    rows: list[list[str | int]] = [[number, "备注" * 20] for number in range(1, 20_000)]
+    chunks = ledgers.xlsx_chunks("表", ["序号", "备注"], rows)
+    next(chunks)
+    assert next(chunks)  # rows on their way
+    chunks.close()  # the client went away: nothing raised
+
+
 def test_a_long_xlsx_goes_on_over_more_sheets() -> None:
     rows: list[list[str | int]] = [[number, f"第{number}行"] for number in range(1, 6)]
     body = b"".join(ledgers.xlsx_chunks("登记表", ["序号", "备注"], rows, max_rows=3))
