@@ -49,6 +49,7 @@ from edge.bus import (
 from edge.clock import SystemClock, read_boot_id
 from edge.console.app import create_app
 from edge.console.deps import ClockView, ConsoleContext, SyncView
+from edge.console.serving import WebServer, serve_in_thread
 from edge.health import BacklogLimits, HealthWatcher, SyncProgress, SyncWatch
 from edge.lane import Lane, TrustMaterial
 from edge.model import GateMode, Outcome
@@ -73,8 +74,6 @@ from edge.visitors import GateKey, VisitorDesk
 from edge.voice import Speaker
 
 if TYPE_CHECKING:
-    import uvicorn  # imported at run time only when the console is on
-
     from drivers.camera import CameraScanner  # OpenCV: only a lane with a camera loads it
 
 from sync.runtime import SyncHandle, start_sync
@@ -609,7 +608,7 @@ def run(settings: Settings) -> int:
         wall_now=lambda: datetime.now(UTC),
         registrations_days=settings.visitors.keep_days if settings.visitors.enabled else None,
     )
-    console: _ConsoleServer | None = None
+    console: WebServer | None = None
     try:
         for status in _settled_device_status(gate):
             if status.health is not Health.OK:
@@ -650,50 +649,15 @@ def _settled_device_status(gate: Gate, settle_s: float = 2.0) -> list[DeviceStat
     return statuses
 
 
-@dataclass
-class _ConsoleServer:
-    """uvicorn on its own thread, so the main thread stays free to feed the watchdog."""
-
-    server: uvicorn.Server
-    thread: threading.Thread
-
-    def alive(self) -> bool:
-        return self.thread.is_alive()
-
-    def stop(self, timeout_s: float = 10.0) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout_s)
-
-
-def _serve_console(gate: Gate, start_timeout_s: float = 30.0) -> _ConsoleServer | None:
-    """Start the console; None (logged) if it could not listen, e.g. the port is taken."""
-    import uvicorn
-
+def _serve_console(gate: Gate) -> WebServer | None:
+    """Start the console; None (logged) if it could not listen, e.g. the port is taken. On a
+    thread of its own, so the main thread stays free to feed the watchdog."""
     console = gate.settings.console
-    app = create_app(gate.console_context(), console)
-    host, port = console.host, console.port
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        ssl_certfile=None if console.tls_cert is None else str(console.tls_cert),
-        ssl_keyfile=None if console.tls_key is None else str(console.tls_key),
-    )
-    server = uvicorn.Server(config)
-    # Off the main thread uvicorn installs no signal handlers: SIGTERM stays ours.
-    thread = threading.Thread(target=server.run, name="console", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + start_timeout_s
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            log.critical("console could not start on %s:%d", host, port)
-            server.should_exit = True
-            return None
-        time.sleep(0.05)
-    log.info("console on %s://%s:%d/", "https" if console.tls else "http", host, port)
-    return _ConsoleServer(server, thread)
+    try:
+        return serve_in_thread(create_app(gate.console_context(), console), console, name="console")
+    except OSError as exc:
+        log.critical("%s", exc)
+        return None
 
 
 def _stop_on_signals() -> threading.Event:
@@ -724,7 +688,7 @@ def _wait_for_signal(
 def worker_checks(
     gate: Gate,
     *,
-    console: _ConsoleServer | None = None,
+    console: WebServer | None = None,
     retention: RetentionWorker | None = None,
     stall_s: float = LANE_STALL_S,
 ) -> list[WorkerCheck]:

@@ -8,12 +8,8 @@ server's scripts, styles and connections; no framing). Every asset comes from th
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
@@ -23,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from edge.console.app import console_app
+from edge.console.serving import WebServer, serve_in_thread
 from edge.console.throttle import SignInLimits
 from sync.office import retention
 from sync.office.context import OfficeContext
@@ -31,9 +28,6 @@ from sync.office.templating import message_page, too_large_page
 from sync.receiver.db import ReceiverDb
 from sync.receiver.service import open_database
 from sync.settings import ServerSettings
-
-if TYPE_CHECKING:
-    import uvicorn
 
 log = logging.getLogger(__name__)
 
@@ -90,46 +84,14 @@ def create_office_app(context: OfficeContext) -> FastAPI:
 # ------------------------------------------------------------------------------- serving
 
 
-@dataclass
-class OfficeServer:
-    """uvicorn on a thread of its own beside the receiver; ``stop`` ends it."""
-
-    server: uvicorn.Server
-    thread: threading.Thread
-
-    def stop(self, timeout_s: float = 10.0) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout_s)
-
-
-def serve_office(context: OfficeContext, start_timeout_s: float = 30.0) -> OfficeServer:
+def serve_office(context: OfficeContext) -> WebServer:
     """Start the console on ``[office] host:port``; raises ``OSError`` if it cannot listen."""
-    import uvicorn  # only a server that serves the office needs it loaded
-
-    office = context.office
-    config = uvicorn.Config(
+    return serve_in_thread(
         create_office_app(context),
-        host=office.host,
-        port=office.port,
-        log_level="warning",
-        access_log=False,  # an access log would hold who searched for whom, outside the audit
-        ssl_certfile=None if office.tls_cert is None else str(office.tls_cert),
-        ssl_keyfile=None if office.tls_key is None else str(office.tls_key),
+        context.office,
+        name="office console",
         timeout_graceful_shutdown=2,
     )
-    server = uvicorn.Server(config)
-    # Off the main thread uvicorn installs no signal handlers: SIGTERM stays the receiver's.
-    thread = threading.Thread(target=server.run, name="office", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + start_timeout_s
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            raise OSError(f"the office console could not listen on {office.host}:{office.port}")
-        time.sleep(0.05)
-    scheme = "https" if office.tls else "http"
-    log.info("office console on %s://%s:%d/", scheme, office.host, office.port)
-    return OfficeServer(server, thread)
 
 
 def start_office(settings: ServerSettings) -> Callable[[], None]:
