@@ -45,7 +45,7 @@ def render_qr(payload: str | bytes, *, module_px: int = 4, invert: bool = False)
     modules = qr_modules(payload)
     light = np.where(modules, 0, 255).astype(np.uint8)
     image = np.kron(light, np.ones((module_px, module_px), dtype=np.uint8))
-    return (255 - image) if invert else image
+    return np.invert(image) if invert else image  # 255 - v for uint8, and stays uint8
 
 
 def scene(payload: str | bytes | None, *, size: tuple[int, int] = FRAME_SIZE) -> Frame:
