@@ -18,12 +18,11 @@ from zoneinfo import ZoneInfo
 
 from edge.entry_document import epoch_us
 from sync.office import messages
-from sync.receiver.db import DAY_COUNTS_SQL, DayCounts, ReceiverDb
-from sync.receiver.reports import REPORT_COLUMNS
+from sync.receiver.db import DAY_COUNTS_SQL, DayCounts, EntryCounts, ReceiverDb, counted
 
 Level = Literal["building", "grid", "compound"]
 LEVELS: tuple[Level, ...] = get_args(Level)
-COUNT_COLUMNS: tuple[str, ...] = REPORT_COLUMNS[3:]
+COUNT_COLUMNS: tuple[str, ...] = EntryCounts.columns()
 """total, passed, overridden, denied, fevers, abandoned, visitors, clock_unsynced."""
 COUNT_HEADINGS: tuple[str, ...] = tuple(
     messages.words(f"reports.count.{column}")[0] for column in COUNT_COLUMNS
@@ -49,28 +48,17 @@ def day_bounds_us(day: date, zone: ZoneInfo) -> tuple[int, int]:
 
 
 @dataclass(frozen=True, slots=True)
-class GroupCounts:
+class GroupCounts(EntryCounts):
     """One gate, building, grid or compound of a community on one day (``group`` None: entries
     whose household is not in the roster; "": households in it without a name here)."""
 
     community: str
     group: str | None
-    total: int
-    passed: int
-    overridden: int
-    denied: int
-    fevers: int
-    abandoned: int
-    visitors: int
-    clock_unsynced: int
-
-    def counts(self) -> tuple[int, ...]:
-        return tuple(getattr(self, column) for column in COUNT_COLUMNS)
 
     @classmethod
     def of_gate(cls, row: DayCounts) -> GroupCounts:
         """A gate's counts, the gate as the group (the report per gate)."""
-        return cls(row.community, row.gate, *(int(getattr(row, c)) for c in COUNT_COLUMNS))
+        return cls(row.community, row.gate, **counted(row.counts()))
 
 
 def gate_report(
@@ -104,11 +92,7 @@ def rollup(
             [*values, start_us, end_us],
         )
     made = [
-        GroupCounts(
-            str(row[0]),
-            None if row[1] is None else str(row[1]),
-            *(int(value or 0) for value in row[2:]),
-        )
+        GroupCounts(str(row[0]), None if row[1] is None else str(row[1]), **counted(row[2:]))
         for row in rows
     ]
     return sorted(made, key=lambda g: (g.community, g.group is None, g.group == "", g.group or ""))
@@ -141,7 +125,7 @@ def report_table(
     headings = ("日期", "社区", LEVEL_HEADINGS[level], *COUNT_HEADINGS)
     if level == "gate":
         lines: list[tuple[str, str, tuple[int, ...]]] = [
-            (row.community, row.gate, tuple(getattr(row, c) for c in COUNT_COLUMNS))
+            (row.community, row.gate, row.counts())
             for row in gate_report(db, communities, day, zone)
         ]
     else:

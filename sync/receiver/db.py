@@ -27,7 +27,7 @@ import sqlite3
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeAlias
@@ -324,11 +324,11 @@ class LogGaps:
         return sum(last - first + 1 for first, last in self.missing)
 
 
-@dataclass(frozen=True, slots=True)
-class DayCounts:
-    day: date
-    community: str
-    gate: str
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntryCounts:
+    """A day's entries counted (``DAY_COUNTS_SQL``'s select list, in its order): the daily
+    report's figures for a gate, and the office's for a building, grid or compound."""
+
     total: int
     passed: int
     overridden: int
@@ -337,6 +337,25 @@ class DayCounts:
     abandoned: int
     visitors: int
     clock_unsynced: int
+
+    @classmethod
+    def columns(cls) -> tuple[str, ...]:
+        return tuple(column.name for column in fields(EntryCounts))
+
+    def counts(self) -> tuple[int, ...]:
+        return tuple(getattr(self, column) for column in self.columns())
+
+
+def counted(values: Sequence[Any]) -> dict[str, int]:
+    """``EntryCounts``' fields from a row's ``DAY_COUNTS_SQL`` values (NULL sums are 0)."""
+    return dict(zip(EntryCounts.columns(), (int(value or 0) for value in values), strict=True))
+
+
+@dataclass(frozen=True, slots=True)
+class DayCounts(EntryCounts):
+    day: date
+    community: str
+    gate: str
 
 
 class ReceiverDbError(Exception):
@@ -1015,10 +1034,7 @@ class ReceiverDb(ABC):
             rows = self._execute(
                 cursor, _DAILY_COUNTS.format(counts=DAY_COUNTS_SQL, communities=where), params
             ).fetchall()
-        return [
-            DayCounts(day, str(row[0]), str(row[1]), *(int(value or 0) for value in row[2:]))
-            for row in rows
-        ]
+        return [DayCounts(day, str(row[0]), str(row[1]), **counted(row[2:])) for row in rows]
 
     def counts(self) -> dict[str, int]:
         """Row counts, plus rows sharing a (gate, log, seq) slot (always 0: the schema forbids

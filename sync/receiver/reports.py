@@ -12,21 +12,9 @@ from dataclasses import asdict
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from sync.receiver.db import DayCounts, LogGaps, ReceiverDb
+from sync.receiver.db import DayCounts, EntryCounts, LogGaps, ReceiverDb
 
-REPORT_COLUMNS = (
-    "day",
-    "community",
-    "gate",
-    "total",
-    "passed",
-    "overridden",
-    "denied",
-    "fevers",
-    "abandoned",
-    "visitors",
-    "clock_unsynced",
-)
+REPORT_COLUMNS = ("day", "community", "gate", *EntryCounts.columns())
 
 
 def format_gaps(gaps: Sequence[LogGaps]) -> str:
