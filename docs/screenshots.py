@@ -14,7 +14,6 @@ import argparse
 import socket
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
@@ -24,13 +23,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import uvicorn
 from PIL import Image
 from playwright.sync_api import Page, sync_playwright
 
 from edge.app.boot import Gate, build_gate
 from edge.app.settings import Settings, load_settings
+from edge.configmodel import WebListenerSettings
 from edge.console.app import create_app
+from edge.console.serving import serve_in_thread
 from edge.store.guards import GuardBook, Role
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -75,17 +75,12 @@ def served(gate: Gate) -> Iterator[str]:
     """The gate's console on a free port, for as long as the block runs."""
     port = free_port()
     app = create_app(replace(gate.console_context(), bus=gate.bus))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    server.config.timeout_graceful_shutdown = 1
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
+    listener = WebListenerSettings(host="127.0.0.1", port=port)
+    server = serve_in_thread(app, listener, name="console", timeout_graceful_shutdown=1)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://{listener.host}:{port}"
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        server.stop()
 
 
 def wait_for(done: Callable[[], bool], timeout_s: float = 15.0) -> None:

@@ -4,8 +4,6 @@ serial drivers, lanes, SQLite, gpiozero MockFactory), served through FastAPI's T
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -15,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -24,8 +21,10 @@ from drivers.sim.scanner import SimGm65
 from edge.app.boot import Gate, build_gate
 from edge.app.settings import Settings, load_settings
 from edge.bus import BusEvent
+from edge.configmodel import WebListenerSettings
 from edge.console.app import create_app
 from edge.console.deps import ConsoleContext
+from edge.console.serving import serve_in_thread
 from edge.model import PassKind
 from edge.store.guards import Guard, GuardBook, Role
 from tests.drivers.waiting import wait_until
@@ -225,20 +224,11 @@ def free_port() -> int:
 @contextmanager
 def serving(app: FastAPI) -> Iterator[str]:
     """``app`` served by uvicorn on a free loopback port; yields its base URL."""
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
+    listener = WebListenerSettings(host="127.0.0.1", port=free_port())
+    server = serve_in_thread(
+        app, listener, name="console", start_timeout_s=10, timeout_graceful_shutdown=1
     )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive(), "console did not start"
-        assert time.monotonic() < deadline, "console did not start in time"
-        time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://{listener.host}:{listener.port}"
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        server.stop()
