@@ -5,20 +5,21 @@ them through Mosquitto instead.)"""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from drivers.base import Reading
+from edge.bus import AlarmRaised
 from edge.entry_document import entry_to_document
 from edge.model import Direction, EntryDraft, MeasuredTemperature, Outcome, PassKind
 from edge.store import Store
 from sync.contract import Alert, AlertKind, RevocationStatus, Status, to_json
 from sync.receiver.alerts import store_alerts
-from sync.receiver.db import GateStatusRow, IncomingBatch, IncomingEntry, ReceiverDb
+from sync.receiver.db import IncomingBatch, IncomingEntry, ReceiverDb
 from sync.receiver.entries import check_entry
+from sync.receiver.receiver import status_row
 from sync.runtime import ensure_log_id
-from sync.status import build_status, offline_status
+from sync.status import AlertRelay, build_status, offline_status
 
 
 def visit(
@@ -125,31 +126,16 @@ class GateFeed:
             )
         else:
             status = offline_status(self.community, self.gate)
-        row = GateStatusRow(
-            community=status.community,
-            gate=status.gate,
-            log_id=status.log_id,
-            state=status.state.value,
-            last_seq=status.last_seq,
-            backlog=status.backlog,
-            payload=to_json(status).decode(),
-        )
-        self.db.store([], statuses=[row], now=at)
+        self.db.store([], statuses=[status_row(status, to_json(status).decode())], now=at)
         return status
 
     def alert(
         self, kind: AlertKind, at: datetime, *, detail: str = "", lane: str | None = "in-1"
     ) -> Alert:
-        alert = Alert(
-            id=uuid.uuid4().hex,
-            community=self.community,
-            gate=self.gate,
-            lane=lane,
-            kind=kind,
-            detail=detail,
-            at=at,
-            clock_synced=True,
+        relay = AlertRelay(
+            community=self.community, gate=self.gate, enqueue=lambda _: None, wall_now=lambda: at
         )
+        alert = relay.alert_for(AlarmRaised(lane=lane or "", kind=kind.value, detail=detail))
         store_alerts(self.db, [alert], now=at, receiver="receiver-1")
         return alert
 
