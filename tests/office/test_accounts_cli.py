@@ -20,23 +20,22 @@ from sync.receiver.db import open_db
 from tests.sync.rig import ROOT, Mosquitto, free_port, wait_until
 
 
-def _invoke(*args: str, stdin: str | None = None) -> tuple[int, str]:
-    result = CliRunner().invoke(server, list(args), input=stdin)
+def _officer(db_path: Path, *args: str, stdin: str | None = None) -> tuple[int, str]:
+    """``kakou server officer ARGS --db DB_PATH``: its exit code and output."""
+    result = CliRunner().invoke(server, ["officer", *args, "--db", str(db_path)], input=stdin)
     return result.exit_code, result.output
 
 
 def test_officers_are_added_listed_disabled_and_given_a_new_password(tmp_path: Path) -> None:
     db_path = tmp_path / "receiver.db"
-    code, output = _invoke(
-        "officer",
+    code, output = _officer(
+        db_path,
         "add",
         "王芳",
         "--community",
         "hxy",
         "--community",
         "lhy",
-        "--db",
-        str(db_path),
         stdin="office-secret-1\noffice-secret-1\n",
     )
     assert code == 0, output
@@ -44,8 +43,8 @@ def test_officers_are_added_listed_disabled_and_given_a_new_password(tmp_path: P
     assert "office-secret-1" not in output  # asked without echo
     secret_file = tmp_path / "secret"
     secret_file.write_text("district-admin-9\n")
-    code, output = _invoke(
-        "officer",
+    code, output = _officer(
+        db_path,
         "add",
         "赵主任",
         "--role",
@@ -54,11 +53,9 @@ def test_officers_are_added_listed_disabled_and_given_a_new_password(tmp_path: P
         "*",
         "--secret-file",
         str(secret_file),
-        "--db",
-        str(db_path),
     )
     assert code == 0, output
-    code, output = _invoke("officer", "list", "--json", "--db", str(db_path))
+    code, output = _officer(db_path, "list", "--json")
     assert code == 0, output
     listed = [json.loads(line) for line in output.splitlines()]
     assert listed == [
@@ -66,48 +63,26 @@ def test_officers_are_added_listed_disabled_and_given_a_new_password(tmp_path: P
         {"name": "赵主任", "role": "admin", "communities": None, "state": "active"},
     ]
     # a short password, a taken name and an unknown account are refused with a reason
-    code, output = _invoke(
-        "officer",
-        "add",
-        "李四",
-        "--community",
-        "hxy",
-        "--db",
-        str(db_path),
-        stdin="short\nshort\n",
-    )
+    code, output = _officer(db_path, "add", "李四", "--community", "hxy", stdin="short\nshort\n")
     assert code == 1
     assert "at least 10 characters" in output
-    code, output = _invoke(
-        "officer",
-        "add",
-        "王芳",
-        "--community",
-        "hxy",
-        "--secret-file",
-        str(secret_file),
-        "--db",
-        str(db_path),
+    code, output = _officer(
+        db_path, "add", "王芳", "--community", "hxy", "--secret-file", str(secret_file)
     )
     assert code == 1
     assert "already an officer named" in output
-    assert _invoke("officer", "disable", "无此人", "--db", str(db_path))[0] == 1
-    code, output = _invoke("officer", "add", "x", "--db", str(db_path), stdin="")
+    assert _officer(db_path, "disable", "无此人")[0] == 1
+    code, output = _officer(db_path, "add", "x", stdin="")
     assert code == 2  # no community named
     # the last admin cannot be disabled; an officer can, then enabled again
-    code, output = _invoke("officer", "disable", "赵主任", "--db", str(db_path))
+    code, output = _officer(db_path, "disable", "赵主任")
     assert code == 1
     assert "at least one active admin" in output
-    assert _invoke("officer", "disable", "王芳", "--db", str(db_path))[0] == 0
-    assert "disabled" in _invoke("officer", "list", "--db", str(db_path))[1].splitlines()[0]
-    assert _invoke("officer", "enable", "王芳", "--db", str(db_path))[0] == 0
-    code, output = _invoke(
-        "officer",
-        "reset-secret",
-        "王芳",
-        "--db",
-        str(db_path),
-        stdin="another-secret-2\nanother-secret-2\n",
+    assert _officer(db_path, "disable", "王芳")[0] == 0
+    assert "disabled" in _officer(db_path, "list")[1].splitlines()[0]
+    assert _officer(db_path, "enable", "王芳")[0] == 0
+    code, output = _officer(
+        db_path, "reset-secret", "王芳", stdin="another-secret-2\nanother-secret-2\n"
     )
     assert code == 0, output
     db = open_db(path=db_path)
