@@ -20,8 +20,16 @@ from drivers.sim.camera import CameraFault, SimCamera, scene
 from tests.drivers.test_qr import EXPECTED, FIXTURES
 from tests.drivers.waiting import wait_until
 
-PASS_A = EXPECTED["printed_near.jpg"]
-PASS_B = EXPECTED["phone_tilted.jpg"]
+
+def expected_text(fixture: str) -> str:
+    """What a fixture that holds a code reads as."""
+    text = EXPECTED[fixture]
+    assert text is not None, f"{fixture} holds no code"
+    return text
+
+
+PASS_A = expected_text("printed_near.jpg")
+PASS_B = expected_text("phone_tilted.jpg")
 
 
 class Probe:
@@ -67,6 +75,15 @@ def start(
     return camera
 
 
+def start_simulated(
+    cameras: list[CameraScanner], **options: object
+) -> tuple[SimCamera, Probe, CameraScanner]:
+    """A 30 fps simulated camera scanned with ``options``, and the probe on what it reports."""
+    sim = SimCamera(fps=30)
+    probe = Probe()
+    return sim, probe, start(cameras, probe, sim.open, **options)
+
+
 def test_folder_source_reads_each_code_once_in_order(
     tmp_path: Path, cameras: list[CameraScanner]
 ) -> None:
@@ -98,8 +115,6 @@ def write_video(path: Path, frames: list[qr.Frame], fps: float = 20.0) -> None:
 def test_video_file_source_one_scan_per_presentation(
     tmp_path: Path, cameras: list[CameraScanner]
 ) -> None:
-    assert PASS_A is not None
-    assert PASS_B is not None
     empty, code_a, code_b = scene(None), scene(PASS_A), scene(PASS_B)
     video = tmp_path / "gate.avi"
     write_video(video, [empty] * 4 + [code_a] * 10 + [empty] * 4 + [code_b] * 10 + [empty] * 2)
@@ -192,10 +207,7 @@ def test_a_slow_decoder_only_ever_sees_the_newest_frame(cameras: list[CameraScan
 def test_the_reread_window_slides_while_the_code_stays_in_view(
     cameras: list[CameraScanner],
 ) -> None:
-    assert PASS_A is not None
-    sim = SimCamera(fps=30)
-    probe = Probe()
-    start(cameras, probe, sim.open, reread_window_s=0.3, max_decode_fps=20)
+    sim, probe, _ = start_simulated(cameras, reread_window_s=0.3, max_decode_fps=20)
     sim.present(PASS_A, seconds=1.0)  # held for longer than the window: still one scan
     time.sleep(1.6)  # then out of view for longer than the window
     assert probe.texts == [PASS_A]
@@ -215,15 +227,12 @@ def test_frame_rate_cap_limits_decodes(cameras: list[CameraScanner]) -> None:
 def test_decoder_failures_are_bad_frames_and_the_camera_keeps_running(
     monkeypatch: pytest.MonkeyPatch, cameras: list[CameraScanner]
 ) -> None:
-    assert PASS_A is not None
 
     def zxing_fails(*args: object, **kwargs: object) -> list[object]:
         raise RuntimeError("zxing choked")
 
     monkeypatch.setattr(qr.zxingcpp, "read_barcodes", zxing_fails)
-    sim = SimCamera(fps=30)
-    probe = Probe()
-    camera = start(cameras, probe, sim.open, max_decode_fps=20)
+    sim, probe, camera = start_simulated(cameras, max_decode_fps=20)
     sim.present(PASS_A, seconds=5)
     assert wait_until(lambda: int(camera.status().extra.get("decoded", "0")) >= 5)
     # zxing fails on every frame; pyzbar, the cascade's second decoder, still reads the code.
@@ -244,13 +253,8 @@ def test_an_unexpected_decoder_bug_reports_the_camera_down(cameras: list[CameraS
 def test_watchdog_degrades_then_reopens_a_silent_source(
     fault: CameraFault, cameras: list[CameraScanner]
 ) -> None:
-    assert PASS_A is not None
-    sim = SimCamera(fps=30)
-    probe = Probe()
-    camera = start(
+    sim, probe, camera = start_simulated(
         cameras,
-        probe,
-        sim.open,
         stale_after_s=0.2,
         down_after_s=0.5,
         reopen_min_s=0.05,
@@ -288,10 +292,7 @@ def test_an_unplugged_camera_is_down_and_comes_back(cameras: list[CameraScanner]
 def test_scan_frames_are_saved_only_when_asked(
     tmp_path: Path, cameras: list[CameraScanner]
 ) -> None:
-    assert PASS_A is not None
-    sim = SimCamera(fps=30)
-    probe = Probe()
-    start(cameras, probe, sim.open, save_dir=tmp_path / "frames", save_max_files=1)
+    sim, probe, _ = start_simulated(cameras, save_dir=tmp_path / "frames", save_max_files=1)
     sim.present(PASS_A, seconds=0.5)
     assert wait_until(lambda: probe.texts == [PASS_A])
     saved = list((tmp_path / "frames").glob("*.jpg"))
