@@ -15,11 +15,19 @@ CONTACT, EXIT = 5, 6
 class Door:
     """A GpioDoor on mock pins, a switchable relay state, and everything it reported.
 
-    ``shut=False`` leaves the contact undriven, as after a cut wire or before a simulator runs."""
+    ``shut=False`` leaves the contact undriven, as after a cut wire or before a simulator runs;
+    ``energised=True`` starts with the lock relay energised (the door unlocked)."""
 
-    def __init__(self, factory: MockFactory, *, shut: bool = True, **options: object) -> None:
+    def __init__(
+        self,
+        factory: MockFactory,
+        *,
+        shut: bool = True,
+        energised: bool = False,
+        **options: object,
+    ) -> None:
         self.factory = factory
-        self.energised = False
+        self.energised = energised
         self.alarms: list[tuple[DoorAlarm, float]] = []
         self.exit_requests = 0
         self.lock = threading.Lock()

@@ -26,8 +26,7 @@ def test_opening_while_locked_is_forced_at_once(make_door) -> None:  # type: ign
 
 
 def test_opening_while_the_relay_is_energised_is_no_alarm(make_door) -> None:  # type: ignore[no-untyped-def]
-    door = make_door(bounce_s=None, held_open_s=5.0)
-    door.energised = True
+    door = make_door(bounce_s=None, held_open_s=5.0, energised=True)
     door.open_briefly(0.1)
     assert door.kinds() == []
     assert door.door.status().extra["openings"] == "1"
@@ -48,8 +47,7 @@ def test_exit_button_reports_a_request_and_excuses_the_opening(make_door) -> Non
 
 
 def test_held_open_alarm_fires_on_time_and_clears_on_closing(make_door) -> None:  # type: ignore[no-untyped-def]
-    door = make_door(bounce_s=None, held_open_s=0.3)
-    door.energised = True
+    door = make_door(bounce_s=None, held_open_s=0.3, energised=True)
     opened_s = door.open()
     assert wait_until(lambda: door.kinds() == [DoorAlarmKind.HELD_OPEN], timeout_s=2)
     alarm, reported_s = door.alarms[0]
@@ -63,8 +61,7 @@ def test_held_open_alarm_fires_on_time_and_clears_on_closing(make_door) -> None:
 
 
 def test_closing_in_time_raises_nothing_and_the_timer_restarts(make_door) -> None:  # type: ignore[no-untyped-def]
-    door = make_door(bounce_s=None, held_open_s=0.3)
-    door.energised = True
+    door = make_door(bounce_s=None, held_open_s=0.3, energised=True)
     door.open_briefly(0.2)
     assert door.kinds() == []
     opened_s = door.open()  # a new opening gets the full time again
