@@ -25,6 +25,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def write_file(path: Path, text: str, mode: int | None = None) -> Path:
+    """``text`` at ``path``, its folders made; with ``mode`` when the test is about who may
+    read it (a secret, a key, a configuration)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    if mode is not None:
+        path.chmod(mode)
+    return path
+
+
 def write_sim_config(
     path: Path, *, state_dir: Path, port: int, console: bool = True, emergency: bool = False
 ) -> Path:

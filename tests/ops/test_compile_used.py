@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.ops.conftest import REPO
+from tests.ops.conftest import REPO, write_file
 
 PROBE = """
 import importlib.util, json, sys
@@ -27,13 +27,11 @@ print(json.dumps({"compiled": compiled, "missing": missing, "loaded": sorted(sys
 
 def test_what_is_imported_is_compiled_and_nothing_else(tmp_path: Path) -> None:
     site = tmp_path / "site-packages"
-    site.mkdir()
-    (site / "used_dependency.py").write_text("VALUE = 1\n")
-    (site / "unused_dependency.py").write_text("VALUE = 2\n")
+    write_file(site / "used_dependency.py", "VALUE = 1\n")
+    write_file(site / "unused_dependency.py", "VALUE = 2\n")
     served = site / "served_package"
-    (served / "protocols").mkdir(parents=True)
-    (served / "__init__.py").write_text("")
-    (served / "protocols" / "h11_impl.py").write_text("VALUE = 3\n")
+    write_file(served / "__init__.py", "")
+    write_file(served / "protocols" / "h11_impl.py", "VALUE = 3\n")
 
     result = subprocess.run(
         [sys.executable, "-c", PROBE, str(site), str(REPO / "systemd" / "compile_used.py")],

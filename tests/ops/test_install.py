@@ -28,7 +28,13 @@ import pytest
 from edge.store import Store
 from edge.store.migrations import LATEST_VERSION
 from tests.drivers.waiting import wait_until
-from tests.ops.conftest import REPO, free_port, write_sim_config, write_version_1_database
+from tests.ops.conftest import (
+    REPO,
+    free_port,
+    write_file,
+    write_sim_config,
+    write_version_1_database,
+)
 
 # Tens of seconds: run by default and in CI (-m 'not slow' leaves them out). They share the
 # installed root and build on each other: the parallel run keeps a file on one worker, in order.
@@ -210,12 +216,10 @@ def test_a_second_run_upgrades_in_place_and_keeps_config_secrets_and_data(root: 
     edited += "\n# edited on site: do not lose this line\n"
     config.write_text(edited)
     config.chmod(0o644)  # a careless edit: the installer puts it right again
-    secret = root / "etc/kakou/credentials/mqtt-password"
-    secret.write_text("s3cret\n")
-    secret.chmod(0o644)
-    private_key = root / "var/lib/kakou/keys/office.key"
-    private_key.write_text("-----BEGIN PRIVATE KEY-----\n")
-    private_key.chmod(0o644)
+    secret = write_file(root / "etc/kakou/credentials/mqtt-password", "s3cret\n", 0o644)
+    private_key = write_file(
+        root / "var/lib/kakou/keys/office.key", "-----BEGIN PRIVATE KEY-----\n", 0o644
+    )
     db_path = root / "var/lib/kakou/kakou.db"
     old_entries = write_version_1_database(db_path, "hxy", "east-2", count=3)
     certificate = (root / "etc/kakou/tls/console.crt").read_bytes()

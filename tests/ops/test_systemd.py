@@ -27,6 +27,7 @@ from edge.systemd import (
     watchdog_interval_s,
 )
 from tests.drivers.waiting import wait_until
+from tests.ops.conftest import write_file
 from tests.settings import sim_settings
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "qr"
@@ -208,9 +209,8 @@ def test_a_hung_lane_counts_as_dead(tmp_path: Path, build_gate: Callable[[Settin
 
 def test_credentials_come_from_systemd_when_it_loaded_them(tmp_path: Path) -> None:
     loaded = tmp_path / "run-credentials"
-    loaded.mkdir()
-    (loaded / "kakou_mqtt-password").write_text("s3cret\n")
-    (loaded / "client.key").write_text("KEY")
+    write_file(loaded / "kakou_mqtt-password", "s3cret\n")
+    write_file(loaded / "client.key", "KEY")
     source = tmp_path / "etc-credentials"
     environ = {"CREDENTIALS_DIRECTORY": str(loaded)}
     # The unit loads the whole folder: systemd prefixes each name with "kakou_".
@@ -229,12 +229,8 @@ def test_a_credential_name_cannot_reach_outside_its_folder(name: str, tmp_path: 
 
 
 def test_readable_secret_files_are_warned_about_not_refused(tmp_path: Path) -> None:
-    private = tmp_path / "private"
-    private.write_text("x")
-    private.chmod(0o600)
-    shared = tmp_path / "shared"
-    shared.write_text("x")
-    shared.chmod(0o640)
+    private = write_file(tmp_path / "private", "x", 0o600)
+    shared = write_file(tmp_path / "shared", "x", 0o640)
     warnings = secret_file_warnings([private, shared, tmp_path / "missing"])
     assert warnings == [
         f"{shared}: secret file is readable by group or others (mode 0640); run chmod 600 on it",
@@ -244,9 +240,7 @@ def test_readable_secret_files_are_warned_about_not_refused(tmp_path: Path) -> N
 
 def test_boot_checks_the_configured_secrets(tmp_path: Path) -> None:
     folder = tmp_path / "credentials"
-    folder.mkdir()
-    (folder / "mqtt-password").write_text("x")
-    (folder / "mqtt-password").chmod(0o644)
+    write_file(folder / "mqtt-password", "x", 0o644)
     settings = sim_settings(
         tmp_path / "state", credentials={"directory": str(folder), "mqtt_password": "mqtt-password"}
     )
