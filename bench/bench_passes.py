@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -27,7 +26,7 @@ from edge import passes
 from edge.base45 import b45decode
 from edge.model import PassKind, Verdict
 from edge.passes import TokenFormat
-from edge.passes_pdf import qr_version
+from edge.passes_pdf import HouseholdRow, qr_version
 
 # RFC 8032's first test key: public, used so token sizes match docs/passes.md run after run
 # (the signature bytes, and so how well zlib does, depend on the key).
@@ -43,51 +42,52 @@ LONG_KEY_ID = "office-2026"  # longer than docs/passes.md recommends, as offices
 COMMUNITY = "hxy"
 
 
-class TypicalPass(NamedTuple):
-    pass_id: str
-    holder: str
-    unit: str
-    days: int
-    gates: tuple[str, ...] = ()
-    plate: str | None = None
-
-
-# A typical pass of each kind, as the office would issue it.
-TYPICAL: dict[PassKind, TypicalPass] = {
-    PassKind.RESIDENT: TypicalPass("R-0001234", "张*", "3-2-501", 365),
-    PassKind.TEMPORARY: TypicalPass("T-0000417", "李*", "5-1-1202", 30),
-    PassKind.VISITOR: TypicalPass("V-0031337", "王*", "3-2-501", 1, gates=("north",)),
-    PassKind.STAFF: TypicalPass("S-0000012", "赵*", "物业中心", 365, gates=("north", "east")),
-    PassKind.VEHICLE: TypicalPass("C-0000088", "陈*", "7-3-302", 365, plate="京A12345"),
+# A typical pass of each kind, as a line of the office's household sheet (edge.passes_pdf),
+# the holder already masked as the QR carries it.
+TYPICAL: dict[PassKind, HouseholdRow] = {
+    row.kind: row
+    for row in (
+        HouseholdRow(2, "R-0001234", "张*", "3-2-501", PassKind.RESIDENT, 365),
+        HouseholdRow(3, "T-0000417", "李*", "5-1-1202", PassKind.TEMPORARY, 30),
+        HouseholdRow(4, "V-0031337", "王*", "3-2-501", PassKind.VISITOR, 1, gates=("north",)),
+        HouseholdRow(5, "S-0000012", "赵*", "物业中心", PassKind.STAFF, 365, ("north", "east")),
+        HouseholdRow(6, "C-0000088", "陈*", "7-3-302", PassKind.VEHICLE, 365, plate="京A12345"),
+    )
 }
 # A longer pass in Latin script: it compresses, so zlib codes it in a Huffman block.
-HUFFMAN_CODED = TypicalPass(
-    "V-0031338", "Zhang San Feng", "Building 3 Unit 2 Room 501", 1, gates=("north", "north-2")
+HUFFMAN_CODED = HouseholdRow(
+    7,
+    "V-0031338",
+    "Zhang San Feng",
+    "Building 3 Unit 2 Room 501",
+    PassKind.VISITOR,
+    1,
+    gates=("north", "north-2"),
 )
 
 
 def typical_token(
     private_key: Ed25519PrivateKey,
-    kind: PassKind,
-    spec: TypicalPass | None = None,
+    row: HouseholdRow,
     *,
     token_format: TokenFormat = passes.DEFAULT_FORMAT,
     key_id: str = KEY_ID,
 ) -> str:
-    spec = spec or TYPICAL[kind]
+    """``row``'s pass signed as the office signs a card (edge.passes_pdf.issue_cards), issued
+    at ISSUED_AT; only the token, so that timing it times the signing alone."""
     return passes.issue(
         private_key,
         key_id=key_id,
         community=COMMUNITY,
-        pass_id=spec.pass_id,
-        kind=kind,
-        holder=spec.holder,
-        unit=spec.unit,
+        pass_id=row.pass_id,
+        kind=row.kind,
+        holder=row.holder,
+        unit=row.unit,
         not_before=ISSUED_AT,
-        expires=passes.expiry_after_days(ISSUED_AT, spec.days),
+        expires=passes.expiry_after_days(ISSUED_AT, row.days),
         issued_at=ISSUED_AT,
-        gates=spec.gates,
-        plate=spec.plate,
+        gates=row.gates,
+        plate=row.plate,
         token_format=token_format,
     )
 
@@ -119,11 +119,9 @@ def main() -> None:
     public_key = private_key.public_key()
     keys = {KEY_ID: public_key}
     revoked = frozenset(f"R-{n:07d}" for n in range(1_000))
-    token = typical_token(private_key, PassKind.RESIDENT)  # KK2
-    kk1_token = typical_token(private_key, PassKind.RESIDENT, token_format=TokenFormat.KK1)
-    huffman_token = typical_token(
-        private_key, PassKind.VISITOR, HUFFMAN_CODED, token_format=TokenFormat.KK1
-    )
+    token = typical_token(private_key, TYPICAL[PassKind.RESIDENT])  # KK2
+    kk1_token = typical_token(private_key, TYPICAL[PassKind.RESIDENT], token_format=TokenFormat.KK1)
+    huffman_token = typical_token(private_key, HUFFMAN_CODED, token_format=TokenFormat.KK1)
     at_gate = ISSUED_AT + timedelta(hours=1)
 
     def verify(token: str = token) -> Verdict:
@@ -152,9 +150,9 @@ def main() -> None:
             "decode_kk1": lambda: passes.decode_unverified(kk1_token),
             "signature": lambda: fast_key.verify(message, signature),
             "signature_openssl": lambda: public_key.verify(signature, message),
-            "issue": lambda: typical_token(private_key, PassKind.RESIDENT),
+            "issue": lambda: typical_token(private_key, TYPICAL[PassKind.RESIDENT]),
             "issue_kk1": lambda: typical_token(
-                private_key, PassKind.RESIDENT, token_format=TokenFormat.KK1
+                private_key, TYPICAL[PassKind.RESIDENT], token_format=TokenFormat.KK1
             ),
         }
     )
@@ -185,7 +183,9 @@ def main() -> None:
     for kind in PassKind:
         cells = ""
         for token_format, key_id in columns:
-            kind_token = typical_token(EXAMPLE_KEY, kind, token_format=token_format, key_id=key_id)
+            kind_token = typical_token(
+                EXAMPLE_KEY, TYPICAL[kind], token_format=token_format, key_id=key_id
+            )
             cells += f"{f'{len(kind_token)}, v{qr_version(kind_token)}':>18}"
         print(f"  {kind.value:<10}{cells}")
 
