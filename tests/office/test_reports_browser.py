@@ -52,8 +52,8 @@ def test_the_daily_report_per_building_and_the_notice(
     page.fill('input[name="day"]', "2026-11-23")
     page.click("#notice-form button[type=submit]")
     expect(page.locator("#fevers-line")).to_contain_text("1")
-    # The table counts the fevers the re-measure confirmed, not every reading over the line.
-    expect(page.locator("#notice-buildings th").nth(2)).to_have_text("复测仍发热")
+    # The table counts the people a fever kept out, not every reading over the line.
+    expect(page.locator("#notice-buildings th").nth(2)).to_have_text("发热未放行")
     expect(page.locator("#nothing-new")).to_have_count(0)
     expect(page.locator("#print")).to_be_visible()
     page.emulate_media(media="print")
