@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 
 from edge import keys, passes
 from edge.bus import Bus
@@ -84,14 +83,3 @@ class SyncedGate:
     def close(self) -> None:
         self.sync.stop(timeout_s=3)
         self.store.close()
-
-    def __enter__(self) -> SyncedGate:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()

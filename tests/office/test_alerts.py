@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -65,7 +66,7 @@ def receiver(
 @pytest.fixture
 def gate(tmp_path: Path, broker: Mosquitto) -> Iterator[SyncedGate]:
     """The gate's own sync runtime on the broker; an alarm on its bus becomes an alert."""
-    with SyncedGate(tmp_path / "north", broker.port) as gate:
+    with closing(SyncedGate(tmp_path / "north", broker.port)) as gate:
         yield gate
 
 

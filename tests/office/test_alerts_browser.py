@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def live_gate(
     receiver.start()
     try:
         wait_until(lambda: receiver.connected, 10, "the receiver to connect")
-        with SyncedGate(tmp_path / "north", broker.port) as gate:
+        with closing(SyncedGate(tmp_path / "north", broker.port)) as gate:
             yield gate.bus
     finally:
         receiver.stop()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -141,7 +142,7 @@ def test_each_gate_shows_what_it_applied_and_what_it_lags(
     receiver = Receiver(settings, db)
     receiver.start()
     try:
-        with SyncedGate(tmp_path / "north", broker.port, key_dir=key_dir) as gate:
+        with closing(SyncedGate(tmp_path / "north", broker.port, key_dir=key_dir)) as gate:
             now = datetime.now(UTC)
             first = passes.publish_revocations(
                 db, publish, community=COMMUNITY, officer=ADMIN, now=now

@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -258,7 +259,7 @@ def test_a_revoked_pass_is_refused_by_a_gate_once_the_list_arrives(
     context = OfficeContext(db=db, settings=settings, now=lambda: T0)
     issued = issue_household(db, key_dir)
     token = tokens(db, issued[0])[0]
-    with SyncedGate(tmp_path / "gate", broker.port, key_dir=key_dir) as gate:
+    with closing(SyncedGate(tmp_path / "gate", broker.port, key_dir=key_dir)) as gate:
         now = datetime.now(UTC)
         before = gate.verdict(token, now)
         assert before.valid, before
