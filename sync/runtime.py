@@ -162,7 +162,11 @@ class SyncHandle:
             max_future_s=settings.downlink_max_future_s,
         )
         self._relay = AlertRelay(
-            community=community, gate=gate, enqueue=self._queue_alert, wall_now=wall_now
+            community=community,
+            gate=gate,
+            enqueue=self._queue_alert,
+            wall_now=wall_now,
+            clock_synced=self._clock_synced,
         )
         self._alerts: collections.deque[Alert] = collections.deque()
         self._alert_mids: dict[int, Alert] = {}

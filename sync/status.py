@@ -41,6 +41,9 @@ class AlertRelay:
     gate: str
     enqueue: Callable[[Alert], None]
     wall_now: Callable[[], datetime]
+    clock_synced: Callable[[], bool | None] = lambda: None
+    """Whether the gate's clock was synchronised when the alarm rose (None: not known), so the
+    office knows how far to trust the alert's time, as an entry's."""
 
     def __call__(self, event: AlarmRaised) -> None:
         self.enqueue(self.alert_for(event))
@@ -59,6 +62,7 @@ class AlertRelay:
             source_kind=None if known else source_kind[:500],
             detail=detail[:500],
             at=self.wall_now(),
+            clock_synced=self.clock_synced(),
         )
 
 

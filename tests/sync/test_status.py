@@ -11,7 +11,7 @@ import pytest
 
 from edge.bus import AlarmRaised, Bus
 from edge.store import Store
-from sync.contract import AlertKind, Status, parse_payload, to_json
+from sync.contract import Alert, AlertKind, Status, parse_payload, to_json
 from sync.downlink import Applied
 from sync.runtime import SyncHandle
 from sync.status import (
@@ -48,6 +48,21 @@ def test_alarms_become_alerts_with_their_kind_or_other() -> None:
     assert alerts[1].lane is None  # type: ignore[attr-defined]
     assert alerts[2].detail == "in-1/thermometer: silent"  # type: ignore[attr-defined]
     assert len(alerts[3].source_kind) == 500  # type: ignore[attr-defined]
+
+
+def test_an_alert_says_whether_the_gates_clock_was_synchronised() -> None:
+    alarm = AlarmRaised(lane="in-1", kind="fever", detail="38.2")
+    for synced in (True, False, None):
+        alerts: list[Alert] = []
+        relay = AlertRelay(
+            community="hxy",
+            gate="north",
+            enqueue=alerts.append,
+            wall_now=lambda: NOW,
+            clock_synced=lambda synced=synced: synced,
+        )
+        relay(alarm)
+        assert alerts[0].clock_synced is synced
 
 
 def test_the_revocation_list_age_uses_the_receivers_clock() -> None:
