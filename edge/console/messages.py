@@ -10,7 +10,7 @@ text is filled from keyword arguments (the scripts fill it the same way).
 
 Codes stored in entries and alarms (reasons, outcomes, steps…) stay codes: evidence, stable
 across versions. ``term("reason", code)`` says what one means; an unknown code is shown as
-itself rather than hidden.
+itself rather than hidden; ``both(section, code)`` gives its (Chinese, English).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from importlib.resources import files
 from typing import Literal
 
-from edge.console.catalogue import Catalogue, load
+from edge.console.catalogue import Catalogue, Words, load
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
@@ -86,6 +86,12 @@ words = BOOK.words
 text = BOOK.text
 term = BOOK.term
 table = BOOK.table
+
+
+def both(section: str, code: str | None) -> Words:
+    """What a stored code means in both languages, for the replies that carry both
+    (``step_zh``/``step_en``): the code itself if unknown, ("", "") for none."""
+    return term(section, code, "zh"), term(section, code, "en")
 
 
 def detail(text_as_written: str | None, lang: str = "zh") -> str:

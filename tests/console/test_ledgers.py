@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
 from drivers.base import Reading
-from edge.console import i18n, ledgers
+from edge.console import ledgers, messages
 from edge.console.routes.ledgers import TITLES, XLSX_TYPE
 from edge.lane import OFFICE
 from edge.model import (
@@ -234,13 +234,13 @@ def old_register_row(entry: Entry, zone: ZoneInfo, names: OfficeNames = IDS) -> 
         draft.lane,
         ledgers.DIRECTIONS.get(draft.direction.value, draft.direction.value),
         draft.pass_id or "",
-        i18n.zh(i18n.KINDS, draft.pass_kind.value) if draft.pass_kind else "",
+        messages.term("kind", draft.pass_kind.value) if draft.pass_kind else "",
         draft.holder or "",
         draft.household or "",
         old_temperatures(entry),
         "；".join(names.answer(q, a) for q, a in draft.answers),
-        i18n.zh(i18n.OUTCOMES, draft.outcome.value),
-        "；".join(i18n.zh(i18n.REASONS, r) for r in draft.reasons),
+        messages.term("outcome", draft.outcome.value),
+        "；".join(messages.term("reason", r) for r in draft.reasons),
         names.guard(draft.guard_id),
         draft.guard_note or "",
     ]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.console import i18n
+from edge.console import messages
 from edge.model import Outcome
 from tests.clock import FakeClock
 from tests.drivers.waiting import wait_until
@@ -110,7 +110,7 @@ def test_entries_held_while_the_disk_was_full_say_the_gate_did_not_open(
     assert all(e.recorded_at == clock.wall for e in stored)
     # The guard's log gets each as an entry, and reads the reasons in words.
     assert [e.id for e in rig.bus_log.entries()] == [e.id for e in stored]
-    assert i18n.en(i18n.REASONS, "store_failed") != "store_failed"
-    assert i18n.zh(i18n.REASONS, "decided_passed") != "decided_passed"
+    assert messages.term("reason", "store_failed", "en") != "store_failed"
+    assert messages.term("reason", "decided_passed", "zh") != "decided_passed"
     # Storing late never opens the gate late.
     assert not rig.relay_ever_energised()

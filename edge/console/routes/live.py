@@ -22,7 +22,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from edge.console import i18n, messages
+from edge.console import messages
 from edge.console.auth import GuardDep, MaybeGuardDep
 from edge.console.defs.request import AckRequest, GroupAckRequest
 from edge.console.defs.response import AlarmView
@@ -50,12 +50,12 @@ def hub_of(request: Request) -> LiveHub:
 def lane_state(lane: Lane, hub: LiveHub) -> dict[str, Any]:
     """The lane's snapshot plus what the guard needs to act: questions, words, last entry."""
     view = lane.snapshot()
-    view["step_zh"], view["step_en"] = i18n.STEPS.get(view["step"], (view["step"],) * 2)
+    view["step_zh"], view["step_en"] = messages.both("step", view["step"])
     questions: list[dict[str, Any]] = []
     visit = view["visit"]
     if visit is not None and visit.get("kind"):
         kind = visit["kind"]
-        visit["kind_zh"], visit["kind_en"] = i18n.zh(i18n.KINDS, kind), i18n.en(i18n.KINDS, kind)
+        visit["kind_zh"], visit["kind_en"] = messages.both("kind", kind)
         policy = lane.ctx.policy
         for qid in policy.rule_for(PassKind(kind)).questions:
             question = policy.questions[qid]
@@ -72,10 +72,10 @@ def lane_state(lane: Lane, hub: LiveHub) -> dict[str, Any]:
     last = hub.last_entry.get(lane.ctx.lane)
     if last is not None:
         last = dict(last)
-        last["outcome_zh"] = i18n.zh(i18n.OUTCOMES, last["outcome"])
-        last["outcome_en"] = i18n.en(i18n.OUTCOMES, last["outcome"])
-        last["reasons_zh"] = [i18n.zh(i18n.REASONS, r) for r in last.get("reasons", [])]
-        last["reasons_en"] = [i18n.en(i18n.REASONS, r) for r in last.get("reasons", [])]
+        last["outcome_zh"], last["outcome_en"] = messages.both("outcome", last["outcome"])
+        reasons = [messages.both("reason", r) for r in last.get("reasons", [])]
+        last["reasons_zh"] = [zh for zh, _ in reasons]
+        last["reasons_en"] = [en for _, en in reasons]
     view["last_entry"] = last
     return view
 
@@ -92,8 +92,8 @@ def alarm_view(alarm: Alarm, names: Mapping[str, str], zone: ZoneInfo) -> AlarmV
         detail_en=messages.detail(alarm.detail, "en"),
         raised_at=alarm.raised_at,
         raised_at_local=_local(alarm.raised_at, zone),
-        text_zh=i18n.zh(i18n.ALARMS, alarm.kind),
-        text_en=i18n.en(i18n.ALARMS, alarm.kind),
+        text_zh=messages.term("alarm", alarm.kind, "zh"),
+        text_en=messages.term("alarm", alarm.kind, "en"),
         acked_by=alarm.acked_by,
         acked_by_name=names.get(alarm.acked_by) if alarm.acked_by else None,
         acked_at=alarm.acked_at,
@@ -126,7 +126,9 @@ def alarm_json(alarm: Alarm, zone: ZoneInfo) -> dict[str, Any]:
         **alarm_view(alarm, {}, zone).model_dump(mode="json"),
         "note_required": alarm.kind in NOTE_REQUIRED_KINDS,
         "note_max_chars": MAX_NOTE_CHARS,
-        "quick_notes": [list(pick) for pick in i18n.ACK_NOTES.get(alarm.kind, ())],
+        "quick_notes": [
+            list(messages.words(pick)) for pick in messages.ACK_PICKS.get(alarm.kind, ())
+        ],
     }
 
 

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from drivers.base import DeviceStatus
-from edge.console import i18n
+from edge.console import messages
 from edge.console.deps import ConsoleContext
 from edge.console.live import STORE_ERRORS, LiveHub
 from edge.console.routes.live import refresh_alarms
@@ -234,8 +234,8 @@ def gate_status(context: ConsoleContext, hub: LiveHub) -> GateStatus:
                 lane=a.lane,
                 kind=a.kind,
                 raised_at=a.raised_at,
-                text_zh=i18n.zh(i18n.ALARMS, a.kind),
-                text_en=i18n.en(i18n.ALARMS, a.kind),
+                text_zh=messages.term("alarm", a.kind, "zh"),
+                text_en=messages.term("alarm", a.kind, "en"),
             )
             for a in hub.alarms()
         ],

@@ -20,7 +20,7 @@ from drivers.sim.thermometer import SimGyMcu90614
 from edge.app.boot import build_gate
 from edge.bus import AlarmRaised, BusEvent
 from edge.clock import SystemClock
-from edge.console import i18n
+from edge.console import messages
 from edge.console.app import CONTENT_SECURITY_POLICY, STATIC_DIR, create_app
 from edge.console.live import ALARM_KINDS
 from edge.console.routes import entries as entry_routes
@@ -498,7 +498,7 @@ def test_every_alarm_kind_is_shown_with_chinese_and_english_words(sim_console: C
     board = sim_console.client.get("/api/v1/live/state").json()["alarms"]
     assert sorted(a["kind"] for a in board) == kinds  # a cleared door is no alarm
     for alarm in board:
-        zh, en = i18n.ALARMS[alarm["kind"]]
+        zh, en = messages.words(f"alarm.{alarm['kind']}")
         assert (alarm["text_zh"], alarm["text_en"]) == (zh, en)
         assert zh != en
         assert alarm["kind"] not in (zh, en)

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from edge.app.boot import build_gate
-from edge.console import catalogue, i18n, ledgers, messages
+from edge.console import catalogue, ledgers, messages
 from edge.console.app import STATIC_DIR, create_app
 from edge.console.deps import SyncView
 from edge.console.routes.pages import SIM_CASES
@@ -117,10 +117,11 @@ def test_a_stored_code_is_shown_in_words_and_an_unknown_one_as_itself() -> None:
     assert messages.term("reason", "from_a_newer_gate", "en") == "from_a_newer_gate"
     assert messages.term("outcome", None) == ""
     assert messages.text("en", "visitors.hours", max="8") == "Valid for (hours, at most 8)"
-    # The older tables are views of the catalogue, not a second copy of its words.
-    assert messages.table("reason") == i18n.REASONS
-    assert i18n.ALARMS["fever"] == messages.words("alarm.fever")
-    assert i18n.ACK_NOTES["fever"][0] == ("已复测", "Re-measured")
+    # Both languages of a stored code at once (the live stream sends both), from the same words.
+    assert messages.both("alarm", "fever") == messages.words("alarm.fever")
+    assert messages.both("reason", "from_a_newer_gate") == ("from_a_newer_gate",) * 2
+    assert messages.both("outcome", None) == ("", "")
+    assert messages.words(messages.ACK_PICKS["fever"][0]) == ("已复测", "Re-measured")
 
 
 # ------------------------------------------------------------------------------ escaping

@@ -17,7 +17,7 @@ from drivers.qr import decode
 from edge import passes
 from edge.app.boot import build_gate, ensure_gate_key
 from edge.app.settings import Settings
-from edge.console import i18n
+from edge.console import messages
 from edge.identity import id_check_char
 from edge.model import PassKind, VerifyReason
 from edge.policy import Finding
@@ -289,7 +289,7 @@ def test_refusals_carry_a_code_per_problem_for_translation(desk: Console) -> Non
 def test_every_reason_code_has_chinese_and_english_words() -> None:
     """A guard reads the reason, never a code: each the rule, policy or verifier can give."""
     codes = [c.value for enum in (VerifyReason, Reason, Finding) for c in enum]
-    missing = [code for code in codes if code not in i18n.REASONS]
+    missing = [code for code in codes if code not in messages.table("reason")]
     assert missing == []
 
 
@@ -358,7 +358,7 @@ def test_no_warning_for_a_pass_that_works_now(desk: Console) -> None:
 
 
 def test_the_registration_script_shows_the_warning() -> None:
-    script = (Path(i18n.__file__).parent / "static" / "registration.js").read_text("utf-8")
+    script = (Path(messages.__file__).parent / "static" / "registration.js").read_text("utf-8")
     assert script.count("warnHours(res.data)") == 2  # the visitor and the vehicle form
     for message_id in ("js.register.outside_hours", "js.register.never_in_hours"):
         assert f'T("{message_id}")' in script
