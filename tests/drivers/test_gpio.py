@@ -4,7 +4,6 @@ and SIGTERM releasing an energised relay in a real child process."""
 from __future__ import annotations
 
 import json
-import math
 import os
 import signal
 import subprocess
@@ -20,7 +19,20 @@ from gpiozero.pins.mock import MockFactory
 from drivers.gpio import SIGNAL_PATTERNS, GpioIndicator, GpioRelay
 from tests.drivers.waiting import wait_until
 
-TOLERANCE_S = 0.05
+EARLY_S = 0.02
+"""How much sooner than asked a pin may change: clock granularity, nothing more."""
+LATE_S = 0.25
+"""How much later: a loaded machine wakes the timer thread late (seen: 86 ms), never early."""
+
+
+def assert_on_for(mock_factory: MockFactory, pin: int, seconds: float) -> None:
+    """The pin went on once and off again ``seconds`` later (MockPin stamps each change with
+    the time since the one before)."""
+    assert_states(mock_factory, pin, [False, True, False])
+    on_for_s = mock_factory.pin(pin).states[2].timestamp
+    assert seconds - EARLY_S <= on_for_s <= seconds + LATE_S, on_for_s
+
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -59,9 +71,7 @@ def test_pulse_energises_for_the_given_time(mock_factory: MockFactory) -> None:
     relay.pulse(0.3)
     assert relay.is_energised
     assert wait_until(lambda: not relay.is_energised, timeout_s=2.0)
-    assert_states(mock_factory, 17, [False, True, False])
-    on_for_s = mock_factory.pin(17).states[2].timestamp
-    assert math.isclose(on_for_s, 0.3, abs_tol=TOLERANCE_S)
+    assert_on_for(mock_factory, 17, 0.3)
     relay.close()
 
 
@@ -79,21 +89,21 @@ def test_release_cuts_a_pulse_short(mock_factory: MockFactory) -> None:
     time.sleep(0.1)
     relay.release()
     assert not relay.is_energised
-    assert_states(mock_factory, 17, [False, True, False])
-    assert math.isclose(mock_factory.pin(17).states[2].timestamp, 0.1, abs_tol=TOLERANCE_S)
+    assert_on_for(mock_factory, 17, 0.1)
     relay.close()
 
 
 def test_a_new_pulse_restarts_the_timer(mock_factory: MockFactory) -> None:
     relay = GpioRelay(17, pin_factory=mock_factory)
+    first = time.monotonic()
     relay.pulse(0.2)
     time.sleep(0.1)
+    second = time.monotonic()
     relay.pulse(0.3)
     assert wait_until(lambda: not relay.is_energised, timeout_s=2.0)
-    history = mock_factory.pin(17).states
-    # Restarting writes "on" again (no change on the pin), so one continuous energised period.
-    assert_states(mock_factory, 17, [False, True, False])
-    assert math.isclose(history[2].timestamp, 0.4, abs_tol=TOLERANCE_S)
+    # Restarting writes "on" again (no change on the pin), so one continuous energised period,
+    # ending 0.3 s after the second pulse (not 0.2 s after the first).
+    assert_on_for(mock_factory, 17, (second - first) + 0.3)
     relay.close()
 
 
@@ -146,21 +156,13 @@ def indicator(mock_factory: MockFactory) -> Iterator[GpioIndicator]:
     device.close()
 
 
-def _on_for_s(mock_factory: MockFactory, pin: int) -> float:
-    _, on, off = mock_factory.pin(pin).states
-    return off.timestamp - on.timestamp
-
-
 def test_pass_is_green_for_two_seconds_and_one_short_beep(
     indicator: GpioIndicator, mock_factory: MockFactory
 ) -> None:
     indicator.show("pass")
     time.sleep(2.2)
-    assert_states(mock_factory, GREEN, [False, True, False])
-    # How long each was on, not when it went off: the thread's start is not the signal's.
-    assert math.isclose(_on_for_s(mock_factory, GREEN), 2.0, abs_tol=TOLERANCE_S)
-    assert_states(mock_factory, BUZZER, [False, True, False])
-    assert math.isclose(_on_for_s(mock_factory, BUZZER), 0.1, abs_tol=TOLERANCE_S)
+    assert_on_for(mock_factory, GREEN, 2.0)
+    assert_on_for(mock_factory, BUZZER, 0.1)
     assert_states(mock_factory, RED, [False])
 
 
