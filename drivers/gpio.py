@@ -67,6 +67,8 @@ class GpioRelay:
         with self._lock:
             if self._closed:
                 return
+            # Never energise with no timer to release: one that failed is started again first.
+            self._timer.start()
             self._device.on()
             self._release_at_s = time.monotonic() + seconds
             self._lock.notify()

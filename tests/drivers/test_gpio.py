@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from gpiozero import DigitalOutputDevice
 from gpiozero.pins.mock import MockFactory
 
 from drivers.gpio import SIGNAL_PATTERNS, GpioIndicator, GpioRelay
@@ -104,6 +105,30 @@ def test_a_new_pulse_restarts_the_timer(mock_factory: MockFactory) -> None:
     # Restarting writes "on" again (no change on the pin), so one continuous energised period,
     # ending 0.3 s after the second pulse (not 0.2 s after the first).
     assert_on_for(mock_factory, 17, (second - first) + 0.3)
+    relay.close()
+
+
+def test_a_failed_timer_releases_the_relay_and_the_next_pulse_is_timed_again(
+    mock_factory: MockFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    relay = GpioRelay(17, pin_factory=mock_factory)
+    real_off = DigitalOutputDevice.off
+    failures: list[str] = []
+
+    def off_failing_once(device: DigitalOutputDevice) -> None:
+        if not failures:
+            failures.append("the timer's release")
+            raise RuntimeError("pin write failed")
+        real_off(device)
+
+    monkeypatch.setattr(DigitalOutputDevice, "off", off_failing_once)
+    relay.pulse(0.05)
+    # The timer's release raised: its thread ended, and its crash released the relay.
+    assert wait_until(lambda: not relay.is_energised, timeout_s=2.0)
+    assert failures == ["the timer's release"]
+    relay.pulse(0.1)  # a timer is running again before the gate opens
+    assert relay.is_energised
+    assert wait_until(lambda: not relay.is_energised, timeout_s=2.0)
     relay.close()
 
 
