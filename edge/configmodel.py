@@ -24,7 +24,7 @@ TcpPort = Annotated[int, Field(ge=1, le=65535)]
 class ConfigModel(BaseModel):
     """A section of the configuration file: extra keys refused (typos caught), immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 def require_pair(model: BaseModel, first: str, second: str) -> None:
@@ -46,35 +46,30 @@ class WebListenerSettings(ConfigModel):
     and sessions never cross the network in clear) and the networks that may connect.
     """
 
-    enabled: bool = Field(default=True, description="Serve the console and API.")
-    host: str = Field(default="127.0.0.1", description="Listen address; loopback by default.")
-    port: TcpPort = Field(default=8080, description="Listen port.")
-    allowed_hosts: list[str] = Field(
-        default=[],
-        description="Names the console answers to besides localhost, any IP address and this "
-        "machine's host name (and host.local): a request for another name is refused with 400 "
-        "(DNS rebinding). E.g. ['gate-north.example.org'].",
-    )
-    max_body_bytes: int = Field(
-        default=64 * 1024,
-        ge=1024,
-        le=16 * 1024 * 1024,
-        description="Largest request body (bytes); a larger one is refused with 413 unread.",
-    )
-    tls_cert: Path | None = Field(
-        default=None,
-        description="Certificate (PEM) to serve the console over HTTPS; `kakou console cert` "
-        "makes one. Needed, with tls_key, whenever host is not a loopback address.",
-    )
-    tls_key: Path | None = Field(
-        default=None, description="The certificate's private key (PEM, mode 0600 or 0640)."
-    )
-    allowed_clients: list[str] = Field(
-        default=[],
-        description="Networks whose devices may connect, e.g. ['192.168.10.0/24'] for the guard "
-        "post's Wi-Fi or the office LAN; others get 403. Required when host is not a loopback "
-        "address; empty with a loopback host (only this machine can connect anyway).",
-    )
+    enabled: bool = True
+    """Serve the console and API."""
+    host: str = "127.0.0.1"
+    """Listen address; loopback by default."""
+    port: TcpPort = 8080
+    """Listen port."""
+    allowed_hosts: list[str] = []
+    """Names the console answers to besides localhost, any IP address and this machine's host name
+    (and host.local): a request for another name is refused with 400 (DNS rebinding). E.g.
+    ['gate-north.example.org'].
+    """
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    """Largest request body (bytes); a larger one is refused with 413 unread."""
+    tls_cert: Path | None = None
+    """Certificate (PEM) to serve the console over HTTPS; `kakou console cert` makes one. Needed,
+    with tls_key, whenever host is not a loopback address.
+    """
+    tls_key: Path | None = None
+    """The certificate's private key (PEM, mode 0600 or 0640)."""
+    allowed_clients: list[str] = []
+    """Networks whose devices may connect, e.g. ['192.168.10.0/24'] for the guard post's Wi-Fi or
+    the office LAN; others get 403. Required when host is not a loopback address; empty with a
+    loopback host (only this machine can connect anyway).
+    """
 
     @field_validator("allowed_hosts")
     @classmethod

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from pydantic import Field, PositiveFloat, PositiveInt
+from pydantic import PositiveFloat, PositiveInt
 
 from drivers.base import DeviceStatus, Health
 from drivers.threads import Periodic
@@ -32,14 +32,10 @@ SYNC_BACKLOG = "sync_backlog"
 class AlarmSettings(ConfigModel):
     """When the gate's own state becomes an alarm on the console."""
 
-    sync_backlog_entries: PositiveInt = Field(
-        default=1000,
-        description="Raise sync_backlog when more entries than this wait for the receiver.",
-    )
-    sync_silent_s: PositiveFloat = Field(
-        default=900.0,
-        description="Raise sync_backlog when entries wait and no acknowledgement came this long.",
-    )
+    sync_backlog_entries: PositiveInt = 1000
+    """Raise sync_backlog when more entries than this wait for the receiver."""
+    sync_silent_s: PositiveFloat = 900.0
+    """Raise sync_backlog when entries wait and no acknowledgement came this long."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,15 +53,14 @@ _HOURS_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-(([01]\d|2[0-3]):([0-5]\d)|2
 class Question(ConfigModel):
     """One question of the ask step (三问), answered by the guard tapping a choice."""
 
-    text_zh: str = Field(description="The question as the guard reads it, in Chinese.")
-    text_en: str = Field(description="The same question in English.")
-    choices: tuple[str, ...] = Field(
-        default=("no", "yes"), min_length=2, description="Answers the guard may choose from."
-    )
-    refuse_on: tuple[str, ...] = Field(
-        default=("yes",),
-        description="Answers that fail the check (e.g. 'yes' to high-risk travel).",
-    )
+    text_zh: str
+    """The question as the guard reads it, in Chinese."""
+    text_en: str
+    """The same question in English."""
+    choices: tuple[str, ...] = Field(default=("no", "yes"), min_length=2)
+    """Answers the guard may choose from."""
+    refuse_on: tuple[str, ...] = ("yes",)
+    """Answers that fail the check (e.g. 'yes' to high-risk travel)."""
 
     @model_validator(mode="after")
     def _refusals_are_choices(self) -> Question:
@@ -74,16 +73,16 @@ class Question(ConfigModel):
 class KindRule(ConfigModel):
     """What the policy asks of one kind of pass."""
 
-    questions: tuple[str, ...] = Field(default=(), description="Question ids asked of this kind.")
-    gates: tuple[str, ...] = Field(
-        default=(), description="Gates this kind may use; empty means every gate."
-    )
-    hours: tuple[str, ...] = Field(
-        default=(),
-        description="Local time windows 'HH:MM-HH:MM' this kind may pass; empty means all day. "
-        "A window may run past midnight ('22:00-06:00').",
-    )
-    measure: bool = Field(default=True, description="Whether this kind's temperature is taken.")
+    questions: tuple[str, ...] = ()
+    """Question ids asked of this kind."""
+    gates: tuple[str, ...] = ()
+    """Gates this kind may use; empty means every gate."""
+    hours: tuple[str, ...] = ()
+    """Local time windows 'HH:MM-HH:MM' this kind may pass; empty means all day. A window may run
+    past midnight ('22:00-06:00').
+    """
+    measure: bool = True
+    """Whether this kind's temperature is taken."""
 
     @field_validator("hours")
     @classmethod
@@ -97,34 +96,18 @@ class KindRule(ConfigModel):
 class FeverPolicy(ConfigModel):
     """The measure step (四测): fever line, plausibility and the confirming re-measure."""
 
-    threshold_c: float = Field(
-        default=37.3, ge=35.0, le=40.0, description="At or above this body temperature is a fever."
-    )
-    plausible_min_c: float = Field(
-        default=35.0,
-        ge=25.0,
-        le=40.0,
-        description="Below this a reading is implausible (winter mornings read 33-34 °C).",
-    )
-    plausible_max_c: float = Field(
-        default=42.5,
-        ge=36.0,
-        le=45.0,
-        description="Above this a reading is implausible (sunlight, hot surface).",
-    )
-    recheck_after_s: float = Field(
-        default=60.0,
-        ge=0.0,
-        le=3600.0,
-        description="A fever is confirmed only by a re-measure at least this many seconds later.",
-    )
-    offsets_c: Mapping[str, float] = Field(
-        default_factory=dict,
-        description="Per-sensor offset added to the module's value to give body temperature.",
-    )
-    remeasure_interval_s: float = Field(
-        default=1.0, gt=0.0, le=30.0, description="Pause between automatic re-measure requests."
-    )
+    threshold_c: float = Field(default=37.3, ge=35.0, le=40.0)
+    """At or above this body temperature is a fever."""
+    plausible_min_c: float = Field(default=35.0, ge=25.0, le=40.0)
+    """Below this a reading is implausible (winter mornings read 33-34 °C)."""
+    plausible_max_c: float = Field(default=42.5, ge=36.0, le=45.0)
+    """Above this a reading is implausible (sunlight, hot surface)."""
+    recheck_after_s: float = Field(default=60.0, ge=0.0, le=3600.0)
+    """A fever is confirmed only by a re-measure at least this many seconds later."""
+    offsets_c: Mapping[str, float] = Field(default_factory=dict)
+    """Per-sensor offset added to the module's value to give body temperature."""
+    remeasure_interval_s: float = Field(default=1.0, gt=0.0, le=30.0)
+    """Pause between automatic re-measure requests."""
 
     @model_validator(mode="after")
     def _ordered(self) -> FeverPolicy:
@@ -142,46 +125,46 @@ class FeverPolicy(ConfigModel):
 class QuotaPolicy(ConfigModel):
     """Household exit quota during a lockdown (e.g. one exit per household per two days)."""
 
-    enabled: bool = Field(default=False, description="Off unless the community imposes a quota.")
-    exits: PositiveInt = Field(default=1, description="Exits allowed per household per window.")
-    window_days: PositiveFloat = Field(default=2.0, description="Length of the quota window, days.")
-    kinds: tuple[PassKind, ...] = Field(
-        default=(PassKind.RESIDENT,), description="Pass kinds the quota applies to."
-    )
+    enabled: bool = False
+    """Off unless the community imposes a quota."""
+    exits: PositiveInt = 1
+    """Exits allowed per household per window."""
+    window_days: PositiveFloat = 2.0
+    """Length of the quota window, days."""
+    kinds: tuple[PassKind, ...] = (PassKind.RESIDENT,)
+    """Pass kinds the quota applies to."""
 
 
 class CheckSeverities(ConfigModel):
     """Hard or soft for each configurable check. Pass verification and fever are always hard."""
 
-    kind_gate: Severity = Field(default=Severity.HARD, description="Kind not allowed at this gate.")
-    kind_hours: Severity = Field(default=Severity.HARD, description="Kind outside its hours.")
-    quota: Severity = Field(default=Severity.HARD, description="Household exit quota used up.")
-    anti_passback: Severity = Field(
-        default=Severity.SOFT, description="Same direction twice in a row (pass shared back)."
-    )
-    answers: Severity = Field(default=Severity.HARD, description="An answer that refuses entry.")
+    kind_gate: Severity = Severity.HARD
+    """Kind not allowed at this gate."""
+    kind_hours: Severity = Severity.HARD
+    """Kind outside its hours."""
+    quota: Severity = Severity.HARD
+    """Household exit quota used up."""
+    anti_passback: Severity = Severity.SOFT
+    """Same direction twice in a row (pass shared back)."""
+    answers: Severity = Severity.HARD
+    """An answer that refuses entry."""
 
 
 class Timeouts(ConfigModel):
     """How long each waiting step lasts before the visit is recorded as abandoned."""
 
-    ask_s: PositiveFloat = Field(default=90.0, description="Waiting for the guard's answers.")
-    measure_s: PositiveFloat = Field(default=45.0, description="Waiting for a usable reading.")
-    hold_s: PositiveFloat = Field(
-        default=180.0,
-        description="After the re-measure becomes due, waiting for it before giving up.",
-    )
-    same_pass_ignore_s: float = Field(
-        default=5.0,
-        ge=0,
-        description="A pass scanned again this soon after its visit ended is the same visit.",
-    )
-    next_occupant_s: float = Field(
-        default=3.0,
-        ge=0,
-        description="After one occupant of a vehicle measures normal, automatic readings this "
-        "soon are still that person and do not count; the next is asked for after it.",
-    )
+    ask_s: PositiveFloat = 90.0
+    """Waiting for the guard's answers."""
+    measure_s: PositiveFloat = 45.0
+    """Waiting for a usable reading."""
+    hold_s: PositiveFloat = 180.0
+    """After the re-measure becomes due, waiting for it before giving up."""
+    same_pass_ignore_s: float = Field(default=5.0, ge=0)
+    """A pass scanned again this soon after its visit ended is the same visit."""
+    next_occupant_s: float = Field(default=3.0, ge=0)
+    """After one occupant of a vehicle measures normal, automatic readings this soon are still that
+    person and do not count; the next is asked for after it.
+    """
 
 
 def _default_questions() -> dict[str, Question]:
@@ -209,25 +192,23 @@ def _default_kinds() -> dict[PassKind, KindRule]:
 class Policy(ConfigModel):
     """Everything the rule needs to decide a visit, validated once at start-up."""
 
-    timezone: str = Field(
-        default="Asia/Shanghai", description="Local time zone for hours windows and quotas."
-    )
-    mode: GateMode = Field(
-        default=GateMode.NORMAL,
-        description="Gate mode at start-up. An office policy that changes it switches the running "
-        "lanes too, recorded as a mode change by 'office' (never into or out of emergency: that "
-        "is the guard's call on site).",
-    )
+    timezone: str = "Asia/Shanghai"
+    """Local time zone for hours windows and quotas."""
+    mode: GateMode = GateMode.NORMAL
+    """Gate mode at start-up. An office policy that changes it switches the running lanes too,
+    recorded as a mode change by 'office' (never into or out of emergency: that is the guard's
+    call on site).
+    """
     fever: FeverPolicy = Field(default_factory=FeverPolicy)
     questions: Mapping[str, Question] = Field(default_factory=_default_questions)
     kinds: Mapping[PassKind, KindRule] = Field(default_factory=_default_kinds)
     quota: QuotaPolicy = Field(default_factory=QuotaPolicy)
-    anti_passback: bool = Field(default=False, description="Refuse/flag same direction twice.")
+    anti_passback: bool = False
+    """Refuse/flag same direction twice."""
     checks: CheckSeverities = Field(default_factory=CheckSeverities)
     timeouts: Timeouts = Field(default_factory=Timeouts)
-    measure_directions: tuple[Direction, ...] = Field(
-        default=(Direction.IN,), description="Directions whose visits are measured."
-    )
+    measure_directions: tuple[Direction, ...] = (Direction.IN,)
+    """Directions whose visits are measured."""
 
     @field_validator("timezone")
     @classmethod

@@ -51,30 +51,20 @@ _STOP_WAIT_S = 10.0  # a pass in progress (a VACUUM) may take this long to notic
 class RetentionSettings(ConfigModel):
     """How long entries stay on the gate and how much disk they may take."""
 
-    entries_days: PositiveFloat = Field(
-        default=180.0,
-        description="Entries older than this AND acknowledged by the community receiver are "
-        "deleted; an unacknowledged entry is never deleted, whatever its age.",
-    )
-    max_db_mb: PositiveFloat = Field(
-        default=1024.0,
-        description="Size budget of the database: over it, the oldest acknowledged entries are "
-        "deleted first, even if younger than entries_days.",
-    )
-    min_free_mb: float = Field(
-        default=512.0,
-        ge=0,
-        description="Raise a disk_filling alarm when the state directory's disk has less free.",
-    )
-    min_free_percent: float = Field(
-        default=5.0,
-        ge=0,
-        le=100,
-        description="Raise a disk_filling alarm below this share of the disk free.",
-    )
-    interval_s: float = Field(
-        default=3600.0, ge=60, description="Run retention this often (and once at start)."
-    )
+    entries_days: PositiveFloat = 180.0
+    """Entries older than this AND acknowledged by the community receiver are deleted; an
+    unacknowledged entry is never deleted, whatever its age.
+    """
+    max_db_mb: PositiveFloat = 1024.0
+    """Size budget of the database: over it, the oldest acknowledged entries are deleted first, even
+    if younger than entries_days.
+    """
+    min_free_mb: float = Field(default=512.0, ge=0)
+    """Raise a disk_filling alarm when the state directory's disk has less free."""
+    min_free_percent: float = Field(default=5.0, ge=0, le=100)
+    """Raise a disk_filling alarm below this share of the disk free."""
+    interval_s: float = Field(default=3600.0, ge=60)
+    """Run retention this often (and once at start)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,35 +50,25 @@ class StoredForm(StrEnum):
 class VisitorSettings(ConfigModel):
     """Registering visitors and vehicles at the gate, and the passes the gate signs for them."""
 
-    enabled: bool = Field(default=True, description="Guards may register visitors and vehicles.")
-    issuer_kid: str = Field(
-        default="",
-        pattern=r"^(gate-[A-Za-z0-9_-]{1,27})?$",
-        description="Key id of this gate's visitor-pass key (state_dir/issuer/KID.key, made on "
-        "first start); it must start with 'gate-', which limits it, on every gate, to visitor "
-        "and vehicle passes no longer than max_days. Empty: 'gate-' plus the gate id.",
-    )
-    max_days: int = Field(
-        default=7, ge=1, le=31, description="Longest validity a guard may give a visitor pass."
-    )
-    default_hours: float = Field(
-        default=12.0, gt=0, le=744, description="Validity offered by the registration form."
-    )
-    store_phone: StoredForm = Field(
-        default=StoredForm.MASKED,
-        description="Keep the phone number full, masked (138****5678) or not at all.",
-    )
-    store_id_number: StoredForm = Field(
-        default=StoredForm.MASKED,
-        description="Keep the ID card number full, masked (1101**********123X) or not at all.",
-    )
-    require_id_number: bool = Field(
-        default=False, description="Refuse a visitor registration without an ID card number."
-    )
-    keep_days: PositiveFloat = Field(
-        default=30.0,
-        description="Registrations older than this (past their validity) are deleted.",
-    )
+    enabled: bool = True
+    """Guards may register visitors and vehicles."""
+    issuer_kid: str = Field(default="", pattern=r"^(gate-[A-Za-z0-9_-]{1,27})?$")
+    """Key id of this gate's visitor-pass key (state_dir/issuer/KID.key, made on first start); it
+    must start with 'gate-', which limits it, on every gate, to visitor and vehicle passes no
+    longer than max_days. Empty: 'gate-' plus the gate id.
+    """
+    max_days: int = Field(default=7, ge=1, le=31)
+    """Longest validity a guard may give a visitor pass."""
+    default_hours: float = Field(default=12.0, gt=0, le=744)
+    """Validity offered by the registration form."""
+    store_phone: StoredForm = StoredForm.MASKED
+    """Keep the phone number full, masked (138****5678) or not at all."""
+    store_id_number: StoredForm = StoredForm.MASKED
+    """Keep the ID card number full, masked (1101**********123X) or not at all."""
+    require_id_number: bool = False
+    """Refuse a visitor registration without an ID card number."""
+    keep_days: PositiveFloat = 30.0
+    """Registrations older than this (past their validity) are deleted."""
 
 
 @dataclass(frozen=True, slots=True)

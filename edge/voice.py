@@ -49,17 +49,18 @@ Runner = Callable[[list[str]], None]
 class VoiceSettings(ConfigModel):
     """Spoken prompts on the gate's speaker for residents who do not read the screen."""
 
-    enabled: bool = Field(default=False, description="Speak each step and verdict.")
+    enabled: bool = False
+    """Speak each step and verdict."""
     command: list[str] = Field(
-        default=["espeak-ng", "-v", "cmn", "-s", "150", "{text}"],
-        min_length=1,
-        description="Program and arguments that say one phrase; '{text}' is replaced by it. "
-        "espeak-ng speaks Mandarin as 'cmn'; any player of pre-recorded files works too.",
+        default=["espeak-ng", "-v", "cmn", "-s", "150", "{text}"], min_length=1
     )
-    english: bool = Field(default=False, description="Say each phrase in English after Chinese.")
-    lanes: list[str] = Field(
-        default_factory=list, description="Lanes whose prompts are spoken; empty: every lane."
-    )
+    """Program and arguments that say one phrase; '{text}' is replaced by it. espeak-ng speaks
+    Mandarin as 'cmn'; any player of pre-recorded files works too.
+    """
+    english: bool = False
+    """Say each phrase in English after Chinese."""
+    lanes: list[str] = Field(default_factory=list)
+    """Lanes whose prompts are spoken; empty: every lane."""
 
     @model_validator(mode="after")
     def _has_text(self) -> VoiceSettings:

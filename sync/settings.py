@@ -35,9 +35,12 @@ from sync.contract import ID_PATTERN
 class TlsSettings(ConfigModel):
     """TLS to the broker. With no ``ca_file`` the system's trusted CAs are used."""
 
-    ca_file: Path | None = Field(default=None, description="CA bundle that signed the broker.")
-    cert_file: Path | None = Field(default=None, description="Client certificate (mutual TLS).")
-    key_file: Path | None = Field(default=None, description="Client certificate's private key.")
+    ca_file: Path | None = None
+    """CA bundle that signed the broker."""
+    cert_file: Path | None = None
+    """Client certificate (mutual TLS)."""
+    key_file: Path | None = None
+    """Client certificate's private key."""
 
     @model_validator(mode="after")
     def _pair(self) -> Self:
@@ -48,39 +51,30 @@ class TlsSettings(ConfigModel):
 class BrokerSettings(ConfigModel):
     """How to reach the MQTT broker (MQTT v5)."""
 
-    host: str = Field(default="127.0.0.1", description="Broker host name or address.")
-    port: TcpPort = Field(default=1883, description="1883, or 8883 with TLS.")
-    tls: TlsSettings | None = Field(default=None, description="Use TLS; absent means plain TCP.")
-    username: str | None = Field(default=None, description="Broker user name, if it needs one.")
-    password_file: Path | None = Field(
-        default=None,
-        description="File holding the broker password (first line); never put it in the TOML.",
-    )
-    client_id: str | None = Field(
-        default=None,
-        max_length=128,
-        description="MQTT client id; default kakou-<community>-<gate> (receiver: kakou-<name>).",
-    )
-    keepalive_s: int = Field(
-        default=30, ge=5, le=600, description="Ping interval; a dead link is found in 1.5x this."
-    )
-    session_expiry_s: int = Field(
-        default=86_400,
-        ge=0,
-        le=2**32 - 1,
-        description="MQTT v5 Session Expiry Interval: how long the broker keeps our session "
-        "(subscriptions, queued messages) after a disconnect. Sent explicitly: without it a v5 "
-        "session ends at disconnect.",
-    )
-    connect_timeout_s: float = Field(
-        default=10.0, gt=0, le=120, description="TCP/TLS connect and CONNACK wait."
-    )
-    reconnect_min_s: float = Field(
-        default=1.0, gt=0, le=60, description="First wait before reconnecting; doubles each try."
-    )
-    reconnect_max_s: float = Field(
-        default=60.0, gt=0, le=3600, description="Longest wait between reconnect attempts."
-    )
+    host: str = "127.0.0.1"
+    """Broker host name or address."""
+    port: TcpPort = 1883
+    """1883, or 8883 with TLS."""
+    tls: TlsSettings | None = None
+    """Use TLS; absent means plain TCP."""
+    username: str | None = None
+    """Broker user name, if it needs one."""
+    password_file: Path | None = None
+    """File holding the broker password (first line); never put it in the TOML."""
+    client_id: str | None = Field(default=None, max_length=128)
+    """MQTT client id; default kakou-<community>-<gate> (receiver: kakou-<name>)."""
+    keepalive_s: int = Field(default=30, ge=5, le=600)
+    """Ping interval; a dead link is found in 1.5x this."""
+    session_expiry_s: int = Field(default=86_400, ge=0, le=2**32 - 1)
+    """MQTT v5 Session Expiry Interval: how long the broker keeps our session (subscriptions, queued
+    messages) after a disconnect. Sent explicitly: without it a v5 session ends at disconnect.
+    """
+    connect_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    """TCP/TLS connect and CONNACK wait."""
+    reconnect_min_s: float = Field(default=1.0, gt=0, le=60)
+    """First wait before reconnecting; doubles each try."""
+    reconnect_max_s: float = Field(default=60.0, gt=0, le=3600)
+    """Longest wait between reconnect attempts."""
 
     @model_validator(mode="after")
     def _broker_checks(self) -> Self:
@@ -100,50 +94,33 @@ class BrokerSettings(ConfigModel):
 class SyncSettings(BrokerSettings):
     """The gate's MQTT sync: ``[mqtt]`` in the gate's TOML. Absent means no sync."""
 
-    batch_max_entries: int = Field(
-        default=100,
-        ge=1,
-        le=1000,
-        description="Entries per MQTT message (bench/bench_sync.py measured 100 as the knee).",
-    )
-    max_inflight_messages: int = Field(
-        default=16, ge=1, le=1000, description="Messages published and awaiting PUBACK at once."
-    )
-    max_unacked_entries: PositiveInt = Field(
-        default=10_000,
-        description="Entries published but not yet acknowledged by the receiver; publishing "
-        "waits beyond this, so a receiver outage never floods the broker.",
-    )
-    puback_timeout_s: PositiveFloat = Field(
-        default=30.0,
-        description="A PUBACK later than this means the connection is up but stuck: reconnect.",
-    )
-    ack_timeout_s: PositiveFloat = Field(
-        default=60.0,
-        description="No receiver ack progress for this long: send the unacknowledged again.",
-    )
-    ack_timeout_max_s: PositiveFloat = Field(
-        default=900.0, description="The resend wait doubles up to this while none comes."
-    )
-    status_interval_s: PositiveFloat = Field(
-        default=60.0, description="How often the retained status is refreshed."
-    )
-    downlink_signers: list[str] = Field(
-        default_factory=list,
-        description="Key ids of the office keys allowed to sign revocations, keys and policy "
-        "(their .pub files in the trusted keys folder). Required: no other key ever signs "
-        "downlink, and a gate's own 'gate-' key never does.",
-    )
-    downlink_max_future_s: float = Field(
-        default=600.0,
-        ge=0,
-        le=86_400,
-        description="How far ahead of the gate's clock a downlink document's issued_at may be; "
-        "a later one is refused and alarmed (clocks drift; a leaked key's forgeries do not).",
-    )
-    max_queued_alerts: PositiveInt = Field(
-        default=1000, description="Alerts kept while offline; the oldest are dropped."
-    )
+    batch_max_entries: int = Field(default=100, ge=1, le=1000)
+    """Entries per MQTT message (bench/bench_sync.py measured 100 as the knee)."""
+    max_inflight_messages: int = Field(default=16, ge=1, le=1000)
+    """Messages published and awaiting PUBACK at once."""
+    max_unacked_entries: PositiveInt = 10_000
+    """Entries published but not yet acknowledged by the receiver; publishing waits beyond this, so
+    a receiver outage never floods the broker.
+    """
+    puback_timeout_s: PositiveFloat = 30.0
+    """A PUBACK later than this means the connection is up but stuck: reconnect."""
+    ack_timeout_s: PositiveFloat = 60.0
+    """No receiver ack progress for this long: send the unacknowledged again."""
+    ack_timeout_max_s: PositiveFloat = 900.0
+    """The resend wait doubles up to this while none comes."""
+    status_interval_s: PositiveFloat = 60.0
+    """How often the retained status is refreshed."""
+    downlink_signers: list[str] = Field(default_factory=list)
+    """Key ids of the office keys allowed to sign revocations, keys and policy (their .pub files in
+    the trusted keys folder). Required: no other key ever signs downlink, and a gate's own
+    'gate-' key never does.
+    """
+    downlink_max_future_s: float = Field(default=600.0, ge=0, le=86_400)
+    """How far ahead of the gate's clock a downlink document's issued_at may be; a later one is
+    refused and alarmed (clocks drift; a leaked key's forgeries do not).
+    """
+    max_queued_alerts: PositiveInt = 1000
+    """Alerts kept while offline; the oldest are dropped."""
 
     @model_validator(mode="after")
     def _publisher_checks(self) -> Self:
@@ -168,17 +145,14 @@ class SyncSettings(BrokerSettings):
 class DatabaseSettings(ConfigModel):
     """Where the receiver stores entries: a SQLite file, or PostgreSQL for larger sites."""
 
-    path: Path | None = Field(
-        default=None, description="SQLite database file (the default backend)."
-    )
-    dsn: str | None = Field(
-        default=None,
-        description="PostgreSQL connection string without a password, e.g. "
-        "'host=/run/postgresql dbname=kakou'. Use dsn_file when it holds one.",
-    )
-    dsn_file: Path | None = Field(
-        default=None, description="File holding a PostgreSQL connection string (with password)."
-    )
+    path: Path | None = None
+    """SQLite database file (the default backend)."""
+    dsn: str | None = None
+    """PostgreSQL connection string without a password, e.g. 'host=/run/postgresql dbname=kakou'.
+    Use dsn_file when it holds one.
+    """
+    dsn_file: Path | None = None
+    """File holding a PostgreSQL connection string (with password)."""
 
     @model_validator(mode="after")
     def _one_backend(self) -> Self:
@@ -197,22 +171,14 @@ class DatabaseSettings(ConfigModel):
 class ReceiverSettings(ConfigModel):
     """The community receiver's own behaviour."""
 
-    name: str = Field(
-        default="receiver-1",
-        pattern=r"^[A-Za-z0-9_-]{1,32}$",
-        description="This receiver's name (client id and the 'receiver' field of its acks).",
-    )
-    group: str = Field(
-        default="kakou-receivers",
-        pattern=r"^[A-Za-z0-9_-]{1,32}$",
-        description="Shared subscription group: receivers in one group split the gates' batches.",
-    )
-    timezone: str = Field(
-        default="Asia/Shanghai", description="Time zone of the office's days in the daily report."
-    )
-    max_batch_messages: int = Field(
-        default=50, ge=1, le=1000, description="MQTT messages stored per database transaction."
-    )
+    name: str = Field(default="receiver-1", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    """This receiver's name (client id and the 'receiver' field of its acks)."""
+    group: str = Field(default="kakou-receivers", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    """Shared subscription group: receivers in one group split the gates' batches."""
+    timezone: str = "Asia/Shanghai"
+    """Time zone of the office's days in the daily report."""
+    max_batch_messages: int = Field(default=50, ge=1, le=1000)
+    """MQTT messages stored per database transaction."""
 
 
 class OfficeSettings(WebListenerSettings):
@@ -223,40 +189,26 @@ class OfficeSettings(WebListenerSettings):
     or logged.
     """
 
-    enabled: bool = Field(
-        default=False, description="Serve the office console from `kakou server run`."
-    )
-    port: TcpPort = Field(default=8090, description="Listen port.")
-    max_body_bytes: int = Field(
-        default=4 * 1024 * 1024,
-        ge=1024,
-        le=64 * 1024 * 1024,
-        description="Largest request body (bytes), a roster upload included; a larger one is "
-        "refused with 413 unread.",
-    )
-    signing_key: Path | None = Field(
-        default=None,
-        description="The office's Ed25519 private key (PEM) that signs passes and downlink "
-        "documents; read when used, never logged. Its key id is signing_kid.",
-    )
-    signing_kid: str | None = Field(
-        default=None,
-        pattern=r"^[A-Za-z0-9_-]{1,32}$",
-        description="Key id of signing_key, as the gates' downlink_signers name it.",
-    )
-    key_dir: Path | None = Field(
-        default=None, description="Folder of public keys (*.pub) the keys downlink publishes."
-    )
-    retention_days: int | None = Field(
-        default=None,
-        ge=1,
-        le=36_500,
-        description="Days the office keeps entries and its own records of people; none: keep "
-        "everything.",
-    )
-    session_hours: float = Field(
-        default=12.0, gt=0, le=72, description="How long an officer's sign-in lasts."
-    )
+    enabled: bool = False
+    """Serve the office console from `kakou server run`."""
+    port: TcpPort = 8090
+    """Listen port."""
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    """Largest request body (bytes), a roster upload included; a larger one is refused with 413
+    unread.
+    """
+    signing_key: Path | None = None
+    """The office's Ed25519 private key (PEM) that signs passes and downlink documents; read when
+    used, never logged. Its key id is signing_kid.
+    """
+    signing_kid: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    """Key id of signing_key, as the gates' downlink_signers name it."""
+    key_dir: Path | None = None
+    """Folder of public keys (*.pub) the keys downlink publishes."""
+    retention_days: int | None = Field(default=None, ge=1, le=36_500)
+    """Days the office keeps entries and its own records of people; none: keep everything."""
+    session_hours: float = Field(default=12.0, gt=0, le=72)
+    """How long an officer's sign-in lasts."""
 
     @model_validator(mode="after")
     def _signing_checks(self) -> Self:
@@ -270,15 +222,16 @@ class ServerSettings(ConfigModel):
     """``server.toml``: the receiver's broker, database and behaviour, and the office console."""
 
     broker: BrokerSettings = Field(
-        default_factory=lambda: BrokerSettings(session_expiry_s=7 * 86_400),
-        description="The broker; the receiver's session is kept a week by default so batches "
-        "published while it is down wait for it.",
+        default_factory=lambda: BrokerSettings(session_expiry_s=7 * 86_400)
     )
-    database: DatabaseSettings = Field(description="Where entries are stored.")
+    """The broker; the receiver's session is kept a week by default so batches published while it is
+    down wait for it.
+    """
+    database: DatabaseSettings
+    """Where entries are stored."""
     receiver: ReceiverSettings = Field(default_factory=ReceiverSettings)
-    office: OfficeSettings = Field(
-        default_factory=OfficeSettings, description="The office console (off by default)."
-    )
+    office: OfficeSettings = Field(default_factory=OfficeSettings)
+    """The office console (off by default)."""
 
 
 _BACKEND_KEYS = ("path", "dsn", "dsn_file")

@@ -26,37 +26,32 @@ BcmPin = Annotated[int, Field(ge=0, le=pins.MAX_BCM_PIN)]
 
 
 class RelaySettings(ConfigModel):
-    pin: BcmPin = Field(
-        default=pins.DEFAULT_RELAY_PIN, description="BCM GPIO of the gate lock relay."
-    )
-    active_high: bool = Field(
-        default=pins.DEFAULT_RELAY_ACTIVE_HIGH,
-        description="False for relay boards that energise on a low input.",
-    )
-    open_s: float = Field(default=3.0, gt=0, le=30, description="How long one pass opens the gate.")
+    pin: BcmPin = pins.DEFAULT_RELAY_PIN
+    """BCM GPIO of the gate lock relay."""
+    active_high: bool = pins.DEFAULT_RELAY_ACTIVE_HIGH
+    """False for relay boards that energise on a low input."""
+    open_s: float = Field(default=3.0, gt=0, le=30)
+    """How long one pass opens the gate."""
 
 
 class IndicatorSettings(ConfigModel):
-    green_pin: BcmPin = Field(
-        default=pins.DEFAULT_GREEN_PIN, description="BCM GPIO of the green LED."
-    )
-    red_pin: BcmPin = Field(default=pins.DEFAULT_RED_PIN, description="BCM GPIO of the red LED.")
-    buzzer_pin: BcmPin = Field(
-        default=pins.DEFAULT_BUZZER_PIN, description="BCM GPIO of the buzzer."
-    )
+    green_pin: BcmPin = pins.DEFAULT_GREEN_PIN
+    """BCM GPIO of the green LED."""
+    red_pin: BcmPin = pins.DEFAULT_RED_PIN
+    """BCM GPIO of the red LED."""
+    buzzer_pin: BcmPin = pins.DEFAULT_BUZZER_PIN
+    """BCM GPIO of the buzzer."""
 
 
 class GpioSettings(ConfigModel):
-    pin_factory: PinFactoryName = Field(
-        default=pins.DEFAULT_PIN_FACTORY,
-        description="gpiozero pin factory; 'mock' only for simulation.",
-    )
+    pin_factory: PinFactoryName = pins.DEFAULT_PIN_FACTORY
+    """gpiozero pin factory; 'mock' only for simulation."""
 
 
 class _Tolerant(BaseModel):
     """Other keys belong to the full settings, which check them; they are not read here."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, use_attribute_docstrings=True)
 
 
 class _LaneOutputs(_Tolerant):

@@ -67,7 +67,8 @@ class _ScannerProtocol(ConfigModel):
         default=ScannerFamily.GM65.value,
         description="Protocol family: " + ", ".join(family.value for family in ScannerFamily),
     )
-    re_read_s: float = Field(default=1.0, ge=0, le=10, description="Same code again = one scan.")
+    re_read_s: float = Field(default=1.0, ge=0, le=10)
+    """Same code again = one scan."""
 
     @field_validator("model")
     @classmethod
@@ -85,11 +86,12 @@ class SerialScannerSettings(_ScannerProtocol):
     """A QR scanner module on a serial port (GM65 family, Honeywell or a line-mode scanner)."""
 
     kind: Literal["serial"]
-    url: str = Field(description="Device path or pyserial URL, e.g. /dev/serial/by-id/usb-...")
-    baud: int = Field(default=9600, description="UART speed; GM65 modules ship at 9600.")
-    configure: bool = Field(
-        default=True, description="Send CR tail and UTF-8 settings to a GM65 at start-up."
-    )
+    url: str
+    """Device path or pyserial URL, e.g. /dev/serial/by-id/usb-..."""
+    baud: int = 9600
+    """UART speed; GM65 modules ship at 9600."""
+    configure: bool = True
+    """Send CR tail and UTF-8 settings to a GM65 at start-up."""
 
 
 class _ThermometerProtocol(ConfigModel):
@@ -98,23 +100,18 @@ class _ThermometerProtocol(ConfigModel):
     model: str = Field(
         default="gy-mcu90614", description="Protocol: " + ", ".join(sorted(THERMOMETER_CODECS))
     )
-    mode: ThermometerMode = Field(
-        default=ThermometerMode.QUERY,
-        description="query: ask for each reading; continuous: the module streams, a request "
-        "takes the next frame (modules that cannot be asked always stream).",
-    )
-    object_first: bool = Field(
-        default=True, description="Frame order: object then ambient (one public sample swaps them)."
-    )
-    line_pattern: str | None = Field(
-        default=None,
-        description="text-line: a regular expression with a named group 'value' in °C.",
-    )
-    line_query: str | None = Field(
-        default=None,
-        description="text-line: what to send to ask for a reading, e.g. 'READ\\r\\n' in TOML; "
-        "none: the module streams.",
-    )
+    mode: ThermometerMode = ThermometerMode.QUERY
+    """query: ask for each reading; continuous: the module streams, a request takes the next frame
+    (modules that cannot be asked always stream).
+    """
+    object_first: bool = True
+    """Frame order: object then ambient (one public sample swaps them)."""
+    line_pattern: str | None = None
+    """text-line: a regular expression with a named group 'value' in °C."""
+    line_query: str | None = None
+    """text-line: what to send to ask for a reading, e.g. 'READ\\r\\n' in TOML; none: the module
+    streams.
+    """
 
     @field_validator("model")
     @classmethod
@@ -141,9 +138,8 @@ class SimThermometerSettings(_ThermometerProtocol):
     """A simulated IR thermometer module of ``model`` on a pseudo-terminal."""
 
     kind: Literal["sim"] = "sim"
-    ambient_c: float = Field(
-        default=20.0, description="What the sensor reads when nobody stands in front of it."
-    )
+    ambient_c: float = 20.0
+    """What the sensor reads when nobody stands in front of it."""
 
     @model_validator(mode="after")
     def _codec_builds(self) -> Self:
@@ -154,9 +150,12 @@ class SerialThermometerSettings(_ThermometerProtocol):
     """An IR thermometer module on a serial port."""
 
     kind: Literal["serial"]
-    url: str = Field(description="Device path or pyserial URL.")
-    baud: int = Field(default=9600, description="9600 for GY-MCU90614; some 90615 boards 115200.")
-    timeout_s: float = Field(default=1.0, gt=0, le=10, description="Wait for a reply this long.")
+    url: str
+    """Device path or pyserial URL."""
+    baud: int = 9600
+    """9600 for GY-MCU90614; some 90615 boards 115200."""
+    timeout_s: float = Field(default=1.0, gt=0, le=10)
+    """Wait for a reply this long."""
 
     @model_validator(mode="after")
     def _codec_builds(self) -> Self:
@@ -186,52 +185,34 @@ class CameraSettings(ConfigModel):
     """A camera reading QR codes: a V4L2 device, a video file or a folder of images."""
 
     kind: Literal["camera"]
-    source: str = Field(
-        description="V4L2 index ('0'), device path ('/dev/video0'), video file or image folder."
-    )
-    width: int = Field(
-        default=1280,
-        ge=160,
-        le=3840,
-        description="Capture width. 1280x720 reads a pass at arm's length; 640x480 does not "
-        "(docs/camera.md).",
-    )
-    height: int = Field(default=720, ge=120, le=2160, description="Capture height.")
-    source_fps: float | None = Field(
-        default=None,
-        gt=0,
-        le=120,
-        description="Frame rate asked of a device; the pace of an image folder (default 5).",
-    )
-    max_decode_fps: float = Field(
-        default=10.0,
-        gt=0,
-        le=60,
-        description="Frames decoded per second at most; the rest are skipped, never queued.",
-    )
-    roi: tuple[float, float, float, float] | None = Field(
-        default=None,
-        description="Region of interest [x, y, width, height] as fractions of the frame.",
-    )
-    budget_ms: float = Field(
-        default=30.0, gt=0, le=1000, description="Time one frame may take before its cascade stops."
-    )
-    re_read_s: float = Field(default=1.0, ge=0, le=10, description="Same code again = one scan.")
-    stale_after_s: float = Field(
-        default=2.0, gt=0, le=60, description="No frame for this long: the camera is degraded."
-    )
-    down_after_s: float = Field(
-        default=5.0, gt=0, le=300, description="No frame for this long: down, and reopened."
-    )
-    loop: bool = Field(
-        default=False, description="Replay a video file or image folder at its end (demos)."
-    )
-    save_frames_dir: Path | None = Field(
-        default=None,
-        description="Keep the frame of each scan here (relative to state_dir). Off by default: "
-        "frames show residents' faces.",
-    )
-    save_max_files: PositiveInt = Field(default=200, description="Newest saved frames kept.")
+    source: str
+    """V4L2 index ('0'), device path ('/dev/video0'), video file or image folder."""
+    width: int = Field(default=1280, ge=160, le=3840)
+    """Capture width. 1280x720 reads a pass at arm's length; 640x480 does not (docs/camera.md)."""
+    height: int = Field(default=720, ge=120, le=2160)
+    """Capture height."""
+    source_fps: float | None = Field(default=None, gt=0, le=120)
+    """Frame rate asked of a device; the pace of an image folder (default 5)."""
+    max_decode_fps: float = Field(default=10.0, gt=0, le=60)
+    """Frames decoded per second at most; the rest are skipped, never queued."""
+    roi: tuple[float, float, float, float] | None = None
+    """Region of interest [x, y, width, height] as fractions of the frame."""
+    budget_ms: float = Field(default=30.0, gt=0, le=1000)
+    """Time one frame may take before its cascade stops."""
+    re_read_s: float = Field(default=1.0, ge=0, le=10)
+    """Same code again = one scan."""
+    stale_after_s: float = Field(default=2.0, gt=0, le=60)
+    """No frame for this long: the camera is degraded."""
+    down_after_s: float = Field(default=5.0, gt=0, le=300)
+    """No frame for this long: down, and reopened."""
+    loop: bool = False
+    """Replay a video file or image folder at its end (demos)."""
+    save_frames_dir: Path | None = None
+    """Keep the frame of each scan here (relative to state_dir). Off by default: frames show
+    residents' faces.
+    """
+    save_max_files: PositiveInt = 200
+    """Newest saved frames kept."""
 
     @model_validator(mode="after")
     def _checks(self) -> CameraSettings:
@@ -251,45 +232,36 @@ LaneCameraSettings = Annotated[NoCameraSettings | CameraSettings, Field(discrimi
 class DoorSettings(ConfigModel):
     """The door contact and the request-to-exit button; both optional."""
 
-    contact_pin: BcmPin | None = Field(
-        default=None,
-        description="BCM GPIO of the door contact, closing to ground when the door is shut "
-        "(a cut wire then reads as open). None: no contact.",
-    )
-    exit_pin: BcmPin | None = Field(
-        default=None, description="BCM GPIO of the request-to-exit button (to ground)."
-    )
-    held_open_s: float = Field(
-        default=30.0, gt=0, le=3600, description="Open longer than this: door_held_open alarm."
-    )
-    exit_grace_s: float = Field(
-        default=5.0,
-        ge=0,
-        le=60,
-        description="Opening this soon after an exit request: not forced.",
-    )
-    bounce_s: float = Field(
-        default=0.05, ge=0, le=1, description="Contact chatter shorter than this is one opening."
-    )
+    contact_pin: BcmPin | None = None
+    """BCM GPIO of the door contact, closing to ground when the door is shut (a cut wire then reads
+    as open). None: no contact.
+    """
+    exit_pin: BcmPin | None = None
+    """BCM GPIO of the request-to-exit button (to ground)."""
+    held_open_s: float = Field(default=30.0, gt=0, le=3600)
+    """Open longer than this: door_held_open alarm."""
+    exit_grace_s: float = Field(default=5.0, ge=0, le=60)
+    """Opening this soon after an exit request: not forced."""
+    bounce_s: float = Field(default=0.05, ge=0, le=1)
+    """Contact chatter shorter than this is one opening."""
 
     def pins(self) -> list[int]:
         return [pin for pin in (self.contact_pin, self.exit_pin) if pin is not None]
 
 
 class LaneSettings(ConfigModel):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$", description="Lane id, e.g. 'in-1'.")
-    direction: Direction = Field(default=Direction.IN, description="Which way people walk here.")
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    """Lane id, e.g. 'in-1'."""
+    direction: Direction = Direction.IN
+    """Which way people walk here."""
     scanner: ScannerSettings = Field(default_factory=SimScannerSettings)
     thermometer: ThermometerSettings = Field(default_factory=SimThermometerSettings)
     relay: RelaySettings = Field(default_factory=RelaySettings)
     indicator: IndicatorSettings = Field(default_factory=IndicatorSettings)
-    camera: LaneCameraSettings = Field(
-        default_factory=NoCameraSettings,
-        description="A QR camera beside the scanner.",
-    )
-    door: DoorSettings = Field(
-        default_factory=DoorSettings, description="Door contact, exit button."
-    )
+    camera: LaneCameraSettings = Field(default_factory=NoCameraSettings)
+    """A QR camera beside the scanner."""
+    door: DoorSettings = Field(default_factory=DoorSettings)
+    """Door contact, exit button."""
 
     def pins(self) -> list[int]:
         ind = self.indicator
@@ -297,63 +269,49 @@ class LaneSettings(ConfigModel):
 
 
 class SiteSettings(ConfigModel):
-    community: str = Field(
-        pattern=r"^[A-Za-z0-9_-]{1,32}$", description="Community id; passes name it as issuer."
-    )
-    gate: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$", description="This gate's id.")
-    state_dir: Path = Field(
-        default=Path("kakou-data"), description="Database and keys; relative to the working dir."
-    )
+    community: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    """Community id; passes name it as issuer."""
+    gate: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    """This gate's id."""
+    state_dir: Path = Path("kakou-data")
+    """Database and keys; relative to the working dir."""
 
 
 class PassesSettings(ConfigModel):
-    trusted_keys_dir: Path = Field(
-        default=Path("keys"),
-        description="Folder of trusted issuer public keys (*.pub); relative to state_dir.",
-    )
-    revocations_file: Path | None = Field(
-        default=None, description="Revoked pass ids, one per line; relative to state_dir."
-    )
+    trusted_keys_dir: Path = Path("keys")
+    """Folder of trusted issuer public keys (*.pub); relative to state_dir."""
+    revocations_file: Path | None = None
+    """Revoked pass ids, one per line; relative to state_dir."""
 
 
 class ClockSettings(ConfigModel):
-    assume_synced: bool = Field(
-        default=False, description="Treat the clock as synchronised (machines with an RTC)."
-    )
-    unsynced_policy: UnsyncedPolicy = Field(
-        default=UnsyncedPolicy.NOT_BEFORE_LAST_TRUSTED,
-        description="How passes are judged before NTP syncs: not_before_last_trusted (device "
-        "time, never earlier than the last synchronised time seen), trust_device, or "
-        "deny_until_synced. See docs/operations.md.",
-    )
+    assume_synced: bool = False
+    """Treat the clock as synchronised (machines with an RTC)."""
+    unsynced_policy: UnsyncedPolicy = UnsyncedPolicy.NOT_BEFORE_LAST_TRUSTED
+    """How passes are judged before NTP syncs: not_before_last_trusted (device time, never earlier
+    than the last synchronised time seen), trust_device, or deny_until_synced. See
+    docs/operations.md.
+    """
 
 
 class SimSettings(ConfigModel):
-    enabled: bool = Field(
-        default=False, description="Simulation endpoints for `kakou sim` (never on a real gate)."
-    )
-    issuer_kid: str = Field(default="sim", description="Key id of the simulator's pass issuer.")
+    enabled: bool = False
+    """Simulation endpoints for `kakou sim` (never on a real gate)."""
+    issuer_kid: str = "sim"
+    """Key id of the simulator's pass issuer."""
 
 
 class CredentialsSettings(ConfigModel):
     """Secrets kept in files of their own, never in this TOML (systemd LoadCredential=)."""
 
-    directory: Path = Field(
-        default=Path("/etc/kakou/credentials"),
-        description="Folder of secret files (root only, mode 0600). The unit loads it with "
-        "LoadCredential=; the service reads the copies in $CREDENTIALS_DIRECTORY, a manual run "
-        "reads this folder.",
-    )
-    mqtt_password: str | None = Field(
-        default=None,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
-        description="File name (in the credentials folder) of the MQTT broker password.",
-    )
-    mqtt_client_key: str | None = Field(
-        default=None,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
-        description="File name (in the credentials folder) of the MQTT TLS client private key.",
-    )
+    directory: Path = Path("/etc/kakou/credentials")
+    """Folder of secret files (root only, mode 0600). The unit loads it with LoadCredential=; the
+    service reads the copies in $CREDENTIALS_DIRECTORY, a manual run reads this folder.
+    """
+    mqtt_password: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    """File name (in the credentials folder) of the MQTT broker password."""
+    mqtt_client_key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    """File name (in the credentials folder) of the MQTT TLS client private key."""
 
     def names(self) -> list[str]:
         """The configured credential names."""
@@ -364,14 +322,14 @@ class Settings(ConfigModel):
     site: SiteSettings
     passes: PassesSettings = Field(default_factory=PassesSettings)
     policy: Policy = Field(default_factory=Policy)
-    lanes: list[LaneSettings] = Field(min_length=1, description="At least one lane.")
+    lanes: list[LaneSettings] = Field(min_length=1)
+    """At least one lane."""
     gpio: GpioSettings = Field(default_factory=GpioSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     clock: ClockSettings = Field(default_factory=ClockSettings)
     sim: SimSettings = Field(default_factory=SimSettings)
-    mqtt: SyncSettings | None = Field(
-        default=None, description="Sync entries to the community server; absent: none."
-    )
+    mqtt: SyncSettings | None = None
+    """Sync entries to the community server; absent: none."""
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     credentials: CredentialsSettings = Field(default_factory=CredentialsSettings)
     visitors: VisitorSettings = Field(default_factory=VisitorSettings)
