@@ -61,11 +61,17 @@ MAX_OCCUPANTS = 9  # a minibus; a larger group is registered as visitors, one by
 # ---------------------------------------------------------------------------------- events
 
 
-@dataclass(frozen=True, slots=True)
-class PassShown:
-    """A code was scanned and verified; ``token_digest`` identifies the token without storing it."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LaneEvent:
+    """What every input of the rule has: the instant it happened (the rule reads no clock)."""
 
     at: Instant
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PassShown(LaneEvent):
+    """A code was scanned and verified; ``token_digest`` identifies the token without storing it."""
+
     verdict: Verdict
     token_digest: str
     history: PassHistory = field(default_factory=PassHistory)
@@ -73,16 +79,14 @@ class PassShown:
     """People to measure on this pass: a vehicle's occupants, each measured (1 for a person)."""
 
 
-@dataclass(frozen=True, slots=True)
-class AnswersGiven:
-    at: Instant
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AnswersGiven(LaneEvent):
     answers: Mapping[str, str]
     guard_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class TemperatureTaken:
-    at: Instant
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TemperatureTaken(LaneEvent):
     reading: Reading
 
 
@@ -93,43 +97,41 @@ OVERRIDE_AFTER_DENIAL_S = 120.0
 """A guard's override this soon after a denial (and before the next person) lets that person in."""
 
 
-@dataclass(frozen=True, slots=True)
-class GuardOverride:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GuardEvent(LaneEvent):
+    """An input only a named guard (or the office) gives: the entry it ends names them."""
+
+    guard_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GuardOverride(GuardEvent):
     """A guard opens the gate against the rule; needs the guard's id and a written reason."""
 
-    at: Instant
-    guard_id: str
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class GuardCancel:
-    at: Instant
-    guard_id: str
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GuardCancel(GuardEvent):
+    """A guard ends the visit in progress (abandoned)."""
 
 
-@dataclass(frozen=True, slots=True)
-class OccupantsSet:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OccupantsSet(GuardEvent):
     """The guard counts the people in a vehicle: each of them must be measured before it passes."""
 
-    at: Instant
     count: int
-    guard_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class ModeChange:
-    at: Instant
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModeChange(GuardEvent):
     mode: GateMode
-    guard_id: str
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class Tick:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tick(LaneEvent):
     """The clock moved; timeouts and due re-measures are found here."""
-
-    at: Instant
 
 
 Event = (
