@@ -369,8 +369,7 @@ class CameraScanner:
         try:
             source = self._open()
         except SOURCE_ERRORS as exc:
-            self._count("open_failures")
-            self._set_status(Health.DOWN, f"cannot open {self.source_description}: {exc}")
+            self._down("open_failures", f"cannot open {self.source_description}: {exc}")
             return None
         now_s = self._clock()
         with self._lock:
@@ -394,8 +393,7 @@ class CameraScanner:
             try:
                 frame = source.read()
             except SOURCE_ERRORS as exc:
-                self._count("read_failures")
-                self._set_status(Health.DOWN, f"read failed: {exc}")
+                self._down("read_failures", f"read failed: {exc}")
                 return True
             if not self._current(generation):
                 return False  # the watchdog gave up on this read; a newer thread owns the camera
@@ -496,8 +494,7 @@ class CameraScanner:
             silent_s = now_s - max(self._last_frame_s, self._opened_s)
         # Details name the threshold, not the running time, so each state is announced once.
         if silent_s >= self._down_after_s:
-            self._count("watchdog_reopens")
-            self._set_status(Health.DOWN, f"no frame for {self._down_after_s:g} s; reopening")
+            self._down("watchdog_reopens", f"no frame for {self._down_after_s:g} s; reopening")
             self._start_capture(delay_s=self._next_delay())
         elif silent_s >= self._stale_after_s:
             self._set_status(Health.DEGRADED, f"no frame for {self._stale_after_s:g} s")
@@ -507,6 +504,11 @@ class CameraScanner:
     def _count(self, key: str) -> None:
         with self._lock:
             self._counts[key] += 1
+
+    def _down(self, counter: str, detail: str) -> None:
+        """Count a failure of the source under ``counter`` and report the camera DOWN."""
+        self._count(counter)
+        self._set_status(Health.DOWN, detail)
 
     def _set_status(self, health: Health, detail: str, *, quiet: bool = False) -> None:
         if self._record.set(health, detail, quiet=quiet):
