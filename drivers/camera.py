@@ -40,7 +40,7 @@ from drivers.base import (
 )
 from drivers.qr import DecodeOptions
 from drivers.status import HealthRecord, StatusChanges
-from drivers.threads import Worker
+from drivers.threads import Backoff, Worker
 
 log = logging.getLogger(__name__)
 
@@ -266,8 +266,7 @@ class CameraScanner:
         self._decode_interval_s = 1.0 / max_decode_fps
         self._stale_after_s = stale_after_s
         self._down_after_s = down_after_s
-        self._reopen_min_s = reopen_min_s
-        self._reopen_max_s = reopen_max_s
+        self._reopen = Backoff(reopen_min_s, reopen_max_s)
         self._loop = loop
         self._archive = FrameArchive(save_dir, max_files=save_max_files) if save_dir else None
         self._status_changes = StatusChanges(self.status, on_status)
@@ -284,7 +283,6 @@ class CameraScanner:
         self._state = "stopped"  # opening | open | ended | stopped
         self._opened_s = 0.0
         self._last_frame_s = 0.0
-        self._reopen_delay_s = reopen_min_s
         self._record = HealthRecord(name, self._lock)
         self._counts: Counter[str] = Counter()
         self._decode_ms: list[float] = []
@@ -430,7 +428,7 @@ class CameraScanner:
             self._frame_seq += 1
             self._counts["frames"] += 1
             self._last_frame_s = now_s
-            self._reopen_delay_s = self._reopen_min_s
+            self._reopen.reset()
             recovered = self._record.health is not Health.OK
             self._lock.notify_all()
         if recovered:
@@ -438,9 +436,7 @@ class CameraScanner:
 
     def _next_delay(self) -> float:
         with self._lock:
-            delay_s = self._reopen_delay_s
-            self._reopen_delay_s = min(delay_s * 2, self._reopen_max_s)
-            return delay_s
+            return self._reopen.next_s()
 
     # --- decode thread and watchdog ---------------------------------------------------------
 

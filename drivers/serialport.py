@@ -17,7 +17,7 @@ import serial
 
 from drivers.base import DeviceStatus, Health, StatusListener
 from drivers.status import HealthRecord
-from drivers.threads import Worker
+from drivers.threads import Backoff, Worker
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +73,7 @@ class SerialTransport:
         self._on_status = on_status
         self._read_timeout_s = read_timeout_s
         self._write_timeout_s = write_timeout_s
-        self._reopen_min_s = reopen_min_s
-        self._reopen_max_s = reopen_max_s
+        self._reopen = Backoff(reopen_min_s, reopen_max_s)
         self._read_size = read_size
 
         self._port_lock = threading.Lock()  # guards _port against write() racing a close
@@ -171,16 +170,15 @@ class SerialTransport:
 
     def _run(self) -> None:
         try:
-            delay_s = self._reopen_min_s
+            self._reopen.reset()
             while not self._reader.stopping:
                 port = self._open_port()
                 if port is None:
                     self._first_try.set()
-                    if self._reader.wait(delay_s):
+                    if self._reader.wait(self._reopen.next_s()):
                         break
-                    delay_s = min(delay_s * 2, self._reopen_max_s)
                     continue
-                delay_s = self._reopen_min_s
+                self._reopen.reset()
                 if self._on_open is not None:
                     self._on_open()  # before announcing OK, so the device can reset its state
                 self._set_status(Health.OK, f"open at {self.baudrate} baud")
@@ -188,7 +186,7 @@ class SerialTransport:
                 self._pump(port)
                 self._close_port()
                 # A device that just vanished is rarely back at once: pause before reopening.
-                if self._reader.wait(self._reopen_min_s):
+                if self._reader.wait(self._reopen.min_s):
                     break
         finally:
             self._first_try.set()

@@ -5,7 +5,8 @@ the relay timer, the lane, the health and retention watchers, the MQTT network t
 and receiver workers) runs on a ``Worker``, so how a thread starts, is told to stop, is joined
 and what becomes of an exception its code raises are written once. Fail-secure stays the
 owner's job: its error path keeps the gate shut; this module makes sure no exception ends a
-thread unheard. Drivers are the lowest layer, so edge and sync use it too.
+thread unheard. A loop that retries what failed (reopening a port or a camera) paces itself
+with a ``Backoff``. Drivers are the lowest layer, so edge and sync use it too.
 """
 
 from __future__ import annotations
@@ -82,6 +83,29 @@ class Worker:
             log.exception("%s: thread failed", self.name)
             if self.on_crash is not None:
                 self.on_crash(exc)
+
+
+@dataclass
+class Backoff:
+    """Pauses between retries of what failed: ``min_s`` first, doubling up to ``max_s``, and
+    ``min_s`` again after ``reset`` (it worked). Not locked: a backoff used from two threads is
+    guarded by its owner's lock."""
+
+    min_s: float
+    max_s: float
+    _next_s: float = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._next_s = self.min_s
+
+    def next_s(self) -> float:
+        """The pause before this retry; the next one is twice as long, up to ``max_s``."""
+        pause_s = self._next_s
+        self._next_s = min(pause_s * 2, self.max_s)
+        return pause_s
+
+    def reset(self) -> None:
+        self._next_s = self.min_s
 
 
 class Periodic(Worker):
