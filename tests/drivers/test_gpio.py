@@ -48,54 +48,56 @@ def assert_states(factory: MockFactory, pin: int, expected: list[bool]) -> None:
     mock_pin.assert_states(expected)
 
 
-def test_relay_starts_released(mock_factory: MockFactory) -> None:
-    relay = GpioRelay(17, pin_factory=mock_factory)
+LOCK_PIN = 17
+
+
+@pytest.fixture
+def relay(mock_factory: MockFactory) -> Iterator[GpioRelay]:
+    """The lock's relay on LOCK_PIN with the driver's defaults, closed after the test."""
+    device = GpioRelay(LOCK_PIN, pin_factory=mock_factory)
+    yield device
+    device.close()
+
+
+def test_relay_starts_released(relay: GpioRelay, mock_factory: MockFactory) -> None:
     assert not relay.is_energised
-    assert_states(mock_factory, 17, [False])
-    relay.close()
+    assert_states(mock_factory, LOCK_PIN, [False])
 
 
-def test_a_failing_release_timer_leaves_the_relay_released(mock_factory: MockFactory) -> None:
-    relay = GpioRelay(17, pin_factory=mock_factory)
+def test_a_failing_release_timer_leaves_the_relay_released(
+    relay: GpioRelay, mock_factory: MockFactory
+) -> None:
     relay.hold_open()
     assert relay.is_energised
     with relay._lock:  # a release time the timer cannot compute with: its thread raises
         relay._release_at_s = "soon"  # type: ignore[assignment]
         relay._lock.notify()
     assert wait_until(lambda: not relay.is_energised, timeout_s=2.0)
-    assert not mock_factory.pin(17).state
-    relay.close()
+    assert not mock_factory.pin(LOCK_PIN).state
 
 
-def test_pulse_energises_for_the_given_time(mock_factory: MockFactory) -> None:
-    relay = GpioRelay(17, pin_factory=mock_factory)
+def test_pulse_energises_for_the_given_time(relay: GpioRelay, mock_factory: MockFactory) -> None:
     relay.pulse(0.3)
     assert relay.is_energised
     assert wait_until(lambda: not relay.is_energised, timeout_s=2.0)
-    assert_on_for(mock_factory, 17, 0.3)
-    relay.close()
+    assert_on_for(mock_factory, LOCK_PIN, 0.3)
 
 
-def test_pulse_returns_at_once(mock_factory: MockFactory) -> None:
-    relay = GpioRelay(17, pin_factory=mock_factory)
+def test_pulse_returns_at_once(relay: GpioRelay) -> None:
     started = time.monotonic()
     relay.pulse(1.0)
     assert time.monotonic() - started < 0.05
-    relay.close()
 
 
-def test_release_cuts_a_pulse_short(mock_factory: MockFactory) -> None:
-    relay = GpioRelay(17, pin_factory=mock_factory)
+def test_release_cuts_a_pulse_short(relay: GpioRelay, mock_factory: MockFactory) -> None:
     relay.pulse(5.0)
     time.sleep(0.1)
     relay.release()
     assert not relay.is_energised
-    assert_on_for(mock_factory, 17, 0.1)
-    relay.close()
+    assert_on_for(mock_factory, LOCK_PIN, 0.1)
 
 
-def test_a_new_pulse_restarts_the_timer(mock_factory: MockFactory) -> None:
-    relay = GpioRelay(17, pin_factory=mock_factory)
+def test_a_new_pulse_restarts_the_timer(relay: GpioRelay, mock_factory: MockFactory) -> None:
     first = time.monotonic()
     relay.pulse(0.2)
     time.sleep(0.1)
@@ -104,14 +106,12 @@ def test_a_new_pulse_restarts_the_timer(mock_factory: MockFactory) -> None:
     assert wait_until(lambda: not relay.is_energised, timeout_s=2.0)
     # Restarting writes "on" again (no change on the pin), so one continuous energised period,
     # ending 0.3 s after the second pulse (not 0.2 s after the first).
-    assert_on_for(mock_factory, 17, (second - first) + 0.3)
-    relay.close()
+    assert_on_for(mock_factory, LOCK_PIN, (second - first) + 0.3)
 
 
 def test_a_failed_timer_releases_the_relay_and_the_next_pulse_is_timed_again(
-    mock_factory: MockFactory, monkeypatch: pytest.MonkeyPatch
+    relay: GpioRelay, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    relay = GpioRelay(17, pin_factory=mock_factory)
     real_off = DigitalOutputDevice.off
     failures: list[str] = []
 
@@ -129,44 +129,38 @@ def test_a_failed_timer_releases_the_relay_and_the_next_pulse_is_timed_again(
     relay.pulse(0.1)  # a timer is running again before the gate opens
     assert relay.is_energised
     assert wait_until(lambda: not relay.is_energised, timeout_s=2.0)
-    relay.close()
 
 
-def test_hold_open_until_release(mock_factory: MockFactory) -> None:
-    relay = GpioRelay(17, pin_factory=mock_factory)
+def test_hold_open_until_release(relay: GpioRelay, mock_factory: MockFactory) -> None:
     relay.hold_open()
     time.sleep(0.1)
     assert relay.is_energised
     relay.release()
-    assert_states(mock_factory, 17, [False, True, False])
-    relay.close()
+    assert_states(mock_factory, LOCK_PIN, [False, True, False])
 
 
 def test_active_low_boards_are_driven_high_when_released(mock_factory: MockFactory) -> None:
-    relay = GpioRelay(17, active_high=False, pin_factory=mock_factory)
-    assert mock_factory.pin(17).state is True
+    relay = GpioRelay(LOCK_PIN, active_high=False, pin_factory=mock_factory)
+    assert mock_factory.pin(LOCK_PIN).state is True
     relay.hold_open()
-    assert mock_factory.pin(17).state is False
+    assert mock_factory.pin(LOCK_PIN).state is False
     relay.close()
-    assert mock_factory.pin(17).state is True
+    assert mock_factory.pin(LOCK_PIN).state is True
 
 
-def test_close_releases_first(mock_factory: MockFactory) -> None:
-    relay = GpioRelay(17, pin_factory=mock_factory)
+def test_close_releases_first(relay: GpioRelay, mock_factory: MockFactory) -> None:
     relay.hold_open()
     relay.close()
-    assert_states(mock_factory, 17, [False, True, False])
-    assert mock_factory.pin(17).function == "input"
+    assert_states(mock_factory, LOCK_PIN, [False, True, False])
+    assert mock_factory.pin(LOCK_PIN).function == "input"
     assert not relay.is_energised
     relay.close()  # idempotent
     relay.release()  # harmless after close
 
 
-def test_pulse_length_must_be_positive(mock_factory: MockFactory) -> None:
-    relay = GpioRelay(17, pin_factory=mock_factory)
+def test_pulse_length_must_be_positive(relay: GpioRelay) -> None:
     with pytest.raises(ValueError, match="positive"):
         relay.pulse(0)
-    relay.close()
 
 
 GREEN, RED, BUZZER = 22, 23, 24
