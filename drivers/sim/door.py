@@ -21,10 +21,6 @@ class SimDoorContact:
         self._pin = pin
 
     @property
-    def name(self) -> str:
-        return self.door.name
-
-    @property
     def is_open(self) -> bool:
         return self.door.is_open
 
