@@ -14,18 +14,10 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory
 
+from edge import systemd
 from edge.app import boot
 from edge.app.boot import Gate
 from edge.app.settings import Settings
-from edge.systemd import (
-    Notifier,
-    WorkerCheck,
-    credential_path,
-    dead_workers,
-    secret_file_warnings,
-    supervise,
-    watchdog_interval_s,
-)
 from tests.drivers.waiting import wait_until
 from tests.ops.conftest import write_file
 from tests.settings import sim_settings
@@ -71,14 +63,14 @@ def notify_socket() -> Iterator[NotifySocket]:
 
 
 def test_notifier_without_a_socket_does_nothing() -> None:
-    notifier = Notifier.from_environment({})
+    notifier = systemd.Notifier.from_environment({})
     assert not notifier.enabled
     assert notifier.ready("up") is False
     assert notifier.watchdog() is False
 
 
 def test_notifier_speaks_sd_notify_to_an_abstract_socket(notify_socket: NotifySocket) -> None:
-    notifier = Notifier.from_environment({"NOTIFY_SOCKET": notify_socket.address})
+    notifier = systemd.Notifier.from_environment({"NOTIFY_SOCKET": notify_socket.address})
     assert notifier.ready("gate up")
     assert notifier.watchdog()
     assert notifier.stopping()
@@ -93,14 +85,14 @@ def test_notifier_speaks_sd_notify_to_an_abstract_socket(notify_socket: NotifySo
 def test_notifier_to_a_path_socket(tmp_path: Path) -> None:
     server = NotifySocket(str(tmp_path / "notify"))
     try:
-        assert Notifier(server.address).watchdog()
+        assert systemd.Notifier(server.address).watchdog()
         assert wait_until(lambda: server.messages == ["WATCHDOG=1"])
     finally:
         server.close()
 
 
 def test_a_vanished_socket_is_a_logged_failure_not_a_crash(tmp_path: Path) -> None:
-    assert Notifier(str(tmp_path / "gone")).watchdog() is False
+    assert systemd.Notifier(str(tmp_path / "gone")).watchdog() is False
 
 
 @pytest.mark.parametrize(
@@ -117,22 +109,21 @@ def test_a_vanished_socket_is_a_logged_failure_not_a_crash(tmp_path: Path) -> No
 def test_watchdog_interval_is_half_of_watchdog_sec(
     environ: dict[str, str], expected: float | None
 ) -> None:
-    assert watchdog_interval_s(environ) == expected
+    assert systemd.watchdog_interval_s(environ) == expected
 
 
 def test_pings_stop_for_good_when_a_worker_dies(notify_socket: NotifySocket) -> None:
     lane_alive = threading.Event()
     lane_alive.set()
     checks = [
-        WorkerCheck("lane in-1", lane_alive.is_set),
-        WorkerCheck("device in-1/scanner", lambda: True),
+        systemd.WorkerCheck("lane in-1", lane_alive.is_set),
+        systemd.WorkerCheck("device in-1/scanner", lambda: True),
     ]
+    notifier = systemd.Notifier(notify_socket.address)
     stop = threading.Event()
     result: list[list[str]] = []
     loop = threading.Thread(
-        target=lambda: result.append(
-            supervise(stop, checks, Notifier(notify_socket.address), interval_s=0.01)
-        )
+        target=lambda: result.append(systemd.supervise(stop, checks, notifier, interval_s=0.01))
     )
     loop.start()
     try:
@@ -154,7 +145,8 @@ def test_a_check_that_raises_counts_as_a_dead_worker() -> None:
     def broken() -> bool:
         raise RuntimeError("bug in a check")
 
-    assert dead_workers([WorkerCheck("ok", lambda: True), WorkerCheck("bad", broken)]) == ["bad"]
+    checks = [systemd.WorkerCheck("ok", lambda: True), systemd.WorkerCheck("bad", broken)]
+    assert systemd.dead_workers(checks) == ["bad"]
 
 
 @pytest.fixture
@@ -184,11 +176,11 @@ def test_gate_liveness_checks_see_lanes_and_device_readers(
         "device in-1/scanner",
         "device in-1/thermometer",
     }
-    assert wait_until(lambda: dead_workers(checks) == [])
+    assert wait_until(lambda: systemd.dead_workers(checks) == [])
     gate.lanes["in-1"].stop()
-    assert dead_workers(checks) == ["lane in-1"]
+    assert systemd.dead_workers(checks) == ["lane in-1"]
     gate.stop()  # a stopped gate: every worker counts as dead
-    assert sorted(dead_workers(checks)) == [
+    assert sorted(systemd.dead_workers(checks)) == [
         "device in-1/scanner",
         "device in-1/thermometer",
         "lane in-1",
@@ -199,9 +191,9 @@ def test_a_hung_lane_counts_as_dead(tmp_path: Path, build_gate: Callable[[Settin
     gate = build_gate(sim_settings(tmp_path / "state"))
     lane = gate.lanes["in-1"]
     assert wait_until(lambda: lane.last_tick_mono_s > 0)
-    assert dead_workers(boot.worker_checks(gate, stall_s=5.0)) == []
+    assert systemd.dead_workers(boot.worker_checks(gate, stall_s=5.0)) == []
     # A worker alive but not ticking for longer than stall_s (deadlocked) is not vouched for.
-    assert dead_workers(boot.worker_checks(gate, stall_s=0.0)) == ["lane in-1"]
+    assert systemd.dead_workers(boot.worker_checks(gate, stall_s=0.0)) == ["lane in-1"]
 
 
 # ------------------------------------------------------------------------------ credentials
@@ -214,24 +206,26 @@ def test_credentials_come_from_systemd_when_it_loaded_them(tmp_path: Path) -> No
     source = tmp_path / "etc-credentials"
     environ = {"CREDENTIALS_DIRECTORY": str(loaded)}
     # The unit loads the whole folder: systemd prefixes each name with "kakou_".
-    assert credential_path("mqtt-password", source, environ) == loaded / "kakou_mqtt-password"
+    assert (
+        systemd.credential_path("mqtt-password", source, environ) == loaded / "kakou_mqtt-password"
+    )
     # A drop-in may load one credential under its own name.
-    assert credential_path("client.key", source, environ) == loaded / "client.key"
+    assert systemd.credential_path("client.key", source, environ) == loaded / "client.key"
     # Not loaded by systemd, or no systemd at all: the configured folder.
-    assert credential_path("other", source, environ) == source / "other"
-    assert credential_path("mqtt-password", source, {}) == source / "mqtt-password"
+    assert systemd.credential_path("other", source, environ) == source / "other"
+    assert systemd.credential_path("mqtt-password", source, {}) == source / "mqtt-password"
 
 
 @pytest.mark.parametrize("name", ["", "..", "../etc/shadow", "a/b"])
 def test_a_credential_name_cannot_reach_outside_its_folder(name: str, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="plain file name"):
-        credential_path(name, tmp_path, {})
+        systemd.credential_path(name, tmp_path, {})
 
 
 def test_readable_secret_files_are_warned_about_not_refused(tmp_path: Path) -> None:
     private = write_file(tmp_path / "private", "x", 0o600)
     shared = write_file(tmp_path / "shared", "x", 0o640)
-    warnings = secret_file_warnings([private, shared, tmp_path / "missing"])
+    warnings = systemd.secret_file_warnings([private, shared, tmp_path / "missing"])
     assert warnings == [
         f"{shared}: secret file is readable by group or others (mode 0640); run chmod 600 on it",
         f"{tmp_path / 'missing'}: secret file does not exist",
@@ -265,6 +259,6 @@ def test_camera_and_door_threads_are_watched_too(
     gate = build_gate(sim_settings(tmp_path / "state", lanes=[lane]))
     checks = boot.worker_checks(gate)
     assert {"device in-1/camera", "device in-1/door"} <= {check.name for check in checks}
-    assert wait_until(lambda: dead_workers(checks) == [], timeout_s=10)
+    assert wait_until(lambda: systemd.dead_workers(checks) == [], timeout_s=10)
     gate.stop()  # a stopped gate: its camera and door threads count as dead
-    assert {"device in-1/camera", "device in-1/door"} <= set(dead_workers(checks))
+    assert {"device in-1/camera", "device in-1/door"} <= set(systemd.dead_workers(checks))
