@@ -15,21 +15,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from drivers.base import Reading
-from edge import passes
+from edge import passes, simulation
 from edge.app.boot import Gate, build_gate
 from edge.app.settings import Settings, load_settings
 from edge.bus import BusEvent
 from edge.model import Outcome, PassKind, VerifyReason
 from edge.policy import Policy, judge_reading
 from edge.rule import Reason
-from edge.simulation import (
-    CATEGORIES,
-    DENIED_CATEGORIES,
-    MEASURED_CATEGORIES,
-    Issuer,
-    Person,
-    make_crowd,
-)
+from edge.simulation import Issuer, Person
 from edge.store import Store
 
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
@@ -71,9 +64,9 @@ def _judged(values_c: tuple[float, ...]) -> list[tuple[bool, bool]]:
 
 
 def test_a_crowd_is_the_same_for_the_same_seed(issuer: Issuer) -> None:
-    first = make_crowd(120, seed=7, issuer=issuer, now=NOW, first_number=5)
-    again = make_crowd(120, seed=7, issuer=issuer, now=NOW, first_number=5)
-    other = make_crowd(120, seed=8, issuer=issuer, now=NOW, first_number=5)
+    first = simulation.make_crowd(120, seed=7, issuer=issuer, now=NOW, first_number=5)
+    again = simulation.make_crowd(120, seed=7, issuer=issuer, now=NOW, first_number=5)
+    other = simulation.make_crowd(120, seed=8, issuer=issuer, now=NOW, first_number=5)
     assert first == again
     assert [p.category for p in first[0]] != [p.category for p in other[0]]
     numbered = [passes.decode_unverified(p.token) for p in first[0] if p.category != "garbage"]
@@ -86,7 +79,7 @@ def test_every_person_is_what_their_category_says(issuer: Issuer) -> None:
     seen: Counter[str] = Counter()
     keys = {issuer.key_id: issuer.key.public_key()}
     for seed in range(6):
-        people, revoke = make_crowd(150, seed=seed, issuer=issuer, now=NOW)
+        people, revoke = simulation.make_crowd(150, seed=seed, issuer=issuer, now=NOW)
         revoked_people = [p for p in people if p.category == "revoked"]
         assert len(revoke) == len(revoked_people)
         for person in people:
@@ -110,7 +103,7 @@ def test_every_person_is_what_their_category_says(issuer: Issuer) -> None:
                 assert person.answers == {"travel_14d": "no", "symptoms": "no"}
             else:
                 assert person.answers is None
-    assert set(seen) == {name for name, _ in CATEGORIES}
+    assert set(seen) == {name for name, _ in simulation.CATEGORIES}
 
 
 def _check_temperatures(person: Person) -> None:
@@ -134,8 +127,8 @@ def test_the_last_person_never_walks_away(issuer: Issuer) -> None:
     # walk-away, a crowd of one (whose first person is also the last) must not.
     exercised = 0
     for seed in range(400):
-        two, _ = make_crowd(2, seed=seed, issuer=issuer, now=NOW)
-        (one,), _ = make_crowd(1, seed=seed, issuer=issuer, now=NOW)
+        two, _ = simulation.make_crowd(2, seed=seed, issuer=issuer, now=NOW)
+        (one,), _ = simulation.make_crowd(1, seed=seed, issuer=issuer, now=NOW)
         assert not one.walks_away
         assert not two[-1].walks_away
         if two[0].walks_away:
@@ -149,32 +142,38 @@ def test_a_walk_away_is_followed_by_a_pass_that_ends_their_visit(issuer: Issuer)
     # walk-away's visit, and the crowd's expectations would be out of step.
     walk_aways = 0
     for seed in range(60):
-        people, _ = make_crowd(100, seed=seed, issuer=issuer, now=NOW)
+        people, _ = simulation.make_crowd(100, seed=seed, issuer=issuer, now=NOW)
         for before, after in itertools.pairwise(people):
             if before.walks_away:
                 walk_aways += 1
-                assert after.category not in DENIED_CATEGORIES, (seed, after.category)
+                assert after.category not in simulation.DENIED_CATEGORIES, (seed, after.category)
     assert walk_aways > 50
 
 
 def test_where_nobody_is_measured_nobody_has_a_temperature_or_waits_for_one(
     issuer: Issuer,
 ) -> None:
-    people, _ = make_crowd(300, seed=3, issuer=issuer, now=NOW, measures=lambda kind: False)
+    people, _ = simulation.make_crowd(
+        300, seed=3, issuer=issuer, now=NOW, measures=lambda kind: False
+    )
     assert not [p for p in people if p.temperatures_c]
-    assert not {p.category for p in people} & MEASURED_CATEGORIES
+    assert not {p.category for p in people} & simulation.MEASURED_CATEGORIES
     assert {"resident", "temporary_questions"} <= {p.category for p in people}
-    assert all(p.expected is Outcome.PASSED for p in people if p.category not in DENIED_CATEGORIES)
+    assert all(
+        p.expected is Outcome.PASSED
+        for p in people
+        if p.category not in simulation.DENIED_CATEGORIES
+    )
 
 
 def test_a_kind_not_measured_is_not_given_a_temperature(issuer: Issuer) -> None:
-    people, _ = make_crowd(
+    people, _ = simulation.make_crowd(
         300, seed=3, issuer=issuer, now=NOW, measures=lambda kind: kind is PassKind.RESIDENT
     )
     temporary = [p for p in people if p.category == "temporary_questions"]
     assert temporary
     assert not [p for p in temporary if p.temperatures_c]
-    assert {p.category for p in people} & MEASURED_CATEGORIES  # residents still are
+    assert {p.category for p in people} & simulation.MEASURED_CATEGORIES  # residents still are
 
 
 # ----------------------------------------------------------------- a real simulated gate
@@ -221,7 +220,7 @@ def test_a_crowd_through_the_simulated_gate_gets_every_decision_right(
     gate: Gate, issuer: Issuer, seed: int
 ) -> None:
     count = 40
-    people, _ = make_crowd(count, seed=seed, issuer=issuer, now=NOW)
+    people, _ = simulation.make_crowd(count, seed=seed, issuer=issuer, now=NOW)
     categories = {p.category for p in people}
     assert {"fever", "fever_not_confirmed", "walks_away", "temporary_questions"} <= categories
     pulses: list[BusEvent] = []
