@@ -130,10 +130,21 @@ class RosterError:
 
 
 @dataclass(frozen=True, slots=True)
-class ResidentRow:
+class Resident:
+    """A resident of a household: as a line of the sheet gives one, or masked (``masked``) as
+    every page shows one."""
+
     name: str
     phone: str = ""
     id_number: str = ""
+
+    def masked(self) -> Resident:
+        """Name, phone and ID number masked, as every page shows a resident."""
+        return Resident(
+            name=mask_holder(self.name),
+            phone=mask_phone(self.phone) if self.phone else "",
+            id_number=mask_id_number(self.id_number) if self.id_number else "",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +154,7 @@ class RosterRow:
     building: str = ""
     grid: str = ""
     compound: str = ""
-    resident: ResidentRow | None = None
+    resident: Resident | None = None
 
 
 @dataclass(slots=True)
@@ -330,7 +341,7 @@ def _parse_row(line_no: int, fields: dict[str, str], parsed: ParsedRoster) -> Ro
             refuse(exc.code, "id_number")
     if bad:
         return None
-    resident = ResidentRow(name, phone, id_number) if name else None
+    resident = Resident(name, phone, id_number) if name else None
     return RosterRow(line_no, unit, resident=resident, **household)
 
 
@@ -597,15 +608,6 @@ def import_roster(
 
 
 @dataclass(frozen=True, slots=True)
-class Resident:
-    """A resident as every page shows one: name, phone and ID number masked."""
-
-    name: str
-    phone: str
-    id_number: str
-
-
-@dataclass(frozen=True, slots=True)
 class Household:
     community: str
     unit: str
@@ -613,14 +615,6 @@ class Household:
     grid: str
     compound: str
     residents: tuple[Resident, ...] = ()
-
-
-def masked_resident(name: str, phone: str, id_number: str) -> Resident:
-    return Resident(
-        name=mask_holder(name),
-        phone=mask_phone(phone) if phone else "",
-        id_number=mask_id_number(id_number) if id_number else "",
-    )
 
 
 def _like(text: str) -> str:
@@ -659,7 +653,7 @@ def search_households(
 
 def _residents(q: Query, community: str, unit: str) -> tuple[Resident, ...]:
     return tuple(
-        masked_resident(*row)
+        Resident(*row).masked()
         for row in q.all(
             "SELECT name, phone, id_number FROM office_residents WHERE community = ? AND unit = ?"
             " ORDER BY created_at, name",
