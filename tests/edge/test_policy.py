@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from edge import policy
 from edge.model import Direction, GateMode, PassKind
 from edge.policy import (
     Check,
@@ -22,12 +23,6 @@ from edge.policy import (
     Policy,
     Question,
     Severity,
-    check_answers,
-    check_pass,
-    judge_reading,
-    missing_answers,
-    needs_measure,
-    quota_window_start,
 )
 from tests.edge.conftest import GATE, SENSOR, T0, claims, make_policy, reading
 
@@ -42,7 +37,7 @@ def checks_for(
     now: datetime = T0,
     history: PassHistory | None = None,
 ) -> list[Check]:
-    return check_pass(
+    return policy.check_pass(
         pol,
         claims(kind),
         gate=gate,
@@ -254,9 +249,9 @@ def test_quota_severity_is_configured() -> None:
 
 
 def test_quota_window_start_is_window_days_back() -> None:
-    assert quota_window_start(make_policy(quota=QUOTA), T0) == T0 - timedelta(days=2)
+    assert policy.quota_window_start(make_policy(quota=QUOTA), T0) == T0 - timedelta(days=2)
     half = make_policy(quota={**QUOTA, "window_days": 0.5})
-    assert quota_window_start(half, T0) == T0 - timedelta(hours=12)
+    assert policy.quota_window_start(half, T0) == T0 - timedelta(hours=12)
 
 
 # ---------------------------------------------------------------------- anti-passback
@@ -344,22 +339,23 @@ def test_every_failed_check_is_reported_with_its_severity() -> None:
 def test_missing_answers_lists_unanswered_and_unknown_choices() -> None:
     pol = Policy()
     kind = PassKind.TEMPORARY
-    assert missing_answers(pol, kind, {}) == ["travel_14d", "symptoms"]
-    assert missing_answers(pol, kind, {"travel_14d": "no"}) == ["symptoms"]
-    assert missing_answers(pol, kind, {"travel_14d": "maybe", "symptoms": "no"}) == ["travel_14d"]
-    assert missing_answers(pol, kind, {"travel_14d": "no", "symptoms": "yes"}) == []
-    assert missing_answers(pol, PassKind.RESIDENT, {}) == []
+    assert policy.missing_answers(pol, kind, {}) == ["travel_14d", "symptoms"]
+    assert policy.missing_answers(pol, kind, {"travel_14d": "no"}) == ["symptoms"]
+    unknown_choice = {"travel_14d": "maybe", "symptoms": "no"}
+    assert policy.missing_answers(pol, kind, unknown_choice) == ["travel_14d"]
+    assert policy.missing_answers(pol, kind, {"travel_14d": "no", "symptoms": "yes"}) == []
+    assert policy.missing_answers(pol, PassKind.RESIDENT, {}) == []
 
 
 @pytest.mark.parametrize("severity", list(Severity))
 def test_refusing_answer_fails_with_the_configured_severity(severity: Severity) -> None:
     pol = make_policy(checks={"answers": severity.value})
     kind = PassKind.VISITOR
-    assert check_answers(pol, kind, {"travel_14d": "no", "symptoms": "no"}) == []
-    assert check_answers(pol, kind, {"travel_14d": "no", "symptoms": "yes"}) == [
+    assert policy.check_answers(pol, kind, {"travel_14d": "no", "symptoms": "no"}) == []
+    assert policy.check_answers(pol, kind, {"travel_14d": "no", "symptoms": "yes"}) == [
         Check(Finding.ANSWER, severity)
     ]
-    assert check_answers(pol, kind, {"travel_14d": "yes", "symptoms": "yes"}) == [
+    assert policy.check_answers(pol, kind, {"travel_14d": "yes", "symptoms": "yes"}) == [
         Check(Finding.ANSWER, severity)
     ]
 
@@ -376,10 +372,11 @@ def test_refusing_answers_are_configured_per_question() -> None:
         },
         kinds={"visitor": {"questions": ["purpose"]}},
     )
-    assert check_answers(pol, PassKind.VISITOR, {"purpose": "delivery"}) == []
-    assert findings(check_answers(pol, PassKind.VISITOR, {"purpose": "other"})) == [Finding.ANSWER]
+    assert policy.check_answers(pol, PassKind.VISITOR, {"purpose": "delivery"}) == []
+    refusing = policy.check_answers(pol, PassKind.VISITOR, {"purpose": "other"})
+    assert findings(refusing) == [Finding.ANSWER]
     # Only the kind's own questions count.
-    assert check_answers(pol, PassKind.RESIDENT, {"purpose": "other"}) == []
+    assert policy.check_answers(pol, PassKind.RESIDENT, {"purpose": "other"}) == []
 
 
 # ---------------------------------------------------------------------------- measure
@@ -387,12 +384,12 @@ def test_refusing_answers_are_configured_per_question() -> None:
 
 def test_needs_measure_by_direction_and_kind() -> None:
     pol = make_policy(kinds={"vehicle": {"measure": False}})
-    assert needs_measure(pol, PassKind.RESIDENT, Direction.IN)
-    assert not needs_measure(pol, PassKind.RESIDENT, Direction.OUT)
-    assert not needs_measure(pol, PassKind.VEHICLE, Direction.IN)
-    assert needs_measure(pol, None, Direction.IN)  # nobody unknown skips the thermometer
+    assert policy.needs_measure(pol, PassKind.RESIDENT, Direction.IN)
+    assert not policy.needs_measure(pol, PassKind.RESIDENT, Direction.OUT)
+    assert not policy.needs_measure(pol, PassKind.VEHICLE, Direction.IN)
+    assert policy.needs_measure(pol, None, Direction.IN)  # nobody unknown skips the thermometer
     both = make_policy(measure_directions=["in", "out"])
-    assert needs_measure(both, PassKind.RESIDENT, Direction.OUT)
+    assert policy.needs_measure(both, PassKind.RESIDENT, Direction.OUT)
 
 
 # ------------------------------------------------------------------------------ readings
@@ -416,7 +413,7 @@ def test_needs_measure_by_direction_and_kind() -> None:
 def test_judge_reading_plausibility_before_fever(
     value_c: float, plausible: bool, fever: bool
 ) -> None:
-    measured = judge_reading(Policy(), reading(value_c), T0)
+    measured = policy.judge_reading(Policy(), reading(value_c), T0)
     assert (measured.body_c, measured.plausible, measured.fever) == (value_c, plausible, fever)
     assert measured.at == T0
     assert measured.reading == reading(value_c)
@@ -424,17 +421,17 @@ def test_judge_reading_plausibility_before_fever(
 
 def test_judge_reading_applies_the_sensor_offset() -> None:
     pol = make_policy(fever={"offsets_c": {SENSOR: 0.8, "ir-2": -0.5}})
-    assert judge_reading(pol, reading(36.0), T0).body_c == 36.8
-    assert judge_reading(pol, reading(36.0, sensor="ir-2"), T0).body_c == 35.5
-    assert judge_reading(pol, reading(36.0, sensor="ir-9"), T0).body_c == 36.0
+    assert policy.judge_reading(pol, reading(36.0), T0).body_c == 36.8
+    assert policy.judge_reading(pol, reading(36.0, sensor="ir-2"), T0).body_c == 35.5
+    assert policy.judge_reading(pol, reading(36.0, sensor="ir-9"), T0).body_c == 36.0
     # The offset can carry a cold reading into the plausible range, or a warm one over the line.
-    assert judge_reading(pol, reading(34.5), T0).plausible
-    assert judge_reading(pol, reading(36.5), T0).fever
+    assert policy.judge_reading(pol, reading(34.5), T0).plausible
+    assert policy.judge_reading(pol, reading(36.5), T0).fever
 
 
 def test_manual_readings_take_no_offset() -> None:
     pol = make_policy(fever={"offsets_c": {SENSOR: 0.8}})
-    measured = judge_reading(pol, reading(36.6, manual=True), T0)
+    measured = policy.judge_reading(pol, reading(36.6, manual=True), T0)
     assert measured.body_c == 36.6
     assert not measured.fever
 
@@ -442,19 +439,19 @@ def test_manual_readings_take_no_offset() -> None:
 def test_offset_sums_are_rounded_so_the_line_holds() -> None:
     # 37.2 + 0.1 is 37.300000000000004 in binary floating point; rounded it is the fever line.
     pol = make_policy(fever={"offsets_c": {SENSOR: 0.1}})
-    measured = judge_reading(pol, reading(37.2), T0)
+    measured = policy.judge_reading(pol, reading(37.2), T0)
     assert measured.body_c == 37.3
     assert measured.fever
     pol_down = make_policy(fever={"offsets_c": {SENSOR: 0.3}})
-    assert not judge_reading(pol_down, reading(36.99), T0).fever  # 37.29
+    assert not policy.judge_reading(pol_down, reading(36.99), T0).fever  # 37.29
 
 
 def test_configured_threshold_and_range() -> None:
     pol = make_policy(fever={"threshold_c": 37.5, "plausible_min_c": 34.0, "plausible_max_c": 41.0})
-    assert not judge_reading(pol, reading(37.4), T0).fever
-    assert judge_reading(pol, reading(37.5), T0).fever
-    assert judge_reading(pol, reading(34.0), T0).plausible
-    assert not judge_reading(pol, reading(41.1), T0).plausible
+    assert not policy.judge_reading(pol, reading(37.4), T0).fever
+    assert policy.judge_reading(pol, reading(37.5), T0).fever
+    assert policy.judge_reading(pol, reading(34.0), T0).plausible
+    assert not policy.judge_reading(pol, reading(41.1), T0).plausible
 
 
 @given(
@@ -464,7 +461,7 @@ def test_configured_threshold_and_range() -> None:
 )
 def test_judge_reading_properties(value_c: float, offset_c: float, manual: bool) -> None:
     pol = Policy(fever=FeverPolicy(offsets_c={SENSOR: offset_c}))
-    measured = judge_reading(pol, reading(value_c, manual=manual), T0)
+    measured = policy.judge_reading(pol, reading(value_c, manual=manual), T0)
     expected_c = round(value_c + (0.0 if manual else offset_c), 2)
     assert measured.body_c == expected_c
     assert measured.plausible == (35.0 <= expected_c <= 42.5)
