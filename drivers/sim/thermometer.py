@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Final
+from typing import Final, TypedDict, Unpack
 
 from drivers.frames import gy_mcu90614, htpa, lu90614
 from drivers.sim.pty import OnPty, PtyDevice
@@ -34,6 +34,18 @@ class ThermometerFault(StrEnum):
     STREAM = "stream"  # streams frames unasked (auto-output left on), ignores commands
     WRONG_BAUD = "wrong_baud"  # what a baud mismatch looks like: frame-sized garbage
     WRONG_MODE = "wrong_mode"  # LU90614: answers in the other mode than the one selected
+
+
+class ModuleOptions(TypedDict, total=False):
+    """What every simulated module takes beside its own settings: where its port appears (a
+    link that follows the pty across replugs), what it reads with nobody in front of it, how
+    often it sends a frame while streaming, and the seed of its line noise. A module left
+    without one takes its model's default (``SimThermometerModule``'s unless it says)."""
+
+    link_path: str | os.PathLike[str] | None
+    ambient_c: float
+    stream_interval_s: float
+    seed: int
 
 
 class SimThermometerModule(OnPty):
@@ -201,22 +213,8 @@ class SimGyMcu90614(SimThermometerModule):
 
     noise_excludes = bytes((gy_mcu90614.HEADER[0],))
 
-    def __init__(
-        self,
-        *,
-        link_path: str | os.PathLike[str] | None = None,
-        ambient_c: float = 20.0,
-        object_first: bool = True,
-        stream_interval_s: float = 0.07,
-        seed: int = 90614,
-    ) -> None:
-        super().__init__(
-            link_path=link_path,
-            ambient_c=ambient_c,
-            stream_interval_s=stream_interval_s,
-            seed=seed,
-            name="gy-mcu90614",
-        )
+    def __init__(self, *, object_first: bool = True, **options: Unpack[ModuleOptions]) -> None:
+        super().__init__(name="gy-mcu90614", **options)
         self._object_first = object_first
 
     def _decode_commands(self, buf: bytes) -> tuple[list[int], bytes]:
@@ -239,14 +237,9 @@ class SimLu90614(SimThermometerModule):
     noise_excludes = lu90614.HEADER
 
     def __init__(
-        self,
-        *,
-        link_path: str | os.PathLike[str] | None = None,
-        ambient_c: float = 20.0,
-        mode: lu90614.LuMode = lu90614.LuMode.BODY,
-        seed: int = 90614,
+        self, *, mode: lu90614.LuMode = lu90614.LuMode.BODY, **options: Unpack[ModuleOptions]
     ) -> None:
-        super().__init__(link_path=link_path, ambient_c=ambient_c, seed=seed, name="lu90614")
+        super().__init__(name="lu90614", **options)
         self._power_on_mode = mode
         self._mode = mode
 
@@ -282,23 +275,10 @@ class SimLu90614(SimThermometerModule):
 class SimHtpa(SimThermometerModule):
     """An HTPA32x32 board: streams ``{36.7}`` or ``AA 55 06 …`` frames, takes no commands."""
 
-    def __init__(
-        self,
-        *,
-        link_path: str | os.PathLike[str] | None = None,
-        ambient_c: float = 20.0,
-        binary: bool = True,
-        stream_interval_s: float = 0.5,
-        seed: int = 32,
-    ) -> None:
-        super().__init__(
-            link_path=link_path,
-            ambient_c=ambient_c,
-            stream_interval_s=stream_interval_s,
-            streaming=True,
-            seed=seed,
-            name="htpa",
-        )
+    def __init__(self, *, binary: bool = True, **options: Unpack[ModuleOptions]) -> None:
+        options.setdefault("stream_interval_s", 0.5)
+        options.setdefault("seed", 32)
+        super().__init__(name="htpa", streaming=True, **options)
         self._binary = binary
         self.noise_excludes = bytes((htpa.BINARY_HEADER[0],)) if binary else b"{}"
 
@@ -319,21 +299,13 @@ class SimTextLine(SimThermometerModule):
     def __init__(
         self,
         *,
-        link_path: str | os.PathLike[str] | None = None,
-        ambient_c: float = 20.0,
         template: str = "T={value:.2f} A={ambient:.2f}",
         query: bytes | None = b"READ\r\n",
-        stream_interval_s: float = 0.1,
-        seed: int = 7,
+        **options: Unpack[ModuleOptions],
     ) -> None:
-        super().__init__(
-            link_path=link_path,
-            ambient_c=ambient_c,
-            stream_interval_s=stream_interval_s,
-            streaming=query is None,
-            seed=seed,
-            name="text-line",
-        )
+        options.setdefault("stream_interval_s", 0.1)
+        options.setdefault("seed", 7)
+        super().__init__(name="text-line", streaming=query is None, **options)
         self._template = template
         self._query = query
 
