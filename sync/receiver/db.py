@@ -972,29 +972,25 @@ class ReceiverDb(ABC):
 
     def gaps(self) -> list[LogGaps]:
         """Every gate log with what is missing inside it and what has not arrived yet."""
-        with self._guarded(write=False) as cursor:
-            logs = self._execute(
-                cursor,
+        with self.reading() as q:
+            logs = q.all(
                 "SELECT community, gate, log_id, contiguous_seq, max_seq FROM logs "
-                "ORDER BY community, gate, first_seen, log_id",
-            ).fetchall()
+                "ORDER BY community, gate, first_seen, log_id"
+            )
             reported = {
                 (str(row[0]), str(row[1])): (row[2], row[3])
-                for row in self._execute(
-                    cursor, "SELECT community, gate, log_id, last_seq FROM gate_status"
-                ).fetchall()
+                for row in q.all("SELECT community, gate, log_id, last_seq FROM gate_status")
             }
             result = []
             for community, gate, log_id, contiguous, max_seq in logs:
                 missing: list[tuple[int, int]] = []
                 if int(contiguous) < int(max_seq):
                     expected = int(contiguous) + 1
-                    for (seq,) in self._execute(
-                        cursor,
+                    for (seq,) in q.all(
                         "SELECT seq FROM entries WHERE community = ? AND gate = ? AND log_id = ? "
                         "AND seq > ? ORDER BY seq",
                         [community, gate, log_id, contiguous],
-                    ).fetchall():
+                    ):
                         if int(seq) > expected:
                             missing.append((expected, int(seq) - 1))
                         expected = int(seq) + 1
@@ -1030,19 +1026,17 @@ class ReceiverDb(ABC):
             in_communities, values = self._in_list(list(communities), "text")
             where = f"AND community {in_communities}"
             params += values
-        with self._guarded(write=False) as cursor:
-            rows = self._execute(
-                cursor, _DAILY_COUNTS.format(counts=DAY_COUNTS_SQL, communities=where), params
-            ).fetchall()
+        with self.reading() as q:
+            rows = q.all(_DAILY_COUNTS.format(counts=DAY_COUNTS_SQL, communities=where), params)
         return [DayCounts(day, str(row[0]), str(row[1]), **counted(row[2:])) for row in rows]
 
     def counts(self) -> dict[str, int]:
         """Row counts, plus rows sharing a (gate, log, seq) slot (always 0: the schema forbids
         it; checked by the fault campaign all the same)."""
-        with self._guarded(write=False) as cursor:
+        with self.reading() as q:
 
             def scalar(sql: str) -> int:
-                return int(self._execute(cursor, sql).fetchone()[0] or 0)
+                return int(q.scalar(sql) or 0)
 
             return {
                 "entries": scalar("SELECT count(*) FROM entries"),
@@ -1057,31 +1051,27 @@ class ReceiverDb(ABC):
 
     def entry_keys(self) -> list[tuple[str, str, str, int, str]]:
         """(community, gate, log_id, seq, id) of every stored entry, in order (for checks)."""
-        with self._guarded(write=False) as cursor:
-            rows = self._execute(
-                cursor,
+        with self.reading() as q:
+            rows = q.all(
                 "SELECT community, gate, log_id, seq, id FROM entries "
-                "ORDER BY community, gate, log_id, seq",
-            ).fetchall()
+                "ORDER BY community, gate, log_id, seq"
+            )
         return [(str(r[0]), str(r[1]), str(r[2]), int(r[3]), str(r[4])) for r in rows]
 
     def document(self, entry_id: str) -> str | None:
-        with self._guarded(write=False) as cursor:
-            row = self._execute(
-                cursor, "SELECT document FROM entries WHERE id = ?", [entry_id]
-            ).fetchone()
-        return None if row is None else str(row[0])
+        with self.reading() as q:
+            document = q.scalar("SELECT document FROM entries WHERE id = ?", [entry_id])
+        return None if document is None else str(document)
 
     # --- downlink versions
 
     def last_downlink_version(self, community: str, kind: str) -> int:
-        with self._guarded(write=False) as cursor:
-            row = self._execute(
-                cursor,
+        with self.reading() as q:
+            version = q.scalar(
                 "SELECT max(version) FROM downlink WHERE community = ? AND kind = ?",
                 [community, kind],
-            ).fetchone()
-        return int(row[0] or 0)
+            )
+        return int(version or 0)
 
     def record_downlink(
         self,
