@@ -74,21 +74,28 @@ class PageRequest:
         current: str,
         *,
         status_code: int = 200,
+        error: object = None,
         assets: tuple[str, ...] = (),
         **values: Any,
     ) -> HTMLResponse:
         """``template`` in the layout for this officer (``title`` a message id, ``current``
         the nav path lit), with the community filter's choice and choices unless ``values``
-        say otherwise."""
+        say otherwise. ``error`` is what the page's form could not take (a message id or a
+        ``FilterError``): the page says it, and the answer is 400."""
         return render(
             self.request,
             template,
             title,
             officer=self.officer,
             current=current,
-            status_code=status_code,
+            status_code=status_code if error is None else 400,
             assets=assets,
-            **{"community": self.community, "communities": self.officer.scope(None), **values},
+            **{
+                "community": self.community,
+                "communities": self.officer.scope(None),
+                "error": error,
+                **values,
+            },
         )
 
 

@@ -29,7 +29,6 @@ def fever_page(asked: PageDep, since: str = "", until: str = "", after: str = ""
         "fevers.html",
         "fevers.title",
         "/fever",
-        status_code=200 if days is not None else 400,
         error=None if days is not None else "reports.bad_range",
         since=first.isoformat(),
         until=last.isoformat(),

@@ -28,7 +28,6 @@ def notice_page(asked: PageDep, day: str = "") -> Response:
         "notice.title",
         "/notice",
         assets=("notice.css", "notice.js"),
-        status_code=200 if chosen is not None else 400,
         error=None if chosen is not None else "reports.bad_day",
         day=chosen or today(context),
         notice=notice,

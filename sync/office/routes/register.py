@@ -135,7 +135,6 @@ def _register_page(
         "register.html",
         "register.title",
         "/register",
-        status_code=400 if error else 200,
         error=error,
         params=_params(asked.request),
         searched=page is not None,

@@ -64,7 +64,6 @@ def reports_page(asked: PageDep, day: str = "", view: str = "building") -> Respo
         "reports.html",
         "reports.title",
         "/reports",
-        status_code=200 if days is not None else 400,
         error=None if days is not None else "reports.bad_day",
         day=(today(context) if days is None else days.first).isoformat(),
         view=level,
