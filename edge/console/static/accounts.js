@@ -2,11 +2,7 @@
 // PIN and adds one. Posts JSON to /api/v1 (edge/console/routes/accounts.py); no inline script.
 "use strict";
 (function () {
-  const lang = document.documentElement.lang === "en" ? "en" : "zh";
-  // Words by message id from the catalogue (edge/console/messages.py), as in console.js.
-  const MESSAGES = JSON.parse(document.body.dataset.messages || "{}");
-  const T = (id, params) => (MESSAGES[id] || [id, id])[lang === "en" ? 1 : 0]
-    .replace(/\{(\w+)\}/g, (all, name) => (params && name in params ? String(params[name]) : all));
+  const { T } = window.kakou;  // words by message id, from console.js (loaded first)
   const $ = (sel, root) => (root || document).querySelector(sel);
 
   async function send(method, path, body) {

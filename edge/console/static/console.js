@@ -36,7 +36,7 @@
     box.textContent = text;
     clearTimeout(box._t); box._t = setTimeout(() => { box.className = "toast hidden"; }, 4000);
   }
-  window.kakou = { T, api, toast };  // for the page scripts loaded after this one (shift.js)
+  window.kakou = { T, api, toast };  // for the page scripts loaded after it
 
   // ---------------------------------------------------------------- header
   // Sunlight mode: black on white reads best outdoors at noon; remembered on this device.

@@ -1,24 +1,13 @@
 // Visitor and vehicle registration: posts the forms as JSON and puts each refused field's
-// message next to that field. Plain JS, no build step, no CDN; no inline script (CSP).
+// message next to that field, with the helpers console.js hands over (window.kakou). Plain JS,
+// no build step, no CDN; no inline script (CSP).
 "use strict";
 (function () {
   const lang = document.documentElement.lang === "en" ? "en" : "zh";
-  // Words by message id from the catalogue (edge/console/messages.py), as in console.js.
-  const MESSAGES = JSON.parse(document.body.dataset.messages || "{}");
-  const T = (id) => (MESSAGES[id] || [id, id])[lang === "en" ? 1 : 0];
+  const { T, api } = window.kakou;  // console.js's words and poster, loaded first on every page
+  const MESSAGES = JSON.parse(document.body.dataset.messages || "{}");  // the ids T knows
   const $ = (sel, root) => (root || document).querySelector(sel);
   const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
-
-  async function post(path, body) {
-    const res = await fetch(path, {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json" }, body: JSON.stringify(body || {}),
-    });
-    let data = null;
-    try { data = await res.json(); } catch (e) { data = null; }
-    if (res.status === 401) location.href = "/login?next=" + encodeURIComponent(location.pathname);
-    return { ok: res.ok, status: res.status, data };
-  }
 
   function clearErrors(form) {
     $$(".field-error", form).forEach((el) => { el.textContent = ""; });
@@ -75,7 +64,7 @@
       hours: Number(value(visitor, "hours")), lane: value(visitor, "lane") || null,
       present: visitor.elements.present.checked,
     };
-    const res = await post("/api/v1/visitors", body);
+    const res = await api("/api/v1/visitors", body);
     if (res.status === 201) { warnHours(res.data); location.href = "/visitors/" + encodeURIComponent(res.data.registration.id); return; }
     // The desk names a visitor's own fields people.0.x; the form calls them x.
     showErrors(visitor, res.data, error, (name) => name.replace(/^people\.0\./, ""));
@@ -122,7 +111,7 @@
       host_household: value(vehicle, "host_household"), reason: value(vehicle, "reason"),
       hours: Number(value(vehicle, "hours")), lane: value(vehicle, "lane") || null,
     };
-    const res = await post("/api/v1/vehicles", body);
+    const res = await api("/api/v1/vehicles", body);
     if (res.status === 201) { warnHours(res.data); location.href = "/visitors/" + encodeURIComponent(res.data.registration.id); return; }
     // The desk calls occupants "people"; the API body calls them "occupants".
     showErrors(vehicle, res.data, error, (name) => name.replace(/^people\./, "occupants."));
@@ -136,7 +125,7 @@
   const present = $("#present-form");
   if (present) present.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const res = await post(`/api/v1/registrations/${id}/present`, { lane: present.elements.lane.value });
+    const res = await api(`/api/v1/registrations/${id}/present`, { lane: present.elements.lane.value });
     if (res.ok && res.data.lane_accepted) location.href = "/";
     else alert(T("js.register.lane_refused") + ((res.data && (res.data.lane_rejected_code || res.data.detail)) || res.status));
   });
@@ -146,7 +135,7 @@
     const reason = revoke.elements.reason.value.trim();
     if (!reason) { revoke.elements.reason.classList.add("invalid"); return; }
     if (!confirm(T("js.register.confirm_revoke"))) return;
-    const res = await post(`/api/v1/registrations/${id}/revoke`, { reason });
+    const res = await api(`/api/v1/registrations/${id}/revoke`, { reason });
     if (res.ok) location.reload();
   });
 })();
