@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from edge.console import messages
@@ -23,7 +22,14 @@ from edge.console.defs.accounts import AccountView, ChangeSecretRequest, ResetSe
 from edge.console.defs.request import NewGuardRequest
 from edge.console.defs.response import AuditView
 from edge.console.deps import ConsoleContext, ContextDep, invalid
-from edge.console.routes.pages import lang_of, need_sign_in, render
+from edge.console.routes.pages import (
+    day_window,
+    filters_given,
+    lang_of,
+    need_sign_in,
+    older_page_query,
+    render,
+)
 from edge.store.guards import (
     AccountRefused,
     AuditRecord,
@@ -145,31 +151,54 @@ def change_own_secret(
         raise HTTPException(status_code=403, detail=str(exc)) from exc
 
 
-@router.get("/api/v1/audit", response_model=list[AuditView])
-def audit(
-    admin: AdminDep,
-    context: ContextDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+@dataclass(frozen=True, slots=True)
+class AuditSearch:
+    """What the API and the page narrow the audit log to, from the query string."""
+
+    action: str | None
+    guard_id: str | None
+    before_id: int | None
+
+    def records(
+        self, context: ConsoleContext, *, limit: int, since: datetime | None, until: datetime | None
+    ) -> list[AuditRecord]:
+        """Newest first, at most ``limit``, decided from ``since`` until before ``until``."""
+        return context.guards.audit_log(
+            limit=limit,
+            action=self.action,
+            guard_id=self.guard_id,
+            since=since,
+            until=until,
+            before_id=self.before_id,
+        )
+
+
+def _audit_search(
     action: Annotated[str | None, Query(max_length=64)] = None,
     guard_id: Annotated[
         str | None, Query(max_length=64, description="What it did or what was done to it.")
     ] = None,
+    before_id: int | None = None,
+) -> AuditSearch:
+    # An empty value (a form's "any") narrows nothing.
+    return AuditSearch(action or None, guard_id or None, before_id)
+
+
+AuditSearchDep = Annotated[AuditSearch, Depends(_audit_search)]
+
+
+@router.get("/api/v1/audit", response_model=list[AuditView])
+def audit(
+    admin: AdminDep,
+    context: ContextDep,
+    search: AuditSearchDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     since: datetime | None = None,
     until: datetime | None = None,
-    before_id: int | None = None,
 ) -> list[AuditView]:
     """The audit log, newest first, paged by ``before_id`` (the last id of the page before)."""
-    return [
-        AuditView(**r.model_dump())
-        for r in context.guards.audit_log(
-            limit=limit,
-            action=action or None,
-            guard_id=guard_id or None,
-            since=since,
-            until=until,
-            before_id=before_id,
-        )
-    ]
+    records = search.records(context, limit=limit, since=since, until=until)
+    return [AuditView(**r.model_dump()) for r in records]
 
 
 # ------------------------------------------------------------------------ the pages
@@ -253,41 +282,25 @@ def audit_page(
     request: Request,
     context: ContextDep,
     guard: MaybeGuardDep,
-    guard_id: Annotated[str | None, Query(max_length=64)] = None,
-    action: Annotated[str | None, Query(max_length=64)] = None,
+    search: AuditSearchDep,
     day: Annotated[str, Query(max_length=10, description="YYYY-MM-DD; empty: any day")] = "",
-    before_id: int | None = None,
 ) -> Response:
     if guard is None:
         return need_sign_in(request)
     if guard.role is not Role.ADMIN:
         raise HTTPException(status_code=403, detail="this needs an admin")
     lang = lang_of(request)
-    since = until = None
     on = _day(day)
-    if on is not None:
-        since = datetime.combine(on, time(0), tzinfo=context.zone)
-        until = since + timedelta(days=1)
-    records = context.guards.audit_log(
-        limit=AUDIT_PAGE,
-        action=action or None,
-        guard_id=guard_id or None,
-        since=since,
-        until=until,
-        before_id=before_id,
-    )
-    filters = {
-        k: v
-        for k, v in {
-            "guard_id": guard_id,
-            "action": action,
+    since, until = day_window(on, context.zone)
+    records = search.records(context, limit=AUDIT_PAGE, since=since, until=until)
+    filters = filters_given(
+        {
+            "guard_id": search.guard_id,
+            "action": search.action,
             "day": on.isoformat() if on else None,
-        }.items()
-        if v
-    }
-    older = (
-        urlencode({**filters, "before_id": records[-1].id}) if len(records) == AUDIT_PAGE else ""
+        }
     )
+    older = older_page_query(filters, "before_id", [r.id for r in records], AUDIT_PAGE)
     return render(
         request,
         "audit.html",

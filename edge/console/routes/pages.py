@@ -9,10 +9,12 @@ server reads.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -240,6 +242,31 @@ class Search:
         return int(text)
 
 
+def day_window(day: date | None, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:
+    """A searched day as a time window, from its local midnight to the next; no day, no
+    window."""
+    if day is None:
+        return None, None
+    since = datetime.combine(day, time(0), tzinfo=zone)
+    return since, since + timedelta(days=1)
+
+
+def filters_given(values: Mapping[str, str | None]) -> dict[str, str]:
+    """A search's filters with a value: an empty one filters nothing, so the page neither shows
+    it nor carries it to the older page."""
+    return {name: value for name, value in values.items() if value}
+
+
+def older_page_query(
+    filters: Mapping[str, str], cursor: str, positions: Sequence[int], page_size: int
+) -> str:
+    """The older page's query string: the same filters, continuing below the last of this page's
+    ``positions`` (newest first); empty when this page was not full, so nothing is older."""
+    if len(positions) < page_size:
+        return ""
+    return urlencode({**filters, cursor: positions[-1]})
+
+
 @router.get("/log")
 def log_page(
     request: Request,
@@ -265,10 +292,7 @@ def log_page(
         for name, value in (("household", household), ("pass_id", pass_id), ("lane", lane))
     }
     older_than = search.seq(before_seq)
-    since = until = None
-    if the_day is not None:
-        since = datetime.combine(the_day, time(0), tzinfo=zone)
-        until = since + timedelta(days=1)
+    since, until = day_window(the_day, zone)
     entries = (
         []
         if search.problems
@@ -301,22 +325,18 @@ def log_page(
         "pass_id": pass_id.strip(),
         "lane": lane.strip(),
     }
-    filters = {
-        k: v
-        for k, v in {
+    filters = filters_given(
+        {
             "day": the_day.isoformat() if the_day else None,
             "outcome": the_outcome.value if the_outcome else None,
             **texts,
-        }.items()
-        if v
-    }
+        }
+    )
     # The exports take the log's filters, the day as a time window (its local midnights).
     export_query = {k: v for k, v in filters.items() if k != "day"}
     if since and until:
         export_query.update(since=since.isoformat(), until=until.isoformat())
-    older = (
-        urlencode({**filters, "before_seq": entries[-1].seq}) if len(entries) == LOG_PAGE else ""
-    )
+    older = older_page_query(filters, "before_seq", [e.seq for e in entries], LOG_PAGE)
     return render(
         request,
         "log.html",

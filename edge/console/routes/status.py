@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from dataclasses import asdict
 from datetime import datetime
 from typing import Literal
 
@@ -176,16 +177,8 @@ def _sync(context: ConsoleContext) -> tuple[SyncState, float | None]:
         view = None
     if view is None:
         return SyncState(enabled=True, backlog=backlog), None
-    state = SyncState(
-        enabled=True,
-        connected=view.connected,
-        broker=view.broker,
-        backlog=view.backlog,
-        last_ack_seq=view.last_ack_seq,
-        last_ack_at=view.last_ack_at,
-        last_error=view.last_error,
-    )
-    return state, view.clock_offset_s
+    # The view's fields are the state's, but for the clock offset (the clock section shows it).
+    return SyncState(enabled=True, **asdict(view)), view.clock_offset_s
 
 
 def _storage(context: ConsoleContext) -> StorageState:
