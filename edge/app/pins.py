@@ -10,14 +10,16 @@ here, and are loaded only for a value this reader does not take as it is (``read
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Literal, Protocol, TypeGuard
+from typing import TYPE_CHECKING, Final, Literal, TypeGuard
 
 if TYPE_CHECKING:
     from gpiozero.pins import Factory as PinFactory
+
+    from edge.app.settings import Settings
 
 DEFAULT_CONFIG_NAME = "sim.toml"
 
@@ -165,47 +167,11 @@ def make_pin_factory(name: str) -> PinFactory:
     return factory
 
 
-class _Relay(Protocol):
-    @property
-    def pin(self) -> int: ...
-    @property
-    def active_high(self) -> bool: ...
-
-
-class _Indicator(Protocol):
-    @property
-    def green_pin(self) -> int: ...
-    @property
-    def red_pin(self) -> int: ...
-    @property
-    def buzzer_pin(self) -> int: ...
-
-
-class _Gpio(Protocol):
-    @property
-    def pin_factory(self) -> str: ...
-
-
-class _Lane(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def relay(self) -> _Relay: ...
-    @property
-    def indicator(self) -> _Indicator: ...
-
-
-class Outputs(Protocol):
-    """The full settings and ``GateOutputs`` alike: the lanes' outputs and the pin factory."""
-
-    @property
-    def lanes(self) -> Sequence[_Lane]: ...
-    @property
-    def gpio(self) -> _Gpio: ...
-
-
-def release_outputs(settings: Outputs, pin_factory: PinFactory | None = None) -> list[str]:
-    """Drive every lane's relay released and its LEDs and buzzer off; backs ``kakou relay-off``.
+def release_outputs(
+    outputs: GateOutputs | Settings, pin_factory: PinFactory | None = None
+) -> list[str]:
+    """Drive every lane's relay released and its LEDs and buzzer off; backs ``kakou relay-off``
+    (with the outputs ``read_outputs`` gives; the full settings serve as well).
 
     systemd runs it (``ExecStopPost=``) after every stop, crash or watchdog kill: when the process
     driving a line dies the kernel keeps the line's last value (unless ``dtparam=strict_gpiod``),
@@ -215,12 +181,10 @@ def release_outputs(settings: Outputs, pin_factory: PinFactory | None = None) ->
     """
     from drivers.gpio import GpioIndicator, GpioRelay  # gpiozero: only once pins are driven
 
-    factory = (
-        pin_factory if pin_factory is not None else make_pin_factory(settings.gpio.pin_factory)
-    )
+    factory = pin_factory if pin_factory is not None else make_pin_factory(outputs.gpio.pin_factory)
     done: list[str] = []
     failed: list[str] = []
-    for lane in settings.lanes:
+    for lane in outputs.lanes:
         relay = lane.relay
         try:
             GpioRelay(relay.pin, active_high=relay.active_high, pin_factory=factory).close()
