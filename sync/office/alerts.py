@@ -205,13 +205,12 @@ def stamp(db: ReceiverDb, communities: Sequence[str]) -> str:
     if not communities:
         return "0:0"
     with db.reading() as q:
-        in_list, params = q.in_list(list(communities))
-        row = q.one(
-            "SELECT max(row_id), count(acked_at_us) FROM office_alerts "  # noqa: S608
-            f"WHERE community {in_list}",
-            params,
+        # An aggregate without GROUP BY: always one row.
+        ((last_row_id, acknowledged),) = q.all_within(
+            "SELECT max(row_id), count(acked_at_us) FROM office_alerts WHERE community {within}",
+            communities,
         )
-    return "0:0" if row is None else f"{row[0] or 0}:{row[1] or 0}"
+    return f"{last_row_id or 0}:{acknowledged or 0}"
 
 
 def open_by_gate(db: ReceiverDb, communities: Sequence[str]) -> dict[tuple[str, str], Counter[str]]:
@@ -220,11 +219,10 @@ def open_by_gate(db: ReceiverDb, communities: Sequence[str]) -> dict[tuple[str, 
     if not communities:
         return found
     with db.reading() as q:
-        in_list, params = q.in_list(list(communities))
-        for community, gate, kind, count in q.all(
-            "SELECT community, gate, kind, count(*) FROM office_alerts "  # noqa: S608
-            f"WHERE community {in_list} AND acked_at_us IS NULL GROUP BY community, gate, kind",
-            params,
+        for community, gate, kind, count in q.all_within(
+            "SELECT community, gate, kind, count(*) FROM office_alerts "
+            "WHERE community {within} AND acked_at_us IS NULL GROUP BY community, gate, kind",
+            communities,
         ):
             found.setdefault((str(community), str(gate)), Counter())[str(kind)] = int(count)
     return found

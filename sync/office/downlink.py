@@ -90,11 +90,10 @@ def gate_versions(db: ReceiverDb, communities: Sequence[str]) -> list[CommunityV
         return []
     published = published_versions(db, communities)
     with db.reading() as q:
-        within, params = q.in_list(list(communities))
-        rows = q.all(
-            "SELECT community, gate, state, payload FROM gate_status "  # noqa: S608
-            f"WHERE community {within} ORDER BY community, gate",
-            params,
+        rows = q.all_within(
+            "SELECT community, gate, state, payload FROM gate_status "
+            "WHERE community {within} ORDER BY community, gate",
+            communities,
         )
     result = {
         community: CommunityVersions(

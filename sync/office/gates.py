@@ -131,18 +131,15 @@ def at_a_glance(db: ReceiverDb, communities: Sequence[str], now: datetime) -> li
     if not communities:
         return []
     with db.reading() as q:
-        in_list, params = q.in_list(list(communities))
-        statuses = q.all(
-            "SELECT community, gate, payload, backlog FROM gate_status "  # noqa: S608
-            f"WHERE community {in_list}",
-            params,
+        statuses = q.all_within(
+            "SELECT community, gate, payload, backlog FROM gate_status WHERE community {within}",
+            communities,
         )
-        in_logs, log_params = q.in_list(list(communities))
-        last_entries = q.all(
-            "SELECT l.community, l.gate, (SELECT e.decided_at_us FROM entries e "  # noqa: S608
+        last_entries = q.all_within(
+            "SELECT l.community, l.gate, (SELECT e.decided_at_us FROM entries e "
             "WHERE e.community = l.community AND e.gate = l.gate AND e.log_id = l.log_id "
-            f"ORDER BY e.seq DESC LIMIT 1) FROM logs l WHERE l.community {in_logs}",
-            log_params,
+            "ORDER BY e.seq DESC LIMIT 1) FROM logs l WHERE l.community {within}",
+            communities,
         )
     views: dict[tuple[str, str], GateView] = {}
     for community, gate, payload, _ in statuses:

@@ -426,6 +426,12 @@ class Query:
         """SQL for "is one of ``values``" and its parameters, bound, never inlined."""
         return self._db._in_list(values, sql_type)
 
+    def all_within(self, sql: str, values: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """The rows of ``sql``, in which ``{within}`` stands for "is one of ``values``" (as
+        ``in_list``: bound, never inlined), e.g. ``… WHERE community {within}``."""
+        within, params = self.in_list(values)
+        return self.all(sql.format(within=within), params)
+
 
 class ReceiverDb(ABC):
     """The backend-neutral logic; subclasses supply the connection and the SQL dialect."""

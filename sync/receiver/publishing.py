@@ -139,13 +139,12 @@ def published_versions(
     if not communities:
         return {}
     with db.reading() as q:
-        within, params = q.in_list(list(communities))
-        rows = q.all(
-            "SELECT d.community, d.kind, d.version, d.issued_at FROM downlink d "  # noqa: S608
+        rows = q.all_within(
+            "SELECT d.community, d.kind, d.version, d.issued_at FROM downlink d "
             "JOIN (SELECT community, kind, max(version) AS version FROM downlink "
-            f"WHERE community {within} GROUP BY community, kind) m "
+            "WHERE community {within} GROUP BY community, kind) m "
             "ON m.community = d.community AND m.kind = d.kind AND m.version = d.version",
-            params,
+            communities,
         )
     versions: dict[tuple[str, DownlinkKind], tuple[int, datetime]] = {}
     for community, kind, version, issued_at in rows:
