@@ -8,12 +8,12 @@ post, so it works without the script; the API has the same under ``/api/v1/alert
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,7 +26,7 @@ from sync.office.auth import OfficerDep
 from sync.office.context import ContextDep, OfficeContext
 from sync.office.forms import form_fields
 from sync.office.page import PageRequest, PlainPageDep
-from sync.office.templating import PageRoute, bad_request_page, lang_of, templates
+from sync.office.templating import PageRoute, bad_request_page, templates
 
 pages = APIRouter(include_in_schema=False, route_class=PageRoute)
 api = APIRouter(prefix="/api/v1", tags=["alerts"])
@@ -76,23 +76,29 @@ def _out(view: AlertView) -> AlertOut:
     return AlertOut.model_validate(view, from_attributes=True)
 
 
-def _listing(
-    context: OfficeContext,
-    officer: Officer,
-    *,
-    state: str,
-    kind: str | None,
-    community: str | None,
-    gate: str | None,
-) -> list[AlertView]:
-    if kind and kind not in KINDS:
-        raise HTTPException(422, f"no alert kind {kind!r}")
+@dataclass
+class AlertFilters:
+    """What the page, its list and the API show: all alerts or the open ones, of a kind, a
+    community, a gate ("" each: any)."""
+
+    state: Literal["open", "all"] = "all"
+    kind: str = ""
+    community: str = ""
+    gate: str = ""
+
+
+FiltersDep = Annotated[AlertFilters, Depends()]
+
+
+def _listing(context: OfficeContext, officer: Officer, shown: AlertFilters) -> list[AlertView]:
+    if shown.kind and shown.kind not in KINDS:
+        raise HTTPException(422, f"no alert kind {shown.kind!r}")
     return alerts.listing(
         context.db,
-        officer.scope(community or None),
-        only_open=state == "open",
-        kind=kind or None,
-        gate=gate or None,
+        officer.scope(shown.community or None),
+        only_open=shown.state == "open",
+        kind=shown.kind or None,
+        gate=shown.gate or None,
     )
 
 
@@ -106,8 +112,8 @@ def alerts_api(
     gate: str | None = None,
 ) -> list[AlertOut]:
     """The newest 100 alerts of the officer's communities (or of ``community``)."""
-    found = _listing(context, officer, state=state, kind=kind, community=community, gate=gate)
-    return [_out(view) for view in found]
+    shown = AlertFilters(state, kind or "", community or "", gate or "")
+    return [_out(view) for view in _listing(context, officer, shown)]
 
 
 @api.get("/alerts/stamp", response_model=StampOut)
@@ -133,43 +139,16 @@ def acknowledge_api(
     return _out(view)
 
 
-@dataclass
-class AlertFilters:
-    """What the page and its list show: all alerts or the open ones, of a kind, a community,
-    a gate ("" each: any)."""
-
-    state: Literal["open", "all"] = "all"
-    kind: str = ""
-    community: str = ""
-    gate: str = ""
-
-
-FiltersDep = Annotated[AlertFilters, Depends()]
-
-
-def _page_values(officer: Officer, context: OfficeContext, shown: AlertFilters) -> dict[str, Any]:
-    found = _listing(
-        context,
-        officer,
-        state=shown.state,
-        kind=shown.kind,
-        community=shown.community,
-        gate=shown.gate,
-    )
-    query = {
-        "state": shown.state,
-        "kind": shown.kind,
-        "community": shown.community,
-        "gate": shown.gate,
-    }
-    here = f"/alerts?{urlencode({k: v for k, v in query.items() if v})}"
+def _page_values(asked: PageRequest, shown: AlertFilters) -> dict[str, Any]:
+    query = asdict(shown)
+    communities = asked.officer.scope(None)
     return {
-        "alerts": found,
+        "alerts": _listing(asked.context, asked.officer, shown),
         **query,
         "kinds": KINDS,
-        "communities": officer.scope(None),
-        "back": here,
-        "stamp": alerts.stamp(context.db, officer.scope(None)),
+        "communities": communities,
+        "back": f"/alerts?{urlencode({k: v for k, v in query.items() if v})}",
+        "stamp": alerts.stamp(asked.context.db, communities),
     }
 
 
@@ -195,27 +174,25 @@ def _alerts_page(
         status_code=status_code,
         problem=problem,
         problem_id=problem_id,
-        **_page_values(asked.officer, asked.context, shown),
+        **_page_values(asked, shown),
     )
 
 
 @pages.get("/alerts/list")
-def alerts_fragment(
-    request: Request, officer: OfficerDep, context: ContextDep, shown: FiltersDep
-) -> Response:
+def alerts_fragment(asked: PlainPageDep, shown: FiltersDep) -> Response:
     """The list alone, for the page's script to put in place."""
     if shown.kind and shown.kind not in KINDS:
-        return bad_request_page(request)
+        return bad_request_page(asked.request)
     return templates.TemplateResponse(
-        request,
+        asked.request,
         "_alerts_list.html",
         {
-            "lang": lang_of(request),
-            "zone": context.zone,
-            "now": context.now(),
+            "lang": asked.lang,
+            "zone": asked.context.zone,
+            "now": asked.context.now(),
             "problem": None,
             "problem_id": "",
-            **_page_values(officer, context, shown),
+            **_page_values(asked, shown),
         },
         headers={"Cache-Control": "no-store"},
     )
