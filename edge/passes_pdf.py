@@ -312,43 +312,50 @@ class PassCard:
     holder_name: str
 
 
-def issue_cards(
-    rows: Iterable[HouseholdRow],
-    private_key: Ed25519PrivateKey,
-    *,
-    key_id: str,
-    community: str,
-    now: datetime,
-    full_holder: bool = False,
-    token_format: TokenFormat = DEFAULT_FORMAT,
-) -> list[PassCard]:
-    """Sign one pass per row, valid from ``now`` to the end of its last day.
+@dataclass(frozen=True, slots=True)
+class CardSigner:
+    """How the office signs passes for cards: its key, its community and the time of issue.
 
-    The QR gets ``mask_holder`` of the name unless ``full_holder``; the card prints it in full,
-    since the card is in its holder's hands anyway.
+    Each pass is valid from ``now`` to the end of its last day. The QR gets ``mask_holder`` of
+    the name unless ``full_holder``; the card prints it in full, since the card is in its
+    holder's hands anyway.
     """
-    cards: list[PassCard] = []
-    for row in rows:
-        token = issue(
-            private_key,
-            key_id=key_id,
-            community=community,
+
+    private_key: Ed25519PrivateKey
+    key_id: str
+    community: str
+    now: datetime
+    full_holder: bool = False
+    token_format: TokenFormat = DEFAULT_FORMAT
+
+    def token(self, row: HouseholdRow) -> str:
+        """``row``'s signed pass token."""
+        return issue(
+            self.private_key,
+            key_id=self.key_id,
+            community=self.community,
             pass_id=row.pass_id,
             kind=row.kind,
-            holder=row.holder if full_holder else mask_holder(row.holder),
+            holder=row.holder if self.full_holder else mask_holder(row.holder),
             unit=row.unit,
-            not_before=now,
-            expires=expiry_after_days(now, row.days),
-            issued_at=now,
+            not_before=self.now,
+            expires=expiry_after_days(self.now, row.days),
+            issued_at=self.now,
             gates=row.gates,
             plate=row.plate,
-            token_format=token_format,
+            token_format=self.token_format,
         )
-        claims = decode_unverified(token, community=community)  # KK2 does not carry it
-        if claims is None:  # issue() produced something its own decoder refuses: a bug
-            raise AssertionError(f"issued token for {row.pass_id} does not decode")
-        cards.append(PassCard(token=token, claims=claims, holder_name=row.holder))
-    return cards
+
+    def cards(self, rows: Iterable[HouseholdRow]) -> list[PassCard]:
+        """One signed card per row, in order."""
+        cards: list[PassCard] = []
+        for row in rows:
+            token = self.token(row)
+            claims = decode_unverified(token, community=self.community)  # KK2 does not carry it
+            if claims is None:  # issue() produced something its own decoder refuses: a bug
+                raise AssertionError(f"issued token for {row.pass_id} does not decode")
+            cards.append(PassCard(token=token, claims=claims, holder_name=row.holder))
+        return cards
 
 
 KIND_TITLES: dict[PassKind, tuple[str, str]] = {

@@ -16,11 +16,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from edge import passes, passes_pdf
 from edge.model import PassKind
 from edge.passes_pdf import (
+    CardSigner,
     HouseholdRow,
     PassCard,
     SheetError,
     decode_sheet,
-    issue_cards,
     make_qr,
     parse_households,
     read_households,
@@ -159,7 +159,7 @@ def test_qr_symbol_is_alphanumeric_at_level_m() -> None:
 def cards_for(sheet: str) -> list[PassCard]:
     rows, errors = parse_households(sheet, default_days=365)
     assert errors == []
-    return issue_cards(rows, SIGNING_KEY, key_id="hxy1", community="hxy", now=NOW)
+    return CardSigner(SIGNING_KEY, key_id="hxy1", community="hxy", now=NOW).cards(rows)
 
 
 def test_cards_carry_masked_names_in_the_qr_and_full_names_on_paper() -> None:
@@ -188,9 +188,10 @@ def test_cards_name_their_community_in_either_contract(token_format: passes.Toke
     """A KK2 token does not carry its community; the card, signed for it, still prints it."""
     rows, errors = parse_households(TEN_HOUSEHOLDS, default_days=365)
     assert errors == []
-    cards = issue_cards(
-        rows, SIGNING_KEY, key_id="hxy1", community="hxy", now=NOW, token_format=token_format
+    signer = CardSigner(
+        SIGNING_KEY, key_id="hxy1", community="hxy", now=NOW, token_format=token_format
     )
+    cards = signer.cards(rows)
     prefix = "KK1:" if token_format is passes.TokenFormat.KK1 else "KK2:"
     assert all(card.token.startswith(prefix) for card in cards)
     assert {card.claims.community for card in cards} == {"hxy"}

@@ -20,7 +20,7 @@ from edge import keys, passes
 from edge.app.cli.options import iso_time
 from edge.model import PassClaims, PassKind
 from edge.passes_pdf import (
-    issue_cards,
+    CardSigner,
     page_count,
     qr_text,
     qr_version,
@@ -350,8 +350,7 @@ def pass_batch(
         raise click.ClickException(f"{len(errors)} problem(s) in {households}; no PDF written")
     if not rows:
         raise click.ClickException(f"{households} has no rows; no PDF written")
-    cards = issue_cards(
-        rows,
+    signer = CardSigner(
         private_key,
         key_id=key_id,
         community=community,
@@ -359,6 +358,7 @@ def pass_batch(
         full_holder=full_holder,
         token_format=token_format,
     )
+    cards = signer.cards(rows)
     try:
         printed = render_cards_pdf(cards, out_path)
     except OSError as exc:
