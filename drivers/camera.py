@@ -39,7 +39,7 @@ from drivers.base import (
     StatusListener,
 )
 from drivers.qr import DecodeOptions
-from drivers.status import HealthRecord, StatusChanges
+from drivers.status import HealthRecord, StatusChanges, counted
 from drivers.threads import Backoff, Worker
 
 log = logging.getLogger(__name__)
@@ -311,7 +311,7 @@ class CameraScanner:
     def status(self) -> DeviceStatus:
         now_s = self._clock()
         with self._lock:
-            extra = {key: str(count) for key, count in sorted(self._counts.items())}
+            extra = counted(self._counts)
             extra["source"] = self.source_description
             extra["last_error"] = self._record.last_error
             if self._last_frame_s:

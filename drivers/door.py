@@ -23,6 +23,7 @@ from typing import Any
 from gpiozero import Button
 
 from drivers.base import DeviceStatus, Health
+from drivers.status import counted
 from drivers.threads import Worker
 
 PinFactory = Any  # gpiozero.Factory; gpiozero ships no type information
@@ -141,7 +142,7 @@ class GpioDoor:
     def status(self) -> DeviceStatus:
         now_s = self._clock()
         with self._lock:
-            extra = {key: str(count) for key, count in sorted(self._counts.items())}
+            extra = counted(self._counts)
             opened = self._opened_at_s
             held = self._held_alarm_raised
         if opened is None:

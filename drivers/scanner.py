@@ -25,6 +25,7 @@ from drivers.frames import gm65, honeywell
 from drivers.frames.code_text import CodeChunk, decode_text, flush_idle, split_codes
 from drivers.gm65_setup import Gm65Setup
 from drivers.serialdevice import SerialDevice
+from drivers.status import counted
 
 
 class ScannerFamily(StrEnum):
@@ -101,7 +102,7 @@ class SerialScanner(SerialDevice):
 
     def status(self) -> DeviceStatus:
         with self._lock:
-            extra = self._counted()
+            extra = counted(self._counts)
             extra["family"] = str(self.family)
             setup = self._setup
             if setup is not None:

@@ -56,7 +56,3 @@ class SerialDevice(ABC):
     @abstractmethod
     def _on_bytes(self, data: bytes) -> None:
         """On the reader thread: bytes as they arrive."""
-
-    def _counted(self) -> dict[str, str]:
-        """The counters as status extras; call with the lock held."""
-        return {key: str(count) for key, count in sorted(self._counts.items())}

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 
 from drivers.base import DeviceStatus, Health, StatusListener
 
 log = logging.getLogger(__name__)
+
+
+def counted(counts: Mapping[str, int]) -> dict[str, str]:
+    """A device's counters as status extras, in name order."""
+    return {key: str(count) for key, count in sorted(counts.items())}
 
 
 class HealthRecord:

@@ -28,6 +28,7 @@ from drivers.frames import gy_mcu90614, htpa, lu90614
 from drivers.frames.common import FrameResult
 from drivers.frames.text_line import TextLineCodec
 from drivers.serialdevice import SerialDevice
+from drivers.status import counted
 
 FaultListener = Callable[[ReadingFault, str], None]
 Decoder = Callable[[bytes], tuple[list[FrameResult], bytes]]
@@ -188,7 +189,7 @@ class SerialThermometer(SerialDevice):
     def status(self) -> DeviceStatus:
         with self._lock:
             fault = self._last_fault
-            extra = self._counted()
+            extra = counted(self._counts)
             extra.update({"model": self.model, "mode": str(self.mode)})
             if self._last_reading is not None:
                 extra["last_raw_hex"] = self._last_reading.raw_hex
