@@ -100,25 +100,18 @@ class GpioDoor:
         self._last_closing: tuple[float, float] | None = None  # (closed at, opened at)
         self._counts: Counter[str] = Counter()
 
-        # Button.is_active is True while the contact is closed, i.e. the door is shut.
-        self._contact = Button(
-            contact_pin,
-            pull_up=contact_pull_up,
-            bounce_time=bounce_s,
-            hold_time=_HOLD_TIME_S,
-            pin_factory=pin_factory,
-        )
-        self._exit = (
-            Button(
-                exit_pin,
-                pull_up=exit_pull_up,
+        def button(pin: Pin, pull_up: bool) -> Button:
+            return Button(
+                pin,
+                pull_up=pull_up,
                 bounce_time=bounce_s,
                 hold_time=_HOLD_TIME_S,
                 pin_factory=pin_factory,
             )
-            if exit_pin is not None
-            else None
-        )
+
+        # Button.is_active is True while the contact is closed, i.e. the door is shut.
+        self._contact = button(contact_pin, contact_pull_up)
+        self._exit = button(exit_pin, exit_pull_up) if exit_pin is not None else None
         if not self._contact.is_active:
             # Open at start-up: time the held-open alarm from now; whether it was forced is unknown.
             self._opened_at_s = clock()
