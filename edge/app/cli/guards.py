@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from edge.app.cli.gate_state import gate_state_options, open_gate_state
+from edge.app.cli.options import enum_option
 from edge.store.guards import AccountRefused, Guard, GuardBook, Role
 
 
@@ -20,12 +21,8 @@ def guard() -> None:
 
 @guard.command("add")
 @click.option("--name", required=True, help="Account name the guard types to sign in.")
-@click.option(
-    "--role",
-    type=click.Choice([r.value for r in Role]),
-    default=Role.GUARD.value,
-    show_default=True,
-    help="admin may also manage accounts and read the audit log.",
+@enum_option(
+    "--role", default=Role.GUARD, help="admin may also manage accounts and read the audit log."
 )
 @click.option(
     "--pin-stdin",
@@ -34,7 +31,7 @@ def guard() -> None:
 )
 @gate_state_options
 def add(
-    name: str, role: str, pin_stdin: bool, config_path: Path | None, db_path: Path | None
+    name: str, role: Role, pin_stdin: bool, config_path: Path | None, db_path: Path | None
 ) -> None:
     """Create a guard account; the PIN is asked twice and never shown or stored in clear.
 
@@ -46,7 +43,7 @@ def add(
         else:
             secret = click.prompt("PIN or password", hide_input=True, confirmation_prompt=True)
         try:
-            created = GuardBook(gate.store).add(name, Role(role), secret, now=datetime.now(UTC))
+            created = GuardBook(gate.store).add(name, role, secret, now=datetime.now(UTC))
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(f"added {created.role.value} {created.name} ({created.id})")

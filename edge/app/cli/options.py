@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+E = TypeVar("E", bound=StrEnum)
+
+# The kinds of path the commands take, each given to the command as a Path.
+FILE = click.Path(path_type=Path, dir_okay=False)
+EXISTING_FILE = click.Path(path_type=Path, dir_okay=False, exists=True)
+OUTPUT_FILE = click.Path(path_type=Path, dir_okay=False, writable=True)
+"""A file to write: refused when it exists and cannot be written."""
+FOLDER = click.Path(path_type=Path, file_okay=False)
+EXISTING_FOLDER = click.Path(path_type=Path, file_okay=False, exists=True)
 
 CONFIG_OPTION = click.option(
     "--config",
     "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
+    type=FILE,
     help="Configuration file (TOML). Without it: the embedded simulated lane.",
 )
 
 GATE_DB_OPTION = click.option(
     "--db",
     "db_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
+    type=FILE,
     help="The gate's database file, instead of the one its configuration names.",
 )
 
@@ -27,6 +39,26 @@ GATE_DB_OPTION = click.option(
 LOG_LEVEL_OPTION = click.option(
     "--log-level", default="INFO", show_default=True, help="Logging level."
 )
+
+
+def enum_option(
+    *param_decls: str, default: E, help: str | None = None, case_sensitive: bool = True
+) -> Callable[[F], F]:
+    """An option taking one of the values of ``default``'s enum (the help lists them and the
+    default) and giving the command the member."""
+    enum = type(default)
+
+    def member(ctx: click.Context, param: click.Parameter, value: str) -> E:
+        return enum(value)  # click has checked it is one (in the enum's own case)
+
+    return click.option(
+        *param_decls,
+        type=click.Choice([m.value for m in enum], case_sensitive=case_sensitive),
+        default=default.value,
+        show_default=True,
+        callback=member,
+        help=help,
+    )
 
 
 def iso_time(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:

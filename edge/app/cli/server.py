@@ -22,7 +22,7 @@ from typing import Any
 import click
 
 from edge import keys, logs
-from edge.app.cli.options import LOG_LEVEL_OPTION
+from edge.app.cli.options import EXISTING_FILE, FILE, LOG_LEVEL_OPTION, enum_option
 from sync.contract import DownlinkKind, check_id
 from sync.office import accounts, retention
 from sync.office.accounts import AccountProblem, Officer, Role
@@ -57,7 +57,7 @@ def _settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--config",
             "config_path",
-            type=click.Path(path_type=Path, dir_okay=False, exists=True),
+            type=EXISTING_FILE,
             help="server.toml (broker, database, receiver).",
         ),
         click.option("--host", help="Broker host."),
@@ -209,9 +209,7 @@ def _day(ctx: click.Context, param: click.Parameter, value: str) -> date:
     metavar="DATE",
     help="The office day, e.g. 2026-11-23 (in --timezone, else the receiver's).",
 )
-@click.option(
-    "--csv", "csv_path", type=click.Path(path_type=Path, dir_okay=False), help="Write CSV here."
-)
+@click.option("--csv", "csv_path", type=FILE, help="Write CSV here.")
 def report(config_path: Path | None, day: date, csv_path: Path | None, **kwargs: Any) -> None:
     """Per gate counts for one day: passed, denied, fevers, visitors (and more).
 
@@ -254,7 +252,7 @@ def prune(config_path: Path | None, days: int | None, **kwargs: Any) -> None:
     "--key",
     "key_path",
     required=True,
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    type=EXISTING_FILE,
     help="Signing key KID.key (its public half must be trusted by the gates).",
 )
 @click.option(
@@ -319,9 +317,7 @@ def publish(
     required=True,
     help="A receiver's broker user name (repeatable); it also publishes the downlink.",
 )
-@click.option(
-    "--out", type=click.Path(path_type=Path, dir_okay=False), help="Write here, not to stdout."
-)
+@click.option("--out", type=FILE, help="Write here, not to stdout.")
 def acl(
     community: str, gates: tuple[str, ...], receivers: tuple[str, ...], out: Path | None
 ) -> None:
@@ -384,7 +380,7 @@ def _account(db: ReceiverDb, name: str) -> Officer:
 
 _SECRET_FILE = click.option(
     "--secret-file",
-    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    type=EXISTING_FILE,
     help="Read the password from this file's first line instead of asking.",
 )
 
@@ -392,12 +388,8 @@ _SECRET_FILE = click.option(
 @officer.command("add")
 @_settings_options
 @click.argument("officer_name", metavar="NAME")
-@click.option(
-    "--role",
-    type=click.Choice([role.value for role in Role]),
-    default=Role.OFFICER.value,
-    show_default=True,
-    help="admin: also manages accounts and reads the audit log.",
+@enum_option(
+    "--role", default=Role.OFFICER, help="admin: also manages accounts and reads the audit log."
 )
 @click.option(
     "--community",
@@ -409,7 +401,7 @@ _SECRET_FILE = click.option(
 def officer_add(
     config_path: Path | None,
     officer_name: str,
-    role: str,
+    role: Role,
     communities: tuple[str, ...],
     secret_file: Path | None,
     **kwargs: Any,
@@ -423,7 +415,7 @@ def officer_add(
         made = accounts.add(
             db,
             name=officer_name,
-            role=Role(role),
+            role=role,
             communities=scope,
             secret=_read_secret(secret_file),
             by=None,
