@@ -4,12 +4,14 @@ The slave side is the "device node" a driver opens. Unplugging closes the pair, 
 the slave sees EIO (Linux) and must report the device down; replugging opens a new pair, whose
 slave path differs, so an optional stable symlink (``link_path``) always points at the current
 slave, like a udev ``/dev/serial/by-id`` link that vanishes on unplug and returns on replug.
+``OnPty`` (the plug and lifecycle) and ``line_noise`` serve every simulator built on it.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import random
 import select
 import threading
 import tty
@@ -231,6 +233,13 @@ class PtyDevice:
             pass
         except OSError as exc:
             log.debug("%s: wake after stop: %s", self.name, exc)
+
+
+def line_noise(rng: random.Random, length: int, exclude: bytes) -> bytes:
+    """``length`` random bytes, as a line picks up; none of ``exclude``, so the noise cannot
+    fake a frame's start or a code's end."""
+    allowed = [b for b in range(256) if b not in exclude]
+    return bytes(rng.choice(allowed) for _ in range(length))
 
 
 class OnPty:

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Final
 
 from drivers.frames import gm65, honeywell
-from drivers.sim.pty import OnPty, PtyDevice
+from drivers.sim.pty import OnPty, PtyDevice, line_noise
 
 # Factory defaults that matter here (GM65 manual §8.5 for 0x0000: LED on, sound on, standard aim
 # and light, manual mode). The other registers read 0, like a module whose tail is NONE.
@@ -49,11 +49,11 @@ class SimScanner(OnPty):
 
     def send_noise(self, length: int = 16) -> None:
         """Line noise (as at power-up): random bytes without any terminator."""
-        self._pty.send(self._random_bytes(length, exclude=b"\r\n\x02"))
+        self._pty.send(line_noise(self._random, length, exclude=b"\r\n\x02"))
 
     def send_binary_junk(self, length: int = 64, tail: bytes = b"\r") -> None:
         """A binary payload (a code that is not text), terminated like a code."""
-        self._pty.send(self._random_bytes(length, exclude=b"\r\n\x02") + tail)
+        self._pty.send(line_noise(self._random, length, exclude=b"\r\n\x02") + tail)
 
     def present_huge(self, length: int = 1 << 20, tail: bytes = b"\r") -> None:
         """A flood: ``length`` printable bytes, then ``tail``."""
@@ -61,10 +61,6 @@ class SimScanner(OnPty):
 
     def _encode(self, text: str | bytes) -> bytes:
         return text.encode(self.encoding) if isinstance(text, str) else text
-
-    def _random_bytes(self, length: int, exclude: bytes) -> bytes:
-        allowed = [b for b in range(256) if b not in exclude]
-        return bytes(self._random.choice(allowed) for _ in range(length))
 
     def _on_receive(self, data: bytes) -> None:
         """Bytes from the host; a scanner without commands ignores them."""

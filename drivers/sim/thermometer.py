@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import Final, TypedDict, Unpack
 
 from drivers.frames import gy_mcu90614, htpa, lu90614
-from drivers.sim.pty import OnPty, PtyDevice
+from drivers.sim.pty import OnPty, PtyDevice, line_noise
 
 
 class ThermometerFault(StrEnum):
@@ -150,8 +150,7 @@ class SimThermometerModule(OnPty):
         return frame[:-1] + bytes(((frame[-1] + 1) & 0xFF,))
 
     def _noise(self, length: int) -> bytes:
-        allowed = [b for b in range(256) if b not in self.noise_excludes]
-        return bytes(self._random.choice(allowed) for _ in range(length))
+        return line_noise(self._random, length, self.noise_excludes)
 
     def _garbage_before(self) -> bytes:
         return self._noise(7)
