@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from drivers.threads import Periodic, Worker
+from drivers.threads import Backoff, Periodic, Worker
 from tests.drivers.waiting import wait_until
 
 
@@ -148,3 +148,11 @@ def test_rounds_back_to_back_pause_after_an_error_only() -> None:
     assert len(calls) == 3
     assert rounds.stop()
     assert len(calls) == 3
+
+
+def test_a_backoff_doubles_up_to_its_longest_and_starts_over_once_reset() -> None:
+    backoff = Backoff(min_s=0.2, max_s=1.0)
+    assert [backoff.next_s() for _ in range(5)] == [0.2, 0.4, 0.8, 1.0, 1.0]
+    backoff.reset()
+    assert backoff.next_s() == 0.2
+    assert backoff.next_s() == 0.4
