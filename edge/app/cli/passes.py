@@ -17,7 +17,14 @@ import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from edge import keys, passes
-from edge.app.cli.options import iso_time
+from edge.app.cli.options import (
+    EXISTING_FILE,
+    EXISTING_FOLDER,
+    FOLDER,
+    OUTPUT_FILE,
+    enum_option,
+    iso_time,
+)
 from edge.model import PassClaims, PassKind
 from edge.passes_pdf import (
     CardSigner,
@@ -31,7 +38,6 @@ from edge.passes_pdf import (
 )
 
 _OptionCallback = Callable[[click.Context, click.Parameter, str | None], str | None]
-_KIND_NAMES = [kind.value for kind in PassKind]
 
 
 def _field(field: str) -> _OptionCallback:
@@ -69,7 +75,7 @@ _KEY_OPTION = click.option(
     "--key",
     "key_path",
     required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=EXISTING_FILE,
     help="The signing key, DIR/KID.key; its file name is the key id in every pass.",
 )
 _COMMUNITY_OPTION = click.option(
@@ -85,20 +91,11 @@ _FULL_HOLDER_OPTION = click.option(
 )
 
 
-def _token_format_callback(
-    ctx: click.Context, param: click.Parameter, value: str
-) -> passes.TokenFormat:
-    """The contract named by ``--format`` (click has checked it is one)."""
-    return passes.TokenFormat(value.lower())
-
-
-_FORMAT_OPTION = click.option(
+_FORMAT_OPTION = enum_option(
     "--format",
     "token_format",
-    type=click.Choice([f.value for f in passes.TokenFormat], case_sensitive=False),
-    default=passes.DEFAULT_FORMAT.value,
-    show_default=True,
-    callback=_token_format_callback,
+    default=passes.DEFAULT_FORMAT,
+    case_sensitive=False,
     help="Token contract: kk2 is a QR version smaller; kk1 for gates not yet upgraded to read it.",
 )
 # Every key id byte is 1.5 characters of every pass; up to 8 keeps typical KK2 passes in QR v8.
@@ -137,7 +134,7 @@ def keys_group() -> None:
     "--out",
     "out_dir",
     required=True,
-    type=click.Path(file_okay=False, path_type=Path),
+    type=FOLDER,
     help="Folder for KID.key (private, 0600) and KID.pub (public, for the gates).",
 )
 def keys_new(kid: str, out_dir: Path) -> None:
@@ -165,12 +162,7 @@ def pass_group() -> None:
 @_KEY_OPTION
 @_COMMUNITY_OPTION
 @click.option("--pass-id", required=True, callback=_field("pass_id"), help="Unique pass id.")
-@click.option(
-    "--kind",
-    type=click.Choice(_KIND_NAMES, case_sensitive=False),
-    default=PassKind.RESIDENT.value,
-    show_default=True,
-)
+@enum_option("--kind", default=PassKind.RESIDENT, case_sensitive=False)
 @click.option("--holder", required=True, callback=_field("holder"), help="Holder's name.")
 @click.option("--unit", required=True, callback=_field("unit"), help="Household, e.g. 3-2-501.")
 @click.option(
@@ -185,10 +177,7 @@ def pass_group() -> None:
     "--not-before", callback=iso_time, help="Valid from (ISO 8601; default now, local time)."
 )
 @click.option(
-    "--png",
-    "png_path",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Also write the QR code to this PNG file.",
+    "--png", "png_path", type=OUTPUT_FILE, help="Also write the QR code to this PNG file."
 )
 @click.option("--qr/--no-qr", default=False, help="Also draw the QR code as text on stderr.")
 @_FULL_HOLDER_OPTION
@@ -197,7 +186,7 @@ def pass_issue(
     key_path: Path,
     community: str,
     pass_id: str,
-    kind: str,
+    kind: PassKind,
     holder: str,
     unit: str,
     days: int,
@@ -219,7 +208,7 @@ def pass_issue(
             key_id=key_id,
             community=community,
             pass_id=pass_id,
-            kind=PassKind(kind.lower()),
+            kind=kind,
             holder=holder if full_holder else passes.mask_holder(holder),
             unit=unit,
             not_before=valid_from,
@@ -253,7 +242,7 @@ def pass_issue(
     "--keys",
     "keys_dir",
     required=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=EXISTING_FOLDER,
     help="Folder of trusted KID.pub files.",
 )
 @click.option("--community", required=True, help="This gate's community id.")
@@ -261,7 +250,7 @@ def pass_issue(
 @click.option(
     "--revoked",
     "revoked_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=EXISTING_FILE,
     help="Revocation list: one pass id a line, '#' comments.",
 )
 @click.option("--at", callback=iso_time, help="Check as at this time (default now).")
@@ -311,12 +300,12 @@ def pass_verify(
 @pass_group.command("batch")
 @_KEY_OPTION
 @_COMMUNITY_OPTION
-@click.argument("households", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("households", type=EXISTING_FILE)
 @click.option(
     "--out",
     "out_path",
     required=True,
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    type=OUTPUT_FILE,
     help="The PDF to write (A4, cut along the dashed lines).",
 )
 @click.option(
