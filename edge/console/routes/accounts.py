@@ -162,7 +162,7 @@ class AuditSearch:
     def records(
         self, context: ConsoleContext, *, limit: int, since: datetime | None, until: datetime | None
     ) -> list[AuditRecord]:
-        """Newest first, at most ``limit``, decided from ``since`` until before ``until``."""
+        """Newest first, at most ``limit``, recorded from ``since`` until before ``until``."""
         return context.guards.audit_log(
             limit=limit,
             action=self.action,
