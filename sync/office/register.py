@@ -338,6 +338,8 @@ def register_sql(
 
 
 def _row(row: tuple[Any, ...]) -> RegisterRow:
+    """A stored entry with the gate's ledger row of it: its columns, and from its document what
+    the columns do not hold; the holder masked (a pass issued with a full name keeps it)."""
     (entry_id, community, gate, seq, decided_at_us, lane, direction, outcome) = row[:8]
     pass_id, pass_kind, holder, household, document = row[8:]
     doc = json.loads(document)
@@ -345,8 +347,7 @@ def _row(row: tuple[Any, ...]) -> RegisterRow:
         id=str(entry_id),
         community=str(community),
         gate=str(gate),
-        ledger=ledger_row(
-            doc,
+        ledger=LedgerRow(
             seq=int(seq),
             decided_at_us=int(decided_at_us),
             lane=str(lane),
@@ -354,25 +355,15 @@ def _row(row: tuple[Any, ...]) -> RegisterRow:
             outcome=str(outcome),
             pass_id=pass_id,
             pass_kind=pass_kind,
-            holder=holder,
+            holder=None if holder is None else mask_holder(str(holder)),
             household=household,
+            answers=tuple(doc["answers"].items()),
+            temperatures=tuple(
+                LedgerTemperature(float(t["body_c"]), bool(t["manual"]), bool(t["plausible"]))
+                for t in doc["temperatures"]
+            ),
+            reasons=tuple(doc["reasons"]),
+            guard_id=doc["guard"]["id"],
+            guard_note=doc["guard"]["note"],
         ),
-    )
-
-
-def ledger_row(doc: dict[str, Any], **columns: Any) -> LedgerRow:
-    """The gate's ledger row of a stored entry: its columns, and from its document what the
-    columns do not hold; the holder masked (a pass issued with a full name keeps it)."""
-    holder = columns.pop("holder")
-    return LedgerRow(
-        **columns,
-        holder=None if holder is None else mask_holder(str(holder)),
-        answers=tuple(doc["answers"].items()),
-        temperatures=tuple(
-            LedgerTemperature(float(t["body_c"]), bool(t["manual"]), bool(t["plausible"]))
-            for t in doc["temperatures"]
-        ),
-        reasons=tuple(doc["reasons"]),
-        guard_id=doc["guard"]["id"],
-        guard_note=doc["guard"]["note"],
     )
