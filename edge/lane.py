@@ -489,7 +489,9 @@ class Lane:
     def _pass_event(self, scan: Scan, at: Instant) -> PassShown:
         text = scan.text[:MAX_SCAN_CHARS]
         if scan.truncated:
-            verdict = Verdict(VerifyReason.TOO_LARGE, detail=f"{scan.raw_length} bytes scanned")
+            verdict = Verdict(
+                reason=VerifyReason.TOO_LARGE, detail=f"{scan.raw_length} bytes scanned"
+            )
         else:
             verdict = self._verify(text, at)
         # The re-read check knows a pass by what it signs, whichever zlib spelling was shown;
@@ -525,7 +527,9 @@ class Lane:
             self._unsynced_policy, at, boot_id=self._boot_id, trusted=self._trusted_time()
         )
         if judged.at is None:
-            return Verdict(VerifyReason.CLOCK_UNSYNCED, detail="no pass is judged before NTP sync")
+            return Verdict(
+                reason=VerifyReason.CLOCK_UNSYNCED, detail="no pass is judged before NTP sync"
+            )
         verdict = passes.verify(
             text,
             keys=self._trust.keys,

@@ -58,7 +58,7 @@ class VerifyReason(StrEnum):
     CLOCK_UNSYNCED = "clock_unsynced"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PassClaims:
     """The verified content of a pass token (see docs/passes.md)."""
 
@@ -75,7 +75,7 @@ class PassClaims:
     plate: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Verdict:
     """The outcome of verifying one token: claims when valid, else one reason code.
 
@@ -117,7 +117,7 @@ class Outcome(StrEnum):
     MODE_CHANGE = "mode_change"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Instant:
     """A moment as the gate knows it: wall time, monotonic seconds, and whether NTP has synced."""
 
@@ -126,7 +126,7 @@ class Instant:
     clock_synced: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MeasuredTemperature:
     """A reading with the gate's interpretation: offset applied and plausibility judged."""
 
@@ -137,7 +137,7 @@ class MeasuredTemperature:
     fever: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EntryDraft:
     """Everything the rule knows about a finished visit; the store adds id, sequence and clock."""
 
@@ -163,7 +163,7 @@ class EntryDraft:
     moves them into ``Entry.extra``, which is what is stored and synced."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Entry:
     """A stored entry: the draft plus identity, the gate's gap-free sequence and clock facts."""
 

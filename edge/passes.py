@@ -435,17 +435,17 @@ def verify(
     public_key = keys.get(key_id)
     if public_key is None:
         detail = f"signed with key {key_id!r}, which this gate does not trust"
-        return Verdict(VerifyReason.UNKNOWN_KEY, detail=detail, token_id=signed.token_id)
+        return Verdict(reason=VerifyReason.UNKNOWN_KEY, detail=detail, token_id=signed.token_id)
     aad = _external_aad(signed.token_format, community)
     if not _signature_ok(public_key, signed.signature, signed.protected, signed.payload, aad):
         detail = f"signature does not match key {key_id!r}"
         if signed.token_format is TokenFormat.KK2:
             detail += f" for community {_printable(community, 40)!r}"
-        return Verdict(VerifyReason.BAD_SIGNATURE, detail=detail, token_id=signed.token_id)
+        return Verdict(reason=VerifyReason.BAD_SIGNATURE, detail=detail, token_id=signed.token_id)
     # A KK2 pass's claims name this gate's community, which its signature has just covered.
     claims = signed.claims
     reason, detail = _judge(claims, community=community, gate=gate, revoked=revoked, now=now)
-    return Verdict(reason, claims, detail, signed.token_id)
+    return Verdict(reason=reason, claims=claims, detail=detail, token_id=signed.token_id)
 
 
 @functools.lru_cache(maxsize=64)
