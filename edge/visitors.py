@@ -205,14 +205,13 @@ class GateKey:
 
 
 class VisitorDesk:
-    """Registers visitors and vehicles; the console and the CLI both call it."""
+    """Registers visitors and vehicles; the console and the CLI both call it. Its community and
+    gate are the store's, so a registration can never name another gate than its log's."""
 
     def __init__(
         self,
         store: Store,
         *,
-        community: str,
-        gate: str,
         gate_key: GateKey,
         settings: VisitorSettings,
         now: Callable[[], datetime],
@@ -220,9 +219,8 @@ class VisitorDesk:
         if not passes.is_gate_key(gate_key.key_id):
             raise ValueError(f"a visitor key id must start with {passes.GATE_KEY_PREFIX!r}")
         self.book = RegistrationBook(store)
-        self.community = community
-        self.gate = gate
         self.settings = settings
+        self._store = store
         self._gate_key = gate_key
         self._now = now
 
@@ -242,7 +240,7 @@ class VisitorDesk:
         registration = Registration(
             id=f"r-{uuid.uuid4().hex[:12]}",
             kind=form.kind.value,
-            pass_id=f"{letter}-{self.gate[:20]}-{secrets.token_hex(4)}",
+            pass_id=f"{letter}-{self._store.gate[:20]}-{secrets.token_hex(4)}",
             registered_at=now,
             guard_id=guard_id,
             lane=form.lane,
@@ -267,7 +265,7 @@ class VisitorDesk:
         return passes.issue(
             self._gate_key.key,
             key_id=self._gate_key.key_id,
-            community=self.community,
+            community=self._store.community,
             pass_id=registration.pass_id,
             kind=PassKind(registration.kind),
             holder=passes.mask_holder(registration.people[0].name),
@@ -275,7 +273,7 @@ class VisitorDesk:
             not_before=registration.valid_from,
             expires=registration.valid_until,
             issued_at=registration.valid_from,
-            gates=(self.gate,),
+            gates=(self._store.gate,),
             plate=registration.plate,
         )
 

@@ -377,8 +377,6 @@ def _build(settings: Settings, stack: ExitStack, *, start: bool) -> Gate:
     if gate_key is not None:
         desk = VisitorDesk(
             store,
-            community=settings.site.community,
-            gate=settings.site.gate,
             gate_key=gate_key,
             settings=settings.visitors,
             now=lambda: clock.now().wall,
