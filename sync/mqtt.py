@@ -34,7 +34,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from drivers.threads import Worker
+from drivers.threads import Backoff, Worker
 from sync.settings import BrokerSettings
 
 log = logging.getLogger(__name__)
@@ -176,15 +176,14 @@ class MqttLink:
         self.last_error = "network thread failed"
 
     def _connect_loop(self) -> None:
-        delay_s = self._broker.reconnect_min_s
+        backoff = Backoff(self._broker.reconnect_min_s, self._broker.reconnect_max_s)
         while not self._network.stopping:
             if self._connect_once():
-                delay_s = self._broker.reconnect_min_s
+                backoff.reset()
                 if self._network.stopping:
                     return
             # Jitter so that forty gates do not all reconnect in the same instant.
-            wait_s = delay_s * random.uniform(0.8, 1.2)
-            delay_s = min(delay_s * 2, self._broker.reconnect_max_s)
+            wait_s = backoff.next_s() * random.uniform(0.8, 1.2)
             if self._network.wait(wait_s):
                 return
 

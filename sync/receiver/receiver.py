@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from drivers.threads import Periodic
+from drivers.threads import Backoff, Periodic
 from sync.contract import (
     MAX_ACK_IDS,
     Ack,
@@ -296,7 +296,7 @@ class Receiver:
         The alerts go in a transaction right after the entries' (both idempotent, so a retry
         after either failed stores nothing twice); the messages are acknowledged only after
         both have committed."""
-        delay_s = _DB_RETRY_MIN_S
+        backoff = Backoff(_DB_RETRY_MIN_S, _DB_RETRY_MAX_S)
         while True:
             try:
                 now = self._wall_now()
@@ -306,6 +306,7 @@ class Receiver:
                 return result
             except ReceiverDbError as exc:  # keep the messages unacknowledged and retry
                 self.stats.database_errors += 1
+                delay_s = backoff.next_s()
                 log.error(
                     "receiver %s: cannot store (%s: %s); retrying in %.1f s",
                     self._name,
@@ -315,7 +316,6 @@ class Receiver:
                 )
             if self._worker.wait(delay_s):
                 return None
-            delay_s = min(delay_s * 2, _DB_RETRY_MAX_S)
 
     def _publish_acks(self, result: StoreResult) -> None:
         now = self._wall_now()
