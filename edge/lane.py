@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from drivers.base import Indicator, Reading, Relay, Scan, Thermometer
 from drivers.threads import Worker
-from edge import passes
+from edge import passes, rule
 from edge.bus import (
     ActionRejected,
     AlarmRaised,
@@ -46,30 +46,6 @@ from edge.model import (
     gate_not_opened,
 )
 from edge.policy import PassHistory, Policy, quota_applies, quota_window_start
-from edge.rule import (
-    AnswersGiven,
-    Command,
-    Event,
-    GuardCancel,
-    GuardOverride,
-    HoldGateOpen,
-    LaneContext,
-    LaneState,
-    ModeChange,
-    OccupantsSet,
-    OpenGate,
-    PassShown,
-    Prompt,
-    RaiseAlarm,
-    RecordEntry,
-    Reject,
-    ReleaseGate,
-    RequestReading,
-    Signal,
-    TemperatureTaken,
-    Tick,
-    step,
-)
 from edge.timepolicy import TrustedTime, UnsyncedPolicy, pass_time
 
 log = logging.getLogger(__name__)
@@ -88,13 +64,13 @@ def start_mode(policy_mode: GateMode, last_mode: GateMode | None) -> GateMode:
     return policy_mode
 
 
-def _as_unsaved(draft: EntryDraft, then: Sequence[Command]) -> EntryDraft:
+def _as_unsaved(draft: EntryDraft, then: Sequence[rule.Command]) -> EntryDraft:
     """The entry to keep for ``draft`` when it could not be stored: ``gate_not_opened`` if the
     commands after it, up to the next entry, were to open the gate, else the draft itself."""
     for command in then:
-        if isinstance(command, RecordEntry):
+        if isinstance(command, rule.RecordEntry):
             break
-        if isinstance(command, OpenGate | HoldGateOpen):
+        if isinstance(command, rule.OpenGate | rule.HoldGateOpen):
             return gate_not_opened(draft)
     return draft
 
@@ -136,11 +112,11 @@ TrustLoader = Callable[[], TrustMaterial]
 class ActionResult:
     """What a guard action led to: the rule's refusal, or the entries it recorded."""
 
-    rejected: Reject | None
+    rejected: rule.Reject | None
     entries: tuple[Entry, ...]
 
 
-_StepInput = Callable[[Instant], Event | None]
+_StepInput = Callable[[Instant], rule.Event | None]
 _QueueItem = tuple[_StepInput, "Future[ActionResult]"]
 _TICK: _QueueItem = (lambda at: None, Future())  # sentinel: time to tick
 
@@ -150,7 +126,7 @@ class Lane:
 
     def __init__(
         self,
-        ctx: LaneContext,
+        ctx: rule.LaneContext,
         *,
         community: str,
         store: EntrySink,
@@ -180,7 +156,7 @@ class Lane:
         self._tick_s = tick_s
         self._unsynced_policy = unsynced_policy
         self._trusted_time = trusted_time
-        self._state = LaneState(mode=start_mode(ctx.policy.mode, last_mode))
+        self._state = rule.LaneState(mode=start_mode(ctx.policy.mode, last_mode))
         self._queue: queue.Queue[_QueueItem | None] = queue.Queue()
         self._unsaved: list[EntryDraft] = []
         # The drafts stored last and their entry ids: an override links to the one it overrides.
@@ -215,7 +191,7 @@ class Lane:
         return self._alive.is_set() and self._worker.alive
 
     @property
-    def state(self) -> LaneState:
+    def state(self) -> rule.LaneState:
         return self._state
 
     def reload_trust(self) -> Future[ActionResult]:
@@ -266,7 +242,9 @@ class Lane:
             )
             return
         self._apply(
-            ModeChange(at=self._clock.now(), mode=mode, guard_id=OFFICE, reason="office policy")
+            rule.ModeChange(
+                at=self._clock.now(), mode=mode, guard_id=OFFICE, reason="office policy"
+            )
         )
 
     def submit_scan(self, scan: Scan) -> Future[ActionResult]:
@@ -279,28 +257,28 @@ class Lane:
         return self._submit(lambda at: replace(self._pass_event(scan, at), occupants=occupants))
 
     def set_occupants(self, count: int, guard_id: str) -> Future[ActionResult]:
-        return self._submit(lambda at: OccupantsSet(at=at, count=count, guard_id=guard_id))
+        return self._submit(lambda at: rule.OccupantsSet(at=at, count=count, guard_id=guard_id))
 
     def submit_reading(self, reading: Reading) -> None:
-        self._submit(lambda at: TemperatureTaken(at=at, reading=reading))
+        self._submit(lambda at: rule.TemperatureTaken(at=at, reading=reading))
 
     def answer(self, answers: Mapping[str, str], guard_id: str | None) -> Future[ActionResult]:
         return self._submit(
-            lambda at: AnswersGiven(at=at, answers=dict(answers), guard_id=guard_id)
+            lambda at: rule.AnswersGiven(at=at, answers=dict(answers), guard_id=guard_id)
         )
 
     def override(self, guard_id: str, reason: str) -> Future[ActionResult]:
-        return self._submit(lambda at: GuardOverride(at=at, guard_id=guard_id, reason=reason))
+        return self._submit(lambda at: rule.GuardOverride(at=at, guard_id=guard_id, reason=reason))
 
     def cancel(self, guard_id: str) -> Future[ActionResult]:
-        return self._submit(lambda at: GuardCancel(at=at, guard_id=guard_id))
+        return self._submit(lambda at: rule.GuardCancel(at=at, guard_id=guard_id))
 
     def set_mode(self, mode: GateMode, guard_id: str, reason: str) -> Future[ActionResult]:
         return self._submit(
-            lambda at: ModeChange(at=at, mode=mode, guard_id=guard_id, reason=reason)
+            lambda at: rule.ModeChange(at=at, mode=mode, guard_id=guard_id, reason=reason)
         )
 
-    def _submit(self, make: Callable[[Instant], Event | None]) -> Future[ActionResult]:
+    def _submit(self, make: Callable[[Instant], rule.Event | None]) -> Future[ActionResult]:
         future: Future[ActionResult] = Future()
         self._queue.put((make, future))
         return future
@@ -324,7 +302,7 @@ class Lane:
                     next_tick_s = time.monotonic() + self._tick_s
                     self.last_tick_mono_s = time.monotonic()
                     self._retry_unsaved()
-                    self._handle(lambda at: Tick(at=at), None)
+                    self._handle(lambda at: rule.Tick(at=at), None)
         finally:
             self._alive.clear()
 
@@ -348,21 +326,21 @@ class Lane:
         if future is not None:
             future.set_result(result)
 
-    def _apply(self, event: Event) -> ActionResult:
+    def _apply(self, event: rule.Event) -> ActionResult:
         before = self._state.step
-        self._state, commands = step(self._state, event, self.ctx)
+        self._state, commands = rule.step(self._state, event, self.ctx)
         result = self._execute(commands)
         if self._state.step is not before:
             self._bus.publish(StepChanged(lane=self.ctx.lane, step=self._state.step.value))
         return result
 
-    def _execute(self, commands: list[Command]) -> ActionResult:
+    def _execute(self, commands: list[rule.Command]) -> ActionResult:
         entries: list[Entry] = []
-        rejected: Reject | None = None
+        rejected: rule.Reject | None = None
         last_entry: Entry | None = None
         for index, command in enumerate(commands):
             match command:
-                case RecordEntry(draft=draft, overrides=overrides):
+                case rule.RecordEntry(draft=draft, overrides=overrides):
                     if overrides is not None:
                         draft = self._linked(draft, overrides)
                     last_entry = self._record(draft, commands[index + 1 :])
@@ -373,12 +351,14 @@ class Lane:
                         # Fail-secure: nothing after this opens the gate, but an alarm (a fever)
                         # or a release still happens; and the guard is told nothing was let in.
                         for later in rest:
-                            if isinstance(later, RaiseAlarm | ReleaseGate):
+                            if isinstance(later, rule.RaiseAlarm | rule.ReleaseGate):
                                 self._execute([later])
-                        unsaved = Reject("store_failed", "the entry was not saved; gate kept shut")
+                        unsaved = rule.Reject(
+                            "store_failed", "the entry was not saved; gate kept shut"
+                        )
                         return ActionResult(unsaved, tuple(entries))
                     entries.append(last_entry)
-                case OpenGate(seconds=seconds):
+                case rule.OpenGate(seconds=seconds):
                     self._relay.pulse(seconds)
                     self._bus.publish(
                         RelayMoved(
@@ -389,27 +369,27 @@ class Lane:
                             seq=last_entry.seq if last_entry else None,
                         )
                     )
-                case HoldGateOpen():
+                case rule.HoldGateOpen():
                     self._relay.hold_open()
                     self._bus.publish(RelayMoved(lane=self.ctx.lane, action="hold_open"))
-                case ReleaseGate():
+                case rule.ReleaseGate():
                     self._relay.release()
                     self._bus.publish(RelayMoved(lane=self.ctx.lane, action="release"))
-                case RequestReading():
+                case rule.RequestReading():
                     self._request_reading()
-                case Signal(name=name):
+                case rule.Signal(name=name):
                     self._indicator.show(name)
-                case Prompt(step=prompt_step, code=code, detail=detail):
+                case rule.Prompt(step=prompt_step, code=code, detail=detail):
                     self._bus.publish(
                         Prompted(
                             lane=self.ctx.lane, step=prompt_step.value, code=code, detail=detail
                         )
                     )
-                case RaiseAlarm(kind=kind, detail=detail):
+                case rule.RaiseAlarm(kind=kind, detail=detail):
                     about = {"seq": last_entry.seq} if last_entry else None  # journal: KAKOU_SEQ
                     log.warning("alarm %s on lane %s: %s", kind, self.ctx.lane, detail, extra=about)
                     self._bus.publish(AlarmRaised(lane=self.ctx.lane, kind=kind, detail=detail))
-                case Reject():
+                case rule.Reject():
                     rejected = command
                     self._bus.publish(
                         ActionRejected(lane=self.ctx.lane, code=command.code, detail=command.detail)
@@ -423,7 +403,7 @@ class Lane:
                 return replace(draft, extra=(*draft.extra, ("overrides", entry_id)))
         return draft
 
-    def _record(self, draft: EntryDraft, then: Sequence[Command]) -> Entry | None:
+    def _record(self, draft: EntryDraft, then: Sequence[rule.Command]) -> Entry | None:
         """Store ``draft`` behind any unsaved entries (order kept); None if it could not be.
 
         Stored behind earlier ones, it is as durable as any, so it justifies what follows. Not
@@ -443,11 +423,11 @@ class Lane:
             )
         return None
 
-    def _keep_unsaved(self, rest: Sequence[Command]) -> None:
+    def _keep_unsaved(self, rest: Sequence[rule.Command]) -> None:
         """Keep the entries a failed command list had yet to record (a visit ended by a mode
         change, then the mode change): each is a fact the ledger must still get."""
         for index, command in enumerate(rest):
-            if isinstance(command, RecordEntry):
+            if isinstance(command, rule.RecordEntry):
                 self._unsaved.append(_as_unsaved(command.draft, rest[index + 1 :]))
 
     def _retry_unsaved(self) -> list[Entry]:
@@ -486,7 +466,7 @@ class Lane:
             return
         self._thermometer.request()
 
-    def _pass_event(self, scan: Scan, at: Instant) -> PassShown:
+    def _pass_event(self, scan: Scan, at: Instant) -> rule.PassShown:
         text = scan.text[:MAX_SCAN_CHARS]
         if scan.truncated:
             verdict = Verdict(
@@ -518,7 +498,7 @@ class Lane:
                 reason=verdict.reason.value if verdict.reason else None,
             )
         )
-        return PassShown(at=at, verdict=verdict, token_digest=digest, history=history)
+        return rule.PassShown(at=at, verdict=verdict, token_digest=digest, history=history)
 
     def _verify(self, text: str, at: Instant) -> Verdict:
         """Verify at the time the unsynced-clock policy allows (docs/operations.md): winding the
