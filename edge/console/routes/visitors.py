@@ -42,9 +42,8 @@ from edge.visitors import (
     display_number,
 )
 
-router = APIRouter()
-router.include_router(visitor_pages.router)
 API = "/api/v1"
+api = APIRouter(prefix=API, tags=["visitors"])
 PAGE_SIZE = 50
 
 
@@ -137,7 +136,7 @@ def _handed_to_lane(
     )
 
 
-@router.post(f"{API}/visitors", response_model=IssuedView, status_code=201, tags=["visitors"])
+@api.post("/visitors", response_model=IssuedView, status_code=201)
 def register_visitor(body: VisitorRequest, guard: GuardDep, context: ContextDep) -> IssuedView:
     """Register a visitor and sign their pass (valid at this gate for ``hours``)."""
     form = RegistrationForm(
@@ -159,7 +158,7 @@ def register_visitor(body: VisitorRequest, guard: GuardDep, context: ContextDep)
     )
 
 
-@router.post(f"{API}/vehicles", response_model=IssuedView, status_code=201, tags=["visitors"])
+@api.post("/vehicles", response_model=IssuedView, status_code=201)
 def register_vehicle(body: VehicleRequest, guard: GuardDep, context: ContextDep) -> IssuedView:
     """Register a vehicle and its occupants; its pass goes to the lane at once, where every
     occupant is measured before the barrier opens."""
@@ -176,7 +175,7 @@ def register_vehicle(body: VehicleRequest, guard: GuardDep, context: ContextDep)
     return handed.model_copy(update={"hours_warning": _warning(issued)})
 
 
-@router.get(f"{API}/registrations", response_model=list[RegistrationView], tags=["visitors"])
+@api.get("/registrations", response_model=list[RegistrationView])
 def list_registrations(
     guard: GuardDep,
     context: ContextDep,
@@ -198,9 +197,7 @@ def _registration_or_404(context: ConsoleContext, registration_id: str) -> Regis
     return found
 
 
-@router.get(
-    f"{API}/registrations/{{registration_id}}", response_model=RegistrationView, tags=["visitors"]
-)
+@api.get("/registrations/{registration_id}", response_model=RegistrationView)
 def get_registration(
     registration_id: str, guard: GuardDep, context: ContextDep
 ) -> RegistrationView:
@@ -208,11 +205,10 @@ def get_registration(
     return _view(found, context, token=_desk(context).token(found))
 
 
-@router.get(
-    f"{API}/registrations/{{registration_id}}/qr.svg",
+@api.get(
+    "/registrations/{registration_id}/qr.svg",
     response_class=Response,
     responses={200: {"content": {"image/svg+xml": {}}}},
-    tags=["visitors"],
 )
 def registration_qr(registration_id: str, guard: GuardDep, context: ContextDep) -> Response:
     """The pass as a QR code for the screen or the printer."""
@@ -227,11 +223,7 @@ def registration_qr(registration_id: str, guard: GuardDep, context: ContextDep) 
     )
 
 
-@router.post(
-    f"{API}/registrations/{{registration_id}}/present",
-    response_model=IssuedView,
-    tags=["visitors"],
-)
+@api.post("/registrations/{registration_id}/present", response_model=IssuedView)
 def present(
     registration_id: str, body: PresentRequest, guard: GuardDep, context: ContextDep
 ) -> IssuedView:
@@ -244,11 +236,7 @@ def present(
     return _handed_to_lane(context, body.lane, found, token, show_token=False)
 
 
-@router.post(
-    f"{API}/registrations/{{registration_id}}/revoke",
-    response_model=RegistrationView,
-    tags=["visitors"],
-)
+@api.post("/registrations/{registration_id}/revoke", response_model=RegistrationView)
 def revoke(
     registration_id: str, body: RevokeRequest, guard: GuardDep, context: ContextDep
 ) -> RegistrationView:
@@ -265,3 +253,9 @@ def revoke(
     for lane in context.lanes.values():
         lane.reload_trust().result(timeout=ACTION_TIMEOUT_S)
     return _view(found, context)
+
+
+router = APIRouter()
+"""The visitors' API and pages, as the console includes them."""
+router.include_router(api)
+router.include_router(visitor_pages.router)
