@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+from sqlite_utils import Database
 
 from edge.store import Store
 
@@ -188,7 +189,7 @@ class GuardBook:
                 "INSERT INTO guards (id, name, role, secret_hash, created_at) VALUES (?,?,?,?,?)",
                 [guard.id, guard.name, guard.role.value, hash_secret(secret), now.isoformat()],
             )
-            self._audit_locked(db, now, None, "guard_added", None, {"guard": guard.id})
+            self.audit(now, None, "guard_added", None, {"guard": guard.id}, within=db)
         return guard
 
     def by_name(self, name: str) -> Guard | None:
@@ -244,7 +245,7 @@ class GuardBook:
                 "UPDATE guards SET active = 1, failed_count = 0, locked_until = NULL WHERE id = ?",
                 [target.id],
             )
-            self._audit_locked(db, now, _id(by), "guard_enabled", None, {"guard": target.id})
+            self.audit(now, _id(by), "guard_enabled", None, {"guard": target.id}, within=db)
         return self._known(target.id)
 
     def remove(self, guard_id: str, *, by: Guard | None, now: datetime) -> Guard:
@@ -313,7 +314,7 @@ class GuardBook:
                     "WHERE guard_id = ? AND ended_at IS NULL AND token_hash != ?",
                     [now.isoformat(), guard.id, _token_hash(keep_token or "")],
                 )
-                self._audit_locked(db, now, guard.id, "secret_changed", None, {"guard": guard.id})
+                self.audit(now, guard.id, "secret_changed", None, {"guard": guard.id}, within=db)
 
     def _shut_out(
         self,
@@ -331,7 +332,7 @@ class GuardBook:
         with self._store._writing() as db:
             db.execute(update, [*values, target.id])
             self._end_sessions_locked(db, target.id, now)
-            self._audit_locked(db, now, _id(by), action, None, detail)
+            self.audit(now, _id(by), action, None, detail, within=db)
         return self._known(target.id)
 
     def _known(self, guard_id: str) -> Guard:
@@ -405,7 +406,7 @@ class GuardBook:
                 "WHERE id = ? RETURNING locked_until",
                 [MAX_FAILURES, MAX_FAILURES, (now + LOCK_FOR).isoformat(), guard.id],
             ).fetchone()[0]
-            self._audit_locked(db, now, guard.id, "sign_in_failed", None, {"code": "wrong_secret"})
+            self.audit(now, guard.id, "sign_in_failed", None, {"code": "wrong_secret"}, within=db)
         if locked is None:
             return SignInFailure("wrong_secret")
         return SignInFailure("locked", datetime.fromisoformat(str(locked)))
@@ -421,7 +422,7 @@ class GuardBook:
                 "VALUES (?, ?, ?, ?)",
                 [_token_hash(token), guard.id, now.isoformat(), (now + SESSION_FOR).isoformat()],
             )
-            self._audit_locked(db, now, guard.id, "signed_in", None, {})
+            self.audit(now, guard.id, "signed_in", None, {}, within=db)
         return token
 
     def session(self, token: str, *, now: datetime) -> Guard | None:
@@ -444,7 +445,7 @@ class GuardBook:
                 [now.isoformat(), _token_hash(token)],
             )
             if guard is not None:
-                self._audit_locked(db, now, guard.id, "signed_out", None, {})
+                self.audit(now, guard.id, "signed_out", None, {}, within=db)
 
     # -------------------------------------------------------------------- duty
 
@@ -470,13 +471,13 @@ class GuardBook:
                     "INSERT INTO duty (guard_id, started_at) VALUES (?, ?)",
                     [guard.id, now.isoformat()],
                 )
-            self._audit_locked(
-                db,
+            self.audit(
                 now,
                 guard.id,
                 "hand_over",
                 None,
                 {"relieved": [g.id for g in relieved], "note": note},
+                within=db,
             )
         return relieved
 
@@ -489,10 +490,26 @@ class GuardBook:
         action: str,
         lane: str | None,
         detail: dict[str, Any],
+        *,
+        within: Database | None = None,
     ) -> None:
-        """Append one record of what a guard did (or tried to do)."""
-        with self._store._writing() as db:
-            self._audit_locked(db, at, guard_id, action, lane, detail)
+        """Append one record of what a guard did (or tried to do). ``within``: the write
+        transaction the change it records is made in, so that both commit or neither."""
+        if within is None:
+            with self._store._writing() as db:
+                self.audit(at, guard_id, action, lane, detail, within=db)
+            return
+        within.execute(
+            "INSERT INTO audit (at, guard_id, action, lane, detail) VALUES (?, ?, ?, ?, ?)",
+            # in UTC, so the audit page's time filters compare the text
+            [
+                at.astimezone(UTC).isoformat(),
+                guard_id,
+                action,
+                lane,
+                json.dumps(detail, ensure_ascii=False),
+            ],
+        )
 
     def audit_log(
         self,
@@ -541,27 +558,6 @@ class GuardBook:
             )
             for r in rows
         ]
-
-    @staticmethod
-    def _audit_locked(
-        db: Any,
-        at: datetime,
-        guard_id: str | None,
-        action: str,
-        lane: str | None,
-        detail: dict[str, Any],
-    ) -> None:
-        db.execute(
-            "INSERT INTO audit (at, guard_id, action, lane, detail) VALUES (?, ?, ?, ?, ?)",
-            # in UTC, so the audit page's time filters compare the text
-            [
-                at.astimezone(UTC).isoformat(),
-                guard_id,
-                action,
-                lane,
-                json.dumps(detail, ensure_ascii=False),
-            ],
-        )
 
 
 def _id(guard: Guard | None) -> str | None:

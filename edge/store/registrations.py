@@ -95,13 +95,13 @@ class RegistrationBook:
                         "id_number) VALUES (?,?,?,?,?)",
                         [r.id, n, person.name, person.phone, person.id_number],
                     )
-                GuardBook._audit_locked(
-                    db,
+                GuardBook(self._store).audit(
                     r.registered_at,
                     r.guard_id,
                     f"{r.kind}_registered",
                     r.lane,
                     {"registration": r.id, "pass_id": r.pass_id, "people": len(r.people)},
+                    within=db,
                 )
         except Exception as exc:
             if "UNIQUE constraint failed" in str(exc):
