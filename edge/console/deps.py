@@ -69,7 +69,6 @@ class ConsoleContext:
     """The MQTT sync's state (for the status page and the sync_backlog alarm); None: no sync."""
     clock_status: Callable[[], ClockView] | None = None
     """The clock's sync state for the status page; None: not known to the console."""
-    """When the gate's own state (the sync backlog) becomes an alarm."""
     guards: GuardBook = field(init=False)
 
     def __post_init__(self) -> None:
