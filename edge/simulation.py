@@ -18,7 +18,7 @@ import threading
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import KW_ONLY, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -373,45 +373,43 @@ class Crowd:
         self._wait(lambda: person not in self._expecting)
 
 
+@dataclass(eq=False)
 class Simulation:
-    """The simulator's controls: present a code, set the next temperatures, start a crowd."""
+    """The simulator's controls: present a code, set the next temperatures, start a crowd.
 
-    def __init__(
-        self,
-        lanes: Mapping[str, SimLane],
-        *,
-        bus: Bus,
-        issuer: Issuer,
-        revoke: Callable[[list[str]], None],
-        clock_now: Callable[[], datetime],
-    ) -> None:
-        self._lanes = lanes
-        self._bus = bus
-        self._issuer = issuer
-        self._revoke = revoke
-        self._now = clock_now
-        self._runs: dict[str, CrowdRun] = {}
-        self._next_number = 1
-        self._lock = threading.Lock()
+    ``revoke`` withdraws passes the way the gate does (store and lanes); ``clock_now`` is the
+    gate's wall time."""
+
+    lanes: Mapping[str, SimLane]
+    _: KW_ONLY
+    bus: Bus
+    issuer: Issuer
+    revoke: Callable[[list[str]], None]
+    clock_now: Callable[[], datetime]
+    _runs: dict[str, CrowdRun] = field(default_factory=dict, init=False)
+    _next_number: int = field(default=1, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def __post_init__(self) -> None:
         # Subscribed before any crowd: the values are dropped before a crowd hears the entry and
         # presents the next person's.
-        bus.on(EntryRecorded, self._visit_ended)
+        self.bus.on(EntryRecorded, self._visit_ended)
 
     def _visit_ended(self, event: EntryRecorded) -> None:
-        sim_lane = self._lanes.get(event.lane)
+        sim_lane = self.lanes.get(event.lane)
         if sim_lane is not None:
             sim_lane.thermometer.clear()
 
     def present(self, lane: str, payload: bytes) -> None:
-        self._lanes[lane].scanner.present(payload)
+        self.lanes[lane].scanner.present(payload)
 
     def temperature(self, lane: str, values_c: list[float], then_c: float | None) -> None:
-        self._lanes[lane].thermometer.present(values_c, then_c)
+        self.lanes[lane].thermometer.present(values_c, then_c)
 
     def door(self, lane: str, *, open_: bool) -> bool:
         """Open or shut the lane's door contact and say whether the door now reads open;
         ``NoDoor`` if the lane has none."""
-        door = self._lanes[lane].door
+        door = self.lanes[lane].door
         if door is None:
             raise NoDoor(f"lane {lane} has no door contact (configure [lanes.door] contact_pin)")
         if open_:
@@ -424,20 +422,20 @@ class Simulation:
         with self._lock:
             first = self._next_number
             self._next_number += count
-        sim_lane = self._lanes[lane]
+        sim_lane = self.lanes[lane]
         people, revoke = make_crowd(
             count,
             seed=seed,
-            issuer=self._issuer,
-            now=self._now(),
+            issuer=self.issuer,
+            now=self.clock_now(),
             first_number=first,
             measures=sim_lane.measures,
         )
         if revoke:
-            self._revoke(revoke)
+            self.revoke(revoke)
         run = CrowdRun(id=uuid.uuid4().hex[:12], total=count)
         crowd = Crowd(run, people, sim_lane, lane)
-        unsubscribe = self._bus.subscribe(crowd.on_bus)
+        unsubscribe = self.bus.subscribe(crowd.on_bus)
         self._runs[run.id] = run
 
         def walk() -> None:
@@ -461,13 +459,13 @@ class Simulation:
             self._next_number += 1
         rng = random.Random(number)
         kind, valid_days, forged = SAMPLE_CASES[case]
-        pass_id, token = self._issuer.token(
+        pass_id, token = self.issuer.token(
             rng,
             number,
             kind,
-            self._now(),
+            self.clock_now(),
             valid_days=valid_days,
-            key=self._issuer.forger if forged else None,
+            key=self.issuer.forger if forged else None,
         )
         self.present(lane, token.encode())
         return pass_id

@@ -279,7 +279,7 @@ def test_no_page_breaks_the_content_security_policy(
 
 def _thermometer(live: LiveConsole) -> SimGyMcu90614:
     assert live.gate.simulation is not None
-    thermometer = live.gate.simulation._lanes["in-1"].thermometer
+    thermometer = live.gate.simulation.lanes["in-1"].thermometer
     assert isinstance(thermometer, SimGyMcu90614)
     return thermometer
 

@@ -51,7 +51,7 @@ def fault_settings(state_dir: Path, *, measure_s: float = 20.0) -> Settings:
 def sim_thermometer(gate: Gate) -> SimGyMcu90614:
     """The simulated module behind the lane (edge.simulation keeps its SimLanes private)."""
     assert gate.simulation is not None
-    thermometer = gate.simulation._lanes[LANE].thermometer
+    thermometer = gate.simulation.lanes[LANE].thermometer
     assert isinstance(thermometer, SimGyMcu90614)
     return thermometer
 

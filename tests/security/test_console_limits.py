@@ -227,7 +227,7 @@ def test_alarms_are_raised_while_streams_are_open_and_the_pools_are_busy(
         starved = asyncio.run_coroutine_threadsafe(hog(), spy.loop)
         try:
             assert gate.simulation is not None
-            thermometer: Any = gate.simulation._lanes["in-1"].thermometer
+            thermometer: Any = gate.simulation.lanes["in-1"].thermometer
             thermometer.unplug()
             book = AlarmBook(gate.store)
             raised = wait_until(lambda: "device_down" in [a.kind for a in book.open_alarms()], 15)

@@ -45,7 +45,7 @@ def test_with_the_console_off_an_unplugged_device_reaches_the_office_as_an_alert
         assert gate.sync is not None
         wait_until(lambda: gate.sync is not None and gate.sync.status()["connected"], 10, "sync")
         assert gate.simulation is not None
-        thermometer = gate.simulation._lanes["in-1"].thermometer
+        thermometer = gate.simulation.lanes["in-1"].thermometer
         assert isinstance(thermometer, SimThermometerModule)
         thermometer.unplug()
         wait_until(lambda: office.payloads("alerts/device_down"), 15, "the device_down alert")

@@ -578,7 +578,7 @@ def test_a_failing_store_still_shows_its_alarm_and_logs_it_once_it_can(
 def test_a_device_down_alarm_is_raised_once_per_outage(sim_console: Console) -> None:
     gate = sim_console.gate
     assert gate.simulation is not None
-    thermometer = gate.simulation._lanes["in-1"].thermometer
+    thermometer = gate.simulation.lanes["in-1"].thermometer
     assert isinstance(thermometer, SimGyMcu90614)
 
     def health() -> DeviceHealth:
@@ -609,7 +609,7 @@ def test_a_device_down_is_stored_with_no_browser_looking(sim_console: Console) -
     """The console watches on its own: the alarm is in the store before anyone opens a page."""
     gate = sim_console.gate
     assert gate.simulation is not None
-    thermometer = gate.simulation._lanes["in-1"].thermometer
+    thermometer = gate.simulation.lanes["in-1"].thermometer
     assert isinstance(thermometer, SimGyMcu90614)
     book = AlarmBook(gate.store)
     thermometer.unplug()
