@@ -38,6 +38,11 @@ class PageRequest:
     community: str = ""
     """The community chosen in the page's filter; "" for every one of the officer's."""
 
+    def __post_init__(self) -> None:
+        # A community that is not the officer's is refused (403) as the request is taken,
+        # whatever the page then does with it: also a page that shows only its empty form.
+        self.officer.scope(self.community or None)
+
     @property
     def context(self) -> OfficeContext:
         """The office: its database, settings and clock."""

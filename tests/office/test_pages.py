@@ -7,6 +7,7 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from sync.contract import DownlinkKind
@@ -98,3 +99,25 @@ def test_a_roster_over_the_body_limit_gets_a_page_in_the_officers_language(
     )
     assert api.status_code == 413
     assert api.json()["detail"].startswith("request body too large")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/alerts",
+        "/gaps",
+        "/households",
+        "/passes",
+        "/reports",
+        "/fever",
+        "/register",
+        "/notice",
+        "/downlink",
+    ],
+)
+def test_a_page_naming_another_community_is_refused_before_any_search(
+    officer_client: TestClient, path: str
+) -> None:
+    """Naming a community not the officer's is 403 on every page, with or without a search."""
+    assert officer_client.get(path, params={"community": "lhy"}).status_code == 403
