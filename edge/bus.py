@@ -100,7 +100,7 @@ class ActionRejected(BusEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AlarmRaised(BusEvent):
-    """Something a guard must see and the office must hear (edge.console.live.ALARM_KINDS)."""
+    """Something a guard must see and the office must hear (edge.console.hub.ALARM_KINDS)."""
 
     TOPIC: ClassVar[str] = "alarm"
     kind: str

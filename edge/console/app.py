@@ -17,8 +17,8 @@ from drivers.threads import Periodic
 from edge.console.clients import ClientAllowList, networks
 from edge.console.deps import ConsoleContext
 from edge.console.hosts import HostAllowList, known_names
+from edge.console.hub import LiveHub
 from edge.console.limits import BodyLimit, TooLargePage
-from edge.console.live import LiveHub
 from edge.console.routes import (
     accounts,
     auth,

@@ -27,7 +27,7 @@ from edge.console.auth import GuardDep, MaybeGuardDep
 from edge.console.defs.request import AckRequest, GroupAckRequest
 from edge.console.defs.response import AlarmView
 from edge.console.deps import ConsoleContext, ContextDep, invalid
-from edge.console.live import Alarm, EventQueue, LiveHub, StoreUnavailable
+from edge.console.hub import Alarm, EventQueue, LiveHub, StoreUnavailable
 from edge.console.throttle import client_key
 from edge.console.work import BoundedWork
 from edge.lane import Lane

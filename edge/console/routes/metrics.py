@@ -8,7 +8,7 @@ from fastapi.responses import PlainTextResponse
 
 from drivers.base import Health as DeviceHealth
 from edge.console.deps import ContextDep
-from edge.console.live import LiveHub
+from edge.console.hub import LiveHub
 
 router = APIRouter(tags=["metrics"])
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from drivers.base import DeviceStatus
 from edge.console import messages
 from edge.console.deps import ConsoleContext
-from edge.console.live import STORE_ERRORS, LiveHub
+from edge.console.hub import STORE_ERRORS, LiveHub
 from edge.console.routes.live import refresh_alarms
 from edge.console.schemas import LaneView
 from edge.model import Entry

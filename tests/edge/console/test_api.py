@@ -22,7 +22,7 @@ from edge.bus import AlarmRaised, BusEvent
 from edge.clock import SystemClock
 from edge.console import messages
 from edge.console.app import CONTENT_SECURITY_POLICY, STATIC_DIR, create_app
-from edge.console.live import ALARM_KINDS
+from edge.console.hub import ALARM_KINDS
 from edge.console.routes import entries as entry_routes
 from edge.console.routes import health as health_routes
 from edge.console.routes import lanes as lane_routes
