@@ -7,6 +7,7 @@ already taken is an error at once, not a thread that silently died.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -39,6 +40,13 @@ class WebServer:
         self.thread.join(timeout_s)
 
 
+def _run(server: uvicorn.Server) -> None:
+    # uvicorn exits the thread (SystemExit) when it cannot listen; it has logged why, and
+    # serve_in_thread raises OSError for it, so the thread ends without a traceback.
+    with contextlib.suppress(SystemExit):
+        server.run()
+
+
 def serve_in_thread(
     app: FastAPI,
     listener: WebListenerSettings,
@@ -64,7 +72,7 @@ def serve_in_thread(
         **options,
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=name, daemon=True)
+    thread = threading.Thread(target=_run, args=(server,), name=name, daemon=True)
     thread.start()
     deadline = time.monotonic() + start_timeout_s
     while not server.started:
