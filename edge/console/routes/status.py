@@ -178,7 +178,9 @@ def _sync(context: ConsoleContext) -> tuple[SyncState, float | None]:
     if view is None:
         return SyncState(enabled=True, backlog=backlog), None
     # The view's fields are the state's, but for the clock offset (the clock section shows it).
-    return SyncState(enabled=True, **asdict(view)), view.clock_offset_s
+    fields = asdict(view)
+    clock_offset_s = fields.pop("clock_offset_s")
+    return SyncState(enabled=True, **fields), clock_offset_s
 
 
 def _storage(context: ConsoleContext) -> StorageState:
