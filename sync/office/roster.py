@@ -33,7 +33,7 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import IO
+from typing import IO, NewType
 from xml.etree.ElementTree import ParseError, iterparse
 
 from edge.identity import (
@@ -138,13 +138,20 @@ class Resident:
     phone: str = ""
     id_number: str = ""
 
-    def masked(self) -> Resident:
+    def masked(self) -> MaskedResident:
         """Name, phone and ID number masked, as every page shows a resident."""
-        return Resident(
-            name=mask_holder(self.name),
-            phone=mask_phone(self.phone) if self.phone else "",
-            id_number=mask_id_number(self.id_number) if self.id_number else "",
+        return MaskedResident(
+            Resident(
+                name=mask_holder(self.name),
+                phone=mask_phone(self.phone) if self.phone else "",
+                id_number=mask_id_number(self.id_number) if self.id_number else "",
+            )
         )
+
+
+MaskedResident = NewType("MaskedResident", Resident)
+"""A resident as ``Resident.masked`` gives one: the only kind a page or a household listing
+holds, so the type checker refuses a resident with full personal data there."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -614,7 +621,7 @@ class Household:
     building: str
     grid: str
     compound: str
-    residents: tuple[Resident, ...] = ()
+    residents: tuple[MaskedResident, ...] = ()
 
 
 def _like(text: str) -> str:
@@ -651,7 +658,7 @@ def search_households(
     ]
 
 
-def _residents(q: Query, community: str, unit: str) -> tuple[Resident, ...]:
+def _residents(q: Query, community: str, unit: str) -> tuple[MaskedResident, ...]:
     return tuple(
         Resident(*row).masked()
         for row in q.all(
